@@ -1,0 +1,228 @@
+//! Tenants, API keys and roles.
+//!
+//! A key is `df_` followed by 64 hex digits (256 random bits). Only its SHA-256 is stored, with
+//! a short visible prefix; a slow password hash would add nothing for keys this long and would
+//! cost every request.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use rand::RngCore;
+use secrecy::{ExposeSecret, SecretString};
+use sha2::{Digest, Sha256};
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use crate::{DomainError, FieldError};
+
+/// What a key may do. Each role includes the ones before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Role {
+    /// Reads.
+    Viewer,
+    /// Reads, enqueues, cancels and retries.
+    Operator,
+    /// Everything, including keys and tenant settings.
+    Admin,
+}
+
+impl Role {
+    /// The name stored and shown.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Role::Viewer => "viewer",
+            Role::Operator => "operator",
+            Role::Admin => "admin",
+        }
+    }
+}
+
+impl std::str::FromStr for Role {
+    type Err = FieldError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "viewer" => Ok(Role::Viewer),
+            "operator" => Ok(Role::Operator),
+            "admin" => Ok(Role::Admin),
+            _ => Err(FieldError::new("role", "expected admin, operator or viewer")),
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Who is calling: the tenant and key behind a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Principal {
+    /// The key's tenant; every row the caller sees belongs to it.
+    pub tenant_id: Uuid,
+    /// The key itself.
+    pub key_id: Uuid,
+    /// What it may do.
+    pub role: Role,
+}
+
+/// A key just created: the only time its secret exists outside the caller's hands.
+pub struct IssuedKey {
+    /// The key's id.
+    pub id: Uuid,
+    /// Its tenant.
+    pub tenant_id: Uuid,
+    /// The visible prefix.
+    pub prefix: String,
+    /// The whole key, to show once.
+    pub secret: SecretString,
+}
+
+impl fmt::Debug for IssuedKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IssuedKey")
+            .field("id", &self.id)
+            .field("prefix", &self.prefix)
+            .field("secret", &"[redacted]")
+            .finish()
+    }
+}
+
+/// The SHA-256 of a presented key.
+pub fn hash_key(key: &str) -> Vec<u8> {
+    Sha256::digest(key.as_bytes()).to_vec()
+}
+
+fn new_secret() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    format!("df_{}", hex::encode(bytes))
+}
+
+/// Validates a tenant name: 1 to 100 characters, no control characters.
+pub fn parse_tenant_name(name: &str) -> Result<&str, FieldError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+        return Err(FieldError::new(
+            "tenant",
+            "expected 1 to 100 printable characters",
+        ));
+    }
+    Ok(name)
+}
+
+/// The id of tenant `name`, created when missing.
+pub async fn ensure_tenant(conn: &mut PgConnection, name: &str) -> Result<Uuid, DomainError> {
+    let name = parse_tenant_name(name)?;
+    let id = sqlx::query_scalar!(
+        r#"INSERT INTO tenants (id, name) VALUES ($1, $2)
+           ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name
+           RETURNING id"#,
+        Uuid::now_v7(),
+        name
+    )
+    .fetch_one(conn)
+    .await?;
+    Ok(id)
+}
+
+/// Creates a key for `tenant_id`; its secret is in the result and nowhere else.
+pub async fn create_key(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    name: &str,
+    role: Role,
+    expires_at: Option<DateTime<Utc>>,
+) -> Result<IssuedKey, DomainError> {
+    let secret = new_secret();
+    let prefix = secret[..11].to_owned();
+    let id = Uuid::now_v7();
+    sqlx::query!(
+        r#"INSERT INTO api_keys (id, tenant_id, name, prefix, secret_hash, role, expires_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7)"#,
+        id,
+        tenant_id,
+        name,
+        prefix,
+        hash_key(&secret),
+        role.as_str(),
+        expires_at
+    )
+    .execute(conn)
+    .await?;
+    Ok(IssuedKey {
+        id,
+        tenant_id,
+        prefix,
+        secret: SecretString::from(secret),
+    })
+}
+
+/// The principal behind `key`, if it is a live key (not revoked, not expired).
+pub async fn authenticate(pool: &PgPool, key: &SecretString) -> Result<Option<Principal>, DomainError> {
+    let key = key.expose_secret();
+    if !key.starts_with("df_") || key.len() != 67 {
+        return Ok(None);
+    }
+    let row = sqlx::query!(
+        r#"UPDATE api_keys SET last_used_at = now()
+           WHERE secret_hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())
+           RETURNING id, tenant_id, role"#,
+        hash_key(key)
+    )
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(|r| Principal {
+        tenant_id: r.tenant_id,
+        key_id: r.id,
+        role: r.role.parse().unwrap_or(Role::Viewer),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_are_ordered_by_power() {
+        assert!(Role::Admin > Role::Operator && Role::Operator > Role::Viewer);
+        assert_eq!("operator".parse::<Role>().unwrap(), Role::Operator);
+        assert!("root".parse::<Role>().is_err());
+    }
+
+    #[test]
+    fn secrets_are_long_random_and_prefixed() {
+        let a = new_secret();
+        let b = new_secret();
+        assert_eq!(a.len(), 67);
+        assert!(a.starts_with("df_"));
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn tenant_names_are_checked() {
+        assert_eq!(parse_tenant_name("  acme ").unwrap(), "acme");
+        assert!(parse_tenant_name("").is_err());
+        assert!(parse_tenant_name(&"x".repeat(101)).is_err());
+        assert!(parse_tenant_name("a\u{7}b").is_err());
+    }
+
+    #[sqlx::test(migrator = "crate::db::MIGRATOR")]
+    async fn a_created_key_authenticates_until_revoked(pool: PgPool) {
+        let mut conn = pool.acquire().await.unwrap();
+        let tenant = ensure_tenant(&mut conn, "acme").await.unwrap();
+        assert_eq!(ensure_tenant(&mut conn, "acme").await.unwrap(), tenant);
+        let key = create_key(&mut conn, tenant, "ci", Role::Operator, None)
+            .await
+            .unwrap();
+        let p = authenticate(&pool, &key.secret).await.unwrap().unwrap();
+        assert_eq!((p.tenant_id, p.role), (tenant, Role::Operator));
+        sqlx::query!("UPDATE api_keys SET revoked_at = now() WHERE id = $1", key.id)
+            .execute(&pool)
+            .await
+            .unwrap();
+        assert!(authenticate(&pool, &key.secret).await.unwrap().is_none());
+        let wrong = SecretString::from(format!("df_{}", "0".repeat(64)));
+        assert!(authenticate(&pool, &wrong).await.unwrap().is_none());
+    }
+}

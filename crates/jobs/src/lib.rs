@@ -1,0 +1,30 @@
+//! # jobs — demandflow's domain and job kinds
+//!
+//! This crate owns everything that is true whatever the transport:
+//!
+//! - [`queue`]: demandflow's own Postgres queue, plugged into apalis as a [`Backend`]: enqueue
+//!   (inside the caller's transaction), claim in batches, durable retries with jittered backoff,
+//!   leases renewed by heartbeats, rescue of expired leases, fencing of stale completions,
+//!   cancellation, graceful release on shutdown and retention.
+//! - [`kinds`]: one file per job kind — its args, its queue name (which never changes), its retry
+//!   policy, its timeout and its handler.
+//! - [`auth`]: tenants, API keys and roles.
+//! - [`config`], [`db`], [`telemetry`]: the settings, pool, migrations and logging that both
+//!   binaries share.
+//!
+//! It never speaks HTTP to its callers: no poem, no status codes. Errors are [`DomainError`]s;
+//! the `api` crate maps them to problem+json. It never starts a worker by itself: the `worker`
+//! binary wires the kinds to apalis.
+//!
+//! [`Backend`]: apalis_core::backend::Backend
+
+pub mod auth;
+pub mod config;
+pub mod db;
+mod error;
+pub mod kinds;
+pub mod net;
+pub mod queue;
+pub mod telemetry;
+
+pub use error::{DomainError, FieldError};

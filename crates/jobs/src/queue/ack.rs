@@ -1,0 +1,411 @@
+//! What happens around and after each attempt: timeout, cancellation, tracing, metrics, and the
+//! durable record of the outcome.
+//!
+//! Outcomes go to one completer task per process, which writes whatever has queued up in one
+//! transaction (two statements at most), so the commit cost is shared by every job that finished
+//! meanwhile, without waiting for a timer. An attempt is reported done only after its outcome is
+//! committed. Every write is fenced on `(id, attempt, locked_by)`: if the lease was lost and the
+//! job rescued, this worker's late outcome changes nothing.
+
+use std::{
+    sync::Arc,
+    task::{Context, Poll},
+    time::Duration,
+};
+
+use apalis_core::{error::BoxDynError, task::Task};
+use futures::future::BoxFuture;
+use serde::Serialize;
+use serde_json::Value;
+use tokio::sync::{mpsc, oneshot};
+use tower_layer::Layer;
+use tower_service::Service;
+use tracing::Instrument;
+use uuid::Uuid;
+
+use super::{JobContext, JobError, node::NodeInner};
+
+/// The longest a retry is put off, whatever the backoff or `Retry-After` says.
+const MAX_RETRY_DELAY: Duration = Duration::from_secs(24 * 3600);
+/// Most outcomes written in one transaction.
+const MAX_BATCH: usize = 1000;
+
+/// How an attempt ended.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Outcome {
+    Succeeded(Value),
+    Retry { error: String, delay: Duration },
+    Dead(String),
+    Cancelled,
+}
+
+impl Outcome {
+    fn label(&self) -> &'static str {
+        match self {
+            Outcome::Succeeded(_) => "succeeded",
+            Outcome::Retry { .. } => "failed",
+            Outcome::Dead(_) => "dead",
+            Outcome::Cancelled => "cancelled",
+        }
+    }
+
+    /// A failure: retried after the backoff while attempts remain, dead otherwise.
+    fn failure(ctx: &JobContext, error: String, retry_after: Option<Duration>) -> Self {
+        if ctx.attempt >= ctx.max_attempts {
+            return Outcome::Dead(error);
+        }
+        let delay = ctx
+            .backoff
+            .delay(ctx.attempt.max(1) as u32)
+            .max(retry_after.unwrap_or_default())
+            .min(MAX_RETRY_DELAY);
+        Outcome::Retry { error, delay }
+    }
+
+    fn from_error(ctx: &JobContext, error: BoxDynError) -> Self {
+        match error.downcast::<JobError>() {
+            Ok(job_error) => match *job_error {
+                JobError::Permanent(message) => Outcome::Dead(message),
+                JobError::Retry {
+                    message,
+                    retry_after,
+                } => Outcome::failure(ctx, message, retry_after),
+            },
+            Err(other) => Outcome::failure(ctx, other.to_string(), None),
+        }
+    }
+}
+
+pub(crate) struct Completion {
+    id: Uuid,
+    attempt: i32,
+    outcome: Outcome,
+    done: Option<oneshot::Sender<bool>>,
+}
+
+impl Completion {
+    /// A completion and the receiver that says whether it was applied.
+    pub fn new(ctx: &JobContext, outcome: Outcome) -> (Self, oneshot::Receiver<bool>) {
+        let (tx, rx) = oneshot::channel();
+        (
+            Self {
+                id: ctx.id,
+                attempt: ctx.attempt,
+                outcome,
+                done: Some(tx),
+            },
+            rx,
+        )
+    }
+}
+
+/// The layer every [`PgBackend`](super::PgBackend) puts around its worker's service.
+#[derive(Clone)]
+pub struct AckLayer {
+    node: Arc<NodeInner>,
+}
+
+impl AckLayer {
+    pub(crate) fn new(node: Arc<NodeInner>) -> Self {
+        Self { node }
+    }
+}
+
+impl<S> Layer<S> for AckLayer {
+    type Service = AckService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        AckService {
+            inner,
+            node: self.node.clone(),
+        }
+    }
+}
+
+/// The service [`AckLayer`] makes.
+#[derive(Clone)]
+pub struct AckService<S> {
+    inner: S,
+    node: Arc<NodeInner>,
+}
+
+impl<S, Args> Service<Task<Args>> for AckService<S>
+where
+    S: Service<Task<Args>>,
+    S::Future: Send + 'static,
+    S::Response: Serialize + Send + 'static,
+    S::Error: Into<BoxDynError>,
+{
+    type Response = ();
+    type Error = BoxDynError;
+    type Future = BoxFuture<'static, Result<(), BoxDynError>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx).map_err(Into::into)
+    }
+
+    fn call(&mut self, task: Task<Args>) -> Self::Future {
+        let Ok(ctx) = task.ctx().data().get_checked::<JobContext>().cloned() else {
+            return Box::pin(async { Err("a task reached the ack layer without its job context".into()) });
+        };
+        let span = tracing::info_span!(
+            "job",
+            kind = ctx.kind,
+            job_id = %ctx.id,
+            attempt = ctx.attempt,
+            correlation_id = ctx.correlation_id.as_deref().unwrap_or(""),
+        );
+        let attempt = self.inner.call(task);
+        let node = self.node.clone();
+        Box::pin(
+            async move {
+                metrics::counter!("jobs_started_total", "kind" => ctx.kind).increment(1);
+                tracing::debug!("attempt started");
+                let started = std::time::Instant::now();
+                let outcome = tokio::select! {
+                    biased;
+                    _ = ctx.cancel.cancelled() => Outcome::Cancelled,
+                    result = tokio::time::timeout(ctx.timeout, attempt) => match result {
+                        Ok(Ok(value)) => match serde_json::to_value(value) {
+                            Ok(v) => Outcome::Succeeded(v),
+                            Err(e) => Outcome::Dead(format!("the handler's result is not JSON: {e}")),
+                        },
+                        Ok(Err(e)) => Outcome::from_error(&ctx, e.into()),
+                        Err(_) => Outcome::failure(
+                            &ctx,
+                            format!("timed out after {} ms", ctx.timeout.as_millis()),
+                            None,
+                        ),
+                    },
+                };
+                let elapsed = started.elapsed().as_secs_f64();
+                metrics::histogram!("job_duration_seconds", "kind" => ctx.kind).record(elapsed);
+                let label = outcome.label();
+                metrics::counter!(format!("jobs_{label}_total"), "kind" => ctx.kind).increment(1);
+                match &outcome {
+                    Outcome::Succeeded(_) => tracing::info!(elapsed_ms = elapsed * 1000.0, "job succeeded"),
+                    Outcome::Retry { error, delay } => tracing::warn!(%error, retry_in_ms = delay.as_millis() as u64, "attempt failed; will retry"),
+                    Outcome::Dead(error) => tracing::error!(%error, "job is dead"),
+                    Outcome::Cancelled => tracing::info!("job cancelled"),
+                }
+                let (completion, applied) = Completion::new(&ctx, outcome);
+                let sent = node.completer.send(completion).await;
+                let applied = match sent {
+                    Ok(()) => applied.await.unwrap_or(false),
+                    Err(_) => false,
+                };
+                node.untrack(ctx.id);
+                if !applied {
+                    tracing::warn!("outcome not recorded: the lease was lost (the job was rescued, cancelled or released)");
+                }
+                Ok(())
+            }
+            .instrument(span),
+        )
+    }
+}
+
+struct Batch {
+    ok_ids: Vec<Uuid>,
+    ok_attempts: Vec<i32>,
+    ok_results: Vec<Value>,
+    ids: Vec<Uuid>,
+    attempts: Vec<i32>,
+    states: Vec<String>,
+    delays: Vec<f64>,
+    errors: Vec<Option<String>>,
+}
+
+impl Batch {
+    fn of(items: &[Completion]) -> Self {
+        let mut b = Batch {
+            ok_ids: vec![],
+            ok_attempts: vec![],
+            ok_results: vec![],
+            ids: vec![],
+            attempts: vec![],
+            states: vec![],
+            delays: vec![],
+            errors: vec![],
+        };
+        for c in items {
+            match &c.outcome {
+                Outcome::Succeeded(v) => {
+                    b.ok_ids.push(c.id);
+                    b.ok_attempts.push(c.attempt);
+                    b.ok_results.push(v.clone());
+                }
+                other => {
+                    b.ids.push(c.id);
+                    b.attempts.push(c.attempt);
+                    b.states.push(other.label().to_owned());
+                    let (delay, error) = match other {
+                        Outcome::Retry { error, delay } => (delay.as_secs_f64(), Some(error.clone())),
+                        Outcome::Dead(error) => (0.0, Some(error.clone())),
+                        _ => (0.0, None),
+                    };
+                    b.delays.push(delay);
+                    b.errors.push(error);
+                }
+            }
+        }
+        b
+    }
+
+    async fn write(&self, node: &NodeInner) -> Result<Vec<Uuid>, sqlx::Error> {
+        let mut tx = node.pool.begin().await?;
+        let mut applied = Vec::with_capacity(self.ok_ids.len() + self.ids.len());
+        if !self.ok_ids.is_empty() {
+            applied.extend(
+                sqlx::query_scalar!(
+                    r#"UPDATE jobs j SET state = 'succeeded', result = c.result, finished_at = now(),
+                              locked_by = NULL, lease_expires_at = NULL
+                       FROM unnest($1::uuid[], $2::int4[], $3::jsonb[]) AS c(id, attempt, result)
+                       WHERE j.id = c.id AND j.attempt = c.attempt AND j.state = 'running' AND j.locked_by = $4
+                       RETURNING j.id"#,
+                    &self.ok_ids,
+                    &self.ok_attempts,
+                    &self.ok_results,
+                    node.id
+                )
+                .fetch_all(&mut *tx)
+                .await?,
+            );
+        }
+        if !self.ids.is_empty() {
+            applied.extend(
+                sqlx::query_scalar!(
+                    r#"UPDATE jobs j SET
+                           state = c.state,
+                           run_at = CASE WHEN c.state = 'failed' THEN now() + make_interval(secs => c.delay) ELSE j.run_at END,
+                           finished_at = CASE WHEN c.state = 'failed' THEN NULL ELSE now() END,
+                           errors = CASE WHEN c.error IS NULL THEN j.errors
+                                    ELSE j.errors || jsonb_build_array(jsonb_build_object(
+                                        'attempt', j.attempt, 'at', now(), 'error', c.error)) END,
+                           locked_by = NULL, lease_expires_at = NULL
+                       FROM unnest($1::uuid[], $2::int4[], $3::text[], $4::float8[], $5::text[])
+                            AS c(id, attempt, state, delay, error)
+                       WHERE j.id = c.id AND j.attempt = c.attempt AND j.state = 'running' AND j.locked_by = $6
+                       RETURNING j.id"#,
+                    &self.ids,
+                    &self.attempts,
+                    &self.states,
+                    &self.delays,
+                    &self.errors as &[Option<String>],
+                    node.id
+                )
+                .fetch_all(&mut *tx)
+                .await?,
+            );
+        }
+        tx.commit().await?;
+        Ok(applied)
+    }
+}
+
+/// Writes outcomes as they come, batching whatever queued up while the last write ran.
+pub(crate) async fn run_completer(node: Arc<NodeInner>, mut rx: mpsc::Receiver<Completion>) {
+    let mut items: Vec<Completion> = Vec::new();
+    loop {
+        if items.is_empty() {
+            tokio::select! {
+                next = rx.recv() => match next {
+                    Some(c) => items.push(c),
+                    None => return,
+                },
+                // Stopping: write what is left, then end.
+                _ = node.stop.cancelled() => match rx.try_recv() {
+                    Ok(c) => items.push(c),
+                    Err(_) => return,
+                },
+            }
+        }
+        while items.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(c) => items.push(c),
+                Err(_) => break,
+            }
+        }
+        let batch = Batch::of(&items);
+        let mut wait = Duration::from_millis(50);
+        let applied = loop {
+            match batch.write(&node).await {
+                Ok(applied) => break Some(applied),
+                Err(e) if node_stopping(&node) => {
+                    tracing::error!(error = %e, "could not record outcomes during shutdown; their leases will expire and the jobs will be rescued");
+                    break None;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, pending = items.len(), "recording outcomes failed; retrying");
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(Duration::from_secs(5));
+                }
+            }
+        };
+        let applied: std::collections::HashSet<Uuid> = applied.unwrap_or_default().into_iter().collect();
+        for mut c in items.drain(..) {
+            if let Some(done) = c.done.take() {
+                let _ = done.send(applied.contains(&c.id));
+            }
+        }
+    }
+}
+
+fn node_stopping(node: &NodeInner) -> bool {
+    node.is_stopping()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kinds::Backoff;
+
+    fn ctx(attempt: i32, max_attempts: i32) -> JobContext {
+        JobContext {
+            id: Uuid::now_v7(),
+            tenant_id: Uuid::now_v7(),
+            kind: "noop",
+            attempt,
+            max_attempts,
+            timeout: Duration::from_secs(1),
+            correlation_id: None,
+            cancel: Default::default(),
+            backoff: Backoff {
+                base: Duration::from_secs(1),
+                cap: Duration::from_secs(8),
+            },
+        }
+    }
+
+    #[test]
+    fn failures_retry_until_attempts_run_out() {
+        let retry = Outcome::from_error(&ctx(1, 3), Box::new(JobError::retry("boom")));
+        assert!(matches!(retry, Outcome::Retry { ref error, delay } if error == "boom" && delay <= Duration::from_secs(1)));
+        let dead = Outcome::from_error(&ctx(3, 3), Box::new(JobError::retry("boom")));
+        assert_eq!(dead, Outcome::Dead("boom".into()));
+    }
+
+    #[test]
+    fn permanent_failures_are_dead_at_once() {
+        let dead = Outcome::from_error(&ctx(1, 10), Box::new(JobError::permanent("404")));
+        assert_eq!(dead, Outcome::Dead("404".into()));
+    }
+
+    #[test]
+    fn retry_after_is_honoured_when_longer_than_the_backoff() {
+        let e = JobError::Retry {
+            message: "slow down".into(),
+            retry_after: Some(Duration::from_secs(120)),
+        };
+        let Outcome::Retry { delay, .. } = Outcome::from_error(&ctx(1, 5), Box::new(e)) else {
+            panic!("expected a retry");
+        };
+        assert_eq!(delay, Duration::from_secs(120));
+    }
+
+    #[test]
+    fn other_errors_and_panics_are_retried() {
+        let out = Outcome::from_error(&ctx(1, 2), "some library error".into());
+        assert!(matches!(out, Outcome::Retry { .. }));
+    }
+}

@@ -1,0 +1,250 @@
+//! What the api reads and changes on the queue, always within one tenant: a job of another
+//! tenant does not exist here.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use super::{CANCEL_CHANNEL, Job, JobRow, JobState};
+use crate::DomainError;
+
+/// Most jobs in one page.
+pub const MAX_PAGE: i64 = 500;
+
+/// One job of this tenant.
+pub async fn get(pool: &PgPool, tenant_id: Uuid, id: Uuid) -> Result<Job, DomainError> {
+    sqlx::query_as!(
+        JobRow,
+        "SELECT * FROM jobs WHERE id = $1 AND tenant_id = $2",
+        id,
+        tenant_id
+    )
+    .fetch_optional(pool)
+    .await?
+    .map(Job::from)
+    .ok_or(DomainError::NotFound("job"))
+}
+
+/// Filters of a job listing.
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    /// Only this state.
+    pub state: Option<JobState>,
+    /// Only this kind.
+    pub kind: Option<String>,
+    /// Jobs older than this id (the previous page's cursor).
+    pub before: Option<Uuid>,
+    /// Page size (1 to [`MAX_PAGE`]).
+    pub limit: i64,
+}
+
+/// A page of jobs, newest first, and the cursor of the next page.
+#[derive(Debug, Clone)]
+pub struct Page {
+    /// The jobs.
+    pub items: Vec<Job>,
+    /// Pass as `before` to get the next page; none at the end.
+    pub next_cursor: Option<Uuid>,
+}
+
+/// Lists this tenant's jobs, newest first.
+pub async fn list(pool: &PgPool, tenant_id: Uuid, filter: &ListFilter) -> Result<Page, DomainError> {
+    let limit = filter.limit.clamp(1, MAX_PAGE);
+    let rows = sqlx::query_as!(
+        JobRow,
+        r#"SELECT * FROM jobs
+           WHERE tenant_id = $1
+             AND ($2::text IS NULL OR kind = $2)
+             AND ($3::uuid IS NULL OR id < $3)
+             AND ($4::text IS NULL OR CASE
+                    WHEN $4 = 'scheduled' THEN state = 'available' AND run_at > now()
+                    WHEN $4 = 'available' THEN state = 'available' AND run_at <= now()
+                    ELSE state = $4 END)
+           ORDER BY id DESC
+           LIMIT $5"#,
+        tenant_id,
+        filter.kind,
+        filter.before,
+        filter.state.map(JobState::as_str),
+        limit + 1
+    )
+    .fetch_all(pool)
+    .await?;
+    let more = rows.len() as i64 > limit;
+    let items: Vec<Job> = rows.into_iter().take(limit as usize).map(Job::from).collect();
+    let next_cursor = if more { items.last().map(|j| j.id) } else { None };
+    Ok(Page { items, next_cursor })
+}
+
+async fn lock(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid) -> Result<JobRow, DomainError> {
+    sqlx::query_as!(
+        JobRow,
+        "SELECT * FROM jobs WHERE id = $1 AND tenant_id = $2 FOR UPDATE",
+        id,
+        tenant_id
+    )
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(DomainError::NotFound("job"))
+}
+
+/// Cancels a job: a queued one at once; a running one is told (its holder stops it and records
+/// `cancelled`). A finished job cannot be cancelled. Returns the job as it is after the call.
+pub async fn cancel(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid) -> Result<Job, DomainError> {
+    let row = lock(conn, tenant_id, id).await?;
+    match row.state.as_str() {
+        "available" | "failed" => {
+            let row = sqlx::query_as!(
+                JobRow,
+                r#"UPDATE jobs SET state = 'cancelled', finished_at = now()
+                   WHERE id = $1 RETURNING *"#,
+                id
+            )
+            .fetch_one(&mut *conn)
+            .await?;
+            Ok(row.into())
+        }
+        "running" => {
+            let row = sqlx::query_as!(
+                JobRow,
+                "UPDATE jobs SET cancel_requested = true WHERE id = $1 RETURNING *",
+                id
+            )
+            .fetch_one(&mut *conn)
+            .await?;
+            // Delivered at commit; a holder that misses it sees the flag at its next heartbeat.
+            sqlx::query!("SELECT pg_notify($1, $2)", CANCEL_CHANNEL, id.to_string())
+                .execute(&mut *conn)
+                .await?;
+            Ok(row.into())
+        }
+        state => Err(DomainError::Conflict(format!(
+            "the job is {state}; only queued or running jobs can be cancelled"
+        ))),
+    }
+}
+
+/// Puts a dead or cancelled job back in the queue with its attempts reset (its error history
+/// is kept).
+pub async fn retry(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid) -> Result<Job, DomainError> {
+    let row = lock(conn, tenant_id, id).await?;
+    if !matches!(row.state.as_str(), "dead" | "cancelled") {
+        return Err(DomainError::Conflict(format!(
+            "the job is {}; only dead or cancelled jobs can be retried",
+            JobState::shown(&row.state, row.run_at, Utc::now()).as_str()
+        )));
+    }
+    let row = sqlx::query_as!(
+        JobRow,
+        r#"UPDATE jobs SET state = 'available', attempt = 0, run_at = now(), finished_at = NULL,
+                  started_at = NULL, result = NULL, cancel_requested = false
+           WHERE id = $1 RETURNING *"#,
+        id
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(row.into())
+}
+
+/// Deletes a finished job (succeeded, dead or cancelled).
+pub async fn delete(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid) -> Result<Job, DomainError> {
+    let row = lock(conn, tenant_id, id).await?;
+    if !matches!(row.state.as_str(), "succeeded" | "dead" | "cancelled") {
+        return Err(DomainError::Conflict(
+            "only finished jobs (succeeded, dead or cancelled) can be deleted; cancel it first".into(),
+        ));
+    }
+    sqlx::query!("DELETE FROM jobs WHERE id = $1", id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(row.into())
+}
+
+/// One queue's numbers, for one tenant.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct QueueStats {
+    /// The kind.
+    pub kind: String,
+    /// Jobs per state (every state listed, zeros included).
+    pub counts: Vec<(JobState, i64)>,
+    /// Seconds the oldest available job has waited.
+    pub oldest_available_age_secs: Option<f64>,
+    /// Jobs that succeeded in the last minute.
+    pub completed_last_minute: i64,
+}
+
+/// Per kind: counts by state, the age of the oldest available job, and completions in the last
+/// minute. Every known kind is listed, even when empty.
+pub async fn queues(pool: &PgPool, tenant_id: Uuid) -> Result<Vec<QueueStats>, DomainError> {
+    let rows = sqlx::query!(
+        r#"SELECT kind AS "kind!",
+                  CASE WHEN state = 'available' AND run_at > now() THEN 'scheduled' ELSE state END AS "state!",
+                  count(*) AS "count!",
+                  extract(epoch FROM now() - min(run_at) FILTER (WHERE state IN ('available', 'failed') AND run_at <= now()))::float8 AS oldest,
+                  count(*) FILTER (WHERE state = 'succeeded' AND finished_at > now() - interval '1 minute') AS "recent!"
+           FROM jobs WHERE tenant_id = $1
+           GROUP BY 1, 2"#,
+        tenant_id
+    )
+    .fetch_all(pool)
+    .await?;
+    let mut names: Vec<String> = crate::kinds::ALL.iter().map(|k| k.name.to_owned()).collect();
+    for r in &rows {
+        if !names.contains(&r.kind) {
+            names.push(r.kind.clone());
+        }
+    }
+    Ok(names
+        .into_iter()
+        .map(|kind| {
+            let mine: Vec<_> = rows.iter().filter(|r| r.kind == kind).collect();
+            let counts = JobState::ALL
+                .iter()
+                .map(|s| {
+                    let n = mine.iter().filter(|r| r.state == s.as_str()).map(|r| r.count).sum();
+                    (*s, n)
+                })
+                .collect();
+            QueueStats {
+                oldest_available_age_secs: mine.iter().filter_map(|r| r.oldest).reduce(f64::max),
+                completed_last_minute: mine.iter().map(|r| r.recent).sum(),
+                counts,
+                kind,
+            }
+        })
+        .collect())
+}
+
+/// A live worker process.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WorkerInfo {
+    /// Its identity (host, pid, random suffix: unique per start).
+    pub id: String,
+    /// The host it runs on.
+    pub host: String,
+    /// Its process id.
+    pub pid: i32,
+    /// The kinds it runs.
+    pub kinds: Vec<String>,
+    /// When it started.
+    pub started_at: DateTime<Utc>,
+    /// Its last heartbeat.
+    pub last_heartbeat_at: DateTime<Utc>,
+    /// Jobs it held at that heartbeat.
+    pub in_flight: i32,
+}
+
+/// Worker processes that heartbeated within `stale_after` and have not stopped.
+pub async fn workers(pool: &PgPool, stale_after: std::time::Duration) -> Result<Vec<WorkerInfo>, DomainError> {
+    let rows = sqlx::query_as!(
+        WorkerInfo,
+        r#"SELECT id, host, pid, kinds, started_at, last_heartbeat_at, in_flight FROM workers
+           WHERE stopped_at IS NULL AND last_heartbeat_at > now() - make_interval(secs => $1)
+           ORDER BY started_at"#,
+        stale_after.as_secs_f64()
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows)
+}

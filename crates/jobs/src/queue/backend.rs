@@ -1,0 +1,257 @@
+//! [`PgBackend`]: apalis' source of tasks for one job kind in one worker process.
+
+use std::{
+    collections::VecDeque,
+    marker::PhantomData,
+    sync::Arc,
+    task::{Context, Poll},
+    time::Duration,
+};
+
+use apalis_core::{
+    backend::{Backend, BackendConfig, finalize::Ephemeral},
+    task::{Task, builder::TaskBuilder, task_id::TaskId},
+    worker::context::WorkerContext,
+};
+use futures::{FutureExt, StreamExt, future::BoxFuture, stream::BoxStream};
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::{
+    JobContext,
+    ack::{AckLayer, Completion, Outcome},
+    node::NodeInner,
+};
+use crate::kinds::JobKind;
+
+struct Claimed {
+    id: Uuid,
+    tenant_id: Uuid,
+    args: Value,
+    attempt: i32,
+    max_attempts: i32,
+    timeout_ms: Option<i32>,
+    correlation_id: Option<String>,
+    pickup_ms: f64,
+}
+
+/// Claims jobs of kind `K` for one apalis worker.
+///
+/// It fetches only when the worker has free slots, and at most that many jobs, in one
+/// `UPDATE … FOR UPDATE SKIP LOCKED` statement; so a claimed job starts at once and no worker
+/// hoards work another could run. It fetches again right away while batches come back full, and
+/// otherwise sleeps until a NOTIFY for its kind or the poll interval. A database error is logged
+/// and retried at the next wake-up: it never stops the worker.
+pub struct PgBackend<K> {
+    node: Arc<NodeInner>,
+    concurrency: usize,
+    buffer: VecDeque<Task<K>>,
+    fetch: Option<BoxFuture<'static, Result<Vec<Claimed>, sqlx::Error>>>,
+    wake: BoxStream<'static, ()>,
+    fetch_now: bool,
+    _kind: PhantomData<K>,
+}
+
+impl<K> std::fmt::Debug for PgBackend<K> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgBackend")
+            .field("worker", &self.node.id)
+            .field("concurrency", &self.concurrency)
+            .field("buffered", &self.buffer.len())
+            .finish()
+    }
+}
+
+impl<K: JobKind> PgBackend<K> {
+    pub(crate) fn new(node: Arc<NodeInner>, concurrency: usize) -> Self {
+        let notify = node.waker(K::KIND);
+        let notified = futures::stream::unfold(notify, |n| async move {
+            n.notified().await;
+            Some(((), n))
+        });
+        let mut interval = tokio::time::interval(node.settings.poll_interval);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        let ticks = futures::stream::unfold(interval, |mut i| async move {
+            i.tick().await;
+            Some(((), i))
+        });
+        Self {
+            node,
+            concurrency: concurrency.max(1),
+            buffer: VecDeque::new(),
+            fetch: None,
+            wake: futures::stream::select(notified, ticks).boxed(),
+            fetch_now: true,
+            _kind: PhantomData,
+        }
+    }
+
+    fn start_fetch(&mut self, limit: usize) {
+        let pool = self.node.pool.clone();
+        let worker_id = self.node.id.clone();
+        let lease = self.node.settings.lease.as_secs_f64();
+        self.fetch = Some(
+            async move {
+                sqlx::query_as!(
+                    Claimed,
+                    r#"WITH next AS (
+                           SELECT id FROM jobs
+                           WHERE kind = $1 AND state IN ('available', 'failed') AND run_at <= now()
+                           ORDER BY priority DESC, run_at, id
+                           LIMIT $2
+                           FOR UPDATE SKIP LOCKED)
+                       UPDATE jobs j SET state = 'running', attempt = j.attempt + 1, locked_by = $3,
+                              started_at = now(), lease_expires_at = now() + make_interval(secs => $4)
+                       FROM next WHERE j.id = next.id
+                       RETURNING j.id, j.tenant_id, j.args, j.attempt, j.max_attempts, j.timeout_ms,
+                                 j.correlation_id,
+                                 (extract(epoch FROM now() - j.run_at) * 1000)::float8 AS "pickup_ms!""#,
+                    K::KIND,
+                    limit as i64,
+                    worker_id,
+                    lease
+                )
+                .fetch_all(&pool)
+                .await
+            }
+            .boxed(),
+        );
+    }
+
+    fn accept(&mut self, claimed: Vec<Claimed>) {
+        for job in claimed {
+            metrics::histogram!("job_pickup_seconds", "kind" => K::KIND)
+                .record(job.pickup_ms.max(0.0) / 1000.0);
+            let cancel = self.node.track(job.id);
+            let ctx = JobContext {
+                id: job.id,
+                tenant_id: job.tenant_id,
+                kind: K::KIND,
+                attempt: job.attempt,
+                max_attempts: job.max_attempts,
+                timeout: job
+                    .timeout_ms
+                    .map(|ms| Duration::from_millis(ms as u64))
+                    .unwrap_or(K::TIMEOUT),
+                correlation_id: job.correlation_id,
+                cancel,
+                backoff: K::BACKOFF,
+            };
+            match serde_json::from_value::<K>(job.args) {
+                Ok(args) => self.buffer.push_back(
+                    TaskBuilder::new(args)
+                        .task_id(TaskId::from_uuid(job.id))
+                        .data(ctx)
+                        .build(),
+                ),
+                Err(e) => {
+                    // Stored args no longer fit the kind (a code change?): retrying cannot help.
+                    let completion = Completion::new(
+                        &ctx,
+                        Outcome::Dead(format!("stored args do not fit kind {}: {e}", K::KIND)),
+                    );
+                    let completer = self.node.completer.clone();
+                    tokio::spawn(async move {
+                        let _ = completer.send(completion.0).await;
+                    });
+                }
+            }
+        }
+    }
+}
+
+impl<K: JobKind> Backend for PgBackend<K> {
+    type Task = Task<K>;
+    type Error = std::convert::Infallible;
+
+    fn poll_ready(
+        &mut self,
+        _cx: &mut Context<'_>,
+        _worker: &WorkerContext,
+    ) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_next(
+        &mut self,
+        cx: &mut Context<'_>,
+        worker: &WorkerContext,
+    ) -> Poll<Option<Result<Self::Task, Self::Error>>> {
+        loop {
+            if let Some(task) = self.buffer.pop_front() {
+                return Poll::Ready(Some(Ok(task)));
+            }
+            if let Some(fetch) = self.fetch.as_mut() {
+                match fetch.poll_unpin(cx) {
+                    Poll::Pending => return Poll::Pending,
+                    Poll::Ready(result) => {
+                        self.fetch = None;
+                        match result {
+                            Ok(claimed) => {
+                                // A full batch means there may be more: ask again at once.
+                                self.fetch_now = !claimed.is_empty()
+                                    && claimed.len() >= self.free_slots(worker);
+                                self.accept(claimed);
+                            }
+                            Err(e) => {
+                                tracing::warn!(kind = K::KIND, error = %e, "claiming jobs failed; retrying at the next poll");
+                                self.fetch_now = false;
+                            }
+                        }
+                        continue;
+                    }
+                }
+            }
+            if self.fetch_now {
+                self.fetch_now = false;
+                let limit = self.free_slots(worker);
+                self.start_fetch(limit);
+                continue;
+            }
+            match self.wake.poll_next_unpin(cx) {
+                Poll::Ready(Some(())) => self.fetch_now = true,
+                Poll::Ready(None) => return Poll::Ready(None),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+    }
+
+    fn poll_close(
+        &mut self,
+        _cx: &mut Context<'_>,
+        _worker: &WorkerContext,
+    ) -> Poll<Result<(), Self::Error>> {
+        // Claimed but never started: `WorkerNode::shutdown` returns them to the queue.
+        for task in self.buffer.drain(..) {
+            if let Ok(ctx) = task.ctx().data().get_checked::<JobContext>() {
+                self.node.untrack(ctx.id);
+            }
+        }
+        self.fetch = None;
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl<K> PgBackend<K> {
+    fn free_slots(&self, worker: &WorkerContext) -> usize {
+        self.concurrency
+            .saturating_sub(worker.task_count())
+            .max(1)
+    }
+}
+
+impl<K: JobKind> BackendConfig for PgBackend<K> {
+    type Args = K;
+    type Id = Uuid;
+    type Kind = Ephemeral;
+    type Config = ();
+    type Layer = AckLayer;
+
+    fn config(&self) -> &Self::Config {
+        &()
+    }
+
+    fn middleware(&mut self, _worker: &mut WorkerContext) -> Self::Layer {
+        AckLayer::new(self.node.clone())
+    }
+}

@@ -1,0 +1,388 @@
+//! Putting jobs on the queue: parsing a request into a [`NewJob`], inserting inside the caller's
+//! transaction, and waking idle workers after the commit.
+
+use std::collections::{BTreeSet, HashMap};
+
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::Value;
+use sqlx::{PgConnection, PgPool};
+use tokio::sync::mpsc;
+use uuid::Uuid;
+
+use super::{JOBS_CHANNEL, Job, JobRow};
+use crate::{
+    DomainError, FieldError,
+    kinds::{self, JobKind},
+};
+
+/// Highest and lowest priority.
+pub const PRIORITY_RANGE: std::ops::RangeInclusive<i16> = -100..=100;
+/// Longest timeout a job may ask for (1 hour).
+pub const MAX_TIMEOUT_MS: i32 = 3_600_000;
+/// Most attempts a job may ask for.
+pub const MAX_ATTEMPTS: i32 = 100;
+/// Longest idempotency key.
+pub const MAX_IDEMPOTENCY_KEY: usize = 200;
+/// Most jobs in one batch.
+pub const MAX_BATCH: usize = 1000;
+
+/// A validated job, ready to insert.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewJob {
+    kind: &'static str,
+    args: Value,
+    priority: i16,
+    run_at: Option<DateTime<Utc>>,
+    max_attempts: i32,
+    timeout_ms: Option<i32>,
+    idempotency_key: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Request {
+    kind: String,
+    #[serde(default)]
+    args: Option<Value>,
+    #[serde(default)]
+    priority: Option<i16>,
+    #[serde(default)]
+    run_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    max_attempts: Option<i32>,
+    #[serde(default)]
+    timeout_ms: Option<i32>,
+    #[serde(default)]
+    idempotency_key: Option<String>,
+}
+
+impl NewJob {
+    /// A job of kind `K` with default options, from typed args (the Rust enqueue path).
+    pub fn new<K: JobKind>(args: &K) -> Result<Self, FieldError> {
+        args.validate().map_err(|e| e.under("args"))?;
+        let args = serde_json::to_value(args).map_err(|e| FieldError::new("args", e.to_string()))?;
+        Ok(Self {
+            kind: K::KIND,
+            args,
+            priority: 0,
+            run_at: None,
+            max_attempts: K::MAX_ATTEMPTS,
+            timeout_ms: None,
+            idempotency_key: None,
+        })
+    }
+
+    /// Parses an enqueue request (`{kind, args, priority?, run_at?, max_attempts?, timeout_ms?,
+    /// idempotency_key?}`), checking the args against the kind's schema.
+    pub fn parse(request: Value) -> Result<Self, FieldError> {
+        if !request.is_object() {
+            return Err(FieldError::new("", "expected a JSON object"));
+        }
+        let kind_name = request.get("kind").cloned();
+        let req: Request = kinds::from_value(request).map_err(|e| {
+            // serde names a missing field without a path; say which.
+            if e.path.is_empty() && e.message.starts_with("missing field `kind`") {
+                FieldError::new("kind", "required")
+            } else {
+                e
+            }
+        })?;
+        let kind = kinds::find(&req.kind).ok_or_else(|| {
+            FieldError::new(
+                "kind",
+                format!("unknown kind {:?}; expected one of {}", kind_name.unwrap_or_default(), kinds::names()),
+            )
+        })?;
+        let args = kind
+            .validate(req.args.unwrap_or_else(|| Value::Object(Default::default())))
+            .map_err(|e| e.under("args"))?;
+        let job = Self {
+            kind: kind.name,
+            args,
+            priority: 0,
+            run_at: req.run_at,
+            max_attempts: kind.max_attempts,
+            timeout_ms: None,
+            idempotency_key: None,
+        };
+        let job = match req.priority {
+            Some(p) => job.priority(p)?,
+            None => job,
+        };
+        let job = match req.max_attempts {
+            Some(n) => job.max_attempts(n)?,
+            None => job,
+        };
+        let job = match req.timeout_ms {
+            Some(t) => job.timeout_ms(t)?,
+            None => job,
+        };
+        match req.idempotency_key {
+            Some(k) => job.idempotency_key(k),
+            None => Ok(job),
+        }
+    }
+
+    /// Parses a batch request (`{jobs: [...]}`), naming the failing item's path.
+    pub fn parse_batch(request: Value) -> Result<Vec<Self>, FieldError> {
+        let Value::Object(mut map) = request else {
+            return Err(FieldError::new("", "expected a JSON object"));
+        };
+        if let Some(extra) = map.keys().find(|k| *k != "jobs") {
+            return Err(FieldError::new(extra.as_str(), "unknown field; expected `jobs`"));
+        }
+        let Some(Value::Array(items)) = map.remove("jobs") else {
+            return Err(FieldError::new("jobs", "required: a list of jobs"));
+        };
+        if items.is_empty() || items.len() > MAX_BATCH {
+            return Err(FieldError::new("jobs", format!("expected 1 to {MAX_BATCH} jobs")));
+        }
+        items
+            .into_iter()
+            .enumerate()
+            .map(|(i, item)| Self::parse(item).map_err(|e| e.under(&format!("jobs[{i}]"))))
+            .collect()
+    }
+
+    /// Sets the priority (higher runs first).
+    pub fn priority(mut self, priority: i16) -> Result<Self, FieldError> {
+        if !PRIORITY_RANGE.contains(&priority) {
+            return Err(FieldError::new("priority", "expected -100 to 100"));
+        }
+        self.priority = priority;
+        Ok(self)
+    }
+
+    /// Runs the job no earlier than `at`.
+    #[must_use]
+    pub fn run_at(mut self, at: DateTime<Utc>) -> Self {
+        self.run_at = Some(at);
+        self
+    }
+
+    /// Sets the attempts allowed.
+    pub fn max_attempts(mut self, n: i32) -> Result<Self, FieldError> {
+        if !(1..=MAX_ATTEMPTS).contains(&n) {
+            return Err(FieldError::new("max_attempts", format!("expected 1 to {MAX_ATTEMPTS}")));
+        }
+        self.max_attempts = n;
+        Ok(self)
+    }
+
+    /// Sets the timeout of one attempt.
+    pub fn timeout_ms(mut self, ms: i32) -> Result<Self, FieldError> {
+        if !(1..=MAX_TIMEOUT_MS).contains(&ms) {
+            return Err(FieldError::new("timeout_ms", format!("expected 1 to {MAX_TIMEOUT_MS}")));
+        }
+        self.timeout_ms = Some(ms);
+        Ok(self)
+    }
+
+    /// Makes the enqueue idempotent: the same key again (same tenant) returns the first job.
+    pub fn idempotency_key(mut self, key: impl Into<String>) -> Result<Self, FieldError> {
+        let key = key.into();
+        if key.is_empty() || key.len() > MAX_IDEMPOTENCY_KEY || key.chars().any(char::is_control) {
+            return Err(FieldError::new(
+                "idempotency_key",
+                format!("expected 1 to {MAX_IDEMPOTENCY_KEY} printable characters"),
+            ));
+        }
+        self.idempotency_key = Some(key);
+        Ok(self)
+    }
+
+    /// The kind's name.
+    pub fn kind(&self) -> &'static str {
+        self.kind
+    }
+
+    fn runs_now(&self) -> bool {
+        self.run_at.is_none_or(|at| at <= Utc::now())
+    }
+}
+
+/// The outcome of enqueueing one job.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Enqueued {
+    /// The job (the existing one when the idempotency key was seen before).
+    pub job: Job,
+    /// Whether this call created it.
+    pub created: bool,
+}
+
+/// Inserts `jobs` for `tenant_id` on `conn` — pass the caller's transaction, so the jobs commit
+/// with the rest of its change or not at all. A job whose idempotency key this tenant used before
+/// is not inserted again; the existing one is returned with `created: false`. Results are in
+/// the order of `jobs`. Call [`Notifier::wake`] after the commit.
+pub async fn enqueue(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    correlation_id: Option<&str>,
+    jobs: &[NewJob],
+) -> Result<Vec<Enqueued>, DomainError> {
+    let ids: Vec<Uuid> = jobs.iter().map(|_| Uuid::now_v7()).collect();
+    let kinds: Vec<String> = jobs.iter().map(|j| j.kind.to_owned()).collect();
+    let args: Vec<Value> = jobs.iter().map(|j| j.args.clone()).collect();
+    let priorities: Vec<i16> = jobs.iter().map(|j| j.priority).collect();
+    let max_attempts: Vec<i32> = jobs.iter().map(|j| j.max_attempts).collect();
+    let run_ats: Vec<Option<DateTime<Utc>>> = jobs.iter().map(|j| j.run_at).collect();
+    let timeouts: Vec<Option<i32>> = jobs.iter().map(|j| j.timeout_ms).collect();
+    let keys: Vec<Option<String>> = jobs.iter().map(|j| j.idempotency_key.clone()).collect();
+
+    let inserted = sqlx::query_as!(
+        JobRow,
+        r#"INSERT INTO jobs (id, tenant_id, kind, args, priority, max_attempts, run_at, timeout_ms,
+                             idempotency_key, correlation_id)
+           SELECT u.id, $2, u.kind, u.args, u.priority, u.max_attempts, coalesce(u.run_at, now()),
+                  u.timeout_ms, u.idempotency_key, $3
+           FROM unnest($1::uuid[], $4::text[], $5::jsonb[], $6::int2[], $7::int4[],
+                       $8::timestamptz[], $9::int4[], $10::text[])
+                AS u(id, kind, args, priority, max_attempts, run_at, timeout_ms, idempotency_key)
+           ON CONFLICT (tenant_id, idempotency_key) DO NOTHING
+           RETURNING *"#,
+        &ids,
+        tenant_id,
+        correlation_id,
+        &kinds,
+        &args,
+        &priorities,
+        &max_attempts,
+        &run_ats as &[Option<DateTime<Utc>>],
+        &timeouts as &[Option<i32>],
+        &keys as &[Option<String>],
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+
+    let mut by_id: HashMap<Uuid, JobRow> = inserted.into_iter().map(|r| (r.id, r)).collect();
+    let replayed: Vec<String> = jobs
+        .iter()
+        .zip(&ids)
+        .filter(|(_, id)| !by_id.contains_key(id))
+        .filter_map(|(j, _)| j.idempotency_key.clone())
+        .collect();
+    let mut by_key: HashMap<String, JobRow> = HashMap::new();
+    if !replayed.is_empty() {
+        let existing = sqlx::query_as!(
+            JobRow,
+            "SELECT * FROM jobs WHERE tenant_id = $1 AND idempotency_key = ANY($2)",
+            tenant_id,
+            &replayed
+        )
+        .fetch_all(&mut *conn)
+        .await?;
+        by_key = existing
+            .into_iter()
+            .filter_map(|r| r.idempotency_key.clone().map(|k| (k, r)))
+            .collect();
+    }
+
+    jobs.iter()
+        .zip(ids)
+        .map(|(job, id)| {
+            if let Some(row) = by_id.remove(&id) {
+                return Ok(Enqueued { job: row.into(), created: true });
+            }
+            let key = job.idempotency_key.as_deref().unwrap_or_default();
+            by_key
+                .get(key)
+                .cloned()
+                .map(|row| Enqueued { job: row.into(), created: false })
+                .ok_or_else(|| DomainError::Conflict(format!("idempotency key {key:?} is being used by a concurrent request")))
+        })
+        .collect()
+}
+
+/// Wakes idle workers after jobs are committed.
+///
+/// NOTIFY inside many concurrent enqueue transactions serialises their commits (Postgres takes
+/// a global lock to queue notifications at commit), so wake-ups are sent after the commit from
+/// one background task that coalesces them: one NOTIFY per kind per round trip, however many
+/// jobs were enqueued meanwhile. A lost wake-up costs at most the workers' poll interval.
+#[derive(Debug, Clone)]
+pub struct Notifier {
+    tx: mpsc::UnboundedSender<&'static str>,
+}
+
+impl Notifier {
+    /// Starts the background task on the current runtime.
+    pub fn spawn(pool: PgPool) -> Self {
+        let (tx, mut rx) = mpsc::unbounded_channel::<&'static str>();
+        tokio::spawn(async move {
+            while let Some(first) = rx.recv().await {
+                let mut kinds = BTreeSet::from([first]);
+                while let Ok(more) = rx.try_recv() {
+                    kinds.insert(more);
+                }
+                let kinds: Vec<String> = kinds.into_iter().map(str::to_owned).collect();
+                if let Err(e) = sqlx::query!(
+                    "SELECT pg_notify($1, k) FROM unnest($2::text[]) AS k",
+                    JOBS_CHANNEL,
+                    &kinds
+                )
+                .execute(&pool)
+                .await
+                {
+                    tracing::warn!(error = %e, "could not wake workers; they will poll");
+                }
+            }
+        });
+        Self { tx }
+    }
+
+    /// Wakes the workers of every kind in `jobs` that can run now.
+    pub fn wake(&self, jobs: &[NewJob]) {
+        let mut sent = BTreeSet::new();
+        for job in jobs.iter().filter(|j| j.runs_now()) {
+            if sent.insert(job.kind) {
+                let _ = self.tx.send(job.kind);
+            }
+        }
+    }
+
+    /// Wakes the workers of `kind`.
+    pub fn wake_kind(&self, kind: &'static str) {
+        let _ = self.tx.send(kind);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn requests_are_parsed_with_paths() {
+        let job = NewJob::parse(json!({"kind": "noop", "args": {"sleep_ms": 5}, "priority": 3})).unwrap();
+        assert_eq!((job.kind, job.priority), ("noop", 3));
+        let cases = [
+            (json!({"args": {}}), "kind"),
+            (json!({"kind": "nope"}), "kind"),
+            (json!({"kind": "noop", "args": {"sleep_ms": "x"}}), "args.sleep_ms"),
+            (json!({"kind": "noop", "priority": 1000}), "priority"),
+            (json!({"kind": "noop", "max_attempts": 0}), "max_attempts"),
+            (json!({"kind": "noop", "timeout_ms": -5}), "timeout_ms"),
+            (json!({"kind": "noop", "idempotency_key": ""}), "idempotency_key"),
+            (json!({"kind": "noop", "extra": 1}), ""),
+            (json!({"kind": "noop", "run_at": "yesterday"}), "run_at"),
+            (json!([1]), ""),
+        ];
+        for (req, path) in cases {
+            let e = NewJob::parse(req.clone()).unwrap_err();
+            assert_eq!(e.path, path, "{req} gave {e}");
+        }
+    }
+
+    #[test]
+    fn batches_name_the_failing_item() {
+        let e = NewJob::parse_batch(json!({"jobs": [{"kind": "noop"}, {"kind": "noop", "args": {"sleep_ms": -1}}]}))
+            .unwrap_err();
+        assert_eq!(e.path, "jobs[1].args.sleep_ms");
+        assert_eq!(NewJob::parse_batch(json!({"jobs": []})).unwrap_err().path, "jobs");
+        assert_eq!(NewJob::parse_batch(json!({})).unwrap_err().path, "jobs");
+        let many: Vec<Value> = (0..1001).map(|_| json!({"kind": "noop"})).collect();
+        assert_eq!(NewJob::parse_batch(json!({ "jobs": many })).unwrap_err().path, "jobs");
+    }
+}

@@ -1,0 +1,303 @@
+//! demandflow's Postgres queue, run by apalis.
+//!
+//! apalis-postgres 1.0 cannot keep the lifecycle promises (it retries with no delay, wakes on a
+//! 30 s heartbeat, has no cancellation, lease fencing or retention), so demandflow keeps its own
+//! `jobs` table and plugs it into apalis as a [`Backend`](apalis_core::backend::Backend):
+//!
+//! - [`enqueue`]: insert jobs inside the caller's transaction (both or neither), idempotently;
+//!   [`Notifier`] wakes idle workers after the commit.
+//! - [`PgBackend`]: one per job kind in a worker process; claims jobs in batches with
+//!   `FOR UPDATE SKIP LOCKED`, wakes on LISTEN/NOTIFY with an interval poll as a safety net.
+//! - [`AckLayer`]: wraps each attempt with its timeout, cancellation and tracing span, and
+//!   records the outcome (success, durable retry with jittered backoff, dead, cancelled) through a
+//!   batching completer, fenced by the attempt number so a stale holder cannot overwrite a
+//!   rescued job. A job is reported done only once its row is committed.
+//! - [`WorkerNode`]: the process' identity (unique per start), heartbeats that renew leases,
+//!   rescue of expired leases, cancellation delivery, retention, and release on shutdown.
+//! - [`admin`]: what the api reads and changes: get, list, cancel, retry, delete, queue stats,
+//!   workers.
+
+use std::time::Duration;
+
+use apalis_core::task::{Task, from_request::FromRequest};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::kinds::Backoff;
+
+pub mod admin;
+mod ack;
+mod backend;
+mod enqueue;
+mod node;
+
+pub use ack::AckLayer;
+pub use backend::PgBackend;
+pub use enqueue::{Enqueued, NewJob, Notifier, enqueue};
+pub use node::{NodeSettings, WorkerNode};
+
+/// Channel that wakes idle workers; the payload is the job kind.
+pub const JOBS_CHANNEL: &str = "demandflow_jobs";
+/// Channel that tells the holder of a running job to cancel it; the payload is the job id.
+pub const CANCEL_CHANNEL: &str = "demandflow_cancel";
+
+/// Where a job is in its life, as the api shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobState {
+    /// Waiting for its `run_at`.
+    Scheduled,
+    /// Ready to be claimed.
+    Available,
+    /// Held by a worker.
+    Running,
+    /// An attempt failed; a retry waits for `run_at`.
+    Failed,
+    /// Done.
+    Succeeded,
+    /// Out of attempts, or failed permanently; kept with every attempt's error.
+    Dead,
+    /// Cancelled before it finished.
+    Cancelled,
+}
+
+impl JobState {
+    /// Every state, in life order.
+    pub const ALL: [JobState; 7] = [
+        JobState::Scheduled,
+        JobState::Available,
+        JobState::Running,
+        JobState::Failed,
+        JobState::Succeeded,
+        JobState::Dead,
+        JobState::Cancelled,
+    ];
+
+    /// The state's name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            JobState::Scheduled => "scheduled",
+            JobState::Available => "available",
+            JobState::Running => "running",
+            JobState::Failed => "failed",
+            JobState::Succeeded => "succeeded",
+            JobState::Dead => "dead",
+            JobState::Cancelled => "cancelled",
+        }
+    }
+
+    /// Parses a state name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+
+    /// The state shown for a stored state and run time.
+    pub fn shown(stored: &str, run_at: DateTime<Utc>, now: DateTime<Utc>) -> Self {
+        match stored {
+            "available" if run_at > now => JobState::Scheduled,
+            "available" => JobState::Available,
+            "running" => JobState::Running,
+            "failed" => JobState::Failed,
+            "succeeded" => JobState::Succeeded,
+            "dead" => JobState::Dead,
+            _ => JobState::Cancelled,
+        }
+    }
+
+    /// Whether the job will not run again unless retried by hand.
+    pub const fn is_finished(self) -> bool {
+        matches!(self, JobState::Succeeded | JobState::Dead | JobState::Cancelled)
+    }
+}
+
+/// One failed attempt.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct AttemptError {
+    /// The attempt's number (1-based).
+    pub attempt: i32,
+    /// When it failed.
+    pub at: DateTime<Utc>,
+    /// What went wrong.
+    pub error: String,
+}
+
+/// A job as its tenant sees it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Job {
+    /// Its id (UUIDv7: sorts by creation time).
+    pub id: Uuid,
+    /// The kind (queue) name.
+    pub kind: String,
+    /// The stored args.
+    pub args: Value,
+    /// Where it is.
+    pub state: JobState,
+    /// Higher runs first.
+    pub priority: i16,
+    /// Attempts started.
+    pub attempts: i32,
+    /// Attempts allowed.
+    pub max_attempts: i32,
+    /// When it may run next.
+    pub run_at: DateTime<Utc>,
+    /// Timeout of one attempt, when set on the job.
+    pub timeout_ms: Option<i32>,
+    /// The enqueuer's idempotency key.
+    pub idempotency_key: Option<String>,
+    /// The request id of the call that enqueued it.
+    pub correlation_id: Option<String>,
+    /// The handler's result, once succeeded.
+    pub result: Option<Value>,
+    /// The latest attempt's error.
+    pub last_error: Option<String>,
+    /// Every failed attempt's error.
+    pub errors: Vec<AttemptError>,
+    /// Whether a cancel was asked while it ran.
+    pub cancel_requested: bool,
+    /// The worker holding it, while it runs.
+    pub worker: Option<String>,
+    /// When the holder's lease ends unless renewed.
+    pub lease_expires_at: Option<DateTime<Utc>>,
+    /// When it was enqueued.
+    pub created_at: DateTime<Utc>,
+    /// When its latest attempt started.
+    pub started_at: Option<DateTime<Utc>>,
+    /// When it finished.
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+/// A row of `jobs`, as stored (every column: queries select `*`).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub(crate) struct JobRow {
+    pub id: Uuid,
+    #[allow(dead_code)] // read by the queries' WHERE clauses, never shown
+    pub tenant_id: Uuid,
+    pub kind: String,
+    pub args: Value,
+    pub state: String,
+    pub priority: i16,
+    pub attempt: i32,
+    pub max_attempts: i32,
+    pub run_at: DateTime<Utc>,
+    pub timeout_ms: Option<i32>,
+    pub idempotency_key: Option<String>,
+    pub correlation_id: Option<String>,
+    pub result: Option<Value>,
+    pub errors: Value,
+    pub locked_by: Option<String>,
+    pub lease_expires_at: Option<DateTime<Utc>>,
+    pub cancel_requested: bool,
+    pub created_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+impl From<JobRow> for Job {
+    fn from(row: JobRow) -> Self {
+        let errors: Vec<AttemptError> = serde_json::from_value(row.errors).unwrap_or_default();
+        Job {
+            state: JobState::shown(&row.state, row.run_at, Utc::now()),
+            last_error: errors.last().map(|e| e.error.clone()),
+            errors,
+            id: row.id,
+            kind: row.kind,
+            args: row.args,
+            priority: row.priority,
+            attempts: row.attempt,
+            max_attempts: row.max_attempts,
+            run_at: row.run_at,
+            timeout_ms: row.timeout_ms,
+            idempotency_key: row.idempotency_key,
+            correlation_id: row.correlation_id,
+            result: row.result,
+            cancel_requested: row.cancel_requested,
+            worker: row.locked_by,
+            lease_expires_at: row.lease_expires_at,
+            created_at: row.created_at,
+            started_at: row.started_at,
+            finished_at: row.finished_at,
+        }
+    }
+}
+
+/// Why an attempt failed, as a handler says it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum JobError {
+    /// May succeed later: retried after the kind's backoff (or `retry_after`, when longer),
+    /// until the attempts run out.
+    #[error("{message}")]
+    Retry {
+        /// What went wrong.
+        message: String,
+        /// The earliest time worth trying again, when the other side said so.
+        retry_after: Option<Duration>,
+    },
+    /// Will never succeed: the job is dead at once, with no attempt wasted.
+    #[error("{0}")]
+    Permanent(String),
+}
+
+impl JobError {
+    /// A retryable failure.
+    pub fn retry(message: impl Into<String>) -> Self {
+        JobError::Retry {
+            message: message.into(),
+            retry_after: None,
+        }
+    }
+
+    /// A permanent failure.
+    pub fn permanent(message: impl Into<String>) -> Self {
+        JobError::Permanent(message.into())
+    }
+}
+
+/// What a handler knows of the attempt it runs. Extract it as a handler argument.
+#[derive(Debug, Clone)]
+pub struct JobContext {
+    /// The job's id; also its idempotency key towards other systems.
+    pub id: Uuid,
+    /// The job's tenant.
+    pub tenant_id: Uuid,
+    /// The kind.
+    pub kind: &'static str,
+    /// This attempt's number (1-based); also the fencing token of this lease.
+    pub attempt: i32,
+    /// Attempts allowed.
+    pub max_attempts: i32,
+    /// This attempt's timeout.
+    pub timeout: Duration,
+    /// The request id of the call that enqueued the job.
+    pub correlation_id: Option<String>,
+    /// Fires when the job is cancelled or the worker must let go of it.
+    pub cancel: CancellationToken,
+    pub(crate) backoff: Backoff,
+}
+
+impl<Args: Sync> FromRequest<Task<Args>> for JobContext {
+    type Error = apalis_core::task::data::MissingDataError;
+
+    async fn from_request(task: &Task<Args>) -> Result<Self, Self::Error> {
+        task.ctx().data().get_checked::<JobContext>().cloned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shown_state_tells_scheduled_from_available() {
+        let now = Utc::now();
+        let later = now + chrono::Duration::seconds(5);
+        assert_eq!(JobState::shown("available", later, now), JobState::Scheduled);
+        assert_eq!(JobState::shown("available", now, now), JobState::Available);
+        assert_eq!(JobState::shown("failed", later, now), JobState::Failed);
+        for s in JobState::ALL {
+            assert_eq!(JobState::parse(s.as_str()), Some(s));
+        }
+    }
+}

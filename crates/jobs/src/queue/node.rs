@@ -1,0 +1,445 @@
+//! One worker process' presence in the fleet.
+//!
+//! A [`WorkerNode`] has an identity unique to this start of the process (host, pid and a random
+//! suffix), so a restarted worker never mistakes its predecessor's jobs for its own. Its
+//! background tasks:
+//!
+//! - the listener: LISTEN on the wake-up and cancel channels, reconnecting when the connection
+//!   drops (every kind is then woken once, in case something was missed);
+//! - the heartbeat: renews the leases of the jobs it holds, delivers cancels it missed, lets go
+//!   of jobs it lost, rescues any node's expired leases, and now and then prunes finished jobs
+//!   past their retention;
+//! - the completer: writes outcomes in batches (see `ack`).
+//!
+//! On shutdown it returns the jobs it still holds to the queue without spending their attempt.
+
+use std::{
+    collections::{HashMap, HashSet},
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use sqlx::{PgPool, postgres::PgListener};
+use tokio::{
+    sync::{Notify, mpsc},
+    task::JoinHandle,
+};
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use super::{CANCEL_CHANNEL, JOBS_CHANNEL, ack, backend::PgBackend};
+use crate::{config, config::ConfigError, kinds::JobKind};
+
+/// How a worker process holds, renews and lets go of jobs.
+#[derive(Debug, Clone)]
+pub struct NodeSettings {
+    /// How long a claim holds without a heartbeat (`LEASE_MS`, default 30 s). A dead worker's
+    /// jobs are rescued this long after its last heartbeat.
+    pub lease: Duration,
+    /// How often leases are renewed and expired ones rescued (`HEARTBEAT_MS`, default lease / 3).
+    pub heartbeat: Duration,
+    /// The safety-net poll when no wake-up arrives (`POLL_INTERVAL_MS`, default 500 ms); also
+    /// bounds how late a scheduled job starts.
+    pub poll_interval: Duration,
+    /// How long succeeded and cancelled jobs are kept (`JOB_RETENTION_SECS`, default 7 days).
+    pub retention: Duration,
+    /// How long dead jobs are kept (`DEAD_JOB_RETENTION_SECS`, default 30 days).
+    pub dead_retention: Duration,
+}
+
+impl Default for NodeSettings {
+    fn default() -> Self {
+        Self {
+            lease: Duration::from_secs(30),
+            heartbeat: Duration::from_secs(10),
+            poll_interval: Duration::from_millis(500),
+            retention: Duration::from_secs(7 * 24 * 3600),
+            dead_retention: Duration::from_secs(30 * 24 * 3600),
+        }
+    }
+}
+
+impl NodeSettings {
+    /// Reads the settings from the environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let d = Self::default();
+        let lease = config::millis("LEASE_MS", d.lease, 1_000..=3_600_000)?;
+        let heartbeat = config::millis("HEARTBEAT_MS", lease / 3, 100..=1_200_000)?;
+        if heartbeat >= lease {
+            return Err(ConfigError {
+                var: "HEARTBEAT_MS".into(),
+                expected: format!("less than LEASE_MS ({} ms)", lease.as_millis()),
+            });
+        }
+        Ok(Self {
+            lease,
+            heartbeat,
+            poll_interval: config::millis("POLL_INTERVAL_MS", d.poll_interval, 10..=60_000)?,
+            retention: config::seconds("JOB_RETENTION_SECS", d.retention, 60..=365 * 24 * 3600)?,
+            dead_retention: config::seconds(
+                "DEAD_JOB_RETENTION_SECS",
+                d.dead_retention,
+                60..=365 * 24 * 3600,
+            )?,
+        })
+    }
+}
+
+pub(crate) struct NodeInner {
+    pub id: String,
+    pub pool: PgPool,
+    pub settings: NodeSettings,
+    wakers: Mutex<HashMap<&'static str, Arc<Notify>>>,
+    running: Mutex<HashMap<Uuid, CancellationToken>>,
+    pub completer: mpsc::Sender<ack::Completion>,
+    pub stop: CancellationToken,
+    tasks: Mutex<Vec<JoinHandle<()>>>,
+}
+
+impl NodeInner {
+    pub fn waker(&self, kind: &'static str) -> Arc<Notify> {
+        self.wakers
+            .lock()
+            .expect("wakers lock")
+            .entry(kind)
+            .or_default()
+            .clone()
+    }
+
+    fn wake(&self, kind: &str) {
+        if let Some(n) = self.wakers.lock().expect("wakers lock").get(kind) {
+            n.notify_one();
+        }
+    }
+
+    fn wake_all(&self) {
+        for n in self.wakers.lock().expect("wakers lock").values() {
+            n.notify_one();
+        }
+    }
+
+    pub fn track(&self, id: Uuid) -> CancellationToken {
+        let token = CancellationToken::new();
+        self.running
+            .lock()
+            .expect("running lock")
+            .insert(id, token.clone());
+        token
+    }
+
+    pub fn untrack(&self, id: Uuid) {
+        self.running.lock().expect("running lock").remove(&id);
+    }
+
+    fn cancel(&self, id: Uuid) -> bool {
+        match self.running.lock().expect("running lock").get(&id) {
+            Some(token) => {
+                token.cancel();
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn in_flight(&self) -> Vec<Uuid> {
+        self.running
+            .lock()
+            .expect("running lock")
+            .keys()
+            .copied()
+            .collect()
+    }
+}
+
+/// A worker process' handle on the queue. Cheap to clone.
+#[derive(Clone)]
+pub struct WorkerNode {
+    inner: Arc<NodeInner>,
+}
+
+impl std::fmt::Debug for WorkerNode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WorkerNode").field("id", &self.inner.id).finish()
+    }
+}
+
+impl WorkerNode {
+    /// Registers this process in `workers` and starts its listener, heartbeat and completer.
+    pub async fn start(
+        pool: PgPool,
+        settings: NodeSettings,
+        kinds: &[&'static str],
+    ) -> Result<Self, sqlx::Error> {
+        let host = hostname();
+        let pid = std::process::id();
+        let suffix = Uuid::new_v4().simple().to_string();
+        let id = format!("{host}-{pid}-{}", &suffix[..8]);
+        let kind_names: Vec<String> = kinds.iter().map(|k| (*k).to_owned()).collect();
+        sqlx::query!(
+            "INSERT INTO workers (id, host, pid, kinds) VALUES ($1, $2, $3, $4)",
+            id,
+            host,
+            pid as i32,
+            &kind_names
+        )
+        .execute(&pool)
+        .await?;
+
+        let (completer, completions) = mpsc::channel(4096);
+        let inner = Arc::new(NodeInner {
+            id,
+            pool,
+            settings,
+            wakers: Mutex::default(),
+            running: Mutex::default(),
+            completer,
+            stop: CancellationToken::new(),
+            tasks: Mutex::default(),
+        });
+        for kind in kinds {
+            inner.waker(kind);
+        }
+        let tasks = vec![
+            tokio::spawn(ack::run_completer(inner.clone(), completions)),
+            tokio::spawn(listen(inner.clone())),
+            tokio::spawn(heartbeat(inner.clone())),
+        ];
+        *inner.tasks.lock().expect("tasks lock") = tasks;
+        tracing::info!(worker = %inner.id, ?kinds, "worker node started");
+        Ok(Self { inner })
+    }
+
+    /// This process' identity in the fleet.
+    pub fn id(&self) -> &str {
+        &self.inner.id
+    }
+
+    /// A backend for kind `K`, claiming at most `concurrency` jobs at a time.
+    pub fn backend<K: JobKind>(&self, concurrency: usize) -> PgBackend<K> {
+        PgBackend::new(self.inner.clone(), concurrency)
+    }
+
+    /// Stops the background tasks and returns every job this process still holds to the queue
+    /// (its attempt not spent). Call it after the apalis monitor has returned. Returns how many
+    /// jobs were returned.
+    pub async fn shutdown(self) -> Result<u64, sqlx::Error> {
+        let inner = self.inner;
+        inner.stop.cancel();
+        let tasks = std::mem::take(&mut *inner.tasks.lock().expect("tasks lock"));
+        for task in tasks {
+            let _ = task.await;
+        }
+        let released = sqlx::query_scalar!(
+            r#"WITH released AS (
+                   UPDATE jobs SET state = 'available', attempt = greatest(attempt - 1, 0),
+                          locked_by = NULL, lease_expires_at = NULL, started_at = NULL
+                   WHERE locked_by = $1 AND state = 'running'
+                   RETURNING kind)
+               SELECT kind AS "kind!" FROM released"#,
+            inner.id
+        )
+        .fetch_all(&inner.pool)
+        .await?;
+        let kinds: HashSet<String> = released.iter().cloned().collect();
+        notify_kinds(&inner.pool, kinds).await;
+        sqlx::query!(
+            "UPDATE workers SET stopped_at = now(), in_flight = 0 WHERE id = $1",
+            inner.id
+        )
+        .execute(&inner.pool)
+        .await?;
+        tracing::info!(worker = %inner.id, returned = released.len(), "worker node stopped");
+        Ok(released.len() as u64)
+    }
+}
+
+fn hostname() -> String {
+    std::env::var("HOSTNAME")
+        .ok()
+        .filter(|h| !h.is_empty())
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".to_owned())
+}
+
+async fn notify_kinds(pool: &PgPool, kinds: HashSet<String>) {
+    if kinds.is_empty() {
+        return;
+    }
+    let kinds: Vec<String> = kinds.into_iter().collect();
+    if let Err(e) = sqlx::query!(
+        "SELECT pg_notify($1, k) FROM unnest($2::text[]) AS k",
+        JOBS_CHANNEL,
+        &kinds
+    )
+    .execute(pool)
+    .await
+    {
+        tracing::warn!(error = %e, "could not wake workers");
+    }
+}
+
+async fn listen(node: Arc<NodeInner>) {
+    loop {
+        let connected = async {
+            let mut listener = PgListener::connect_with(&node.pool).await?;
+            listener.listen_all([JOBS_CHANNEL, CANCEL_CHANNEL]).await?;
+            Ok::<_, sqlx::Error>(listener)
+        };
+        let mut listener = tokio::select! {
+            _ = node.stop.cancelled() => return,
+            l = connected => match l {
+                Ok(l) => l,
+                Err(e) => {
+                    tracing::warn!(error = %e, "LISTEN failed; polling until it works again");
+                    tokio::select! {
+                        _ = node.stop.cancelled() => return,
+                        _ = tokio::time::sleep(Duration::from_secs(1)) => continue,
+                    }
+                }
+            },
+        };
+        // Anything sent while we were not listening is lost: look once.
+        node.wake_all();
+        loop {
+            let next = tokio::select! {
+                _ = node.stop.cancelled() => return,
+                n = listener.recv() => n,
+            };
+            match next {
+                Ok(n) if n.channel() == JOBS_CHANNEL => node.wake(n.payload()),
+                Ok(n) => {
+                    if let Ok(id) = n.payload().parse::<Uuid>()
+                        && node.cancel(id)
+                    {
+                        tracing::info!(job_id = %id, "cancel delivered");
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "LISTEN connection lost; reconnecting");
+                    break;
+                }
+            }
+        }
+    }
+}
+
+async fn heartbeat(node: Arc<NodeInner>) {
+    let mut tick = tokio::time::interval(node.settings.heartbeat);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let prune_every = (Duration::from_secs(60).as_millis() / node.settings.heartbeat.as_millis().max(1)).max(1) as u64;
+    let mut beats: u64 = 0;
+    loop {
+        tokio::select! {
+            _ = node.stop.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        if let Err(e) = beat(&node).await {
+            tracing::warn!(error = %e, "heartbeat failed");
+        }
+        if beats % prune_every == 0
+            && let Err(e) = prune(&node).await
+        {
+            tracing::warn!(error = %e, "retention purge failed");
+        }
+        beats += 1;
+    }
+}
+
+async fn beat(node: &NodeInner) -> Result<(), sqlx::Error> {
+    let lease = node.settings.lease.as_secs_f64();
+    let held = node.in_flight();
+    sqlx::query!(
+        "UPDATE workers SET last_heartbeat_at = now(), in_flight = $2 WHERE id = $1",
+        node.id,
+        held.len() as i32
+    )
+    .execute(&node.pool)
+    .await?;
+    let renewed = sqlx::query!(
+        r#"UPDATE jobs SET lease_expires_at = now() + make_interval(secs => $2)
+           WHERE locked_by = $1 AND state = 'running'
+           RETURNING id, cancel_requested"#,
+        node.id,
+        lease
+    )
+    .fetch_all(&node.pool)
+    .await?;
+    let still_ours: HashSet<Uuid> = renewed.iter().map(|r| r.id).collect();
+    for r in renewed.iter().filter(|r| r.cancel_requested) {
+        node.cancel(r.id);
+    }
+    // A job we run but no longer hold was rescued or finished elsewhere: stop working on it.
+    // (Claimed jobs are tracked before their row is visible as ours only within one statement,
+    // so anything tracked and not renewed here has really been lost.)
+    for id in held.into_iter().filter(|id| !still_ours.contains(id)) {
+        if node.cancel(id) {
+            tracing::warn!(job_id = %id, "lease lost; abandoning the attempt");
+        }
+    }
+    let rescued = sqlx::query!(
+        r#"WITH expired AS (
+               SELECT id FROM jobs
+               WHERE state = 'running' AND lease_expires_at < now()
+               ORDER BY lease_expires_at
+               LIMIT 1000
+               FOR UPDATE SKIP LOCKED)
+           UPDATE jobs j SET
+               state = CASE WHEN j.attempt >= j.max_attempts THEN 'dead' ELSE 'failed' END,
+               run_at = now(),
+               finished_at = CASE WHEN j.attempt >= j.max_attempts THEN now() END,
+               errors = j.errors || jsonb_build_array(jsonb_build_object(
+                   'attempt', j.attempt, 'at', now(),
+                   'error', 'lease expired: worker ' || coalesce(j.locked_by, '?') || ' stopped heartbeating')),
+               locked_by = NULL, lease_expires_at = NULL
+           FROM expired WHERE j.id = expired.id
+           RETURNING j.id, j.kind, j.locked_by"#
+    )
+    .fetch_all(&node.pool)
+    .await?;
+    if !rescued.is_empty() {
+        for r in &rescued {
+            tracing::warn!(job_id = %r.id, kind = %r.kind, "rescued a job whose lease expired");
+        }
+        metrics::counter!("jobs_rescued_total").increment(rescued.len() as u64);
+        let kinds: HashSet<String> = rescued.into_iter().map(|r| r.kind).collect();
+        for k in &kinds {
+            node.wake(k);
+        }
+        notify_kinds(&node.pool, kinds).await;
+    }
+    Ok(())
+}
+
+async fn prune(node: &NodeInner) -> Result<(), sqlx::Error> {
+    let pruned = sqlx::query!(
+        r#"WITH old AS (
+               SELECT id FROM jobs
+               WHERE (state IN ('succeeded', 'cancelled') AND finished_at < now() - make_interval(secs => $1))
+                  OR (state = 'dead' AND finished_at < now() - make_interval(secs => $2))
+               LIMIT 10000)
+           DELETE FROM jobs WHERE id IN (SELECT id FROM old)"#,
+        node.settings.retention.as_secs_f64(),
+        node.settings.dead_retention.as_secs_f64()
+    )
+    .execute(&node.pool)
+    .await?
+    .rows_affected();
+    if pruned > 0 {
+        tracing::info!(pruned, "pruned finished jobs past their retention");
+        metrics::counter!("jobs_pruned_total").increment(pruned);
+    }
+    sqlx::query!(
+        "DELETE FROM workers WHERE last_heartbeat_at < now() - interval '1 day'"
+    )
+    .execute(&node.pool)
+    .await?;
+    Ok(())
+}
+
+impl NodeInner {
+    pub(crate) fn is_stopping(&self) -> bool {
+        self.stop.is_cancelled()
+    }
+}
