@@ -248,3 +248,14 @@ pub async fn workers(pool: &PgPool, stale_after: std::time::Duration) -> Result<
     .await?;
     Ok(rows)
 }
+
+/// Jobs per kind and stored state across every tenant, for the `/metrics` gauges.
+pub async fn depth(pool: &PgPool) -> Result<Vec<(String, String, i64)>, DomainError> {
+    let rows = sqlx::query!(
+        r#"SELECT kind AS "kind!", state AS "state!", count(*) AS "count!"
+           FROM jobs WHERE state IN ('available', 'running', 'failed') GROUP BY 1, 2"#
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.kind, r.state, r.count)).collect())
+}
