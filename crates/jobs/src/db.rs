@@ -9,6 +9,9 @@ use sqlx::{
 
 use crate::config::DatabaseSettings;
 
+/// The pool type the binaries share.
+pub use sqlx::PgPool as Pool;
+
 /// Every migration under `migrations/`, embedded at build time.
 pub static MIGRATOR: Migrator = sqlx::migrate!("../../migrations");
 
