@@ -1,1 +1,7 @@
-//! e2e
+//! End-to-end tests: the real `api` and `worker` binaries against a fresh database per test,
+//! outbound HTTP to a local wiremock server. One module per feature; test names read as
+//! sentences.
+
+mod bad_input;
+mod endpoints;
+mod lifecycle;

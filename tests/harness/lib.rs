@@ -1,1 +1,310 @@
-//! harness
+//! The end-to-end test harness: a fresh database per test, the real `api` and `worker`
+//! binaries spawned against it, and request helpers.
+//!
+//! The binaries are looked up next to the test executable (`target/<profile>/`); build them
+//! first (`cargo build --bins`, which `scripts/test` does). Outbound HTTP in tests goes to a
+//! local wiremock server; nothing leaves the machine.
+
+use std::{
+    path::PathBuf,
+    process::Stdio,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use anyhow::{Context, bail};
+use serde_json::Value;
+use sqlx::{Connection, PgConnection, PgPool};
+use tokio::{
+    io::{AsyncBufReadExt, BufReader},
+    process::{Child, Command},
+};
+use uuid::Uuid;
+
+/// Where the binaries under test are.
+pub fn bin(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("the test binary has a path");
+    let dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("test binaries live in target/<profile>/deps");
+    let path = dir.join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: build the binaries first (cargo build --bins)",
+        path.display()
+    );
+    path
+}
+
+/// The server every test database is created on: `DATABASE_URL` without its database.
+fn server_url() -> String {
+    let url = std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+    match url.rfind('/') {
+        Some(i) if url[..i].contains("://") && i > url.find("://").unwrap() + 2 => url[..i].to_owned(),
+        _ => url,
+    }
+}
+
+/// A database made for one test and dropped after it.
+pub struct TestDb {
+    /// Its name.
+    pub name: String,
+    /// Its URL.
+    pub url: String,
+}
+
+impl TestDb {
+    /// Creates an empty database.
+    pub async fn create() -> anyhow::Result<Self> {
+        let name = format!("e2e_{}", Uuid::new_v4().simple());
+        let mut admin = PgConnection::connect(&format!("{}/postgres", server_url()))
+            .await
+            .context("Failed to reach PostgreSQL (set DATABASE_URL)")?;
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut admin)
+            .await?;
+        Ok(Self {
+            url: format!("{}/{name}", server_url()),
+            name,
+        })
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let name = self.name.clone();
+        let admin = format!("{}/postgres", server_url());
+        // Drop runs outside any runtime guarantee: use a thread with its own runtime.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+            rt.block_on(async {
+                let mut c = PgConnection::connect(&admin).await.ok()?;
+                sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                    "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                )))
+                .execute(&mut c)
+                .await
+                .ok()
+            })
+        })
+        .join();
+    }
+}
+
+/// A spawned binary whose output lines are kept for assertions.
+pub struct Proc {
+    /// The child process.
+    pub child: Child,
+    lines: Arc<Mutex<Vec<String>>>,
+}
+
+impl Proc {
+    fn spawn(mut cmd: Command) -> anyhow::Result<Self> {
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
+        let mut child = cmd.spawn().context("Failed to spawn")?;
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        for stream in [
+            child.stdout.take().map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Unpin + Send>),
+            child.stderr.take().map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Unpin + Send>),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let lines = lines.clone();
+            tokio::spawn(async move {
+                let mut reader = BufReader::new(stream).lines();
+                while let Ok(Some(line)) = reader.next_line().await {
+                    if std::env::var("E2E_ECHO").is_ok() {
+                        eprintln!("{line}");
+                    }
+                    lines.lock().unwrap().push(line);
+                }
+            });
+        }
+        Ok(Self { child, lines })
+    }
+
+    /// Every line printed so far (stdout and stderr).
+    pub fn output(&self) -> Vec<String> {
+        self.lines.lock().unwrap().clone()
+    }
+
+    /// Waits until a printed line contains `needle`; returns that line.
+    pub async fn wait_for_line(&self, needle: &str, timeout: Duration) -> anyhow::Result<String> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if let Some(l) = self.output().into_iter().find(|l| l.contains(needle)) {
+                return Ok(l);
+            }
+            if tokio::time::Instant::now() > deadline {
+                bail!("no line containing {needle:?} within {timeout:?}; output:\n{}", self.output().join("\n"));
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Sends a signal (`TERM`, `KILL`) to the process.
+    pub fn signal(&self, signal: &str) {
+        let pid = self.child.id().expect("the process is running");
+        let status = std::process::Command::new("kill")
+            .args([format!("-{signal}"), pid.to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success());
+    }
+
+    /// Waits for the process to exit and returns its exit code.
+    pub async fn wait_exit(&mut self, timeout: Duration) -> anyhow::Result<Option<i32>> {
+        let status = tokio::time::timeout(timeout, self.child.wait())
+            .await
+            .context("the process did not exit in time")??;
+        Ok(status.code())
+    }
+}
+
+/// A running demandflow: its database, api, workers and an admin key of tenant `acme`.
+pub struct App {
+    /// The test's database.
+    pub db: TestDb,
+    /// A pool on it, for assertions on the rows themselves.
+    pub pool: PgPool,
+    /// The api process.
+    pub api: Proc,
+    /// `http://127.0.0.1:<port>`.
+    pub base: String,
+    /// An admin key of tenant `acme`.
+    pub key: String,
+    /// A client.
+    pub http: reqwest::Client,
+}
+
+/// Runs `api <args>` against `db` and returns its stdout.
+pub async fn api_cli(db: &TestDb, args: &[&str]) -> anyhow::Result<String> {
+    let out = Command::new(bin("api"))
+        .args(args)
+        .env("DATABASE_URL", &db.url)
+        .env("LOG_FORMAT", "json")
+        .output()
+        .await?;
+    if !out.status.success() {
+        bail!("api {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    Ok(String::from_utf8(out.stdout)?)
+}
+
+/// A fresh database, migrated, with the api serving on a free port and an admin key.
+pub async fn spawn_app() -> App {
+    spawn_app_with(&[]).await
+}
+
+/// [`spawn_app`] with extra environment for the api.
+pub async fn spawn_app_with(env: &[(&str, &str)]) -> App {
+    let db = TestDb::create().await.expect("a test database");
+    api_cli(&db, &["migrate"]).await.expect("api migrate");
+    let mut cmd = Command::new(bin("api"));
+    cmd.arg("serve")
+        .env("DATABASE_URL", &db.url)
+        .env("PORT", "0")
+        .env("LOG_FORMAT", "json");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let api = Proc::spawn(cmd).expect("api starts");
+    let line = api
+        .wait_for_line("listening on http://", Duration::from_secs(30))
+        .await
+        .expect("api listens");
+    let base = line
+        .split("listening on ")
+        .nth(1)
+        .expect("the line has the address")
+        .trim()
+        .to_owned();
+    let pool = PgPool::connect(&db.url).await.expect("test pool");
+    let mut app = App {
+        db,
+        pool,
+        api,
+        base,
+        key: String::new(),
+        http: reqwest::Client::new(),
+    };
+    app.key = app.create_key("acme", "admin").await;
+    app
+}
+
+impl App {
+    /// Creates a key with the CLI (the tenant is created when missing).
+    pub async fn create_key(&self, tenant: &str, role: &str) -> String {
+        let out = api_cli(&self.db, &["create-key", "--tenant", tenant, "--role", role])
+            .await
+            .expect("api create-key");
+        out.lines().last().expect("the key is the last line").trim().to_owned()
+    }
+
+    /// Starts a worker with test-friendly timings plus `env`.
+    pub fn spawn_worker(&self, env: &[(&str, &str)]) -> Proc {
+        let mut cmd = Command::new(bin("worker"));
+        cmd.env("DATABASE_URL", &self.db.url)
+            .env("LOG_FORMAT", "json")
+            .env("ALLOW_PRIVATE_NETWORKS", "true")
+            .env("POLL_INTERVAL_MS", "200")
+            .env("LEASE_MS", "3000")
+            .env("HEARTBEAT_MS", "500")
+            .env("SHUTDOWN_GRACE_MS", "5000");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        Proc::spawn(cmd).expect("worker starts")
+    }
+
+    /// `METHOD /api/v1<path>` with the admin key.
+    pub fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .request(method, format!("{}/api/v1{path}", self.base))
+            .header("X-API-Key", &self.key)
+    }
+
+    /// Enqueues a job and returns it, asserting 201.
+    pub async fn enqueue(&self, body: Value) -> Value {
+        let res = self
+            .request(reqwest::Method::POST, "/jobs")
+            .json(&body)
+            .send()
+            .await
+            .expect("POST /jobs");
+        let status = res.status();
+        let body: Value = res.json().await.expect("a JSON body");
+        assert_eq!(status, 201, "enqueue failed: {body}");
+        body
+    }
+
+    /// The job `id`, as the api shows it.
+    pub async fn job(&self, id: &str) -> Value {
+        let res = self
+            .request(reqwest::Method::GET, &format!("/jobs/{id}"))
+            .send()
+            .await
+            .expect("GET /jobs/{id}");
+        assert_eq!(res.status(), 200);
+        res.json().await.expect("a JSON body")
+    }
+
+    /// Polls the job until its state is one of `states`, failing after `timeout`.
+    pub async fn wait_for_state(&self, id: &str, states: &[&str], timeout: Duration) -> Value {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let job = self.job(id).await;
+            if states.contains(&job["state"].as_str().unwrap_or_default()) {
+                return job;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "job {id} did not reach {states:?} within {timeout:?}: {job}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}

@@ -75,11 +75,11 @@ impl NodeSettings {
             lease,
             heartbeat,
             poll_interval: config::millis("POLL_INTERVAL_MS", d.poll_interval, 10..=60_000)?,
-            retention: config::seconds("JOB_RETENTION_SECS", d.retention, 60..=365 * 24 * 3600)?,
+            retention: config::seconds("JOB_RETENTION_SECS", d.retention, 1..=365 * 24 * 3600)?,
             dead_retention: config::seconds(
                 "DEAD_JOB_RETENTION_SECS",
                 d.dead_retention,
-                60..=365 * 24 * 3600,
+                1..=365 * 24 * 3600,
             )?,
         })
     }
