@@ -403,6 +403,61 @@ mod tests {
         assert_eq!(delay, Duration::from_secs(120));
     }
 
+    #[sqlx::test(migrator = "crate::db::MIGRATOR")]
+    async fn a_stale_holder_cannot_overwrite_a_rescued_job(pool: sqlx::PgPool) {
+        use crate::{auth, kinds::noop::Noop, queue::{NewJob, NodeSettings, WorkerNode, enqueue}};
+        let mut conn = pool.acquire().await.unwrap();
+        let tenant = auth::ensure_tenant(&mut conn, "t").await.unwrap();
+        let job = enqueue(&mut conn, tenant, None, &[NewJob::new(&Noop::default()).unwrap()])
+            .await
+            .unwrap()
+            .remove(0)
+            .job;
+        let settings = NodeSettings { poll_interval: Duration::from_secs(3600), ..Default::default() };
+        let node = WorkerNode::start(pool.clone(), settings, &[]).await.unwrap();
+        // This node held attempt 1; its lease expired and another worker now runs attempt 2.
+        sqlx::query("UPDATE jobs SET state = 'running', attempt = 2, locked_by = 'other-worker' WHERE id = $1")
+            .bind(job.id)
+            .execute(&pool)
+            .await
+            .unwrap();
+        let mut stale = ctx(1, 3);
+        stale.id = job.id;
+        let (late, applied) = Completion::new(&stale, Outcome::Succeeded(serde_json::json!({"late": true})));
+        node.inner().completer.send(late).await.unwrap();
+        assert!(!applied.await.unwrap(), "the stale outcome must not apply");
+        let (state, attempt, holder): (String, i32, Option<String>) =
+            sqlx::query_as("SELECT state, attempt, locked_by FROM jobs WHERE id = $1")
+                .bind(job.id)
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+        assert_eq!((state.as_str(), attempt, holder.as_deref()), ("running", 2, Some("other-worker")));
+
+        // The current holder's outcome does apply.
+        sqlx::query("UPDATE jobs SET locked_by = $2 WHERE id = $1")
+            .bind(job.id)
+            .bind(node.id())
+            .execute(&pool)
+            .await
+            .unwrap();
+        let mut current = ctx(2, 3);
+        current.id = job.id;
+        let (ok, applied) = Completion::new(&current, Outcome::Retry { error: "boom".into(), delay: Duration::from_secs(60) });
+        node.inner().completer.send(ok).await.unwrap();
+        assert!(applied.await.unwrap());
+        let (state, errors, later): (String, serde_json::Value, bool) =
+            sqlx::query_as("SELECT state, errors, run_at > now() + interval '50 seconds' FROM jobs WHERE id = $1")
+                .bind(job.id)
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+        assert_eq!(state, "failed");
+        assert_eq!(errors[0]["attempt"], 2);
+        assert!(later, "the backoff is written to run_at");
+        node.shutdown().await.unwrap();
+    }
+
     #[test]
     fn other_errors_and_panics_are_retried() {
         let out = Outcome::from_error(&ctx(1, 2), "some library error".into());

@@ -365,7 +365,7 @@ mod tests {
             (json!({"kind": "noop", "max_attempts": 0}), "max_attempts"),
             (json!({"kind": "noop", "timeout_ms": -5}), "timeout_ms"),
             (json!({"kind": "noop", "idempotency_key": ""}), "idempotency_key"),
-            (json!({"kind": "noop", "extra": 1}), ""),
+            (json!({"kind": "noop", "extra": 1}), "extra"),
             (json!({"kind": "noop", "run_at": "yesterday"}), "run_at"),
             (json!([1]), ""),
         ];
@@ -384,5 +384,39 @@ mod tests {
         assert_eq!(NewJob::parse_batch(json!({})).unwrap_err().path, "jobs");
         let many: Vec<Value> = (0..1001).map(|_| json!({"kind": "noop"})).collect();
         assert_eq!(NewJob::parse_batch(json!({ "jobs": many })).unwrap_err().path, "jobs");
+    }
+
+    #[sqlx::test(migrator = "crate::db::MIGRATOR")]
+    async fn enqueue_commits_or_rolls_back_with_the_callers_transaction(pool: PgPool) {
+        let mut conn = pool.acquire().await.unwrap();
+        let tenant = crate::auth::ensure_tenant(&mut conn, "t").await.unwrap();
+        let job = NewJob::new(&crate::kinds::noop::Noop::default()).unwrap();
+
+        let mut tx = pool.begin().await.unwrap();
+        enqueue(&mut tx, tenant, None, std::slice::from_ref(&job)).await.unwrap();
+        tx.rollback().await.unwrap();
+        let count: i64 = sqlx::query_scalar("SELECT count(*) FROM jobs").fetch_one(&pool).await.unwrap();
+        assert_eq!(count, 0, "a rolled-back enqueue leaves nothing");
+
+        let mut tx = pool.begin().await.unwrap();
+        enqueue(&mut tx, tenant, Some("req-1"), &[job]).await.unwrap();
+        tx.commit().await.unwrap();
+        let count: i64 = sqlx::query_scalar("SELECT count(*) FROM jobs").fetch_one(&pool).await.unwrap();
+        assert_eq!(count, 1);
+    }
+
+    #[sqlx::test(migrator = "crate::db::MIGRATOR")]
+    async fn an_idempotency_key_is_used_once_per_tenant_even_within_a_batch(pool: PgPool) {
+        let mut conn = pool.acquire().await.unwrap();
+        let tenant = crate::auth::ensure_tenant(&mut conn, "t").await.unwrap();
+        let job = NewJob::new(&crate::kinds::noop::Noop::default())
+            .unwrap()
+            .idempotency_key("k")
+            .unwrap();
+        let first = enqueue(&mut conn, tenant, None, &[job.clone(), job.clone()]).await.unwrap();
+        assert!(first[0].created && !first[1].created);
+        assert_eq!(first[0].job.id, first[1].job.id);
+        let again = enqueue(&mut conn, tenant, None, &[job]).await.unwrap();
+        assert_eq!((again[0].created, again[0].job.id), (false, first[0].job.id));
     }
 }

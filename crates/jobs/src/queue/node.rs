@@ -209,6 +209,11 @@ impl WorkerNode {
         Ok(Self { inner })
     }
 
+    #[cfg(test)]
+    pub(crate) fn inner(&self) -> &Arc<NodeInner> {
+        &self.inner
+    }
+
     /// This process' identity in the fleet.
     pub fn id(&self) -> &str {
         &self.inner.id

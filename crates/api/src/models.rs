@@ -1,0 +1,492 @@
+//! The JSON the api speaks, as OpenAPI schemas.
+//!
+//! Responses are plain `Object`s converted from the domain's types. Request bodies are read as
+//! raw JSON ([`JsonAs`]) and parsed by the domain (`jobs::queue::NewJob::parse`), which names the
+//! exact path of an invalid field for the 422; the `*Schema` types below exist only to document
+//! that JSON in the spec (a `oneOf` discriminated by `kind`, one object per job kind).
+
+use std::{borrow::Cow, collections::BTreeMap, marker::PhantomData};
+
+use chrono::{DateTime, Utc};
+use poem_openapi::{
+    Enum, Object, Union,
+    registry::{MetaSchemaRef, Registry},
+    types::{ParseError, ParseFromJSON, ParseFromParameter, ParseResult, ToJSON, Type},
+};
+use serde_json::Value;
+use uuid::Uuid;
+
+use jobs::queue::{self, JobState};
+
+// ---------------------------------------------------------------------------------------------
+// Request bodies
+
+/// A JSON body taken as it is and documented as `S`: the domain parses it, so its errors (with
+/// their paths) become the 422, instead of poem-openapi's first type mismatch becoming a 400.
+pub struct JsonAs<S> {
+    /// The body.
+    pub value: Value,
+    schema: PhantomData<fn() -> S>,
+}
+
+impl<S> JsonAs<S> {
+    /// Wraps a value.
+    pub fn new(value: Value) -> Self {
+        Self {
+            value,
+            schema: PhantomData,
+        }
+    }
+}
+
+impl<S: Type> Type for JsonAs<S> {
+    const IS_REQUIRED: bool = true;
+    type RawValueType = Value;
+    type RawElementValueType = Value;
+
+    fn name() -> Cow<'static, str> {
+        S::name()
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        S::schema_ref()
+    }
+
+    fn register(registry: &mut Registry) {
+        S::register(registry);
+    }
+
+    fn as_raw_value(&self) -> Option<&Value> {
+        Some(&self.value)
+    }
+
+    fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a Value> + 'a> {
+        Box::new(self.as_raw_value().into_iter())
+    }
+}
+
+impl<S: Type> ParseFromJSON for JsonAs<S> {
+    fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
+        match value {
+            None | Some(Value::Null) => Err(ParseError::custom("expected a JSON body")),
+            Some(value) => Ok(Self::new(value)),
+        }
+    }
+}
+
+impl<S: Type> ToJSON for JsonAs<S> {
+    fn to_json(&self) -> Option<Value> {
+        Some(self.value.clone())
+    }
+}
+
+/// A job to enqueue. `kind` selects the job kind and the schema of its `args`; the other fields
+/// are the same for every kind.
+#[derive(Union)]
+#[oai(rename = "NewJob", discriminator_name = "kind", one_of)]
+pub enum NewJobSchema {
+    /// `noop`.
+    #[oai(mapping = "noop")]
+    Noop(NoopJob),
+    /// `http_request`.
+    #[oai(mapping = "http_request")]
+    HttpRequest(HttpRequestJob),
+}
+
+/// A batch of jobs, enqueued all or nothing.
+#[derive(Object)]
+#[oai(rename = "NewJobBatch")]
+pub struct NewJobBatchSchema {
+    /// 1 to 1000 jobs. An invalid one fails the whole batch, naming its path (`jobs[3].args.url`).
+    #[oai(validator(min_items = 1, max_items = 1000))]
+    pub jobs: Vec<NewJobSchema>,
+}
+
+/// Options every job kind takes.
+#[derive(Object)]
+#[oai(rename = "JobOptions")]
+pub struct JobOptions {
+    /// Higher runs first; -100 to 100 (default 0).
+    #[oai(validator(minimum(value = "-100"), maximum(value = "100")))]
+    pub priority: Option<i16>,
+    /// Run no earlier than this instant (default: now).
+    pub run_at: Option<DateTime<Utc>>,
+    /// Attempts allowed, 1 to 100 (default: the kind's).
+    #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
+    pub max_attempts: Option<i32>,
+    /// Timeout of one attempt in milliseconds, 1 to 3600000 (default: the kind's).
+    #[oai(validator(minimum(value = "1"), maximum(value = "3600000")))]
+    pub timeout_ms: Option<i32>,
+    /// The same key again (same tenant) returns the first job (200) instead of enqueueing a
+    /// second one. 1 to 200 printable characters.
+    #[oai(validator(min_length = 1, max_length = 200))]
+    pub idempotency_key: Option<String>,
+}
+
+/// A `noop` job: succeeds, optionally after sleeping or after failing its first attempts.
+#[derive(Object)]
+#[oai(rename = "NoopJob")]
+pub struct NoopJob {
+    /// The args (default `{}`).
+    pub args: Option<NoopArgs>,
+    /// Options every kind takes.
+    #[oai(flatten)]
+    pub options: JobOptions,
+}
+
+/// Args of a `noop` job.
+#[derive(Object)]
+#[oai(rename = "NoopArgs")]
+pub struct NoopArgs {
+    /// Sleep this long before succeeding, 0 to 600000 ms.
+    #[oai(validator(minimum(value = "0"), maximum(value = "600000")))]
+    pub sleep_ms: Option<u64>,
+    /// Fail this many first attempts with a retryable error, 0 to 100.
+    #[oai(validator(minimum(value = "0"), maximum(value = "100")))]
+    pub fail_attempts: Option<u32>,
+}
+
+/// An `http_request` job: one outbound HTTP call. 2xx succeeds; 408, 429, 5xx and network
+/// errors are retried; other statuses fail permanently.
+#[derive(Object)]
+#[oai(rename = "HttpRequestJob")]
+pub struct HttpRequestJob {
+    /// The request to make.
+    pub args: HttpRequestArgs,
+    /// Options every kind takes.
+    #[oai(flatten)]
+    pub options: JobOptions,
+}
+
+/// Args of an `http_request` job.
+#[derive(Object)]
+#[oai(rename = "HttpRequestArgs")]
+pub struct HttpRequestArgs {
+    /// The method.
+    pub method: HttpMethod,
+    /// An absolute http(s) URL (at most 2048 characters).
+    #[oai(validator(max_length = 2048))]
+    pub url: String,
+    /// Extra request headers (at most 50).
+    pub headers: Option<BTreeMap<String, String>>,
+    /// A string is sent as is; any other JSON value is sent as JSON (at most 1 MiB).
+    pub body: Option<Value>,
+    /// Timeout of the request, 1 to 300000 ms.
+    #[oai(validator(minimum(value = "1"), maximum(value = "300000")))]
+    pub timeout_ms: Option<u64>,
+}
+
+/// An HTTP method.
+#[derive(Enum)]
+#[oai(rename = "HttpMethod", rename_all = "UPPERCASE")]
+pub enum HttpMethod {
+    /// GET.
+    Get,
+    /// HEAD.
+    Head,
+    /// POST.
+    Post,
+    /// PUT.
+    Put,
+    /// PATCH.
+    Patch,
+    /// DELETE.
+    Delete,
+    /// OPTIONS.
+    Options,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Query parameters
+
+/// A `state` filter: documented as a [`JobStateName`], read as any string so an unknown state
+/// is a 422 naming `state` rather than a parse error.
+pub struct StateParam(pub String);
+
+impl Type for StateParam {
+    const IS_REQUIRED: bool = true;
+    type RawValueType = String;
+    type RawElementValueType = String;
+
+    fn name() -> Cow<'static, str> {
+        JobStateName::name()
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        JobStateName::schema_ref()
+    }
+
+    fn register(registry: &mut Registry) {
+        JobStateName::register(registry);
+    }
+
+    fn as_raw_value(&self) -> Option<&String> {
+        Some(&self.0)
+    }
+
+    fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a String> + 'a> {
+        Box::new(self.as_raw_value().into_iter())
+    }
+}
+
+impl ParseFromParameter for StateParam {
+    fn parse_from_parameter(value: &str) -> ParseResult<Self> {
+        Ok(Self(value.to_owned()))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Responses
+
+/// Where a job is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename = "JobState", rename_all = "snake_case")]
+pub enum JobStateName {
+    /// Waiting for its `run_at`.
+    Scheduled,
+    /// Ready to be claimed.
+    Available,
+    /// Held by a worker.
+    Running,
+    /// An attempt failed; a retry waits for `run_at`.
+    Failed,
+    /// Done.
+    Succeeded,
+    /// Out of attempts, or failed permanently.
+    Dead,
+    /// Cancelled before it finished.
+    Cancelled,
+}
+
+impl From<JobState> for JobStateName {
+    fn from(s: JobState) -> Self {
+        match s {
+            JobState::Scheduled => Self::Scheduled,
+            JobState::Available => Self::Available,
+            JobState::Running => Self::Running,
+            JobState::Failed => Self::Failed,
+            JobState::Succeeded => Self::Succeeded,
+            JobState::Dead => Self::Dead,
+            JobState::Cancelled => Self::Cancelled,
+        }
+    }
+}
+
+/// One failed attempt.
+#[derive(Debug, Clone, Object)]
+#[oai(rename = "AttemptError")]
+pub struct AttemptError {
+    /// The attempt's number (1-based).
+    pub attempt: i32,
+    /// When it failed.
+    pub at: DateTime<Utc>,
+    /// What went wrong.
+    pub error: String,
+}
+
+/// A job.
+#[derive(Debug, Clone, Object)]
+#[oai(rename = "Job")]
+pub struct Job {
+    /// Its id (UUIDv7: sorts by creation time).
+    pub id: Uuid,
+    /// The kind.
+    pub kind: String,
+    /// Where it is.
+    pub state: JobStateName,
+    /// The args, as stored (defaults filled in).
+    pub args: Value,
+    /// Higher runs first.
+    pub priority: i16,
+    /// Attempts started.
+    pub attempts: i32,
+    /// Attempts allowed.
+    pub max_attempts: i32,
+    /// When it may run next.
+    pub run_at: DateTime<Utc>,
+    /// Timeout of one attempt, when set on the job.
+    pub timeout_ms: Option<i32>,
+    /// The enqueuer's idempotency key.
+    pub idempotency_key: Option<String>,
+    /// The `X-Request-Id` of the call that enqueued it.
+    pub correlation_id: Option<String>,
+    /// The handler's result, once succeeded.
+    pub result: Option<Value>,
+    /// The latest failed attempt's error.
+    pub last_error: Option<String>,
+    /// Every failed attempt's error, oldest first.
+    pub errors: Vec<AttemptError>,
+    /// Whether a cancel was asked while it ran.
+    pub cancel_requested: bool,
+    /// The worker holding it, while it runs.
+    pub worker: Option<String>,
+    /// When the holder's lease ends unless renewed.
+    pub lease_expires_at: Option<DateTime<Utc>>,
+    /// When it was enqueued.
+    pub created_at: DateTime<Utc>,
+    /// When its latest attempt started.
+    pub started_at: Option<DateTime<Utc>>,
+    /// When it finished.
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+impl From<queue::Job> for Job {
+    fn from(j: queue::Job) -> Self {
+        Self {
+            id: j.id,
+            kind: j.kind,
+            state: j.state.into(),
+            args: j.args,
+            priority: j.priority,
+            attempts: j.attempts,
+            max_attempts: j.max_attempts,
+            run_at: j.run_at,
+            timeout_ms: j.timeout_ms,
+            idempotency_key: j.idempotency_key,
+            correlation_id: j.correlation_id,
+            result: j.result,
+            last_error: j.last_error,
+            errors: j
+                .errors
+                .into_iter()
+                .map(|e| AttemptError {
+                    attempt: e.attempt,
+                    at: e.at,
+                    error: e.error,
+                })
+                .collect(),
+            cancel_requested: j.cancel_requested,
+            worker: j.worker,
+            lease_expires_at: j.lease_expires_at,
+            created_at: j.created_at,
+            started_at: j.started_at,
+            finished_at: j.finished_at,
+        }
+    }
+}
+
+/// Jobs.
+#[derive(Debug, Clone, Object)]
+#[oai(rename = "JobList")]
+pub struct JobList {
+    /// The jobs, in the order of the request.
+    pub items: Vec<Job>,
+}
+
+/// A page of jobs, newest first.
+#[derive(Debug, Clone, Object)]
+#[oai(rename = "JobPage")]
+pub struct JobPage {
+    /// The jobs.
+    pub items: Vec<Job>,
+    /// Pass as `cursor` to get the next page; null on the last page.
+    pub next_cursor: Option<Uuid>,
+}
+
+/// Jobs of one kind, per state.
+#[derive(Debug, Clone, Default, Object)]
+#[oai(rename = "StateCounts")]
+pub struct StateCounts {
+    /// Waiting for their `run_at`.
+    pub scheduled: i64,
+    /// Ready to be claimed.
+    pub available: i64,
+    /// Held by a worker.
+    pub running: i64,
+    /// Waiting for a retry.
+    pub failed: i64,
+    /// Done.
+    pub succeeded: i64,
+    /// Out of attempts.
+    pub dead: i64,
+    /// Cancelled.
+    pub cancelled: i64,
+}
+
+/// One queue (job kind) of the caller's tenant.
+#[derive(Debug, Clone, Object)]
+#[oai(rename = "QueueStats")]
+pub struct QueueStats {
+    /// The kind.
+    pub kind: String,
+    /// Jobs per state.
+    pub counts: StateCounts,
+    /// Seconds the oldest runnable job has waited; null when none waits.
+    pub oldest_available_age_secs: Option<f64>,
+    /// Jobs that succeeded in the last minute.
+    pub completed_last_minute: i64,
+}
+
+impl From<queue::admin::QueueStats> for QueueStats {
+    fn from(q: queue::admin::QueueStats) -> Self {
+        let mut counts = StateCounts::default();
+        for (state, n) in q.counts {
+            let slot = match state {
+                JobState::Scheduled => &mut counts.scheduled,
+                JobState::Available => &mut counts.available,
+                JobState::Running => &mut counts.running,
+                JobState::Failed => &mut counts.failed,
+                JobState::Succeeded => &mut counts.succeeded,
+                JobState::Dead => &mut counts.dead,
+                JobState::Cancelled => &mut counts.cancelled,
+            };
+            *slot += n;
+        }
+        Self {
+            kind: q.kind,
+            counts,
+            oldest_available_age_secs: q.oldest_available_age_secs,
+            completed_last_minute: q.completed_last_minute,
+        }
+    }
+}
+
+/// Queues.
+#[derive(Debug, Clone, Object)]
+#[oai(rename = "QueueList")]
+pub struct QueueList {
+    /// One per known kind, even when empty.
+    pub items: Vec<QueueStats>,
+}
+
+/// A live worker process.
+#[derive(Debug, Clone, Object)]
+#[oai(rename = "Worker")]
+pub struct Worker {
+    /// Its identity (host, pid and a random suffix: unique per start).
+    pub id: String,
+    /// The host it runs on.
+    pub host: String,
+    /// Its process id.
+    pub pid: i32,
+    /// The kinds it runs.
+    pub kinds: Vec<String>,
+    /// When it started.
+    pub started_at: DateTime<Utc>,
+    /// Its last heartbeat.
+    pub last_heartbeat_at: DateTime<Utc>,
+    /// Jobs it held at that heartbeat.
+    pub in_flight: i32,
+}
+
+impl From<queue::admin::WorkerInfo> for Worker {
+    fn from(w: queue::admin::WorkerInfo) -> Self {
+        Self {
+            id: w.id,
+            host: w.host,
+            pid: w.pid,
+            kinds: w.kinds,
+            started_at: w.started_at,
+            last_heartbeat_at: w.last_heartbeat_at,
+            in_flight: w.in_flight,
+        }
+    }
+}
+
+/// Workers.
+#[derive(Debug, Clone, Object)]
+#[oai(rename = "WorkerList")]
+pub struct WorkerList {
+    /// Workers that heartbeated in the last minute and have not stopped.
+    pub items: Vec<Worker>,
+}
