@@ -1,0 +1,5 @@
+//! # demandflow-bench — plugs demandflow into the shared peer benchmark harness
+//!
+//! (being written)
+
+fn main() {}
