@@ -158,17 +158,20 @@ pub async fn create_key(
     })
 }
 
-/// The principal behind `key`, if it is a live key (not revoked, not expired).
+/// The principal behind `key`, if it is a live key: not revoked, not expired, and either its
+/// current secret or its previous one within the rotation grace period.
 pub async fn authenticate(pool: &PgPool, key: &SecretString) -> Result<Option<Principal>, DomainError> {
     let key = key.expose_secret();
     if !key.starts_with("df_") || key.len() != 67 {
         return Ok(None);
     }
+    let hash = hash_key(key);
     let row = sqlx::query!(
         r#"UPDATE api_keys SET last_used_at = now()
-           WHERE secret_hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())
+           WHERE (secret_hash = $1 OR (previous_secret_hash = $1 AND previous_expires_at > now()))
+             AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())
            RETURNING id, tenant_id, role"#,
-        hash_key(key)
+        hash
     )
     .fetch_optional(pool)
     .await?;
@@ -177,6 +180,108 @@ pub async fn authenticate(pool: &PgPool, key: &SecretString) -> Result<Option<Pr
         key_id: r.id,
         role: r.role.parse().unwrap_or(Role::Viewer),
     }))
+}
+
+/// A key as its tenant sees it: never the secret.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, sqlx::FromRow)]
+pub struct KeyInfo {
+    /// Its id.
+    pub id: Uuid,
+    /// Its name.
+    pub name: String,
+    /// The visible start of the key.
+    pub prefix: String,
+    /// Its role.
+    pub role: String,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When it was last used.
+    pub last_used_at: Option<DateTime<Utc>>,
+    /// When it stops working.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// When it was last rotated.
+    pub rotated_at: Option<DateTime<Utc>>,
+    /// Until when the secret before the last rotation still works.
+    pub previous_expires_at: Option<DateTime<Utc>>,
+    /// When it was revoked.
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// This tenant's keys, newest first; revoked ones only when asked.
+pub async fn list_keys(pool: &PgPool, tenant_id: Uuid, include_revoked: bool) -> Result<Vec<KeyInfo>, DomainError> {
+    Ok(sqlx::query_as!(
+        KeyInfo,
+        r#"SELECT id, name, prefix, role, created_at, last_used_at, expires_at, rotated_at,
+                  previous_expires_at, revoked_at
+           FROM api_keys WHERE tenant_id = $1 AND ($2 OR revoked_at IS NULL)
+           ORDER BY id DESC"#,
+        tenant_id,
+        include_revoked
+    )
+    .fetch_all(pool)
+    .await?)
+}
+
+/// One key of this tenant.
+pub async fn get_key(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid) -> Result<KeyInfo, DomainError> {
+    sqlx::query_as!(
+        KeyInfo,
+        r#"SELECT id, name, prefix, role, created_at, last_used_at, expires_at, rotated_at,
+                  previous_expires_at, revoked_at
+           FROM api_keys WHERE tenant_id = $1 AND id = $2"#,
+        tenant_id,
+        id
+    )
+    .fetch_optional(conn)
+    .await?
+    .ok_or(DomainError::NotFound("key"))
+}
+
+/// Gives a live key a new secret; the old one keeps working for `grace`.
+pub async fn rotate_key(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    id: Uuid,
+    grace: std::time::Duration,
+) -> Result<IssuedKey, DomainError> {
+    let secret = new_secret();
+    let prefix = secret[..11].to_owned();
+    let rotated = sqlx::query_scalar!(
+        r#"UPDATE api_keys SET previous_secret_hash = secret_hash,
+                  previous_expires_at = now() + make_interval(secs => $4),
+                  secret_hash = $3, prefix = $5, rotated_at = now()
+           WHERE tenant_id = $1 AND id = $2 AND revoked_at IS NULL
+             AND (expires_at IS NULL OR expires_at > now())
+           RETURNING id"#,
+        tenant_id,
+        id,
+        hash_key(&secret),
+        grace.as_secs_f64(),
+        prefix
+    )
+    .fetch_optional(conn)
+    .await?;
+    match rotated {
+        Some(id) => Ok(IssuedKey {
+            id,
+            tenant_id,
+            prefix,
+            secret: SecretString::from(secret),
+        }),
+        None => Err(DomainError::NotFound("key")),
+    }
+}
+
+/// Revokes a key (kept, marked revoked, for the history). Revoking twice is a conflict.
+pub async fn revoke_key(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid) -> Result<KeyInfo, DomainError> {
+    let key = get_key(conn, tenant_id, id).await?;
+    if key.revoked_at.is_some() {
+        return Err(DomainError::Conflict("the key is already revoked".into()));
+    }
+    sqlx::query!("UPDATE api_keys SET revoked_at = now() WHERE id = $1", id)
+        .execute(&mut *conn)
+        .await?;
+    get_key(conn, tenant_id, id).await
 }
 
 #[cfg(test)]
@@ -208,6 +313,30 @@ mod tests {
     }
 
     #[sqlx::test(migrator = "crate::db::MIGRATOR")]
+    async fn a_rotated_key_keeps_its_old_secret_for_the_grace_period_only(pool: PgPool) {
+        let mut conn = pool.acquire().await.unwrap();
+        let tenant = ensure_tenant(&mut conn, "acme").await.unwrap();
+        let old = create_key(&mut conn, tenant, "ci", Role::Admin, None).await.unwrap();
+        let new = rotate_key(&mut conn, tenant, old.id, std::time::Duration::from_secs(3600))
+            .await
+            .unwrap();
+        assert_eq!(new.id, old.id);
+        assert!(authenticate(&pool, &old.secret).await.unwrap().is_some(), "within the grace period");
+        assert!(authenticate(&pool, &new.secret).await.unwrap().is_some());
+        sqlx::query!("UPDATE api_keys SET previous_expires_at = now() - interval '1 second' WHERE id = $1", old.id)
+            .execute(&pool)
+            .await
+            .unwrap();
+        assert!(authenticate(&pool, &old.secret).await.unwrap().is_none(), "after the grace period");
+        assert!(authenticate(&pool, &new.secret).await.unwrap().is_some());
+        let other = ensure_tenant(&mut conn, "globex").await.unwrap();
+        assert!(matches!(
+            rotate_key(&mut conn, other, old.id, std::time::Duration::ZERO).await,
+            Err(DomainError::NotFound(_))
+        ));
+    }
+
+    #[sqlx::test(migrator = "crate::db::MIGRATOR")]
     async fn a_created_key_authenticates_until_revoked(pool: PgPool) {
         let mut conn = pool.acquire().await.unwrap();
         let tenant = ensure_tenant(&mut conn, "acme").await.unwrap();
@@ -217,11 +346,9 @@ mod tests {
             .unwrap();
         let p = authenticate(&pool, &key.secret).await.unwrap().unwrap();
         assert_eq!((p.tenant_id, p.role), (tenant, Role::Operator));
-        sqlx::query!("UPDATE api_keys SET revoked_at = now() WHERE id = $1", key.id)
-            .execute(&pool)
-            .await
-            .unwrap();
+        revoke_key(&mut conn, tenant, key.id).await.unwrap();
         assert!(authenticate(&pool, &key.secret).await.unwrap().is_none());
+        assert!(matches!(revoke_key(&mut conn, tenant, key.id).await, Err(DomainError::Conflict(_))));
         let wrong = SecretString::from(format!("df_{}", "0".repeat(64)));
         assert!(authenticate(&pool, &wrong).await.unwrap().is_none());
     }

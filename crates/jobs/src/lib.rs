@@ -8,7 +8,7 @@
 //!   cancellation, graceful release on shutdown and retention.
 //! - [`kinds`]: one file per job kind — its args, its queue name (which never changes), its retry
 //!   policy, its timeout and its handler.
-//! - [`auth`]: tenants, API keys and roles.
+//! - [`auth`]: API keys and roles; [`tenants`]: tenants' settings; [`audit`]: the audit log.
 //! - [`config`], [`db`], [`telemetry`]: the settings, pool, migrations and logging that both
 //!   binaries share.
 //!
@@ -18,6 +18,7 @@
 //!
 //! [`Backend`]: apalis_core::backend::Backend
 
+pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod db;
@@ -26,5 +27,6 @@ pub mod kinds;
 pub mod net;
 pub mod queue;
 pub mod telemetry;
+pub mod tenants;
 
 pub use error::{DomainError, FieldError};

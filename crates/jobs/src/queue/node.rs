@@ -41,10 +41,13 @@ pub struct NodeSettings {
     /// The safety-net poll when no wake-up arrives (`POLL_INTERVAL_MS`, default 500 ms); also
     /// bounds how late a scheduled job starts.
     pub poll_interval: Duration,
-    /// How long succeeded and cancelled jobs are kept (`JOB_RETENTION_SECS`, default 7 days).
+    /// How long succeeded and cancelled jobs are kept (`JOB_RETENTION_SECS`, default 7 days);
+    /// a tenant's own `job_retention_secs` wins.
     pub retention: Duration,
     /// How long dead jobs are kept (`DEAD_JOB_RETENTION_SECS`, default 30 days).
     pub dead_retention: Duration,
+    /// How long audit entries are kept (`AUDIT_RETENTION_SECS`, default 365 days).
+    pub audit_retention: Duration,
 }
 
 impl Default for NodeSettings {
@@ -55,6 +58,7 @@ impl Default for NodeSettings {
             poll_interval: Duration::from_millis(500),
             retention: Duration::from_secs(7 * 24 * 3600),
             dead_retention: Duration::from_secs(30 * 24 * 3600),
+            audit_retention: Duration::from_secs(365 * 24 * 3600),
         }
     }
 }
@@ -80,6 +84,11 @@ impl NodeSettings {
                 "DEAD_JOB_RETENTION_SECS",
                 d.dead_retention,
                 1..=365 * 24 * 3600,
+            )?,
+            audit_retention: config::seconds(
+                "AUDIT_RETENTION_SECS",
+                d.audit_retention,
+                3600..=10 * 365 * 24 * 3600,
             )?,
         })
     }
@@ -417,12 +426,13 @@ async fn beat(node: &NodeInner) -> Result<(), sqlx::Error> {
     Ok(())
 }
 
-async fn prune(node: &NodeInner) -> Result<(), sqlx::Error> {
+async fn prune(node: &NodeInner) -> Result<(), crate::DomainError> {
     let pruned = sqlx::query!(
         r#"WITH old AS (
-               SELECT id FROM jobs
-               WHERE (state IN ('succeeded', 'cancelled') AND finished_at < now() - make_interval(secs => $1))
-                  OR (state = 'dead' AND finished_at < now() - make_interval(secs => $2))
+               SELECT j.id FROM jobs j JOIN tenants t ON t.id = j.tenant_id
+               WHERE (j.state IN ('succeeded', 'cancelled')
+                      AND j.finished_at < now() - make_interval(secs => coalesce(t.job_retention_secs::float8, $1)))
+                  OR (j.state = 'dead' AND j.finished_at < now() - make_interval(secs => $2))
                LIMIT 10000)
            DELETE FROM jobs WHERE id IN (SELECT id FROM old)"#,
         node.settings.retention.as_secs_f64(),
@@ -435,11 +445,13 @@ async fn prune(node: &NodeInner) -> Result<(), sqlx::Error> {
         tracing::info!(pruned, "pruned finished jobs past their retention");
         metrics::counter!("jobs_pruned_total").increment(pruned);
     }
-    sqlx::query!(
-        "DELETE FROM workers WHERE last_heartbeat_at < now() - interval '1 day'"
-    )
-    .execute(&node.pool)
-    .await?;
+    sqlx::query!("DELETE FROM workers WHERE last_heartbeat_at < now() - interval '1 day'")
+        .execute(&node.pool)
+        .await?;
+    let audited = crate::audit::prune(&node.pool, node.settings.audit_retention).await?;
+    if audited > 0 {
+        tracing::info!(audited, "pruned audit entries past their retention");
+    }
     Ok(())
 }
 

@@ -1,0 +1,101 @@
+//! A tenant's own settings: request rate limits and job retention.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use crate::{DomainError, FieldError};
+
+/// A tenant and its settings.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct Tenant {
+    /// Its id.
+    pub id: Uuid,
+    /// Its name.
+    pub name: String,
+    /// Requests a second each of its keys may make (sustained).
+    pub rate_limit_per_second: i32,
+    /// Requests a key may make in a burst.
+    pub rate_limit_burst: i32,
+    /// How long its finished jobs are kept (none: the server's `JOB_RETENTION_SECS`).
+    pub job_retention_secs: Option<i32>,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When its settings last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A change to a tenant's settings; absent fields stay as they are.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SettingsPatch {
+    /// New sustained rate.
+    pub rate_limit_per_second: Option<i32>,
+    /// New burst.
+    pub rate_limit_burst: Option<i32>,
+    /// New retention (`Some(None)` returns to the server default).
+    pub job_retention_secs: Option<Option<i32>>,
+}
+
+impl SettingsPatch {
+    /// Checks the ranges, naming the field.
+    pub fn validate(&self) -> Result<(), FieldError> {
+        if self.rate_limit_per_second.is_some_and(|r| !(1..=100_000).contains(&r)) {
+            return Err(FieldError::new("rate_limit_per_second", "expected 1 to 100000"));
+        }
+        if self.rate_limit_burst.is_some_and(|r| !(1..=100_000).contains(&r)) {
+            return Err(FieldError::new("rate_limit_burst", "expected 1 to 100000"));
+        }
+        if let Some(Some(r)) = self.job_retention_secs
+            && !(60..=31_536_000).contains(&r)
+        {
+            return Err(FieldError::new("job_retention_secs", "expected 60 to 31536000, or null"));
+        }
+        Ok(())
+    }
+}
+
+/// The tenant `id`.
+pub async fn get(pool: &PgPool, id: Uuid) -> Result<Tenant, DomainError> {
+    sqlx::query_as!(
+        Tenant,
+        r#"SELECT id, name, rate_limit_per_second, rate_limit_burst, job_retention_secs, created_at, updated_at
+           FROM tenants WHERE id = $1"#,
+        id
+    )
+    .fetch_optional(pool)
+    .await?
+    .ok_or(DomainError::NotFound("tenant"))
+}
+
+/// Applies `patch` to tenant `id`, returning (before, after).
+pub async fn update(conn: &mut PgConnection, id: Uuid, patch: &SettingsPatch) -> Result<(Tenant, Tenant), DomainError> {
+    patch.validate()?;
+    let before = sqlx::query_as!(
+        Tenant,
+        r#"SELECT id, name, rate_limit_per_second, rate_limit_burst, job_retention_secs, created_at, updated_at
+           FROM tenants WHERE id = $1 FOR UPDATE"#,
+        id
+    )
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(DomainError::NotFound("tenant"))?;
+    let retention = match patch.job_retention_secs {
+        Some(v) => v,
+        None => before.job_retention_secs,
+    };
+    let after = sqlx::query_as!(
+        Tenant,
+        r#"UPDATE tenants SET rate_limit_per_second = $2, rate_limit_burst = $3, job_retention_secs = $4,
+                  updated_at = now()
+           WHERE id = $1
+           RETURNING id, name, rate_limit_per_second, rate_limit_burst, job_retention_secs, created_at, updated_at"#,
+        id,
+        patch.rate_limit_per_second.unwrap_or(before.rate_limit_per_second),
+        patch.rate_limit_burst.unwrap_or(before.rate_limit_burst),
+        retention
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok((before, after))
+}
