@@ -241,6 +241,21 @@ async fn cancelling_reaches_queued_jobs_at_once_and_running_jobs_cooperatively()
     let cancelled = app.wait_for_state(id, &["cancelled"], Duration::from_secs(10)).await;
     assert!(cancelled["finished_at"].is_string());
 
+    // The attempt itself stopped: an outbound call in flight is dropped, not awaited.
+    let server = MockServer::start().await;
+    Mock::given(matchers::path("/slow"))
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(120)))
+        .mount(&server)
+        .await;
+    let slow = app
+        .enqueue(json!({"kind": "http_request", "args": {"method": "GET", "url": format!("{}/slow", server.uri()), "timeout_ms": 300000}}))
+        .await;
+    let slow_id = slow["id"].as_str().unwrap();
+    app.wait_for_state(slow_id, &["running"], T).await;
+    app.request(reqwest::Method::POST, &format!("/jobs/{slow_id}/cancel")).send().await.unwrap();
+    let cancelled = app.wait_for_state(slow_id, &["cancelled"], Duration::from_secs(10)).await;
+    assert!(cancelled["result"].is_null());
+
     // A finished job cannot be cancelled again.
     let res = app
         .request(reqwest::Method::POST, &format!("/jobs/{id}/cancel"))

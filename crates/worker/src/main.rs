@@ -22,7 +22,7 @@ use jobs::{
         http_request::{self, HttpContext, HttpRequest},
         noop::{self, Noop},
     },
-    queue::{NodeSettings, WorkerNode},
+    queue::{NodeSettings, WorkerNode, spawn_attempt},
     telemetry,
 };
 
@@ -118,7 +118,7 @@ async fn run(settings: Settings) -> anyhow::Result<()> {
                     .backend(node.backend::<Noop>(noop_concurrency))
                     .catch_panic()
                     .concurrency(noop_concurrency)
-                    .parallelize(tokio::spawn)
+                    .parallelize(spawn_attempt)
                     .build(noop::handle)
             }
         })
@@ -130,7 +130,7 @@ async fn run(settings: Settings) -> anyhow::Result<()> {
                     .data(http.clone())
                     .catch_panic()
                     .concurrency(http_concurrency)
-                    .parallelize(tokio::spawn)
+                    .parallelize(spawn_attempt)
                     .build(http_request::handle)
             }
         });

@@ -255,6 +255,17 @@ impl JobError {
     }
 }
 
+/// Runs one attempt on its own task, aborted when the returned handle is dropped: give it to
+/// apalis' `parallelize`, so an attempt that times out or is cancelled stops at its next await
+/// point instead of running on unseen.
+pub fn spawn_attempt<F>(attempt: F) -> tokio_util::task::AbortOnDropHandle<F::Output>
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    tokio_util::task::AbortOnDropHandle::new(tokio::spawn(attempt))
+}
+
 /// What a handler knows of the attempt it runs. Extract it as a handler argument.
 #[derive(Debug, Clone)]
 pub struct JobContext {
@@ -288,6 +299,29 @@ impl<Args: Sync> FromRequest<Task<Args>> for JobContext {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn dropping_an_attempt_handle_aborts_the_attempt() {
+        struct Guard(Option<tokio::sync::oneshot::Sender<()>>);
+        impl Drop for Guard {
+            fn drop(&mut self) {
+                let _ = self.0.take().map(|tx| tx.send(()));
+            }
+        }
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let (started_tx, started) = tokio::sync::oneshot::channel();
+        let handle = spawn_attempt(async move {
+            let _guard = Guard(Some(tx));
+            let _ = started_tx.send(());
+            std::future::pending::<()>().await;
+        });
+        started.await.unwrap();
+        drop(handle);
+        tokio::time::timeout(Duration::from_secs(5), rx)
+            .await
+            .expect("the attempt was aborted")
+            .expect("its state was dropped");
+    }
 
     #[test]
     fn shown_state_tells_scheduled_from_available() {

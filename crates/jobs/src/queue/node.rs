@@ -352,7 +352,7 @@ async fn heartbeat(node: Arc<NodeInner>) {
         if let Err(e) = beat(&node).await {
             tracing::warn!(error = %e, "heartbeat failed");
         }
-        if beats % prune_every == 0
+        if beats.is_multiple_of(prune_every)
             && let Err(e) = prune(&node).await
         {
             tracing::warn!(error = %e, "retention purge failed");
