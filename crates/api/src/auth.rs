@@ -90,7 +90,10 @@ impl Authenticator {
         let key = SecretString::from(key);
         let pool = &self.pool;
         self.cache
-            .try_get_with(hash, async move { jobs::auth::authenticate(pool, &key).await })
+            .try_get_with(
+                hash,
+                async move { jobs::auth::authenticate(pool, &key).await },
+            )
             .await
     }
 }

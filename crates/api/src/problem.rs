@@ -51,10 +51,7 @@ impl Problem {
     fn new(slug: &str, status: StatusCode, detail: impl Into<String>) -> Self {
         Self {
             type_: format!("urn:demandflow:problem:{slug}"),
-            title: status
-                .canonical_reason()
-                .unwrap_or("Error")
-                .to_owned(),
+            title: status.canonical_reason().unwrap_or("Error").to_owned(),
             status: status.as_u16(),
             detail: detail.into(),
             errors: None,
@@ -187,10 +184,14 @@ impl ApiError {
 
     /// Maps what poem and poem-openapi reject before (or instead of) a handler.
     pub fn from_poem(err: poem::Error) -> Self {
-        use poem_openapi::error::ContentTypeError;
+        use poem_openapi::error::{ContentTypeError, ParsePathError};
         let status = err.status();
         match status {
-            StatusCode::BAD_REQUEST => ApiError::BadRequest(err.to_string()),
+            // poem-openapi names path parameters by position (`param0`); say what it means.
+            StatusCode::BAD_REQUEST => match err.downcast_ref::<ParsePathError>() {
+                Some(e) => ApiError::BadRequest(format!("malformed path parameter: {}", e.reason)),
+                None => ApiError::BadRequest(err.to_string()),
+            },
             // The contract says a body that is not JSON is a bad request, whatever its label.
             StatusCode::UNSUPPORTED_MEDIA_TYPE if err.is::<ContentTypeError>() => {
                 ApiError::BadRequest(format!(
@@ -218,6 +219,12 @@ impl From<DomainError> for ApiError {
             DomainError::Conflict(detail) => ApiError::Conflict(detail),
             DomainError::Database(ref cause) => ApiError::internal(cause),
         }
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(err: sqlx::Error) -> Self {
+        ApiError::from(DomainError::Database(err))
     }
 }
 
@@ -336,7 +343,10 @@ mod tests {
     #[test]
     fn problems_serialise_without_empty_errors() {
         use poem_openapi::types::ToJSON;
-        let json = ApiError::Conflict("x".into()).to_problem().to_json().unwrap();
+        let json = ApiError::Conflict("x".into())
+            .to_problem()
+            .to_json()
+            .unwrap();
         assert_eq!(
             json,
             serde_json::json!({
@@ -363,7 +373,13 @@ mod tests {
         use poem::error::{MethodNotAllowedError, NotFoundError};
         use poem_openapi::error::{AuthorizationError, ContentTypeError, ParseRequestPayloadError};
         let s = |e: poem::Error| ApiError::from_poem(e).to_problem().status;
-        assert_eq!(s(ParseRequestPayloadError { reason: "eof".into() }.into()), 400);
+        assert_eq!(
+            s(ParseRequestPayloadError {
+                reason: "eof".into()
+            }
+            .into()),
+            400
+        );
         assert_eq!(s(ContentTypeError::ExpectContentType.into()), 400);
         assert_eq!(s(AuthorizationError.into()), 401);
         assert_eq!(s(NotFoundError.into()), 404);

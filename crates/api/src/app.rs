@@ -1,0 +1,100 @@
+//! The whole HTTP surface as one poem endpoint, built here so `main` and the tests serve the
+//! same thing.
+//!
+//! Layers, outermost first: `RequestId` (reuses an incoming `X-Request-Id`, makes one
+//! otherwise, returns it on every response), `Tracing` (one span per request, carrying the id),
+//! [`SecurityHeaders`], the problem+json catch-all (every error that escapes a route, a 404 or
+//! 405 included, becomes problem+json before the layers above see it), [`BodyLimit`], then the
+//! routes.
+
+use std::sync::Arc;
+
+use jobs::queue::Notifier;
+use poem::{
+    Endpoint, EndpointExt, IntoEndpoint, Route, get,
+    middleware::{RequestId, ReuseId, Tracing},
+};
+use poem_openapi::OpenApiService;
+use sqlx::PgPool;
+
+use crate::{
+    API_PREFIX,
+    auth::Authenticator,
+    health,
+    metrics::{self, Metrics},
+    middleware::{BodyLimit, SecurityHeaders},
+    problem,
+    routes::{jobs::JobsApi, system::SystemApi},
+};
+
+/// What every handler shares.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// The database.
+    pub pool: PgPool,
+    /// Wakes idle workers after an enqueue commits.
+    pub notifier: Notifier,
+}
+
+/// The `/api/v1` operations as an OpenAPI service; needs no database, so the spec can be built
+/// anywhere.
+pub fn api_service() -> OpenApiService<(JobsApi, SystemApi), ()> {
+    OpenApiService::new(
+        (JobsApi, SystemApi),
+        "demandflow",
+        env!("CARGO_PKG_VERSION"),
+    )
+    .description(
+        "A durable job engine: enqueue jobs over HTTP, run them on a worker fleet.\n\n\
+         Authenticate with an API key, as `X-API-Key: <key>` or `Authorization: Bearer <key>`. \
+         Viewers read; operators also enqueue, cancel, retry and delete; admins do everything. \
+         Every job belongs to the key's tenant: another tenant's job answers 404.\n\n\
+         Every error is `application/problem+json` (`type`, `title`, `status`, `detail`, and \
+         for validation errors `errors: [{path, message}]`).\n\n\
+         Every response carries an `X-Request-Id` (yours when you send one); it is stored as \
+         the `correlation_id` of the jobs the request enqueues.",
+    )
+    .server(API_PREFIX)
+}
+
+/// The spec as committed in `openapi/openapi.json` (pretty JSON and a final newline).
+pub fn spec_json() -> String {
+    let mut spec = api_service().spec();
+    spec.push('\n');
+    spec
+}
+
+/// Everything [`build`] needs.
+#[derive(Debug, Clone)]
+pub struct AppParts {
+    /// The shared state.
+    pub state: AppState,
+    /// Renders `/metrics`.
+    pub metrics: Arc<Metrics>,
+    /// Request bodies larger than this get a 413.
+    pub max_body_bytes: usize,
+}
+
+/// The whole app: `/api/v1`, its spec at `/api/v1/openapi.json`, Swagger UI at `/docs`, the
+/// health probes and `/metrics`, with every layer.
+pub fn build(parts: AppParts) -> impl Endpoint<Output = poem::Response> + 'static {
+    let api = api_service();
+    let spec = api.spec_endpoint();
+    let docs = api.swagger_ui();
+    let authenticator = Authenticator::new(parts.state.pool.clone());
+    Route::new()
+        .at(format!("{API_PREFIX}/openapi.json"), spec)
+        .nest(API_PREFIX, api.into_endpoint())
+        .nest("/docs", docs)
+        .at("/health/live", get(health::live))
+        .at("/health/ready", get(health::ready))
+        .at("/metrics", get(metrics::scrape))
+        .data(parts.state)
+        .data(authenticator)
+        .data(parts.metrics)
+        .with(BodyLimit::new(parts.max_body_bytes))
+        .catch_all_error(problem::catch_all)
+        .with(SecurityHeaders)
+        .with(Tracing)
+        .with(RequestId::default().reuse_id(ReuseId::Use))
+}

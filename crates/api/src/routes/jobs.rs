@@ -1,0 +1,588 @@
+//! `/jobs`: enqueue (one or a batch), read, list, cancel, retry and delete a tenant's jobs.
+//!
+//! Every job belongs to the caller's tenant; another tenant's job answers 404 exactly like a
+//! missing one (the domain queries filter by tenant). Changes run in one transaction each;
+//! workers are woken only after the commit.
+
+use jobs::{
+    auth::Role,
+    queue::{self, Enqueued, NewJob, admin},
+};
+use poem::{middleware::ReqId, web::Data};
+use poem_openapi::{
+    ApiResponse, OpenApi,
+    param::{Path, Query},
+    payload::Json,
+};
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::ApiTags;
+use crate::{
+    API_PREFIX,
+    app::AppState,
+    auth::Auth,
+    models::{Job, JobList, JobPage, JsonAs, NewJobBatchSchema, NewJobSchema, StateParam},
+    problem::{ApiError, Problem, respond},
+    problem_responses,
+};
+
+/// Longest correlation id stored; a longer `X-Request-Id` is cut.
+const MAX_CORRELATION_ID: usize = 200;
+/// Page size when `limit` is not given.
+const DEFAULT_PAGE: i64 = 50;
+
+/// The `/jobs` operations.
+pub struct JobsApi;
+
+#[OpenApi(tag = "ApiTags::Jobs")]
+impl JobsApi {
+    /// Enqueue a job
+    ///
+    /// Validates the job against its kind and enqueues it. The request's `X-Request-Id` becomes
+    /// the job's `correlation_id`. With an `idempotency_key` this tenant used before, nothing is
+    /// enqueued and the existing job is returned with 200. Needs the operator role.
+    #[oai(path = "/jobs", method = "post", operation_id = "createJob")]
+    async fn create(
+        &self,
+        auth: Auth,
+        state: Data<&AppState>,
+        request_id: ReqId,
+        /// The job: `kind` selects the schema of `args`.
+        body: Json<JsonAs<NewJobSchema>>,
+    ) -> CreateJobResponse {
+        respond(create_job(&state, &auth, &request_id, body.0.value).await)
+    }
+
+    /// Enqueue jobs in a batch
+    ///
+    /// Up to 1000 jobs, all or nothing: one invalid job fails the batch with a 422 naming its
+    /// path (`jobs[3].args.url`). Answers 201 when at least one job was created, 200 when every
+    /// job was a replay of an idempotency key. Needs the operator role.
+    #[oai(path = "/jobs/batch", method = "post", operation_id = "createJobBatch")]
+    async fn create_batch(
+        &self,
+        auth: Auth,
+        state: Data<&AppState>,
+        request_id: ReqId,
+        /// The jobs, all or nothing.
+        body: Json<JsonAs<NewJobBatchSchema>>,
+    ) -> CreateBatchResponse {
+        respond(create_batch(&state, &auth, &request_id, body.0.value).await)
+    }
+
+    /// Get a job
+    #[oai(path = "/jobs/:id", method = "get", operation_id = "getJob")]
+    async fn get(&self, auth: Auth, state: Data<&AppState>, id: Path<Uuid>) -> GetJobResponse {
+        respond(get_job(&state, &auth, id.0).await)
+    }
+
+    /// List jobs
+    ///
+    /// The tenant's jobs, newest first, a page at a time: pass `next_cursor` as `cursor` for the
+    /// next page. An unknown `state`, a `limit` outside 1 to 500 or a malformed `cursor` is a
+    /// 422 naming the parameter.
+    #[oai(path = "/jobs", method = "get", operation_id = "listJobs")]
+    async fn list(
+        &self,
+        auth: Auth,
+        state: Data<&AppState>,
+        /// Only jobs in this state.
+        #[oai(name = "state")]
+        job_state: Query<Option<StateParam>>,
+        /// Only jobs of this kind.
+        kind: Query<Option<String>>,
+        /// Page size, 1 to 500 (default 50).
+        limit: Query<Option<i64>>,
+        /// The previous page's `next_cursor`.
+        cursor: Query<Option<String>>,
+    ) -> ListJobsResponse {
+        let params = ListParams {
+            state: job_state.0.map(|s| s.0),
+            kind: kind.0,
+            limit: limit.0,
+            cursor: cursor.0,
+        };
+        respond(list_jobs(&state, &auth, params).await)
+    }
+
+    /// Cancel a job
+    ///
+    /// A queued job is cancelled at once; a running one is told to stop (`cancel_requested`
+    /// becomes true and its worker records `cancelled`). A finished job answers 409. Needs the
+    /// operator role.
+    #[oai(path = "/jobs/:id/cancel", method = "post", operation_id = "cancelJob")]
+    async fn cancel(
+        &self,
+        auth: Auth,
+        state: Data<&AppState>,
+        id: Path<Uuid>,
+    ) -> ChangeJobResponse {
+        respond(change_job(&state, &auth, id.0, Change::Cancel).await)
+    }
+
+    /// Retry a job
+    ///
+    /// Puts a dead or cancelled job back in the queue with its attempts reset (its error history
+    /// is kept). Any other state answers 409. Needs the operator role.
+    #[oai(path = "/jobs/:id/retry", method = "post", operation_id = "retryJob")]
+    async fn retry(&self, auth: Auth, state: Data<&AppState>, id: Path<Uuid>) -> ChangeJobResponse {
+        respond(change_job(&state, &auth, id.0, Change::Retry).await)
+    }
+
+    /// Delete a job
+    ///
+    /// Deletes a finished job (succeeded, dead or cancelled); any other state answers 409.
+    /// Needs the operator role.
+    #[oai(path = "/jobs/:id", method = "delete", operation_id = "deleteJob")]
+    async fn delete(
+        &self,
+        auth: Auth,
+        state: Data<&AppState>,
+        id: Path<Uuid>,
+    ) -> DeleteJobResponse {
+        respond(delete_job(&state, &auth, id.0).await)
+    }
+}
+
+/// Outcomes of `createJob`.
+#[derive(ApiResponse)]
+#[oai(bad_request_handler = "crate::problem::from_extractor")]
+pub enum CreateJobResponse {
+    /// The job was enqueued.
+    #[oai(status = 201)]
+    Created(
+        Json<Job>,
+        /// Where the job can be read.
+        #[oai(header = "Location")]
+        String,
+    ),
+    /// The idempotency key was used before by this tenant: the existing job, unchanged.
+    #[oai(status = 200)]
+    Replayed(Json<Job>),
+    /// The body is not JSON.
+    #[oai(status = 400, content_type = "application/problem+json")]
+    BadRequest(Json<Problem>),
+    /// No API key, or not a live one.
+    #[oai(status = 401, content_type = "application/problem+json")]
+    Unauthorized(Json<Problem>),
+    /// The key is not an operator's.
+    #[oai(status = 403, content_type = "application/problem+json")]
+    Forbidden(Json<Problem>),
+    /// A concurrent request is enqueueing with the same idempotency key.
+    #[oai(status = 409, content_type = "application/problem+json")]
+    Conflict(Json<Problem>),
+    /// The body is larger than the server accepts.
+    #[oai(status = 413, content_type = "application/problem+json")]
+    PayloadTooLarge(Json<Problem>),
+    /// A field is invalid; `errors[].path` names it.
+    #[oai(status = 422, content_type = "application/problem+json")]
+    Invalid(Json<Problem>),
+    /// An unexpected failure (logged, not described).
+    #[oai(status = 500, content_type = "application/problem+json")]
+    Internal(Json<Problem>),
+}
+problem_responses!(CreateJobResponse {
+    400 => BadRequest,
+    401 => Unauthorized,
+    403 => Forbidden,
+    409 => Conflict,
+    413 => PayloadTooLarge,
+    422 => Invalid,
+});
+
+/// Outcomes of `createJobBatch`.
+#[derive(ApiResponse)]
+#[oai(bad_request_handler = "crate::problem::from_extractor")]
+pub enum CreateBatchResponse {
+    /// At least one job was enqueued; every job, in the order of the request.
+    #[oai(status = 201)]
+    Created(Json<JobList>),
+    /// Every job replayed an idempotency key: the existing jobs.
+    #[oai(status = 200)]
+    Replayed(Json<JobList>),
+    /// The body is not JSON.
+    #[oai(status = 400, content_type = "application/problem+json")]
+    BadRequest(Json<Problem>),
+    /// No API key, or not a live one.
+    #[oai(status = 401, content_type = "application/problem+json")]
+    Unauthorized(Json<Problem>),
+    /// The key is not an operator's.
+    #[oai(status = 403, content_type = "application/problem+json")]
+    Forbidden(Json<Problem>),
+    /// A concurrent request is enqueueing with one of the same idempotency keys.
+    #[oai(status = 409, content_type = "application/problem+json")]
+    Conflict(Json<Problem>),
+    /// The body is larger than the server accepts.
+    #[oai(status = 413, content_type = "application/problem+json")]
+    PayloadTooLarge(Json<Problem>),
+    /// A job is invalid; `errors[].path` names it (`jobs[3].args.url`).
+    #[oai(status = 422, content_type = "application/problem+json")]
+    Invalid(Json<Problem>),
+    /// An unexpected failure (logged, not described).
+    #[oai(status = 500, content_type = "application/problem+json")]
+    Internal(Json<Problem>),
+}
+problem_responses!(CreateBatchResponse {
+    400 => BadRequest,
+    401 => Unauthorized,
+    403 => Forbidden,
+    409 => Conflict,
+    413 => PayloadTooLarge,
+    422 => Invalid,
+});
+
+/// Outcomes of `getJob`.
+#[derive(ApiResponse)]
+#[oai(bad_request_handler = "crate::problem::from_extractor")]
+pub enum GetJobResponse {
+    /// The job.
+    #[oai(status = 200)]
+    Ok(Json<Job>),
+    /// The id is not a UUID.
+    #[oai(status = 400, content_type = "application/problem+json")]
+    BadRequest(Json<Problem>),
+    /// No API key, or not a live one.
+    #[oai(status = 401, content_type = "application/problem+json")]
+    Unauthorized(Json<Problem>),
+    /// No such job in this tenant.
+    #[oai(status = 404, content_type = "application/problem+json")]
+    NotFound(Json<Problem>),
+    /// An unexpected failure (logged, not described).
+    #[oai(status = 500, content_type = "application/problem+json")]
+    Internal(Json<Problem>),
+}
+problem_responses!(GetJobResponse {
+    400 => BadRequest,
+    401 => Unauthorized,
+    404 => NotFound,
+});
+
+/// Outcomes of `listJobs`.
+#[derive(ApiResponse)]
+#[oai(bad_request_handler = "crate::problem::from_extractor")]
+pub enum ListJobsResponse {
+    /// A page of jobs.
+    #[oai(status = 200)]
+    Ok(Json<JobPage>),
+    /// A parameter could not be read (`limit` is not a number).
+    #[oai(status = 400, content_type = "application/problem+json")]
+    BadRequest(Json<Problem>),
+    /// No API key, or not a live one.
+    #[oai(status = 401, content_type = "application/problem+json")]
+    Unauthorized(Json<Problem>),
+    /// A parameter is invalid; `errors[].path` names it.
+    #[oai(status = 422, content_type = "application/problem+json")]
+    Invalid(Json<Problem>),
+    /// An unexpected failure (logged, not described).
+    #[oai(status = 500, content_type = "application/problem+json")]
+    Internal(Json<Problem>),
+}
+problem_responses!(ListJobsResponse {
+    400 => BadRequest,
+    401 => Unauthorized,
+    422 => Invalid,
+});
+
+/// Outcomes of `cancelJob` and `retryJob`.
+#[derive(ApiResponse)]
+#[oai(bad_request_handler = "crate::problem::from_extractor")]
+pub enum ChangeJobResponse {
+    /// The job, as it is after the change.
+    #[oai(status = 200)]
+    Ok(Json<Job>),
+    /// The id is not a UUID.
+    #[oai(status = 400, content_type = "application/problem+json")]
+    BadRequest(Json<Problem>),
+    /// No API key, or not a live one.
+    #[oai(status = 401, content_type = "application/problem+json")]
+    Unauthorized(Json<Problem>),
+    /// The key is not an operator's.
+    #[oai(status = 403, content_type = "application/problem+json")]
+    Forbidden(Json<Problem>),
+    /// No such job in this tenant.
+    #[oai(status = 404, content_type = "application/problem+json")]
+    NotFound(Json<Problem>),
+    /// The job's state does not allow this.
+    #[oai(status = 409, content_type = "application/problem+json")]
+    Conflict(Json<Problem>),
+    /// An unexpected failure (logged, not described).
+    #[oai(status = 500, content_type = "application/problem+json")]
+    Internal(Json<Problem>),
+}
+problem_responses!(ChangeJobResponse {
+    400 => BadRequest,
+    401 => Unauthorized,
+    403 => Forbidden,
+    404 => NotFound,
+    409 => Conflict,
+});
+
+/// Outcomes of `deleteJob`.
+#[derive(ApiResponse)]
+#[oai(bad_request_handler = "crate::problem::from_extractor")]
+pub enum DeleteJobResponse {
+    /// The job is gone.
+    #[oai(status = 204)]
+    Deleted,
+    /// The id is not a UUID.
+    #[oai(status = 400, content_type = "application/problem+json")]
+    BadRequest(Json<Problem>),
+    /// No API key, or not a live one.
+    #[oai(status = 401, content_type = "application/problem+json")]
+    Unauthorized(Json<Problem>),
+    /// The key is not an operator's.
+    #[oai(status = 403, content_type = "application/problem+json")]
+    Forbidden(Json<Problem>),
+    /// No such job in this tenant.
+    #[oai(status = 404, content_type = "application/problem+json")]
+    NotFound(Json<Problem>),
+    /// The job has not finished.
+    #[oai(status = 409, content_type = "application/problem+json")]
+    Conflict(Json<Problem>),
+    /// An unexpected failure (logged, not described).
+    #[oai(status = 500, content_type = "application/problem+json")]
+    Internal(Json<Problem>),
+}
+problem_responses!(DeleteJobResponse {
+    400 => BadRequest,
+    401 => Unauthorized,
+    403 => Forbidden,
+    404 => NotFound,
+    409 => Conflict,
+});
+
+/// The request id as a correlation id: at most [`MAX_CORRELATION_ID`] characters.
+fn correlation_id(request_id: &ReqId) -> String {
+    request_id
+        .to_string()
+        .chars()
+        .take(MAX_CORRELATION_ID)
+        .collect()
+}
+
+/// Inserts `jobs` in one transaction and wakes their workers after the commit.
+async fn enqueue_all(
+    state: &AppState,
+    tenant_id: Uuid,
+    request_id: &ReqId,
+    jobs: &[NewJob],
+) -> Result<Vec<Enqueued>, ApiError> {
+    let correlation_id = correlation_id(request_id);
+    let mut tx = state.pool.begin().await?;
+    let enqueued = queue::enqueue(&mut tx, tenant_id, Some(&correlation_id), jobs).await?;
+    tx.commit().await?;
+    if enqueued.iter().any(|e| e.created) {
+        state.notifier.wake(jobs);
+    }
+    for e in enqueued.iter().filter(|e| e.created) {
+        metrics::counter!(crate::metrics::ENQUEUED_TOTAL, "kind" => e.job.kind.clone())
+            .increment(1);
+    }
+    Ok(enqueued)
+}
+
+#[tracing::instrument(skip_all, fields(tenant_id, job_id, kind))]
+async fn create_job(
+    state: &AppState,
+    auth: &Auth,
+    request_id: &ReqId,
+    body: Value,
+) -> Result<CreateJobResponse, ApiError> {
+    let principal = auth.require(Role::Operator)?;
+    let span = tracing::Span::current();
+    span.record("tenant_id", tracing::field::display(principal.tenant_id));
+    let job = NewJob::parse(body)?;
+    span.record("kind", job.kind());
+    let enqueued = enqueue_all(
+        state,
+        principal.tenant_id,
+        request_id,
+        std::slice::from_ref(&job),
+    )
+    .await?
+    .pop()
+    .ok_or(ApiError::Internal)?;
+    span.record("job_id", tracing::field::display(enqueued.job.id));
+    let job = Job::from(enqueued.job);
+    Ok(if enqueued.created {
+        let location = format!("{API_PREFIX}/jobs/{}", job.id);
+        CreateJobResponse::Created(Json(job), location)
+    } else {
+        CreateJobResponse::Replayed(Json(job))
+    })
+}
+
+#[tracing::instrument(skip_all, fields(tenant_id, jobs))]
+async fn create_batch(
+    state: &AppState,
+    auth: &Auth,
+    request_id: &ReqId,
+    body: Value,
+) -> Result<CreateBatchResponse, ApiError> {
+    let principal = auth.require(Role::Operator)?;
+    let span = tracing::Span::current();
+    span.record("tenant_id", tracing::field::display(principal.tenant_id));
+    let jobs = NewJob::parse_batch(body)?;
+    span.record("jobs", jobs.len());
+    let enqueued = enqueue_all(state, principal.tenant_id, request_id, &jobs).await?;
+    let any_created = enqueued.iter().any(|e| e.created);
+    let list = JobList {
+        items: enqueued.into_iter().map(|e| Job::from(e.job)).collect(),
+    };
+    Ok(if any_created {
+        CreateBatchResponse::Created(Json(list))
+    } else {
+        CreateBatchResponse::Replayed(Json(list))
+    })
+}
+
+#[tracing::instrument(skip_all, fields(tenant_id, job_id = %id))]
+async fn get_job(state: &AppState, auth: &Auth, id: Uuid) -> Result<GetJobResponse, ApiError> {
+    let principal = auth.require(Role::Viewer)?;
+    tracing::Span::current().record("tenant_id", tracing::field::display(principal.tenant_id));
+    let job = admin::get(&state.pool, principal.tenant_id, id).await?;
+    Ok(GetJobResponse::Ok(Json(job.into())))
+}
+
+/// The raw query of `listJobs`.
+#[derive(Debug, Default)]
+struct ListParams {
+    state: Option<String>,
+    kind: Option<String>,
+    limit: Option<i64>,
+    cursor: Option<String>,
+}
+
+impl ListParams {
+    /// Checks the parameters, naming the first bad one.
+    fn filter(self) -> Result<admin::ListFilter, jobs::FieldError> {
+        use jobs::FieldError;
+        let state = match self.state.as_deref() {
+            None | Some("") => None,
+            Some(s) => Some(queue::JobState::parse(s).ok_or_else(|| {
+                let names: Vec<&str> = queue::JobState::ALL.iter().map(|s| s.as_str()).collect();
+                FieldError::new("state", format!("expected one of {}", names.join(", ")))
+            })?),
+        };
+        let limit = self.limit.unwrap_or(DEFAULT_PAGE);
+        if !(1..=admin::MAX_PAGE).contains(&limit) {
+            return Err(FieldError::new(
+                "limit",
+                format!("expected 1 to {}", admin::MAX_PAGE),
+            ));
+        }
+        let before = match self.cursor.as_deref() {
+            None | Some("") => None,
+            Some(c) => Some(c.parse::<Uuid>().map_err(|_| {
+                FieldError::new("cursor", "expected the `next_cursor` of a previous page")
+            })?),
+        };
+        Ok(admin::ListFilter {
+            state,
+            kind: self.kind.filter(|k| !k.is_empty()),
+            before,
+            limit,
+        })
+    }
+}
+
+#[tracing::instrument(skip_all, fields(tenant_id))]
+async fn list_jobs(
+    state: &AppState,
+    auth: &Auth,
+    params: ListParams,
+) -> Result<ListJobsResponse, ApiError> {
+    let principal = auth.require(Role::Viewer)?;
+    tracing::Span::current().record("tenant_id", tracing::field::display(principal.tenant_id));
+    let filter = params.filter()?;
+    let page = admin::list(&state.pool, principal.tenant_id, &filter).await?;
+    Ok(ListJobsResponse::Ok(Json(JobPage {
+        items: page.items.into_iter().map(Job::from).collect(),
+        next_cursor: page.next_cursor,
+    })))
+}
+
+/// A change to one job.
+#[derive(Debug, Clone, Copy)]
+enum Change {
+    Cancel,
+    Retry,
+}
+
+#[tracing::instrument(skip_all, fields(tenant_id, job_id = %id, change = ?change))]
+async fn change_job(
+    state: &AppState,
+    auth: &Auth,
+    id: Uuid,
+    change: Change,
+) -> Result<ChangeJobResponse, ApiError> {
+    let principal = auth.require(Role::Operator)?;
+    tracing::Span::current().record("tenant_id", tracing::field::display(principal.tenant_id));
+    let mut tx = state.pool.begin().await?;
+    let job = match change {
+        Change::Cancel => admin::cancel(&mut tx, principal.tenant_id, id).await?,
+        Change::Retry => admin::retry(&mut tx, principal.tenant_id, id).await?,
+    };
+    // A cancel's NOTIFY to the running job's worker is delivered here, at commit.
+    tx.commit().await?;
+    if let Change::Retry = change
+        && let Some(kind) = jobs::kinds::find(&job.kind)
+    {
+        state.notifier.wake_kind(kind.name);
+    }
+    Ok(ChangeJobResponse::Ok(Json(job.into())))
+}
+
+#[tracing::instrument(skip_all, fields(tenant_id, job_id = %id))]
+async fn delete_job(
+    state: &AppState,
+    auth: &Auth,
+    id: Uuid,
+) -> Result<DeleteJobResponse, ApiError> {
+    let principal = auth.require(Role::Operator)?;
+    tracing::Span::current().record("tenant_id", tracing::field::display(principal.tenant_id));
+    let mut tx = state.pool.begin().await?;
+    admin::delete(&mut tx, principal.tenant_id, id).await?;
+    tx.commit().await?;
+    Ok(DeleteJobResponse::Deleted)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn field_of(params: ListParams) -> String {
+        params.filter().unwrap_err().path
+    }
+
+    #[test]
+    fn list_parameters_are_checked_and_named() {
+        let ok = ListParams::default().filter().unwrap();
+        assert_eq!((ok.limit, ok.state, ok.before), (DEFAULT_PAGE, None, None));
+        let ok = ListParams {
+            state: Some("scheduled".into()),
+            ..Default::default()
+        }
+        .filter()
+        .unwrap();
+        assert_eq!(ok.state, Some(queue::JobState::Scheduled));
+        let bad_state = ListParams {
+            state: Some("sleeping".into()),
+            ..Default::default()
+        };
+        assert_eq!(field_of(bad_state), "state");
+        for limit in [0, 501, -1] {
+            let bad = ListParams {
+                limit: Some(limit),
+                ..Default::default()
+            };
+            assert_eq!(field_of(bad), "limit");
+        }
+        let bad_cursor = ListParams {
+            cursor: Some("nope".into()),
+            ..Default::default()
+        };
+        assert_eq!(field_of(bad_cursor), "cursor");
+    }
+}

@@ -1,0 +1,15 @@
+//! The `/api/v1` operations, grouped as OpenAPI services.
+
+use poem_openapi::Tags;
+
+pub mod jobs;
+pub mod system;
+
+/// The spec's tags.
+#[derive(Tags)]
+pub enum ApiTags {
+    /// Enqueue, read and manage jobs.
+    Jobs,
+    /// Queues and workers: how the fleet is doing.
+    System,
+}
