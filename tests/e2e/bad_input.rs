@@ -17,13 +17,18 @@ async fn problem(res: reqwest::Response) -> (u16, Value) {
     );
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["status"], status, "{body}");
-    assert!(body["title"].is_string() && body["type"].is_string(), "{body}");
+    assert!(
+        body["title"].is_string() && body["type"].is_string(),
+        "{body}"
+    );
     (status, body)
 }
 
 #[tokio::test]
 async fn bad_requests_get_problem_details_with_the_field_path() {
-    let app = spawn_app().await;
+    // A small body limit, so the oversize body below fits in the socket buffers and the client
+    // always reads the 413 instead of racing the server's close.
+    let app = e2e::spawn_app_with(&[("MAX_BODY_BYTES", "4096")]).await;
     let raw = |body: &'static str| {
         app.request(Method::POST, "/jobs")
             .header("content-type", "application/json")
@@ -33,14 +38,56 @@ async fn bad_requests_get_problem_details_with_the_field_path() {
 
     let cases: Vec<(&str, reqwest::RequestBuilder, u16, Option<&str>)> = vec![
         ("malformed JSON", raw("{\"kind\": "), 400, None),
-        ("unknown kind", json_body(json!({"kind": "mine_bitcoin"})), 422, Some("kind")),
-        ("missing kind", json_body(json!({"args": {}})), 422, Some("kind")),
-        ("wrong arg type", json_body(json!({"kind": "noop", "args": {"sleep_ms": "soon"}})), 422, Some("args.sleep_ms")),
-        ("arg out of range", json_body(json!({"kind": "noop", "args": {"sleep_ms": 600001}})), 422, Some("args.sleep_ms")),
-        ("bad url", json_body(json!({"kind": "http_request", "args": {"method": "GET", "url": "nope"}})), 422, Some("args.url")),
-        ("bad priority", json_body(json!({"kind": "noop", "priority": 5000})), 422, Some("priority")),
-        ("batch item", app.request(Method::POST, "/jobs/batch").json(&json!({"jobs": [{"kind": "noop"}, {"kind": "noop", "args": {"sleep_ms": -1}}]})), 422, Some("jobs[1].args.sleep_ms")),
-        ("oversize body", json_body(json!({"kind": "noop", "idempotency_key": "x".repeat(2 * 1024 * 1024)})), 413, None),
+        (
+            "unknown kind",
+            json_body(json!({"kind": "mine_bitcoin"})),
+            422,
+            Some("kind"),
+        ),
+        (
+            "missing kind",
+            json_body(json!({"args": {}})),
+            422,
+            Some("kind"),
+        ),
+        (
+            "wrong arg type",
+            json_body(json!({"kind": "noop", "args": {"sleep_ms": "soon"}})),
+            422,
+            Some("args.sleep_ms"),
+        ),
+        (
+            "arg out of range",
+            json_body(json!({"kind": "noop", "args": {"sleep_ms": 600001}})),
+            422,
+            Some("args.sleep_ms"),
+        ),
+        (
+            "bad url",
+            json_body(json!({"kind": "http_request", "args": {"method": "GET", "url": "nope"}})),
+            422,
+            Some("args.url"),
+        ),
+        (
+            "bad priority",
+            json_body(json!({"kind": "noop", "priority": 5000})),
+            422,
+            Some("priority"),
+        ),
+        (
+            "batch item",
+            app.request(Method::POST, "/jobs/batch").json(
+                &json!({"jobs": [{"kind": "noop"}, {"kind": "noop", "args": {"sleep_ms": -1}}]}),
+            ),
+            422,
+            Some("jobs[1].args.sleep_ms"),
+        ),
+        (
+            "oversize body",
+            json_body(json!({"kind": "noop", "idempotency_key": "x".repeat(16 * 1024)})),
+            413,
+            None,
+        ),
     ];
     for (name, request, status, path) in cases {
         let (got, body) = problem(request.send().await.unwrap()).await;
@@ -50,11 +97,17 @@ async fn bad_requests_get_problem_details_with_the_field_path() {
                 .as_array()
                 .map(|e| e.iter().filter_map(|e| e["path"].as_str()).collect())
                 .unwrap_or_default();
-            assert!(paths.contains(&path), "{name}: expected path {path} in {body}");
+            assert!(
+                paths.contains(&path),
+                "{name}: expected path {path} in {body}"
+            );
         }
     }
     // None of it reached the queue.
-    let jobs: i64 = sqlx::query_scalar("SELECT count(*) FROM jobs").fetch_one(&app.pool).await.unwrap();
+    let jobs: i64 = sqlx::query_scalar("SELECT count(*) FROM jobs")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
     assert_eq!(jobs, 0);
 }
 
@@ -65,21 +118,56 @@ async fn missing_or_wrong_keys_are_401_and_weak_roles_are_403() {
     let (status, _) = problem(app.http.get(&url).send().await.unwrap()).await;
     assert_eq!(status, 401);
     let wrong = format!("df_{}", "0".repeat(64));
-    let (status, _) = problem(app.http.get(&url).header("X-API-Key", &wrong).send().await.unwrap()).await;
+    let (status, _) = problem(
+        app.http
+            .get(&url)
+            .header("X-API-Key", &wrong)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(status, 401);
-    let (status, _) = problem(app.http.get(&url).bearer_auth("nonsense").send().await.unwrap()).await;
+    let (status, _) = problem(
+        app.http
+            .get(&url)
+            .bearer_auth("nonsense")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(status, 401);
 
     let viewer = app.create_key("acme", "viewer").await;
-    let res = app.http.get(&url).bearer_auth(&viewer).send().await.unwrap();
+    let res = app
+        .http
+        .get(&url)
+        .bearer_auth(&viewer)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200, "a viewer reads");
     let (status, _) = problem(
-        app.http.post(&url).bearer_auth(&viewer).json(&json!({"kind": "noop"})).send().await.unwrap(),
+        app.http
+            .post(&url)
+            .bearer_auth(&viewer)
+            .json(&json!({"kind": "noop"}))
+            .send()
+            .await
+            .unwrap(),
     )
     .await;
     assert_eq!(status, 403, "a viewer does not enqueue");
     let operator = app.create_key("acme", "operator").await;
-    let res = app.http.post(&url).bearer_auth(&operator).json(&json!({"kind": "noop"})).send().await.unwrap();
+    let res = app
+        .http
+        .post(&url)
+        .bearer_auth(&operator)
+        .json(&json!({"kind": "noop"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 201, "an operator enqueues");
 }
 
@@ -123,7 +211,11 @@ async fn another_tenants_job_does_not_exist() {
 #[tokio::test]
 async fn unknown_routes_are_problem_json_too() {
     let app = spawn_app().await;
-    let res = app.request(Method::GET, "/nothing-here").send().await.unwrap();
+    let res = app
+        .request(Method::GET, "/nothing-here")
+        .send()
+        .await
+        .unwrap();
     let (status, _) = problem(res).await;
     assert_eq!(status, 404);
 }

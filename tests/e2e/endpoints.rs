@@ -14,7 +14,12 @@ async fn the_same_idempotency_key_returns_the_first_job() {
     let app = spawn_app().await;
     let body = json!({"kind": "noop", "idempotency_key": "lead-42"});
     let first = app.enqueue(body.clone()).await;
-    let res = app.request(Method::POST, "/jobs").json(&body).send().await.unwrap();
+    let res = app
+        .request(Method::POST, "/jobs")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
     let again: Value = res.json().await.unwrap();
     assert_eq!(again["id"], first["id"]);
@@ -29,27 +34,52 @@ async fn the_same_idempotency_key_returns_the_first_job() {
         .await
         .unwrap();
     assert_eq!(res.status(), 201);
-    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM jobs").fetch_one(&app.pool).await.unwrap();
+    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM jobs")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
     assert_eq!(rows, 2);
 }
 
 #[tokio::test]
 async fn a_batch_is_all_or_nothing_and_lists_page_by_cursor() {
     let app = spawn_app().await;
-    let jobs: Vec<Value> = (0..5).map(|i| json!({"kind": "noop", "args": {"sleep_ms": i}})).collect();
-    let res = app.request(Method::POST, "/jobs/batch").json(&json!({ "jobs": jobs })).send().await.unwrap();
+    let jobs: Vec<Value> = (0..5)
+        .map(|i| json!({"kind": "noop", "args": {"sleep_ms": i}}))
+        .collect();
+    let res = app
+        .request(Method::POST, "/jobs/batch")
+        .json(&json!({ "jobs": jobs }))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 201);
     let created: Value = res.json().await.unwrap();
     assert_eq!(created["items"].as_array().unwrap().len(), 5);
 
     let mut bad = jobs.clone();
     bad.push(json!({"kind": "noop", "args": {"sleep_ms": "x"}}));
-    let res = app.request(Method::POST, "/jobs/batch").json(&json!({ "jobs": bad })).send().await.unwrap();
+    let res = app
+        .request(Method::POST, "/jobs/batch")
+        .json(&json!({ "jobs": bad }))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 422);
-    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM jobs").fetch_one(&app.pool).await.unwrap();
+    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM jobs")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
     assert_eq!(rows, 5, "the failed batch inserted nothing");
 
-    let page: Value = app.request(Method::GET, "/jobs?limit=3").send().await.unwrap().json().await.unwrap();
+    let page: Value = app
+        .request(Method::GET, "/jobs?limit=3")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(page["items"].as_array().unwrap().len(), 3);
     let cursor = page["next_cursor"].as_str().expect("a next page");
     let rest: Value = app
@@ -71,7 +101,11 @@ async fn a_batch_is_all_or_nothing_and_lists_page_by_cursor() {
         .await
         .unwrap();
     assert_eq!(filtered["items"].as_array().unwrap().len(), 0);
-    let res = app.request(Method::GET, "/jobs?state=sleeping").send().await.unwrap();
+    let res = app
+        .request(Method::GET, "/jobs?state=sleeping")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 422);
 }
 
@@ -90,7 +124,8 @@ async fn the_request_id_follows_the_job_into_the_worker_logs() {
     assert_eq!(res.headers()["x-request-id"], "req-abc-123");
     let job: Value = res.json().await.unwrap();
     assert_eq!(job["correlation_id"], "req-abc-123");
-    app.wait_for_state(job["id"].as_str().unwrap(), &["succeeded"], T).await;
+    app.wait_for_state(job["id"].as_str().unwrap(), &["succeeded"], T)
+        .await;
     let line = worker.wait_for_line("job succeeded", T).await.unwrap();
     assert!(line.contains("req-abc-123"), "{line}");
     // A request without one gets a generated id.
@@ -103,35 +138,89 @@ async fn queues_workers_health_and_metrics_report_the_fleet() {
     let app = spawn_app().await;
     let job = app.enqueue(json!({"kind": "noop"})).await;
     let worker = app.spawn_worker(&[]);
-    app.wait_for_state(job["id"].as_str().unwrap(), &["succeeded"], T).await;
+    app.wait_for_state(job["id"].as_str().unwrap(), &["succeeded"], T)
+        .await;
     worker.wait_for_line("worker running", T).await.unwrap();
 
-    let queues: Value = app.request(Method::GET, "/queues").send().await.unwrap().json().await.unwrap();
-    let noop = queues["items"].as_array().unwrap().iter().find(|q| q["kind"] == "noop").unwrap().clone();
+    let queues: Value = app
+        .request(Method::GET, "/queues")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let noop = queues["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|q| q["kind"] == "noop")
+        .unwrap()
+        .clone();
     assert_eq!(noop["counts"]["succeeded"], 1, "{queues}");
     assert_eq!(noop["completed_last_minute"], 1);
 
     let deadline = tokio::time::Instant::now() + T;
     loop {
-        let workers: Value = app.request(Method::GET, "/workers").send().await.unwrap().json().await.unwrap();
+        let workers: Value = app
+            .request(Method::GET, "/workers")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         let items = workers["items"].as_array().unwrap();
         if items.len() == 1 {
-            assert!(items[0]["kinds"].as_array().unwrap().contains(&json!("http_request")));
+            assert!(
+                items[0]["kinds"]
+                    .as_array()
+                    .unwrap()
+                    .contains(&json!("http_request"))
+            );
             break;
         }
         assert!(tokio::time::Instant::now() < deadline, "{workers}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
-    let live = app.http.get(format!("{}/health/live", app.base)).send().await.unwrap();
+    let live = app
+        .http
+        .get(format!("{}/health/live", app.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(live.status(), 200);
-    let ready = app.http.get(format!("{}/health/ready", app.base)).send().await.unwrap();
+    let ready = app
+        .http
+        .get(format!("{}/health/ready", app.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(ready.status(), 200);
-    let metrics = app.http.get(format!("{}/metrics", app.base)).send().await.unwrap().text().await.unwrap();
+    let metrics = app
+        .http
+        .get(format!("{}/metrics", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(metrics.contains("jobs_enqueued_total"), "{metrics}");
-    let spec = app.http.get(format!("{}/api/v1/openapi.json", app.base)).send().await.unwrap();
+    let spec = app
+        .http
+        .get(format!("{}/api/v1/openapi.json", app.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(spec.status(), 200);
-    let docs = app.http.get(format!("{}/docs", app.base)).send().await.unwrap();
+    let docs = app
+        .http
+        .get(format!("{}/docs", app.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(docs.status(), 200);
 }
 
@@ -139,13 +228,20 @@ async fn queues_workers_health_and_metrics_report_the_fleet() {
 async fn readiness_fails_while_migrations_are_missing() {
     let db = e2e::TestDb::create().await.unwrap();
     let mut cmd = tokio::process::Command::new(e2e::bin("api"));
-    cmd.arg("serve").env("DATABASE_URL", &db.url).env("PORT", "0").kill_on_drop(true);
+    cmd.arg("serve")
+        .env("DATABASE_URL", &db.url)
+        .env("PORT", "0")
+        .kill_on_drop(true);
     cmd.stdout(std::process::Stdio::piped());
     let mut child = cmd.spawn().unwrap();
     let stdout = child.stdout.take().unwrap();
     let mut lines = tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(stdout));
     let base = loop {
-        let line = lines.next_line().await.unwrap().expect("api prints its address");
+        let line = lines
+            .next_line()
+            .await
+            .unwrap()
+            .expect("api prints its address");
         if let Some(addr) = line.split("listening on ").nth(1) {
             break addr.trim().to_owned();
         }

@@ -36,13 +36,19 @@ async fn failed_attempts_are_retried_later_and_the_job_dies_with_every_error() {
     let run_at: chrono::DateTime<chrono::Utc> = failed["run_at"].as_str().unwrap().parse().unwrap();
     let failed_at: chrono::DateTime<chrono::Utc> =
         failed["errors"][0]["at"].as_str().unwrap().parse().unwrap();
-    assert!(run_at >= failed_at, "the retry waits for its backoff: {failed}");
+    assert!(
+        run_at >= failed_at,
+        "the retry waits for its backoff: {failed}"
+    );
     let dead = app.wait_for_state(id, &["dead"], T).await;
     assert_eq!(dead["attempts"], 3);
     let errors = dead["errors"].as_array().unwrap();
     assert_eq!(errors.len(), 3, "{dead}");
     assert_eq!(
-        errors.iter().map(|e| e["attempt"].as_i64().unwrap()).collect::<Vec<_>>(),
+        errors
+            .iter()
+            .map(|e| e["attempt"].as_i64().unwrap())
+            .collect::<Vec<_>>(),
         vec![1, 2, 3]
     );
     assert!(dead["last_error"].as_str().unwrap().contains("on purpose"));
@@ -73,22 +79,41 @@ async fn http_errors_that_cannot_succeed_are_dead_at_once_and_server_errors_are_
         .await;
     let _worker = app.spawn_worker(&[]);
 
-    let gone = app.wait_for_state(gone["id"].as_str().unwrap(), &["dead"], T).await;
-    assert_eq!(gone["attempts"], 1, "no retries are wasted on a 404: {gone}");
+    let gone = app
+        .wait_for_state(gone["id"].as_str().unwrap(), &["dead"], T)
+        .await;
+    assert_eq!(
+        gone["attempts"], 1,
+        "no retries are wasted on a 404: {gone}"
+    );
     assert!(gone["last_error"].as_str().unwrap().contains("HTTP 404"));
 
-    let flaky = app.wait_for_state(flaky["id"].as_str().unwrap(), &["succeeded"], T).await;
+    let flaky = app
+        .wait_for_state(flaky["id"].as_str().unwrap(), &["succeeded"], T)
+        .await;
     assert_eq!(flaky["attempts"], 2, "{flaky}");
     assert_eq!(flaky["result"]["status"], 200);
     assert_eq!(flaky["result"]["body_excerpt"], "fine now");
-    assert!(flaky["errors"][0]["error"].as_str().unwrap().contains("HTTP 503"));
+    assert!(
+        flaky["errors"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("HTTP 503")
+    );
 
     // Every attempt carried the job's id as its idempotency key.
     let requests = server.received_requests().await.unwrap();
     let keys: Vec<_> = requests
         .iter()
         .filter(|r| r.url.path() == "/flaky")
-        .map(|r| r.headers.get("idempotency-key").unwrap().to_str().unwrap().to_owned())
+        .map(|r| {
+            r.headers
+                .get("idempotency-key")
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .to_owned()
+        })
         .collect();
     assert_eq!(keys, vec![flaky["id"].as_str().unwrap(); 2]);
 }
@@ -100,9 +125,14 @@ async fn private_targets_are_refused_unless_allowed() {
         .enqueue(json!({"kind": "http_request", "args": {"method": "GET", "url": "http://127.0.0.1:9/admin"}}))
         .await;
     let _worker = app.spawn_worker(&[("ALLOW_PRIVATE_NETWORKS", "false")]);
-    let dead = app.wait_for_state(job["id"].as_str().unwrap(), &["dead"], T).await;
+    let dead = app
+        .wait_for_state(job["id"].as_str().unwrap(), &["dead"], T)
+        .await;
     assert_eq!(dead["attempts"], 1);
-    assert!(dead["last_error"].as_str().unwrap().starts_with("refused:"), "{dead}");
+    assert!(
+        dead["last_error"].as_str().unwrap().starts_with("refused:"),
+        "{dead}"
+    );
 }
 
 #[tokio::test]
@@ -115,7 +145,11 @@ async fn an_idle_worker_is_woken_by_notify_not_by_its_poll() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     let job = app.enqueue(json!({"kind": "noop"})).await;
     let done = app
-        .wait_for_state(job["id"].as_str().unwrap(), &["succeeded"], Duration::from_secs(20))
+        .wait_for_state(
+            job["id"].as_str().unwrap(),
+            &["succeeded"],
+            Duration::from_secs(20),
+        )
         .await;
     assert_eq!(done["attempts"], 1);
 }
@@ -125,10 +159,15 @@ async fn a_scheduled_job_waits_for_its_time() {
     let app = spawn_app().await;
     let _worker = app.spawn_worker(&[]);
     let at = chrono::Utc::now() + chrono::Duration::milliseconds(1500);
-    let job = app.enqueue(json!({"kind": "noop", "run_at": at.to_rfc3339()})).await;
+    let job = app
+        .enqueue(json!({"kind": "noop", "run_at": at.to_rfc3339()}))
+        .await;
     assert_eq!(job["state"], "scheduled");
-    let done = app.wait_for_state(job["id"].as_str().unwrap(), &["succeeded"], T).await;
-    let started: chrono::DateTime<chrono::Utc> = done["started_at"].as_str().unwrap().parse().unwrap();
+    let done = app
+        .wait_for_state(job["id"].as_str().unwrap(), &["succeeded"], T)
+        .await;
+    let started: chrono::DateTime<chrono::Utc> =
+        done["started_at"].as_str().unwrap().parse().unwrap();
     assert!(started >= at, "started {started} before its run_at {at}");
 }
 
@@ -148,7 +187,10 @@ async fn a_job_of_a_killed_worker_is_rescued_and_completed_by_another() {
     let done = app.wait_for_state(id, &["succeeded"], T).await;
     assert_eq!(done["attempts"], 2, "{done}");
     let error = done["errors"][0]["error"].as_str().unwrap();
-    assert!(error.contains("lease expired") && error.contains(&first_holder), "{done}");
+    assert!(
+        error.contains("lease expired") && error.contains(&first_holder),
+        "{done}"
+    );
     let executions: i64 = sqlx::query_scalar("SELECT count(*) FROM jobs WHERE state = 'succeeded'")
         .fetch_one(&app.pool)
         .await
@@ -159,17 +201,29 @@ async fn a_job_of_a_killed_worker_is_rescued_and_completed_by_another() {
 #[tokio::test]
 async fn sigterm_finishes_in_flight_jobs_returns_the_rest_and_exits_zero() {
     let app = spawn_app().await;
-    let short = app.enqueue(json!({"kind": "noop", "args": {"sleep_ms": 1000}})).await;
-    let long = app.enqueue(json!({"kind": "noop", "args": {"sleep_ms": 60000}})).await;
+    let short = app
+        .enqueue(json!({"kind": "noop", "args": {"sleep_ms": 1000}}))
+        .await;
+    let long = app
+        .enqueue(json!({"kind": "noop", "args": {"sleep_ms": 60000}}))
+        .await;
     let mut worker = app.spawn_worker(&[("SHUTDOWN_GRACE_MS", "3000")]);
-    app.wait_for_state(short["id"].as_str().unwrap(), &["running"], T).await;
-    app.wait_for_state(long["id"].as_str().unwrap(), &["running"], T).await;
+    app.wait_for_state(short["id"].as_str().unwrap(), &["running"], T)
+        .await;
+    app.wait_for_state(long["id"].as_str().unwrap(), &["running"], T)
+        .await;
     worker.signal("TERM");
     assert_eq!(worker.wait_exit(T).await.unwrap(), Some(0));
     let short = app.job(short["id"].as_str().unwrap()).await;
-    assert_eq!(short["state"], "succeeded", "the in-flight job finished within the grace period");
+    assert_eq!(
+        short["state"], "succeeded",
+        "the in-flight job finished within the grace period"
+    );
     let long = app.job(long["id"].as_str().unwrap()).await;
-    assert_eq!(long["state"], "available", "the job that outlived the grace period is back in the queue: {long}");
+    assert_eq!(
+        long["state"], "available",
+        "the job that outlived the grace period is back in the queue: {long}"
+    );
     assert_eq!(long["attempts"], 0, "returning it did not spend an attempt");
     assert!(long["worker"].is_null());
 }
@@ -181,9 +235,17 @@ async fn a_timed_out_attempt_is_a_failed_attempt() {
         .enqueue(json!({"kind": "noop", "args": {"sleep_ms": 10000}, "timeout_ms": 200, "max_attempts": 2}))
         .await;
     let _worker = app.spawn_worker(&[]);
-    let dead = app.wait_for_state(job["id"].as_str().unwrap(), &["dead"], T).await;
+    let dead = app
+        .wait_for_state(job["id"].as_str().unwrap(), &["dead"], T)
+        .await;
     assert_eq!(dead["attempts"], 2);
-    assert!(dead["errors"][0]["error"].as_str().unwrap().contains("timed out after 200 ms"), "{dead}");
+    assert!(
+        dead["errors"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("timed out after 200 ms"),
+        "{dead}"
+    );
 }
 
 #[tokio::test]
@@ -209,7 +271,10 @@ async fn finished_jobs_are_pruned_after_their_retention() {
         if status == 404 {
             break;
         }
-        assert!(tokio::time::Instant::now() < deadline, "the job was not pruned");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the job was not pruned"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -218,9 +283,14 @@ async fn finished_jobs_are_pruned_after_their_retention() {
 async fn cancelling_reaches_queued_jobs_at_once_and_running_jobs_cooperatively() {
     let app = spawn_app().await;
     let later = chrono::Utc::now() + chrono::Duration::hours(1);
-    let queued = app.enqueue(json!({"kind": "noop", "run_at": later.to_rfc3339()})).await;
+    let queued = app
+        .enqueue(json!({"kind": "noop", "run_at": later.to_rfc3339()}))
+        .await;
     let res = app
-        .request(reqwest::Method::POST, &format!("/jobs/{}/cancel", queued["id"].as_str().unwrap()))
+        .request(
+            reqwest::Method::POST,
+            &format!("/jobs/{}/cancel", queued["id"].as_str().unwrap()),
+        )
         .send()
         .await
         .unwrap();
@@ -228,7 +298,9 @@ async fn cancelling_reaches_queued_jobs_at_once_and_running_jobs_cooperatively()
     let body: serde_json::Value = res.json().await.unwrap();
     assert_eq!(body["state"], "cancelled");
 
-    let running = app.enqueue(json!({"kind": "noop", "args": {"sleep_ms": 600000}})).await;
+    let running = app
+        .enqueue(json!({"kind": "noop", "args": {"sleep_ms": 600000}}))
+        .await;
     let id = running["id"].as_str().unwrap();
     let _worker = app.spawn_worker(&[]);
     app.wait_for_state(id, &["running"], T).await;
@@ -238,7 +310,9 @@ async fn cancelling_reaches_queued_jobs_at_once_and_running_jobs_cooperatively()
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
-    let cancelled = app.wait_for_state(id, &["cancelled"], Duration::from_secs(10)).await;
+    let cancelled = app
+        .wait_for_state(id, &["cancelled"], Duration::from_secs(10))
+        .await;
     assert!(cancelled["finished_at"].is_string());
 
     // The attempt itself stopped: an outbound call in flight is dropped, not awaited.
@@ -252,8 +326,13 @@ async fn cancelling_reaches_queued_jobs_at_once_and_running_jobs_cooperatively()
         .await;
     let slow_id = slow["id"].as_str().unwrap();
     app.wait_for_state(slow_id, &["running"], T).await;
-    app.request(reqwest::Method::POST, &format!("/jobs/{slow_id}/cancel")).send().await.unwrap();
-    let cancelled = app.wait_for_state(slow_id, &["cancelled"], Duration::from_secs(10)).await;
+    app.request(reqwest::Method::POST, &format!("/jobs/{slow_id}/cancel"))
+        .send()
+        .await
+        .unwrap();
+    let cancelled = app
+        .wait_for_state(slow_id, &["cancelled"], Duration::from_secs(10))
+        .await;
     assert!(cancelled["result"].is_null());
 
     // A finished job cannot be cancelled again.
@@ -293,7 +372,11 @@ async fn a_dead_job_can_be_retried_and_a_finished_job_deleted() {
     assert_eq!(res.status(), 200);
     let done = app.wait_for_state(id, &["succeeded"], T).await;
     assert_eq!(done["attempts"], 1, "retrying reset the attempts");
-    assert_eq!(done["errors"].as_array().unwrap().len(), 1, "the earlier error is kept");
+    assert_eq!(
+        done["errors"].as_array().unwrap().len(),
+        1,
+        "the earlier error is kept"
+    );
 
     let res = app
         .request(reqwest::Method::DELETE, &format!("/jobs/{id}"))

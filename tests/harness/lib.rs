@@ -42,7 +42,9 @@ fn server_url() -> String {
     let url = std::env::var("DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
     match url.rfind('/') {
-        Some(i) if url[..i].contains("://") && i > url.find("://").unwrap() + 2 => url[..i].to_owned(),
+        Some(i) if url[..i].contains("://") && i > url.find("://").unwrap() + 2 => {
+            url[..i].to_owned()
+        }
         _ => url,
     }
 }
@@ -78,7 +80,10 @@ impl Drop for TestDb {
         let admin = format!("{}/postgres", server_url());
         // Drop runs outside any runtime guarantee: use a thread with its own runtime.
         let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
             rt.block_on(async {
                 let mut c = PgConnection::connect(&admin).await.ok()?;
                 sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
@@ -102,12 +107,20 @@ pub struct Proc {
 
 impl Proc {
     fn spawn(mut cmd: Command) -> anyhow::Result<Self> {
-        cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
+        cmd.stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
         let mut child = cmd.spawn().context("Failed to spawn")?;
         let lines = Arc::new(Mutex::new(Vec::new()));
         for stream in [
-            child.stdout.take().map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Unpin + Send>),
-            child.stderr.take().map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Unpin + Send>),
+            child
+                .stdout
+                .take()
+                .map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Unpin + Send>),
+            child
+                .stderr
+                .take()
+                .map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Unpin + Send>),
         ]
         .into_iter()
         .flatten()
@@ -139,7 +152,10 @@ impl Proc {
                 return Ok(l);
             }
             if tokio::time::Instant::now() > deadline {
-                bail!("no line containing {needle:?} within {timeout:?}; output:\n{}", self.output().join("\n"));
+                bail!(
+                    "no line containing {needle:?} within {timeout:?}; output:\n{}",
+                    self.output().join("\n")
+                );
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
@@ -189,7 +205,10 @@ pub async fn api_cli(db: &TestDb, args: &[&str]) -> anyhow::Result<String> {
         .output()
         .await?;
     if !out.status.success() {
-        bail!("api {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        bail!(
+            "api {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     Ok(String::from_utf8(out.stdout)?)
 }
@@ -238,10 +257,17 @@ pub async fn spawn_app_with(env: &[(&str, &str)]) -> App {
 impl App {
     /// Creates a key with the CLI (the tenant is created when missing).
     pub async fn create_key(&self, tenant: &str, role: &str) -> String {
-        let out = api_cli(&self.db, &["create-key", "--tenant", tenant, "--role", role])
-            .await
-            .expect("api create-key");
-        out.lines().last().expect("the key is the last line").trim().to_owned()
+        let out = api_cli(
+            &self.db,
+            &["create-key", "--tenant", tenant, "--role", role],
+        )
+        .await
+        .expect("api create-key");
+        out.lines()
+            .last()
+            .expect("the key is the last line")
+            .trim()
+            .to_owned()
     }
 
     /// Starts a worker with test-friendly timings plus `env`.

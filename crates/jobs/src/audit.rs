@@ -11,7 +11,14 @@ use uuid::Uuid;
 use crate::{DomainError, auth::Principal};
 
 /// Field names whose values never reach the log.
-const SECRET_FIELDS: &[&str] = &["secret", "key", "password", "token", "secret_hash", "api_key"];
+const SECRET_FIELDS: &[&str] = &[
+    "secret",
+    "key",
+    "password",
+    "token",
+    "secret_hash",
+    "api_key",
+];
 
 /// Who made a change, and from where.
 #[derive(Debug, Clone, Default)]
@@ -28,7 +35,11 @@ pub struct Actor {
 
 impl Actor {
     /// The actor behind an authenticated request.
-    pub fn of(principal: &Principal, request_id: Option<String>, client_addr: Option<String>) -> Self {
+    pub fn of(
+        principal: &Principal,
+        request_id: Option<String>,
+        client_addr: Option<String>,
+    ) -> Self {
         Self {
             key_id: Some(principal.key_id),
             role: Some(principal.role.as_str()),
@@ -145,7 +156,11 @@ pub struct Filter {
 }
 
 /// Lists this tenant's audit entries, newest first; returns the entries and the next cursor.
-pub async fn list(pool: &PgPool, tenant_id: Uuid, filter: &Filter) -> Result<(Vec<Entry>, Option<Uuid>), DomainError> {
+pub async fn list(
+    pool: &PgPool,
+    tenant_id: Uuid,
+    filter: &Filter,
+) -> Result<(Vec<Entry>, Option<Uuid>), DomainError> {
     let limit = filter.limit.clamp(1, 500);
     let rows = sqlx::query_as!(
         Entry,
@@ -170,7 +185,11 @@ pub async fn list(pool: &PgPool, tenant_id: Uuid, filter: &Filter) -> Result<(Ve
     .await?;
     let more = rows.len() as i64 > limit;
     let rows: Vec<Entry> = rows.into_iter().take(limit as usize).collect();
-    let next = if more { rows.last().map(|e| e.id) } else { None };
+    let next = if more {
+        rows.last().map(|e| e.id)
+    } else {
+        None
+    };
     Ok((rows, next))
 }
 
@@ -194,8 +213,12 @@ mod tests {
 
     #[test]
     fn secrets_are_redacted_at_any_depth() {
-        let v = redact(json!({"name": "ci", "secret": "df_x", "nested": [{"token": "t", "ok": 1}]}));
-        assert_eq!(v, json!({"name": "ci", "secret": "[redacted]", "nested": [{"token": "[redacted]", "ok": 1}]}));
+        let v =
+            redact(json!({"name": "ci", "secret": "df_x", "nested": [{"token": "t", "ok": 1}]}));
+        assert_eq!(
+            v,
+            json!({"name": "ci", "secret": "[redacted]", "nested": [{"token": "[redacted]", "ok": 1}]})
+        );
     }
 
     #[sqlx::test(migrator = "crate::db::MIGRATOR")]
@@ -210,14 +233,26 @@ mod tests {
             after: Some(json!({"state": "cancelled"})),
         };
         let mut tx = pool.begin().await.unwrap();
-        record(&mut tx, tenant, &Actor::default(), change()).await.unwrap();
-        tx.rollback().await.unwrap();
-        let mut tx = pool.begin().await.unwrap();
-        record(&mut tx, tenant, &Actor::default(), change()).await.unwrap();
-        tx.commit().await.unwrap();
-        let (entries, next) = list(&pool, tenant, &Filter { target: Some("j1".into()), limit: 10, ..Default::default() })
+        record(&mut tx, tenant, &Actor::default(), change())
             .await
             .unwrap();
+        tx.rollback().await.unwrap();
+        let mut tx = pool.begin().await.unwrap();
+        record(&mut tx, tenant, &Actor::default(), change())
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let (entries, next) = list(
+            &pool,
+            tenant,
+            &Filter {
+                target: Some("j1".into()),
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
         assert_eq!(entries.len(), 1);
         assert!(next.is_none());
         assert_eq!(entries[0].after, Some(json!({"state": "cancelled"})));

@@ -44,7 +44,10 @@ impl std::str::FromStr for Role {
             "viewer" => Ok(Role::Viewer),
             "operator" => Ok(Role::Operator),
             "admin" => Ok(Role::Admin),
-            _ => Err(FieldError::new("role", "expected admin, operator or viewer")),
+            _ => Err(FieldError::new(
+                "role",
+                "expected admin, operator or viewer",
+            )),
         }
     }
 }
@@ -160,7 +163,10 @@ pub async fn create_key(
 
 /// The principal behind `key`, if it is a live key: not revoked, not expired, and either its
 /// current secret or its previous one within the rotation grace period.
-pub async fn authenticate(pool: &PgPool, key: &SecretString) -> Result<Option<Principal>, DomainError> {
+pub async fn authenticate(
+    pool: &PgPool,
+    key: &SecretString,
+) -> Result<Option<Principal>, DomainError> {
     let key = key.expose_secret();
     if !key.starts_with("df_") || key.len() != 67 {
         return Ok(None);
@@ -208,7 +214,11 @@ pub struct KeyInfo {
 }
 
 /// This tenant's keys, newest first; revoked ones only when asked.
-pub async fn list_keys(pool: &PgPool, tenant_id: Uuid, include_revoked: bool) -> Result<Vec<KeyInfo>, DomainError> {
+pub async fn list_keys(
+    pool: &PgPool,
+    tenant_id: Uuid,
+    include_revoked: bool,
+) -> Result<Vec<KeyInfo>, DomainError> {
     Ok(sqlx::query_as!(
         KeyInfo,
         r#"SELECT id, name, prefix, role, created_at, last_used_at, expires_at, rotated_at,
@@ -223,7 +233,11 @@ pub async fn list_keys(pool: &PgPool, tenant_id: Uuid, include_revoked: bool) ->
 }
 
 /// One key of this tenant.
-pub async fn get_key(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid) -> Result<KeyInfo, DomainError> {
+pub async fn get_key(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    id: Uuid,
+) -> Result<KeyInfo, DomainError> {
     sqlx::query_as!(
         KeyInfo,
         r#"SELECT id, name, prefix, role, created_at, last_used_at, expires_at, rotated_at,
@@ -273,7 +287,11 @@ pub async fn rotate_key(
 }
 
 /// Revokes a key (kept, marked revoked, for the history). Revoking twice is a conflict.
-pub async fn revoke_key(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid) -> Result<KeyInfo, DomainError> {
+pub async fn revoke_key(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    id: Uuid,
+) -> Result<KeyInfo, DomainError> {
     let key = get_key(conn, tenant_id, id).await?;
     if key.revoked_at.is_some() {
         return Err(DomainError::Conflict("the key is already revoked".into()));
@@ -316,18 +334,34 @@ mod tests {
     async fn a_rotated_key_keeps_its_old_secret_for_the_grace_period_only(pool: PgPool) {
         let mut conn = pool.acquire().await.unwrap();
         let tenant = ensure_tenant(&mut conn, "acme").await.unwrap();
-        let old = create_key(&mut conn, tenant, "ci", Role::Admin, None).await.unwrap();
-        let new = rotate_key(&mut conn, tenant, old.id, std::time::Duration::from_secs(3600))
+        let old = create_key(&mut conn, tenant, "ci", Role::Admin, None)
             .await
             .unwrap();
+        let new = rotate_key(
+            &mut conn,
+            tenant,
+            old.id,
+            std::time::Duration::from_secs(3600),
+        )
+        .await
+        .unwrap();
         assert_eq!(new.id, old.id);
-        assert!(authenticate(&pool, &old.secret).await.unwrap().is_some(), "within the grace period");
+        assert!(
+            authenticate(&pool, &old.secret).await.unwrap().is_some(),
+            "within the grace period"
+        );
         assert!(authenticate(&pool, &new.secret).await.unwrap().is_some());
-        sqlx::query!("UPDATE api_keys SET previous_expires_at = now() - interval '1 second' WHERE id = $1", old.id)
-            .execute(&pool)
-            .await
-            .unwrap();
-        assert!(authenticate(&pool, &old.secret).await.unwrap().is_none(), "after the grace period");
+        sqlx::query!(
+            "UPDATE api_keys SET previous_expires_at = now() - interval '1 second' WHERE id = $1",
+            old.id
+        )
+        .execute(&pool)
+        .await
+        .unwrap();
+        assert!(
+            authenticate(&pool, &old.secret).await.unwrap().is_none(),
+            "after the grace period"
+        );
         assert!(authenticate(&pool, &new.secret).await.unwrap().is_some());
         let other = ensure_tenant(&mut conn, "globex").await.unwrap();
         assert!(matches!(
@@ -348,7 +382,10 @@ mod tests {
         assert_eq!((p.tenant_id, p.role), (tenant, Role::Operator));
         revoke_key(&mut conn, tenant, key.id).await.unwrap();
         assert!(authenticate(&pool, &key.secret).await.unwrap().is_none());
-        assert!(matches!(revoke_key(&mut conn, tenant, key.id).await, Err(DomainError::Conflict(_))));
+        assert!(matches!(
+            revoke_key(&mut conn, tenant, key.id).await,
+            Err(DomainError::Conflict(_))
+        ));
         let wrong = SecretString::from(format!("df_{}", "0".repeat(64)));
         assert!(authenticate(&pool, &wrong).await.unwrap().is_none());
     }

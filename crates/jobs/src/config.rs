@@ -48,11 +48,7 @@ pub fn number(
     default: u64,
     range: std::ops::RangeInclusive<u64>,
 ) -> Result<u64, ConfigError> {
-    let expected = format!(
-        "a whole number from {} to {}",
-        range.start(),
-        range.end()
-    );
+    let expected = format!("a whole number from {} to {}", range.start(), range.end());
     let v: u64 = parse(var, default, &expected)?;
     if range.contains(&v) {
         Ok(v)
@@ -96,7 +92,11 @@ pub fn flag(var: &str, default: bool) -> Result<bool, ConfigError> {
 }
 
 /// One of `choices`, or `default`.
-pub fn choice(var: &str, default: &'static str, choices: &[&'static str]) -> Result<&'static str, ConfigError> {
+pub fn choice(
+    var: &str,
+    default: &'static str,
+    choices: &[&'static str],
+) -> Result<&'static str, ConfigError> {
     match raw(var) {
         None => Ok(default),
         Some(v) => choices
@@ -168,7 +168,10 @@ mod tests {
         use crate::FieldError;
         assert_eq!(FieldError::new("url", "x").under("args").path, "args.url");
         assert_eq!(FieldError::new("", "x").under("args").path, "args");
-        assert_eq!(FieldError::new("[2].kind", "x").under("jobs").path, "jobs[2].kind");
+        assert_eq!(
+            FieldError::new("[2].kind", "x").under("jobs").path,
+            "jobs[2].kind"
+        );
     }
 
     #[test]

@@ -27,18 +27,17 @@ pub fn pool(settings: &DatabaseSettings) -> PgPool {
 /// server's `postgres` database to do so. Returns whether it was created.
 pub async fn ensure_database(settings: &DatabaseSettings) -> Result<bool, sqlx::Error> {
     let options = settings.connect_options();
-    let name = options
-        .get_database()
-        .unwrap_or("postgres")
-        .to_owned();
+    let name = options.get_database().unwrap_or("postgres").to_owned();
     if PgConnection::connect_with(&options).await.is_ok() {
         return Ok(false);
     }
     let mut admin = options.database("postgres").connect().await?;
-    let exists: bool =
-        sqlx::query_scalar!(r#"SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1) AS "exists!""#, name)
-            .fetch_one(&mut admin)
-            .await?;
+    let exists: bool = sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1) AS "exists!""#,
+        name
+    )
+    .fetch_one(&mut admin)
+    .await?;
     if exists {
         return Ok(false);
     }
@@ -59,11 +58,10 @@ pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
 
 /// Whether the database is reachable and every embedded migration has been applied.
 pub async fn is_ready(pool: &PgPool) -> bool {
-    let applied: Result<Vec<i64>, sqlx::Error> = sqlx::query_scalar!(
-        "SELECT version FROM _sqlx_migrations WHERE success ORDER BY version"
-    )
-    .fetch_all(pool)
-    .await;
+    let applied: Result<Vec<i64>, sqlx::Error> =
+        sqlx::query_scalar!("SELECT version FROM _sqlx_migrations WHERE success ORDER BY version")
+            .fetch_all(pool)
+            .await;
     match applied {
         Ok(applied) => MIGRATOR
             .iter()

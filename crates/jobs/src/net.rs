@@ -82,7 +82,10 @@ fn is_public_v6(ip: Ipv6Addr) -> bool {
 /// literal private address.
 pub fn check_url(url: &Url, allow_private: bool) -> Result<(), String> {
     if !matches!(url.scheme(), "http" | "https") {
-        return Err(format!("unsupported scheme {}: expected http or https", url.scheme()));
+        return Err(format!(
+            "unsupported scheme {}: expected http or https",
+            url.scheme()
+        ));
     }
     let host = url.host().ok_or("the URL has no host")?;
     if allow_private {
@@ -129,12 +132,9 @@ impl Resolve for GuardedResolver {
         let allow_private = self.allow_private;
         Box::pin(async move {
             let host = name.as_str().to_owned();
-            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
-                .await?
-                .collect();
-            if !allow_private
-                && let Some(bad) = addrs.iter().find(|a| !is_public(a.ip()))
-            {
+            let addrs: Vec<SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            if !allow_private && let Some(bad) = addrs.iter().find(|a| !is_public(a.ip())) {
                 return Err(Box::new(BlockedAddress {
                     host,
                     addr: bad.ip(),
@@ -173,8 +173,18 @@ mod tests {
     #[test]
     fn private_ranges_are_not_public() {
         for ip in [
-            "127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "0.0.0.0",
-            "100.64.0.1", "::1", "fe80::1", "fd00::1", "::ffff:127.0.0.1", "255.255.255.255",
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "0.0.0.0",
+            "100.64.0.1",
+            "::1",
+            "fe80::1",
+            "fd00::1",
+            "::ffff:127.0.0.1",
+            "255.255.255.255",
         ] {
             assert!(!is_public(ip.parse().unwrap()), "{ip} must be refused");
         }
@@ -196,11 +206,7 @@ mod tests {
     #[tokio::test]
     async fn host_names_resolving_to_loopback_are_refused() {
         let client = client(false);
-        let err = client
-            .get("http://localhost:9/")
-            .send()
-            .await
-            .unwrap_err();
+        let err = client.get("http://localhost:9/").send().await.unwrap_err();
         assert!(is_blocked(&err), "{err:?}");
     }
 }

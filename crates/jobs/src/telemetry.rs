@@ -17,7 +17,13 @@ pub fn init() -> Result<(), ConfigError> {
     let registry = tracing_subscriber::registry().with(filter);
     if format == "json" {
         registry
-            .with(fmt::layer().json().flatten_event(true).with_current_span(true).with_span_list(false))
+            .with(
+                fmt::layer()
+                    .json()
+                    .flatten_event(true)
+                    .with_current_span(true)
+                    .with_span_list(false),
+            )
             .init();
     } else {
         registry.with(fmt::layer().compact()).init();

@@ -40,16 +40,28 @@ pub struct SettingsPatch {
 impl SettingsPatch {
     /// Checks the ranges, naming the field.
     pub fn validate(&self) -> Result<(), FieldError> {
-        if self.rate_limit_per_second.is_some_and(|r| !(1..=100_000).contains(&r)) {
-            return Err(FieldError::new("rate_limit_per_second", "expected 1 to 100000"));
+        if self
+            .rate_limit_per_second
+            .is_some_and(|r| !(1..=100_000).contains(&r))
+        {
+            return Err(FieldError::new(
+                "rate_limit_per_second",
+                "expected 1 to 100000",
+            ));
         }
-        if self.rate_limit_burst.is_some_and(|r| !(1..=100_000).contains(&r)) {
+        if self
+            .rate_limit_burst
+            .is_some_and(|r| !(1..=100_000).contains(&r))
+        {
             return Err(FieldError::new("rate_limit_burst", "expected 1 to 100000"));
         }
         if let Some(Some(r)) = self.job_retention_secs
             && !(60..=31_536_000).contains(&r)
         {
-            return Err(FieldError::new("job_retention_secs", "expected 60 to 31536000, or null"));
+            return Err(FieldError::new(
+                "job_retention_secs",
+                "expected 60 to 31536000, or null",
+            ));
         }
         Ok(())
     }
@@ -69,7 +81,11 @@ pub async fn get(pool: &PgPool, id: Uuid) -> Result<Tenant, DomainError> {
 }
 
 /// Applies `patch` to tenant `id`, returning (before, after).
-pub async fn update(conn: &mut PgConnection, id: Uuid, patch: &SettingsPatch) -> Result<(Tenant, Tenant), DomainError> {
+pub async fn update(
+    conn: &mut PgConnection,
+    id: Uuid,
+    patch: &SettingsPatch,
+) -> Result<(Tenant, Tenant), DomainError> {
     patch.validate()?;
     let before = sqlx::query_as!(
         Tenant,

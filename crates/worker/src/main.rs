@@ -134,12 +134,19 @@ async fn run(settings: Settings) -> anyhow::Result<()> {
                     .build(http_request::handle)
             }
         });
-    tracing::info!(worker = node.id(), grace_ms = settings.grace.as_millis() as u64, "worker running");
+    tracing::info!(
+        worker = node.id(),
+        grace_ms = settings.grace.as_millis() as u64,
+        "worker running"
+    );
     let stopped = monitor.run_with_signal(shutdown_signal()).await;
     if let Err(e) = &stopped {
         tracing::error!(error = %e, "a worker stopped with an error");
     }
-    let returned = node.shutdown().await.context("Failed to return held jobs to the queue")?;
+    let returned = node
+        .shutdown()
+        .await
+        .context("Failed to return held jobs to the queue")?;
     tracing::info!(returned, "worker stopped");
     Ok(())
 }
@@ -152,7 +159,9 @@ async fn wait_for_schema(pool: &db::Pool) -> anyhow::Result<()> {
             return Ok(());
         }
         if attempt == 0 {
-            tracing::warn!("database not reachable or not migrated yet (run `api migrate`); waiting");
+            tracing::warn!(
+                "database not reachable or not migrated yet (run `api migrate`); waiting"
+            );
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
     }

@@ -70,21 +70,33 @@ impl JobKind for HttpRequest {
             ));
         }
         if self.url.len() > MAX_URL_LEN {
-            return Err(FieldError::new("url", format!("longer than {MAX_URL_LEN} characters")));
+            return Err(FieldError::new(
+                "url",
+                format!("longer than {MAX_URL_LEN} characters"),
+            ));
         }
         let url = Url::parse(&self.url)
             .map_err(|e| FieldError::new("url", format!("not an absolute URL: {e}")))?;
         if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
-            return Err(FieldError::new("url", "expected an http or https URL with a host"));
+            return Err(FieldError::new(
+                "url",
+                "expected an http or https URL with a host",
+            ));
         }
         if self.headers.len() > MAX_HEADERS {
-            return Err(FieldError::new("headers", format!("more than {MAX_HEADERS} headers")));
+            return Err(FieldError::new(
+                "headers",
+                format!("more than {MAX_HEADERS} headers"),
+            ));
         }
         for (name, value) in &self.headers {
             let path = format!("headers.{name}");
             let parsed = HeaderName::from_bytes(name.as_bytes())
                 .map_err(|_| FieldError::new(&path, "not a valid header name"))?;
-            if matches!(parsed.as_str(), "host" | "content-length" | "transfer-encoding" | "connection") {
+            if matches!(
+                parsed.as_str(),
+                "host" | "content-length" | "transfer-encoding" | "connection"
+            ) {
                 return Err(FieldError::new(&path, "this header is set by the client"));
             }
             HeaderValue::from_str(value)
@@ -96,11 +108,20 @@ impl JobKind for HttpRequest {
                 other => other.to_string().len(),
             };
             if size > MAX_REQUEST_BODY {
-                return Err(FieldError::new("body", format!("larger than {MAX_REQUEST_BODY} bytes")));
+                return Err(FieldError::new(
+                    "body",
+                    format!("larger than {MAX_REQUEST_BODY} bytes"),
+                ));
             }
         }
-        if self.timeout_ms.is_some_and(|t| t == 0 || t > MAX_TIMEOUT_MS) {
-            return Err(FieldError::new("timeout_ms", format!("expected 1 to {MAX_TIMEOUT_MS}")));
+        if self
+            .timeout_ms
+            .is_some_and(|t| t == 0 || t > MAX_TIMEOUT_MS)
+        {
+            return Err(FieldError::new(
+                "timeout_ms",
+                format!("expected 1 to {MAX_TIMEOUT_MS}"),
+            ));
         }
         Ok(())
     }
@@ -137,14 +158,23 @@ pub async fn handle(
         .map_err(|_| JobError::permanent("bad method"))?;
     let mut headers = HeaderMap::new();
     for (name, value) in &args.headers {
-        let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| JobError::permanent("bad header name"))?;
-        let value = HeaderValue::from_str(value).map_err(|_| JobError::permanent("bad header value"))?;
+        let name = HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| JobError::permanent("bad header name"))?;
+        let value =
+            HeaderValue::from_str(value).map_err(|_| JobError::permanent("bad header value"))?;
         headers.insert(name, value);
     }
     if !headers.contains_key("idempotency-key") {
-        headers.insert("idempotency-key", HeaderValue::from_str(&job.id.to_string()).expect("a uuid is a valid header value"));
+        headers.insert(
+            "idempotency-key",
+            HeaderValue::from_str(&job.id.to_string()).expect("a uuid is a valid header value"),
+        );
     }
-    if let Some(id) = job.correlation_id.as_deref().and_then(|c| HeaderValue::from_str(c).ok()) {
+    if let Some(id) = job
+        .correlation_id
+        .as_deref()
+        .and_then(|c| HeaderValue::from_str(c).ok())
+    {
         headers.entry("x-request-id").or_insert(id);
     }
     let mut request = http.client.request(method, url).headers(headers);
@@ -178,14 +208,26 @@ pub async fn handle(
         }
     }
     let duration_ms = started.elapsed().as_millis() as u64;
-    let excerpt: String = String::from_utf8_lossy(&body).chars().take(EXCERPT_CHARS).collect();
+    let excerpt: String = String::from_utf8_lossy(&body)
+        .chars()
+        .take(EXCERPT_CHARS)
+        .collect();
 
     if status.is_success() {
-        return Ok(json!({ "status": status.as_u16(), "duration_ms": duration_ms, "body_excerpt": excerpt }));
+        return Ok(
+            json!({ "status": status.as_u16(), "duration_ms": duration_ms, "body_excerpt": excerpt }),
+        );
     }
-    let message = format!("HTTP {}: {}", status.as_u16(), excerpt.chars().take(200).collect::<String>());
+    let message = format!(
+        "HTTP {}: {}",
+        status.as_u16(),
+        excerpt.chars().take(200).collect::<String>()
+    );
     if is_retryable(status) {
-        Err(JobError::Retry { message, retry_after })
+        Err(JobError::Retry {
+            message,
+            retry_after,
+        })
     } else {
         Err(JobError::permanent(message))
     }
@@ -250,9 +292,18 @@ mod tests {
             (json!({"method": "BREW", "url": "https://e.com"}), "method"),
             (json!({"method": "GET", "url": "not a url"}), "url"),
             (json!({"method": "GET", "url": "ftp://e.com/x"}), "url"),
-            (json!({"method": "GET", "url": "https://e.com", "timeout_ms": 0}), "timeout_ms"),
-            (json!({"method": "GET", "url": "https://e.com", "headers": {"bad name": "x"}}), "headers.bad name"),
-            (json!({"method": "GET", "url": "https://e.com", "headers": {"host": "x"}}), "headers.host"),
+            (
+                json!({"method": "GET", "url": "https://e.com", "timeout_ms": 0}),
+                "timeout_ms",
+            ),
+            (
+                json!({"method": "GET", "url": "https://e.com", "headers": {"bad name": "x"}}),
+                "headers.bad name",
+            ),
+            (
+                json!({"method": "GET", "url": "https://e.com", "headers": {"host": "x"}}),
+                "headers.host",
+            ),
             (json!({"method": "GET"}), ""),
             (json!({"method": 1, "url": "https://e.com"}), "method"),
         ];
@@ -280,7 +331,10 @@ mod tests {
         let later = (chrono::Utc::now() + chrono::Duration::seconds(30)).to_rfc2822();
         h.insert(RETRY_AFTER, HeaderValue::from_str(&later).unwrap());
         let d = retry_after(&h).unwrap();
-        assert!(d > Duration::from_secs(25) && d <= Duration::from_secs(30), "{d:?}");
+        assert!(
+            d > Duration::from_secs(25) && d <= Duration::from_secs(30),
+            "{d:?}"
+        );
         h.insert(RETRY_AFTER, HeaderValue::from_static("soon"));
         assert_eq!(retry_after(&h), None);
     }

@@ -86,7 +86,10 @@ impl KindInfo {
 }
 
 /// Every kind this build knows.
-pub const ALL: &[KindInfo] = &[KindInfo::of::<noop::Noop>(), KindInfo::of::<http_request::HttpRequest>()];
+pub const ALL: &[KindInfo] = &[
+    KindInfo::of::<noop::Noop>(),
+    KindInfo::of::<http_request::HttpRequest>(),
+];
 
 /// The kind named `name`.
 pub fn find(name: &str) -> Option<&'static KindInfo> {

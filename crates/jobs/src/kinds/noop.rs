@@ -73,6 +73,11 @@ mod tests {
         let e = parse_args::<Noop>(json!({"sleep_ms": 600001})).unwrap_err();
         assert_eq!(e.path, "sleep_ms");
         assert!(parse_args::<Noop>(json!({})).is_ok());
-        assert_eq!(parse_args::<Noop>(json!({"sleep_ms": -1})).unwrap_err().path, "sleep_ms");
+        assert_eq!(
+            parse_args::<Noop>(json!({"sleep_ms": -1}))
+                .unwrap_err()
+                .path,
+            "sleep_ms"
+        );
     }
 }

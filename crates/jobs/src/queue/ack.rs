@@ -146,7 +146,9 @@ where
 
     fn call(&mut self, task: Task<Args>) -> Self::Future {
         let Ok(ctx) = task.ctx().data().get_checked::<JobContext>().cloned() else {
-            return Box::pin(async { Err("a task reached the ack layer without its job context".into()) });
+            return Box::pin(async {
+                Err("a task reached the ack layer without its job context".into())
+            });
         };
         let span = tracing::info_span!(
             "job",
@@ -240,7 +242,9 @@ impl Batch {
                     b.attempts.push(c.attempt);
                     b.states.push(other.label().to_owned());
                     let (delay, error) = match other {
-                        Outcome::Retry { error, delay } => (delay.as_secs_f64(), Some(error.clone())),
+                        Outcome::Retry { error, delay } => {
+                            (delay.as_secs_f64(), Some(error.clone()))
+                        }
                         Outcome::Dead(error) => (0.0, Some(error.clone())),
                         _ => (0.0, None),
                     };
@@ -342,7 +346,8 @@ pub(crate) async fn run_completer(node: Arc<NodeInner>, mut rx: mpsc::Receiver<C
                 }
             }
         };
-        let applied: std::collections::HashSet<Uuid> = applied.unwrap_or_default().into_iter().collect();
+        let applied: std::collections::HashSet<Uuid> =
+            applied.unwrap_or_default().into_iter().collect();
         for mut c in items.drain(..) {
             if let Some(done) = c.done.take() {
                 let _ = done.send(applied.contains(&c.id));
@@ -380,7 +385,9 @@ mod tests {
     #[test]
     fn failures_retry_until_attempts_run_out() {
         let retry = Outcome::from_error(&ctx(1, 3), Box::new(JobError::retry("boom")));
-        assert!(matches!(retry, Outcome::Retry { ref error, delay } if error == "boom" && delay <= Duration::from_secs(1)));
+        assert!(
+            matches!(retry, Outcome::Retry { ref error, delay } if error == "boom" && delay <= Duration::from_secs(1))
+        );
         let dead = Outcome::from_error(&ctx(3, 3), Box::new(JobError::retry("boom")));
         assert_eq!(dead, Outcome::Dead("boom".into()));
     }
@@ -405,16 +412,30 @@ mod tests {
 
     #[sqlx::test(migrator = "crate::db::MIGRATOR")]
     async fn a_stale_holder_cannot_overwrite_a_rescued_job(pool: sqlx::PgPool) {
-        use crate::{auth, kinds::noop::Noop, queue::{NewJob, NodeSettings, WorkerNode, enqueue}};
+        use crate::{
+            auth,
+            kinds::noop::Noop,
+            queue::{NewJob, NodeSettings, WorkerNode, enqueue},
+        };
         let mut conn = pool.acquire().await.unwrap();
         let tenant = auth::ensure_tenant(&mut conn, "t").await.unwrap();
-        let job = enqueue(&mut conn, tenant, None, &[NewJob::new(&Noop::default()).unwrap()])
+        let job = enqueue(
+            &mut conn,
+            tenant,
+            None,
+            &[NewJob::new(&Noop::default()).unwrap()],
+        )
+        .await
+        .unwrap()
+        .remove(0)
+        .job;
+        let settings = NodeSettings {
+            poll_interval: Duration::from_secs(3600),
+            ..Default::default()
+        };
+        let node = WorkerNode::start(pool.clone(), settings, &[])
             .await
-            .unwrap()
-            .remove(0)
-            .job;
-        let settings = NodeSettings { poll_interval: Duration::from_secs(3600), ..Default::default() };
-        let node = WorkerNode::start(pool.clone(), settings, &[]).await.unwrap();
+            .unwrap();
         // This node held attempt 1; its lease expired and another worker now runs attempt 2.
         sqlx::query("UPDATE jobs SET state = 'running', attempt = 2, locked_by = 'other-worker' WHERE id = $1")
             .bind(job.id)
@@ -423,7 +444,10 @@ mod tests {
             .unwrap();
         let mut stale = ctx(1, 3);
         stale.id = job.id;
-        let (late, applied) = Completion::new(&stale, Outcome::Succeeded(serde_json::json!({"late": true})));
+        let (late, applied) = Completion::new(
+            &stale,
+            Outcome::Succeeded(serde_json::json!({"late": true})),
+        );
         node.inner().completer.send(late).await.unwrap();
         assert!(!applied.await.unwrap(), "the stale outcome must not apply");
         let (state, attempt, holder): (String, i32, Option<String>) =
@@ -432,7 +456,10 @@ mod tests {
                 .fetch_one(&pool)
                 .await
                 .unwrap();
-        assert_eq!((state.as_str(), attempt, holder.as_deref()), ("running", 2, Some("other-worker")));
+        assert_eq!(
+            (state.as_str(), attempt, holder.as_deref()),
+            ("running", 2, Some("other-worker"))
+        );
 
         // The current holder's outcome does apply.
         sqlx::query("UPDATE jobs SET locked_by = $2 WHERE id = $1")
@@ -443,15 +470,22 @@ mod tests {
             .unwrap();
         let mut current = ctx(2, 3);
         current.id = job.id;
-        let (ok, applied) = Completion::new(&current, Outcome::Retry { error: "boom".into(), delay: Duration::from_secs(60) });
+        let (ok, applied) = Completion::new(
+            &current,
+            Outcome::Retry {
+                error: "boom".into(),
+                delay: Duration::from_secs(60),
+            },
+        );
         node.inner().completer.send(ok).await.unwrap();
         assert!(applied.await.unwrap());
-        let (state, errors, later): (String, serde_json::Value, bool) =
-            sqlx::query_as("SELECT state, errors, run_at > now() + interval '50 seconds' FROM jobs WHERE id = $1")
-                .bind(job.id)
-                .fetch_one(&pool)
-                .await
-                .unwrap();
+        let (state, errors, later): (String, serde_json::Value, bool) = sqlx::query_as(
+            "SELECT state, errors, run_at > now() + interval '50 seconds' FROM jobs WHERE id = $1",
+        )
+        .bind(job.id)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
         assert_eq!(state, "failed");
         assert_eq!(errors[0]["attempt"], 2);
         assert!(later, "the backoff is written to run_at");

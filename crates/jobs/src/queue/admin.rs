@@ -49,7 +49,11 @@ pub struct Page {
 }
 
 /// Lists this tenant's jobs, newest first.
-pub async fn list(pool: &PgPool, tenant_id: Uuid, filter: &ListFilter) -> Result<Page, DomainError> {
+pub async fn list(
+    pool: &PgPool,
+    tenant_id: Uuid,
+    filter: &ListFilter,
+) -> Result<Page, DomainError> {
     let limit = filter.limit.clamp(1, MAX_PAGE);
     let rows = sqlx::query_as!(
         JobRow,
@@ -72,8 +76,16 @@ pub async fn list(pool: &PgPool, tenant_id: Uuid, filter: &ListFilter) -> Result
     .fetch_all(pool)
     .await?;
     let more = rows.len() as i64 > limit;
-    let items: Vec<Job> = rows.into_iter().take(limit as usize).map(Job::from).collect();
-    let next_cursor = if more { items.last().map(|j| j.id) } else { None };
+    let items: Vec<Job> = rows
+        .into_iter()
+        .take(limit as usize)
+        .map(Job::from)
+        .collect();
+    let next_cursor = if more {
+        items.last().map(|j| j.id)
+    } else {
+        None
+    };
     Ok(Page { items, next_cursor })
 }
 
@@ -91,7 +103,11 @@ async fn lock(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid) -> Result<JobR
 
 /// Cancels a job: a queued one at once; a running one is told (its holder stops it and records
 /// `cancelled`). A finished job cannot be cancelled. Returns the job as it is after the call.
-pub async fn cancel(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid) -> Result<Job, DomainError> {
+pub async fn cancel(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    id: Uuid,
+) -> Result<Job, DomainError> {
     let row = lock(conn, tenant_id, id).await?;
     match row.state.as_str() {
         "available" | "failed" => {
@@ -148,11 +164,16 @@ pub async fn retry(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid) -> Result
 }
 
 /// Deletes a finished job (succeeded, dead or cancelled).
-pub async fn delete(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid) -> Result<Job, DomainError> {
+pub async fn delete(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    id: Uuid,
+) -> Result<Job, DomainError> {
     let row = lock(conn, tenant_id, id).await?;
     if !matches!(row.state.as_str(), "succeeded" | "dead" | "cancelled") {
         return Err(DomainError::Conflict(
-            "only finished jobs (succeeded, dead or cancelled) can be deleted; cancel it first".into(),
+            "only finished jobs (succeeded, dead or cancelled) can be deleted; cancel it first"
+                .into(),
         ));
     }
     sqlx::query!("DELETE FROM jobs WHERE id = $1", id)
@@ -189,7 +210,10 @@ pub async fn queues(pool: &PgPool, tenant_id: Uuid) -> Result<Vec<QueueStats>, D
     )
     .fetch_all(pool)
     .await?;
-    let mut names: Vec<String> = crate::kinds::ALL.iter().map(|k| k.name.to_owned()).collect();
+    let mut names: Vec<String> = crate::kinds::ALL
+        .iter()
+        .map(|k| k.name.to_owned())
+        .collect();
     for r in &rows {
         if !names.contains(&r.kind) {
             names.push(r.kind.clone());
@@ -202,7 +226,11 @@ pub async fn queues(pool: &PgPool, tenant_id: Uuid) -> Result<Vec<QueueStats>, D
             let counts = JobState::ALL
                 .iter()
                 .map(|s| {
-                    let n = mine.iter().filter(|r| r.state == s.as_str()).map(|r| r.count).sum();
+                    let n = mine
+                        .iter()
+                        .filter(|r| r.state == s.as_str())
+                        .map(|r| r.count)
+                        .sum();
                     (*s, n)
                 })
                 .collect();
@@ -236,7 +264,10 @@ pub struct WorkerInfo {
 }
 
 /// Worker processes that heartbeated within `stale_after` and have not stopped.
-pub async fn workers(pool: &PgPool, stale_after: std::time::Duration) -> Result<Vec<WorkerInfo>, DomainError> {
+pub async fn workers(
+    pool: &PgPool,
+    stale_after: std::time::Duration,
+) -> Result<Vec<WorkerInfo>, DomainError> {
     let rows = sqlx::query_as!(
         WorkerInfo,
         r#"SELECT id, host, pid, kinds, started_at, last_heartbeat_at, in_flight FROM workers
@@ -257,5 +288,8 @@ pub async fn depth(pool: &PgPool) -> Result<Vec<(String, String, i64)>, DomainEr
     )
     .fetch_all(pool)
     .await?;
-    Ok(rows.into_iter().map(|r| (r.kind, r.state, r.count)).collect())
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.kind, r.state, r.count))
+        .collect())
 }

@@ -189,8 +189,8 @@ impl<K: JobKind> Backend for PgBackend<K> {
                         match result {
                             Ok(claimed) => {
                                 // A full batch means there may be more: ask again at once.
-                                self.fetch_now = !claimed.is_empty()
-                                    && claimed.len() >= self.free_slots(worker);
+                                self.fetch_now =
+                                    !claimed.is_empty() && claimed.len() >= self.free_slots(worker);
                                 self.accept(claimed);
                             }
                             Err(e) => {
@@ -234,9 +234,7 @@ impl<K: JobKind> Backend for PgBackend<K> {
 
 impl<K> PgBackend<K> {
     fn free_slots(&self, worker: &WorkerContext) -> usize {
-        self.concurrency
-            .saturating_sub(worker.task_count())
-            .max(1)
+        self.concurrency.saturating_sub(worker.task_count()).max(1)
     }
 }
 

@@ -61,7 +61,8 @@ impl NewJob {
     /// A job of kind `K` with default options, from typed args (the Rust enqueue path).
     pub fn new<K: JobKind>(args: &K) -> Result<Self, FieldError> {
         args.validate().map_err(|e| e.under("args"))?;
-        let args = serde_json::to_value(args).map_err(|e| FieldError::new("args", e.to_string()))?;
+        let args =
+            serde_json::to_value(args).map_err(|e| FieldError::new("args", e.to_string()))?;
         Ok(Self {
             kind: K::KIND,
             args,
@@ -91,11 +92,18 @@ impl NewJob {
         let kind = kinds::find(&req.kind).ok_or_else(|| {
             FieldError::new(
                 "kind",
-                format!("unknown kind {:?}; expected one of {}", kind_name.unwrap_or_default(), kinds::names()),
+                format!(
+                    "unknown kind {:?}; expected one of {}",
+                    kind_name.unwrap_or_default(),
+                    kinds::names()
+                ),
             )
         })?;
         let args = kind
-            .validate(req.args.unwrap_or_else(|| Value::Object(Default::default())))
+            .validate(
+                req.args
+                    .unwrap_or_else(|| Value::Object(Default::default())),
+            )
             .map_err(|e| e.under("args"))?;
         let job = Self {
             kind: kind.name,
@@ -130,13 +138,19 @@ impl NewJob {
             return Err(FieldError::new("", "expected a JSON object"));
         };
         if let Some(extra) = map.keys().find(|k| *k != "jobs") {
-            return Err(FieldError::new(extra.as_str(), "unknown field; expected `jobs`"));
+            return Err(FieldError::new(
+                extra.as_str(),
+                "unknown field; expected `jobs`",
+            ));
         }
         let Some(Value::Array(items)) = map.remove("jobs") else {
             return Err(FieldError::new("jobs", "required: a list of jobs"));
         };
         if items.is_empty() || items.len() > MAX_BATCH {
-            return Err(FieldError::new("jobs", format!("expected 1 to {MAX_BATCH} jobs")));
+            return Err(FieldError::new(
+                "jobs",
+                format!("expected 1 to {MAX_BATCH} jobs"),
+            ));
         }
         items
             .into_iter()
@@ -164,7 +178,10 @@ impl NewJob {
     /// Sets the attempts allowed.
     pub fn max_attempts(mut self, n: i32) -> Result<Self, FieldError> {
         if !(1..=MAX_ATTEMPTS).contains(&n) {
-            return Err(FieldError::new("max_attempts", format!("expected 1 to {MAX_ATTEMPTS}")));
+            return Err(FieldError::new(
+                "max_attempts",
+                format!("expected 1 to {MAX_ATTEMPTS}"),
+            ));
         }
         self.max_attempts = n;
         Ok(self)
@@ -173,7 +190,10 @@ impl NewJob {
     /// Sets the timeout of one attempt.
     pub fn timeout_ms(mut self, ms: i32) -> Result<Self, FieldError> {
         if !(1..=MAX_TIMEOUT_MS).contains(&ms) {
-            return Err(FieldError::new("timeout_ms", format!("expected 1 to {MAX_TIMEOUT_MS}")));
+            return Err(FieldError::new(
+                "timeout_ms",
+                format!("expected 1 to {MAX_TIMEOUT_MS}"),
+            ));
         }
         self.timeout_ms = Some(ms);
         Ok(self)
@@ -282,14 +302,24 @@ pub async fn enqueue(
         .zip(ids)
         .map(|(job, id)| {
             if let Some(row) = by_id.remove(&id) {
-                return Ok(Enqueued { job: row.into(), created: true });
+                return Ok(Enqueued {
+                    job: row.into(),
+                    created: true,
+                });
             }
             let key = job.idempotency_key.as_deref().unwrap_or_default();
             by_key
                 .get(key)
                 .cloned()
-                .map(|row| Enqueued { job: row.into(), created: false })
-                .ok_or_else(|| DomainError::Conflict(format!("idempotency key {key:?} is being used by a concurrent request")))
+                .map(|row| Enqueued {
+                    job: row.into(),
+                    created: false,
+                })
+                .ok_or_else(|| {
+                    DomainError::Conflict(format!(
+                        "idempotency key {key:?} is being used by a concurrent request"
+                    ))
+                })
         })
         .collect()
 }
@@ -355,16 +385,23 @@ mod tests {
 
     #[test]
     fn requests_are_parsed_with_paths() {
-        let job = NewJob::parse(json!({"kind": "noop", "args": {"sleep_ms": 5}, "priority": 3})).unwrap();
+        let job =
+            NewJob::parse(json!({"kind": "noop", "args": {"sleep_ms": 5}, "priority": 3})).unwrap();
         assert_eq!((job.kind, job.priority), ("noop", 3));
         let cases = [
             (json!({"args": {}}), "kind"),
             (json!({"kind": "nope"}), "kind"),
-            (json!({"kind": "noop", "args": {"sleep_ms": "x"}}), "args.sleep_ms"),
+            (
+                json!({"kind": "noop", "args": {"sleep_ms": "x"}}),
+                "args.sleep_ms",
+            ),
             (json!({"kind": "noop", "priority": 1000}), "priority"),
             (json!({"kind": "noop", "max_attempts": 0}), "max_attempts"),
             (json!({"kind": "noop", "timeout_ms": -5}), "timeout_ms"),
-            (json!({"kind": "noop", "idempotency_key": ""}), "idempotency_key"),
+            (
+                json!({"kind": "noop", "idempotency_key": ""}),
+                "idempotency_key",
+            ),
             (json!({"kind": "noop", "extra": 1}), "extra"),
             (json!({"kind": "noop", "run_at": "yesterday"}), "run_at"),
             (json!([1]), ""),
@@ -377,13 +414,23 @@ mod tests {
 
     #[test]
     fn batches_name_the_failing_item() {
-        let e = NewJob::parse_batch(json!({"jobs": [{"kind": "noop"}, {"kind": "noop", "args": {"sleep_ms": -1}}]}))
-            .unwrap_err();
+        let e = NewJob::parse_batch(
+            json!({"jobs": [{"kind": "noop"}, {"kind": "noop", "args": {"sleep_ms": -1}}]}),
+        )
+        .unwrap_err();
         assert_eq!(e.path, "jobs[1].args.sleep_ms");
-        assert_eq!(NewJob::parse_batch(json!({"jobs": []})).unwrap_err().path, "jobs");
+        assert_eq!(
+            NewJob::parse_batch(json!({"jobs": []})).unwrap_err().path,
+            "jobs"
+        );
         assert_eq!(NewJob::parse_batch(json!({})).unwrap_err().path, "jobs");
         let many: Vec<Value> = (0..1001).map(|_| json!({"kind": "noop"})).collect();
-        assert_eq!(NewJob::parse_batch(json!({ "jobs": many })).unwrap_err().path, "jobs");
+        assert_eq!(
+            NewJob::parse_batch(json!({ "jobs": many }))
+                .unwrap_err()
+                .path,
+            "jobs"
+        );
     }
 
     #[sqlx::test(migrator = "crate::db::MIGRATOR")]
@@ -393,15 +440,25 @@ mod tests {
         let job = NewJob::new(&crate::kinds::noop::Noop::default()).unwrap();
 
         let mut tx = pool.begin().await.unwrap();
-        enqueue(&mut tx, tenant, None, std::slice::from_ref(&job)).await.unwrap();
+        enqueue(&mut tx, tenant, None, std::slice::from_ref(&job))
+            .await
+            .unwrap();
         tx.rollback().await.unwrap();
-        let count: i64 = sqlx::query_scalar("SELECT count(*) FROM jobs").fetch_one(&pool).await.unwrap();
+        let count: i64 = sqlx::query_scalar("SELECT count(*) FROM jobs")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
         assert_eq!(count, 0, "a rolled-back enqueue leaves nothing");
 
         let mut tx = pool.begin().await.unwrap();
-        enqueue(&mut tx, tenant, Some("req-1"), &[job]).await.unwrap();
+        enqueue(&mut tx, tenant, Some("req-1"), &[job])
+            .await
+            .unwrap();
         tx.commit().await.unwrap();
-        let count: i64 = sqlx::query_scalar("SELECT count(*) FROM jobs").fetch_one(&pool).await.unwrap();
+        let count: i64 = sqlx::query_scalar("SELECT count(*) FROM jobs")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
         assert_eq!(count, 1);
     }
 
@@ -413,10 +470,15 @@ mod tests {
             .unwrap()
             .idempotency_key("k")
             .unwrap();
-        let first = enqueue(&mut conn, tenant, None, &[job.clone(), job.clone()]).await.unwrap();
+        let first = enqueue(&mut conn, tenant, None, &[job.clone(), job.clone()])
+            .await
+            .unwrap();
         assert!(first[0].created && !first[1].created);
         assert_eq!(first[0].job.id, first[1].job.id);
         let again = enqueue(&mut conn, tenant, None, &[job]).await.unwrap();
-        assert_eq!((again[0].created, again[0].job.id), (false, first[0].job.id));
+        assert_eq!(
+            (again[0].created, again[0].job.id),
+            (false, first[0].job.id)
+        );
     }
 }

@@ -28,8 +28,8 @@ use uuid::Uuid;
 
 use crate::kinds::Backoff;
 
-pub mod admin;
 mod ack;
+pub mod admin;
 mod backend;
 mod enqueue;
 mod node;
@@ -109,7 +109,10 @@ impl JobState {
 
     /// Whether the job will not run again unless retried by hand.
     pub const fn is_finished(self) -> bool {
-        matches!(self, JobState::Succeeded | JobState::Dead | JobState::Cancelled)
+        matches!(
+            self,
+            JobState::Succeeded | JobState::Dead | JobState::Cancelled
+        )
     }
 }
 
@@ -327,7 +330,10 @@ mod tests {
     fn shown_state_tells_scheduled_from_available() {
         let now = Utc::now();
         let later = now + chrono::Duration::seconds(5);
-        assert_eq!(JobState::shown("available", later, now), JobState::Scheduled);
+        assert_eq!(
+            JobState::shown("available", later, now),
+            JobState::Scheduled
+        );
         assert_eq!(JobState::shown("available", now, now), JobState::Available);
         assert_eq!(JobState::shown("failed", later, now), JobState::Failed);
         for s in JobState::ALL {

@@ -78,7 +78,7 @@ impl NodeSettings {
         Ok(Self {
             lease,
             heartbeat,
-            poll_interval: config::millis("POLL_INTERVAL_MS", d.poll_interval, 10..=60_000)?,
+            poll_interval: config::millis("POLL_INTERVAL_MS", d.poll_interval, 10..=3_600_000)?,
             retention: config::seconds("JOB_RETENTION_SECS", d.retention, 1..=365 * 24 * 3600)?,
             dead_retention: config::seconds(
                 "DEAD_JOB_RETENTION_SECS",
@@ -168,7 +168,9 @@ pub struct WorkerNode {
 
 impl std::fmt::Debug for WorkerNode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("WorkerNode").field("id", &self.inner.id).finish()
+        f.debug_struct("WorkerNode")
+            .field("id", &self.inner.id)
+            .finish()
     }
 }
 
@@ -342,7 +344,9 @@ async fn listen(node: Arc<NodeInner>) {
 async fn heartbeat(node: Arc<NodeInner>) {
     let mut tick = tokio::time::interval(node.settings.heartbeat);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let prune_every = (Duration::from_secs(60).as_millis() / node.settings.heartbeat.as_millis().max(1)).max(1) as u64;
+    let prune_every = (Duration::from_secs(60).as_millis()
+        / node.settings.heartbeat.as_millis().max(1))
+    .max(1) as u64;
     let mut beats: u64 = 0;
     loop {
         tokio::select! {
