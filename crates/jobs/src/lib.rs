@@ -8,6 +8,8 @@
 //!   cancellation, graceful release on shutdown and retention.
 //! - [`kinds`]: one file per job kind — its args, its queue name (which never changes), its retry
 //!   policy, its timeout and its handler.
+//! - [`sources`]: sources and signals — feeds, ingest (sanitise, deduplicate, gate), per-host
+//!   rate limits and circuit breakers, scheduling, push.
 //! - [`auth`]: API keys and roles; [`tenants`]: tenants' settings; [`audit`]: the audit log.
 //! - [`config`], [`db`], [`telemetry`]: the settings, pool, migrations and logging that both
 //!   binaries share.
@@ -26,6 +28,7 @@ mod error;
 pub mod kinds;
 pub mod net;
 pub mod queue;
+pub mod sources;
 pub mod telemetry;
 pub mod tenants;
 

@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use crate::FieldError;
 
+pub mod fetch_source;
 pub mod http_request;
 pub mod noop;
 
@@ -89,6 +90,7 @@ impl KindInfo {
 pub const ALL: &[KindInfo] = &[
     KindInfo::of::<noop::Noop>(),
     KindInfo::of::<http_request::HttpRequest>(),
+    KindInfo::of::<fetch_source::FetchSource>(),
 ];
 
 /// The kind named `name`.

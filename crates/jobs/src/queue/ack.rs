@@ -34,9 +34,14 @@ const MAX_BATCH: usize = 1000;
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Outcome {
     Succeeded(Value),
-    Retry { error: String, delay: Duration },
+    Retry {
+        error: String,
+        delay: Duration,
+    },
     Dead(String),
     Cancelled,
+    /// Not run (a limit or a circuit): back to `available` after `delay`, the attempt given back.
+    Snoozed(Duration),
 }
 
 impl Outcome {
@@ -46,6 +51,7 @@ impl Outcome {
             Outcome::Retry { .. } => "failed",
             Outcome::Dead(_) => "dead",
             Outcome::Cancelled => "cancelled",
+            Outcome::Snoozed(_) => "snoozed",
         }
     }
 
@@ -70,6 +76,7 @@ impl Outcome {
                     message,
                     retry_after,
                 } => Outcome::failure(ctx, message, retry_after),
+                JobError::Snooze { delay, .. } => Outcome::Snoozed(delay.min(MAX_RETRY_DELAY)),
             },
             Err(other) => Outcome::failure(ctx, other.to_string(), None),
         }
@@ -189,6 +196,7 @@ where
                     Outcome::Retry { error, delay } => tracing::warn!(%error, retry_in_ms = delay.as_millis() as u64, "attempt failed; will retry"),
                     Outcome::Dead(error) => tracing::error!(%error, "job is dead"),
                     Outcome::Cancelled => tracing::info!("job cancelled"),
+                    Outcome::Snoozed(delay) => tracing::debug!(delay_ms = delay.as_millis() as u64, "job snoozed; no attempt spent"),
                 }
                 let (completion, applied) = Completion::new(&ctx, outcome);
                 let sent = node.completer.send(completion).await;
@@ -246,6 +254,7 @@ impl Batch {
                             (delay.as_secs_f64(), Some(error.clone()))
                         }
                         Outcome::Dead(error) => (0.0, Some(error.clone())),
+                        Outcome::Snoozed(delay) => (delay.as_secs_f64(), None),
                         _ => (0.0, None),
                     };
                     b.delays.push(delay);
@@ -280,9 +289,10 @@ impl Batch {
             applied.extend(
                 sqlx::query_scalar!(
                     r#"UPDATE jobs j SET
-                           state = c.state,
-                           run_at = CASE WHEN c.state = 'failed' THEN now() + make_interval(secs => c.delay) ELSE j.run_at END,
-                           finished_at = CASE WHEN c.state = 'failed' THEN NULL ELSE now() END,
+                           state = CASE WHEN c.state = 'snoozed' THEN 'available' ELSE c.state END,
+                           attempt = CASE WHEN c.state = 'snoozed' THEN greatest(j.attempt - 1, 0) ELSE j.attempt END,
+                           run_at = CASE WHEN c.state IN ('failed', 'snoozed') THEN now() + make_interval(secs => c.delay) ELSE j.run_at END,
+                           finished_at = CASE WHEN c.state IN ('failed', 'snoozed') THEN NULL ELSE now() END,
                            errors = CASE WHEN c.error IS NULL THEN j.errors
                                     ELSE j.errors || jsonb_build_array(jsonb_build_object(
                                         'attempt', j.attempt, 'at', now(), 'error', c.error)) END,
@@ -489,6 +499,61 @@ mod tests {
         assert_eq!(state, "failed");
         assert_eq!(errors[0]["attempt"], 2);
         assert!(later, "the backoff is written to run_at");
+        node.shutdown().await.unwrap();
+    }
+
+    #[sqlx::test(migrator = "crate::db::MIGRATOR")]
+    async fn a_snoozed_job_waits_without_spending_an_attempt(pool: sqlx::PgPool) {
+        use crate::{
+            auth,
+            kinds::noop::Noop,
+            queue::{NewJob, NodeSettings, WorkerNode, enqueue},
+        };
+        let mut conn = pool.acquire().await.unwrap();
+        let tenant = auth::ensure_tenant(&mut conn, "t").await.unwrap();
+        let job = enqueue(
+            &mut conn,
+            tenant,
+            None,
+            &[NewJob::new(&Noop::default()).unwrap()],
+        )
+        .await
+        .unwrap()
+        .remove(0)
+        .job;
+        let settings = NodeSettings {
+            poll_interval: Duration::from_secs(3600),
+            ..Default::default()
+        };
+        let node = WorkerNode::start(pool.clone(), settings, &[])
+            .await
+            .unwrap();
+        sqlx::query("UPDATE jobs SET state = 'running', attempt = 1, locked_by = $2 WHERE id = $1")
+            .bind(job.id)
+            .bind(node.id())
+            .execute(&pool)
+            .await
+            .unwrap();
+        let mut held = ctx(1, 3);
+        held.id = job.id;
+        let e = JobError::snooze("rate_limit on example.com", Duration::from_secs(30));
+        let (c, applied) = Completion::new(&held, Outcome::from_error(&held, Box::new(e)));
+        node.inner().completer.send(c).await.unwrap();
+        assert!(applied.await.unwrap());
+        let (state, attempt, errors, later): (String, i32, serde_json::Value, bool) = sqlx::query_as(
+            "SELECT state, attempt, errors, run_at > now() + interval '25 seconds' FROM jobs WHERE id = $1",
+        )
+        .bind(job.id)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        assert_eq!(
+            (state.as_str(), attempt),
+            ("available", 0),
+            "the attempt is given back"
+        );
+        assert_eq!(errors, serde_json::json!([]), "a snooze is not a failure");
+        assert!(later, "it waits for its slot");
         node.shutdown().await.unwrap();
     }
 

@@ -241,6 +241,15 @@ pub enum JobError {
     /// Will never succeed: the job is dead at once, with no attempt wasted.
     #[error("{0}")]
     Permanent(String),
+    /// Could not start (a rate limit, an open circuit): put back to run after `delay`, without
+    /// spending an attempt.
+    #[error("snoozed: {reason}")]
+    Snooze {
+        /// Why it waits.
+        reason: String,
+        /// How long.
+        delay: Duration,
+    },
 }
 
 impl JobError {
@@ -255,6 +264,14 @@ impl JobError {
     /// A permanent failure.
     pub fn permanent(message: impl Into<String>) -> Self {
         JobError::Permanent(message.into())
+    }
+
+    /// A job that waits `delay` without spending an attempt.
+    pub fn snooze(reason: impl Into<String>, delay: Duration) -> Self {
+        JobError::Snooze {
+            reason: reason.into(),
+            delay,
+        }
     }
 }
 

@@ -1,0 +1,417 @@
+//! `fetch_source`: poll one source's feed and ingest its items as signals.
+//!
+//! One attempt: the source's host must grant a slot (fleet-wide rate limit, circuit breaker;
+//! otherwise the job is snoozed until the host is free, without spending an attempt), then a
+//! conditional GET (`If-None-Match` / `If-Modified-Since` from the last answer; a 304 writes
+//! nothing but the poll time) through the SSRF-guarded client (gzip, at most 5 redirects,
+//! every hop re-checked), with a timeout and a cap on the (decompressed) body. The body is
+//! decoded by its charset, parsed (RSS 2.0, Atom, JSON Feed, Reddit listing), sanitised,
+//! gated and deduplicated into signals in one transaction that also stores the new
+//! `ETag`/`Last-Modified`.
+//!
+//! Failures: network errors, timeouts, 408 and 5xx count against the host's circuit and are
+//! retried; a 429 blocks the host for everyone for its `Retry-After` and is retried then; a
+//! refused target, a redirect loop, another 4xx, a body over the cap or a malformed feed fail
+//! permanently. Every outcome is written on the source (`last_status`, `last_error`).
+
+use std::time::{Duration, Instant};
+
+use apalis_core::task::data::Data;
+use reqwest::{
+    StatusCode, Url,
+    header::{CONTENT_TYPE, ETAG, HeaderValue, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED},
+};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use super::{Backoff, JobKind, http_request};
+use crate::{
+    DomainError, FieldError, net,
+    queue::{JobContext, JobError},
+    sources::{
+        self, FetchRecord, SourceKind, feed,
+        hosts::{self, HostPolicy, Permit},
+        ingest::{self, Gates},
+        signals,
+    },
+};
+
+/// Args of a `fetch_source` job.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FetchSource {
+    /// The source to poll (of the job's tenant).
+    pub source_id: Uuid,
+}
+
+impl JobKind for FetchSource {
+    const KIND: &'static str = "fetch_source";
+    const MAX_ATTEMPTS: i32 = 5;
+    const TIMEOUT: Duration = Duration::from_secs(180);
+    const BACKOFF: Backoff = Backoff {
+        base: Duration::from_secs(5),
+        cap: Duration::from_secs(900),
+    };
+
+    fn validate(&self) -> Result<(), FieldError> {
+        Ok(())
+    }
+}
+
+/// What the fetch_source handler shares across jobs.
+#[derive(Debug, Clone)]
+pub struct FetchContext {
+    /// The database.
+    pub pool: PgPool,
+    /// The guarded client.
+    pub client: reqwest::Client,
+    /// `ALLOW_PRIVATE_NETWORKS`.
+    pub allow_private: bool,
+    /// The circuit breaker's settings.
+    pub policy: HostPolicy,
+    /// Longest wait for a feed (`FETCH_TIMEOUT_MS`, default 30 s).
+    pub timeout: Duration,
+    /// Largest feed read, after decompression (`FETCH_MAX_BYTES`, default 10 MiB).
+    pub max_bytes: usize,
+}
+
+impl FetchContext {
+    /// A context with a fresh guarded client and default limits.
+    pub fn new(pool: PgPool, allow_private: bool) -> Self {
+        Self {
+            pool,
+            client: net::client(allow_private),
+            allow_private,
+            policy: HostPolicy::default(),
+            timeout: Duration::from_secs(30),
+            max_bytes: 10 * 1024 * 1024,
+        }
+    }
+}
+
+fn db(e: DomainError) -> JobError {
+    JobError::retry(format!("database: {e}"))
+}
+
+/// Runs one attempt of a `fetch_source` job.
+pub async fn handle(
+    args: FetchSource,
+    job: JobContext,
+    ctx: Data<FetchContext>,
+) -> Result<Value, JobError> {
+    run(&args, &job, &ctx).await
+}
+
+/// The attempt, callable without apalis (tests, the benchmark).
+pub async fn run(
+    args: &FetchSource,
+    job: &JobContext,
+    ctx: &FetchContext,
+) -> Result<Value, JobError> {
+    let mut conn = ctx.pool.acquire().await.map_err(|e| db(e.into()))?;
+    let row = match sources::get_row(&mut conn, job.tenant_id, args.source_id).await {
+        Ok(row) => row,
+        Err(DomainError::NotFound(_)) => return Ok(json!({ "skipped": "the source was deleted" })),
+        Err(e) => return Err(db(e)),
+    };
+    drop(conn);
+    let source = &row.source;
+    if source.kind == SourceKind::Push {
+        return Err(JobError::permanent("push sources are not fetched"));
+    }
+    if !source.enabled {
+        return Ok(json!({ "skipped": "the source is disabled" }));
+    }
+    let url = source
+        .url
+        .as_deref()
+        .and_then(|u| Url::parse(u).ok())
+        .ok_or_else(|| JobError::permanent("the source has no valid URL"))?;
+    let host = source
+        .host
+        .clone()
+        .unwrap_or_else(|| sources::host_key(&url));
+    let record = |r: FetchRecord| {
+        let pool = ctx.pool.clone();
+        let id = source.id;
+        async move {
+            if let Ok(mut c) = pool.acquire().await
+                && let Err(e) = sources::record_fetch(&mut c, id, &r).await
+            {
+                tracing::warn!(error = %e, "could not record the fetch on its source");
+            }
+        }
+    };
+    if let Err(refusal) = net::check_url(&url, ctx.allow_private) {
+        record(FetchRecord {
+            error: Some(refusal.clone()),
+            ..Default::default()
+        })
+        .await;
+        return Err(JobError::permanent(refusal));
+    }
+
+    match hosts::acquire(&ctx.pool, &host, source.rate_limit_per_min, &ctx.policy)
+        .await
+        .map_err(db)?
+    {
+        Permit::Go { probe } => {
+            if probe {
+                tracing::info!(host, "half-open circuit: this fetch is the probe");
+            }
+        }
+        Permit::Wait { delay, reason } => {
+            tracing::debug!(
+                host,
+                reason,
+                delay_ms = delay.as_millis() as u64,
+                "host busy; snoozing"
+            );
+            return Err(JobError::snooze(format!("{reason} on {host}"), delay));
+        }
+    }
+    let fail_host = |error: String| {
+        let pool = ctx.pool.clone();
+        let host = host.clone();
+        let policy = ctx.policy;
+        async move {
+            if let Err(e) = hosts::record_failure(&pool, &host, &error, &policy).await {
+                tracing::warn!(error = %e, "could not record the host's failure");
+            }
+        }
+    };
+    let host_ok = || {
+        let pool = ctx.pool.clone();
+        let host = host.clone();
+        async move {
+            if let Err(e) = hosts::record_success(&pool, &host).await {
+                tracing::warn!(error = %e, "could not record the host's success");
+            }
+        }
+    };
+
+    let mut request = ctx
+        .client
+        .get(url.clone())
+        .timeout(ctx.timeout)
+        .header(
+            "accept",
+            "application/rss+xml, application/atom+xml, application/feed+json, application/json;q=0.9, application/xml;q=0.8, text/xml;q=0.8, */*;q=0.5",
+        );
+    if let Some(etag) = row
+        .etag
+        .as_deref()
+        .and_then(|v| HeaderValue::from_str(v).ok())
+    {
+        request = request.header(IF_NONE_MATCH, etag);
+    }
+    if let Some(lm) = row
+        .last_modified
+        .as_deref()
+        .and_then(|v| HeaderValue::from_str(v).ok())
+    {
+        request = request.header(IF_MODIFIED_SINCE, lm);
+    }
+    let started = Instant::now();
+    let response = match request.send().await {
+        Ok(r) => r,
+        Err(e) => {
+            let (message, permanent) = if net::is_blocked(&e) {
+                (net::BlockedAddress::describe(&e), true)
+            } else if e.is_redirect() {
+                (format!("too many redirects (a loop?): {e}"), true)
+            } else if e.is_timeout() {
+                (
+                    format!("timed out after {} ms", ctx.timeout.as_millis()),
+                    false,
+                )
+            } else {
+                (format!("request failed: {e}"), false)
+            };
+            record(FetchRecord {
+                error: Some(message.clone()),
+                ..Default::default()
+            })
+            .await;
+            if permanent {
+                return Err(JobError::permanent(message));
+            }
+            fail_host(message.clone()).await;
+            return Err(JobError::retry(message));
+        }
+    };
+    let status = response.status();
+    let code = Some(i32::from(status.as_u16()));
+    let header = |name| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v: &HeaderValue| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let etag = header(ETAG);
+    let last_modified = header(LAST_MODIFIED);
+    let content_type = header(CONTENT_TYPE);
+
+    if status == StatusCode::NOT_MODIFIED {
+        host_ok().await;
+        record(FetchRecord {
+            status: code,
+            etag,
+            last_modified,
+            error: None,
+        })
+        .await;
+        return Ok(
+            json!({ "status": 304, "not_modified": true, "duration_ms": started.elapsed().as_millis() as u64 }),
+        );
+    }
+    if !status.is_success() {
+        let retry_after = http_request::retry_after(response.headers());
+        let message = format!("HTTP {}", status.as_u16());
+        record(FetchRecord {
+            status: code,
+            error: Some(message.clone()),
+            ..Default::default()
+        })
+        .await;
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            let wait = retry_after.unwrap_or(Duration::from_secs(60));
+            if let Err(e) = hosts::block(&ctx.pool, &host, wait).await {
+                tracing::warn!(error = %e, "could not record the host's Retry-After");
+            }
+            return Err(JobError::Retry {
+                message,
+                retry_after: Some(wait),
+            });
+        }
+        if http_request::is_retryable(status) {
+            fail_host(message.clone()).await;
+            return Err(JobError::Retry {
+                message,
+                retry_after,
+            });
+        }
+        host_ok().await;
+        return Err(JobError::permanent(message));
+    }
+
+    // The body, capped (after gzip: a small bomb cannot blow up).
+    if response
+        .content_length()
+        .is_some_and(|n| n > ctx.max_bytes as u64)
+    {
+        host_ok().await;
+        let message = format!("the feed is larger than {} bytes", ctx.max_bytes);
+        record(FetchRecord {
+            status: code,
+            error: Some(message.clone()),
+            ..Default::default()
+        })
+        .await;
+        return Err(JobError::permanent(message));
+    }
+    let mut response = response;
+    let mut body = Vec::new();
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                if body.len() + chunk.len() > ctx.max_bytes {
+                    host_ok().await;
+                    let message = format!("the feed is larger than {} bytes", ctx.max_bytes);
+                    record(FetchRecord {
+                        status: code,
+                        error: Some(message.clone()),
+                        ..Default::default()
+                    })
+                    .await;
+                    return Err(JobError::permanent(message));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(None) => break,
+            Err(e) => {
+                let message = if e.is_timeout() {
+                    format!(
+                        "timed out reading the feed after {} ms",
+                        ctx.timeout.as_millis()
+                    )
+                } else {
+                    format!("reading the feed failed: {e}")
+                };
+                record(FetchRecord {
+                    status: code,
+                    error: Some(message.clone()),
+                    ..Default::default()
+                })
+                .await;
+                fail_host(message.clone()).await;
+                return Err(JobError::retry(message));
+            }
+        }
+    }
+    host_ok().await;
+    let bytes = body.len();
+
+    // Parse and prepare off the async threads: a large feed is CPU work.
+    let kind = source.kind;
+    let final_url = response.url().clone();
+    let parsed = tokio::task::spawn_blocking(move || {
+        feed::parse(kind, &body, content_type.as_deref(), &final_url).map(|items| {
+            items
+                .into_iter()
+                .map(|i| ingest::prepare(i, Some(&final_url)))
+                .collect::<Vec<_>>()
+        })
+    })
+    .await
+    .map_err(|e| JobError::retry(format!("parsing was interrupted: {e}")))?;
+    let prepared = match parsed {
+        Ok(p) => p,
+        Err(e) => {
+            let message = e.to_string();
+            record(FetchRecord {
+                status: code,
+                error: Some(message.clone()),
+                ..Default::default()
+            })
+            .await;
+            return Err(JobError::permanent(message));
+        }
+    };
+
+    let mut tx = ctx.pool.begin().await.map_err(|e| db(e.into()))?;
+    let gates = Gates::new(
+        signals::settings(&mut tx, job.tenant_id)
+            .await
+            .map_err(db)?,
+    );
+    let report = ingest::store(&mut tx, job.tenant_id, source.id, &gates, prepared)
+        .await
+        .map_err(db)?;
+    sources::record_fetch(
+        &mut tx,
+        source.id,
+        &FetchRecord {
+            status: code,
+            etag,
+            last_modified,
+            error: None,
+        },
+    )
+    .await
+    .map_err(db)?;
+    tx.commit().await.map_err(|e| db(e.into()))?;
+    let mut result = serde_json::to_value(&report).unwrap_or_default();
+    if let Value::Object(map) = &mut result {
+        map.insert("status".into(), json!(status.as_u16()));
+        map.insert("bytes".into(), json!(bytes));
+        map.insert(
+            "duration_ms".into(),
+            json!(started.elapsed().as_millis() as u64),
+        );
+    }
+    Ok(result)
+}

@@ -1,0 +1,368 @@
+//! Politeness towards every outbound host, shared by the whole fleet through one row per host
+//! in `hosts` (locked `FOR UPDATE` while a worker decides, so two workers never both take the
+//! same slot).
+//!
+//! - **Rate limit**: requests to one host are spaced `60 / rate_limit_per_min` seconds apart
+//!   (the requesting source's limit), so N a minute means N across every worker. A server's
+//!   `Retry-After` blocks the host for everyone ([`block`]).
+//! - **Circuit breaker**: `closed` → `open` after [`HostPolicy::failure_threshold`] consecutive
+//!   failures; after [`HostPolicy::cooldown`] one job becomes the half-open probe (its success
+//!   closes the circuit, its failure opens it again); a probe that never reports back is
+//!   replaced after [`HostPolicy::probe_lease`].
+//!
+//! A job that may not go now gets [`Permit::Wait`] with the delay until its host is free; the
+//! caller snoozes it (no attempt spent).
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::DomainError;
+
+/// How the circuit breaker behaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HostPolicy {
+    /// Consecutive failures that open the circuit.
+    pub failure_threshold: i32,
+    /// How long an open circuit waits before a probe.
+    pub cooldown: Duration,
+    /// How long a probe may take before another job may probe instead.
+    pub probe_lease: Duration,
+}
+
+impl Default for HostPolicy {
+    fn default() -> Self {
+        Self {
+            failure_threshold: 5,
+            cooldown: Duration::from_secs(60),
+            probe_lease: Duration::from_secs(120),
+        }
+    }
+}
+
+/// Whether a request may go now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Permit {
+    /// Go; `probe` when this request is the half-open circuit's probe.
+    Go {
+        /// This request decides whether the circuit closes.
+        probe: bool,
+    },
+    /// Not now: try again after `delay`.
+    Wait {
+        /// Until the host is free (jitter included).
+        delay: Duration,
+        /// `rate_limit`, `retry_after`, `circuit_open` or `circuit_half_open`.
+        reason: &'static str,
+    },
+}
+
+fn secs(d: chrono::TimeDelta) -> Duration {
+    d.to_std().unwrap_or(Duration::ZERO)
+}
+
+fn jitter(max: Duration) -> Duration {
+    let ms = max.as_millis() as u64;
+    if ms == 0 {
+        Duration::ZERO
+    } else {
+        Duration::from_millis(rand::random_range(0..=ms))
+    }
+}
+
+/// Asks for a request to `host` under a limit of `rate_per_min`.
+pub async fn acquire(
+    pool: &PgPool,
+    host: &str,
+    rate_per_min: i32,
+    policy: &HostPolicy,
+) -> Result<Permit, DomainError> {
+    let spacing = Duration::from_secs_f64(60.0 / f64::from(rate_per_min.max(1)));
+    let mut tx = pool.begin().await?;
+    sqlx::query!(
+        "INSERT INTO hosts (host) VALUES ($1) ON CONFLICT (host) DO NOTHING",
+        host
+    )
+    .execute(&mut *tx)
+    .await?;
+    let h = sqlx::query!(
+        r#"SELECT now() AS "now!", next_slot_at, blocked_until, circuit, opened_at, probe_until
+           FROM hosts WHERE host = $1 FOR UPDATE"#,
+        host
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    let now = h.now;
+    let wait = |delay: Duration, reason| {
+        Ok(Permit::Wait {
+            delay: delay + jitter(spacing.max(Duration::from_millis(200))),
+            reason,
+        })
+    };
+    if let Some(until) = h.blocked_until.filter(|u| *u > now) {
+        return wait(secs(until - now), "retry_after");
+    }
+    let probe = match h.circuit.as_str() {
+        "open" => {
+            let reopen = h.opened_at.unwrap_or(now)
+                + chrono::TimeDelta::from_std(policy.cooldown).unwrap_or_default();
+            if reopen > now {
+                return wait(secs(reopen - now), "circuit_open");
+            }
+            true
+        }
+        "half_open" => match h.probe_until {
+            Some(until) if until > now => {
+                return wait(
+                    secs(until - now).min(Duration::from_secs(2)),
+                    "circuit_half_open",
+                );
+            }
+            _ => true,
+        },
+        _ => false,
+    };
+    if h.next_slot_at > now {
+        return wait(secs(h.next_slot_at - now), "rate_limit");
+    }
+    sqlx::query!(
+        r#"UPDATE hosts SET next_slot_at = now() + make_interval(secs => $2),
+                  requests_total = requests_total + 1,
+                  circuit = CASE WHEN $3 THEN 'half_open' ELSE circuit END,
+                  probe_until = CASE WHEN $3 THEN now() + make_interval(secs => $4) ELSE probe_until END,
+                  updated_at = now()
+           WHERE host = $1"#,
+        host,
+        spacing.as_secs_f64(),
+        probe,
+        policy.probe_lease.as_secs_f64()
+    )
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(Permit::Go { probe })
+}
+
+/// The host answered: the circuit closes and the failure count resets.
+pub async fn record_success(pool: &PgPool, host: &str) -> Result<(), DomainError> {
+    sqlx::query!(
+        r#"UPDATE hosts SET circuit = 'closed', consecutive_failures = 0, opened_at = NULL,
+                  probe_until = NULL, last_success_at = now(), updated_at = now()
+           WHERE host = $1"#,
+        host
+    )
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// The host failed (a network error, a timeout or a 5xx): one more consecutive failure; the
+/// circuit opens at the threshold, or at once when this was the half-open probe.
+pub async fn record_failure(
+    pool: &PgPool,
+    host: &str,
+    error: &str,
+    policy: &HostPolicy,
+) -> Result<(), DomainError> {
+    let error: String = error.chars().take(500).collect();
+    sqlx::query!(
+        r#"UPDATE hosts SET
+               consecutive_failures = consecutive_failures + 1,
+               circuit = CASE WHEN circuit = 'half_open' OR consecutive_failures + 1 >= $2
+                              THEN 'open' ELSE circuit END,
+               opened_at = CASE WHEN circuit = 'half_open'
+                                  OR (circuit = 'closed' AND consecutive_failures + 1 >= $2)
+                                THEN now() ELSE opened_at END,
+               probe_until = NULL, last_failure_at = now(), last_error = $3, updated_at = now()
+           WHERE host = $1"#,
+        host,
+        policy.failure_threshold,
+        error
+    )
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// The host asked everyone to wait (`429` with `Retry-After`).
+pub async fn block(pool: &PgPool, host: &str, wait: Duration) -> Result<(), DomainError> {
+    sqlx::query!(
+        r#"UPDATE hosts SET blocked_until = greatest(coalesce(blocked_until, now()), now() + make_interval(secs => $2)),
+                  updated_at = now()
+           WHERE host = $1"#,
+        host,
+        wait.as_secs_f64()
+    )
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// A host's limiter and circuit, as `GET /hosts` shows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HostState {
+    /// The host (with a non-default port).
+    pub host: String,
+    /// `closed`, `open` or `half_open`.
+    pub circuit: String,
+    /// Failures since the last success.
+    pub consecutive_failures: i32,
+    /// When the circuit last opened.
+    pub opened_at: Option<DateTime<Utc>>,
+    /// When the next request may go.
+    pub next_slot_at: DateTime<Utc>,
+    /// A server's `Retry-After`, until then.
+    pub blocked_until: Option<DateTime<Utc>>,
+    /// The strictest limit of the tenant's sources on this host.
+    pub rate_limit_per_min: i32,
+    /// Requests made by the whole fleet.
+    pub requests_total: i64,
+    /// The last success.
+    pub last_success_at: Option<DateTime<Utc>>,
+    /// The last failure.
+    pub last_failure_at: Option<DateTime<Utc>>,
+    /// What the last failure was.
+    pub last_error: Option<String>,
+}
+
+/// The hosts of the tenant's live sources (only those: other tenants' hosts are not shown).
+pub async fn list(pool: &PgPool, tenant_id: Uuid) -> Result<Vec<HostState>, DomainError> {
+    Ok(sqlx::query_as!(
+        HostState,
+        r#"SELECT h.host, h.circuit, h.consecutive_failures, h.opened_at, h.next_slot_at,
+                  h.blocked_until, s.rate AS "rate_limit_per_min!", h.requests_total,
+                  h.last_success_at, h.last_failure_at, h.last_error
+           FROM hosts h
+           JOIN (SELECT host, min(rate_limit_per_min) AS rate FROM sources
+                 WHERE tenant_id = $1 AND deleted_at IS NULL AND host IS NOT NULL
+                 GROUP BY host) s ON s.host = h.host
+           ORDER BY h.host"#,
+        tenant_id
+    )
+    .fetch_all(pool)
+    .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy() -> HostPolicy {
+        HostPolicy {
+            failure_threshold: 2,
+            cooldown: Duration::from_millis(300),
+            probe_lease: Duration::from_secs(60),
+        }
+    }
+
+    #[sqlx::test(migrator = "crate::db::MIGRATOR")]
+    async fn the_rate_limit_spaces_requests_across_callers(pool: PgPool) {
+        let p = policy();
+        assert_eq!(
+            acquire(&pool, "a.example", 60, &p).await.unwrap(),
+            Permit::Go { probe: false }
+        );
+        // A second caller (any worker) must wait about one second.
+        match acquire(&pool, "a.example", 60, &p).await.unwrap() {
+            Permit::Wait { delay, reason } => {
+                assert_eq!(reason, "rate_limit");
+                assert!(
+                    delay > Duration::from_millis(500) && delay < Duration::from_secs(3),
+                    "{delay:?}"
+                );
+            }
+            other => panic!("expected a wait, got {other:?}"),
+        }
+        // Another host is independent.
+        assert!(matches!(
+            acquire(&pool, "b.example", 60, &p).await.unwrap(),
+            Permit::Go { .. }
+        ));
+    }
+
+    #[sqlx::test(migrator = "crate::db::MIGRATOR")]
+    async fn concurrent_callers_get_one_slot(pool: PgPool) {
+        let p = policy();
+        let tasks: Vec<_> = (0..8)
+            .map(|_| {
+                let pool = pool.clone();
+                tokio::spawn(async move { acquire(&pool, "c.example", 1, &p).await.unwrap() })
+            })
+            .collect();
+        let mut go = 0;
+        for t in tasks {
+            if matches!(t.await.unwrap(), Permit::Go { .. }) {
+                go += 1;
+            }
+        }
+        assert_eq!(go, 1, "one request a minute means one");
+    }
+
+    #[sqlx::test(migrator = "crate::db::MIGRATOR")]
+    async fn the_circuit_opens_probes_and_closes(pool: PgPool) {
+        let p = policy();
+        let h = "d.example";
+        assert!(matches!(
+            acquire(&pool, h, 6000, &p).await.unwrap(),
+            Permit::Go { probe: false }
+        ));
+        record_failure(&pool, h, "HTTP 500", &p).await.unwrap();
+        record_failure(&pool, h, "HTTP 500", &p).await.unwrap();
+        match acquire(&pool, h, 6000, &p).await.unwrap() {
+            Permit::Wait { reason, .. } => assert_eq!(reason, "circuit_open"),
+            other => panic!("expected the circuit to be open, got {other:?}"),
+        }
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        assert_eq!(
+            acquire(&pool, h, 6000, &p).await.unwrap(),
+            Permit::Go { probe: true }
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        match acquire(&pool, h, 6000, &p).await.unwrap() {
+            Permit::Wait { reason, .. } => assert_eq!(reason, "circuit_half_open"),
+            other => panic!("one probe at a time, got {other:?}"),
+        }
+        // The probe fails: open again.
+        record_failure(&pool, h, "HTTP 503", &p).await.unwrap();
+        assert!(matches!(
+            acquire(&pool, h, 6000, &p).await.unwrap(),
+            Permit::Wait {
+                reason: "circuit_open",
+                ..
+            }
+        ));
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        assert_eq!(
+            acquire(&pool, h, 6000, &p).await.unwrap(),
+            Permit::Go { probe: true }
+        );
+        record_success(&pool, h).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert_eq!(
+            acquire(&pool, h, 6000, &p).await.unwrap(),
+            Permit::Go { probe: false }
+        );
+    }
+
+    #[sqlx::test(migrator = "crate::db::MIGRATOR")]
+    async fn retry_after_blocks_the_host_for_everyone(pool: PgPool) {
+        let p = policy();
+        assert!(matches!(
+            acquire(&pool, "e.example", 6000, &p).await.unwrap(),
+            Permit::Go { .. }
+        ));
+        block(&pool, "e.example", Duration::from_secs(30))
+            .await
+            .unwrap();
+        match acquire(&pool, "e.example", 6000, &p).await.unwrap() {
+            Permit::Wait { delay, reason } => {
+                assert_eq!(reason, "retry_after");
+                assert!(delay >= Duration::from_secs(29), "{delay:?}");
+            }
+            other => panic!("expected a wait, got {other:?}"),
+        }
+    }
+}

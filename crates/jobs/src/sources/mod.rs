@@ -1,0 +1,925 @@
+//! Sources and signals: fetch the world politely, keep each signal once.
+//!
+//! - this module: a tenant's **sources** (`rss`, `atom`, `json_feed`, `reddit_listing`, `push`),
+//!   parsed at the edge into [`NewSource`] / [`SourcePatch`] (with [`SourceUrl`] and
+//!   [`PollEvery`] newtypes), created, listed, read, changed and soft-deleted with an audit entry
+//!   in the same transaction.
+//! - [`feed`]: bytes → items: charset handling, RSS/Atom/JSON Feed (feed-rs) and Reddit listings;
+//!   a malformed feed is an error value, never a panic.
+//! - [`ingest`]: items → signals: sanitising (ammonia), URL normalisation, length caps, quality
+//!   gates, exact duplicates (a content hash unique per tenant, `INSERT … ON CONFLICT`) and near
+//!   duplicates (64-bit simhash within a window).
+//! - [`signals`]: reading, the state machine, soft delete, export, GDPR erase, retention purge,
+//!   the tenant's quality settings and rejection counts.
+//! - [`hosts`]: the fleet-wide per-host rate limiter and circuit breaker (state in Postgres).
+//! - [`schedule`]: the worker-side loop that enqueues `fetch_source` once per interval slot
+//!   however many workers run, and purges signals past their retention.
+//! - [`push`]: batches posted to push sources, with HMAC-SHA256 signatures.
+//!
+//! The `fetch_source` job kind (`kinds::fetch_source`) ties them together.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sqlx::{PgConnection, PgPool};
+use url::Url;
+use uuid::Uuid;
+
+use crate::{
+    DomainError, FieldError,
+    audit::{self, Actor},
+    kinds,
+};
+
+pub mod feed;
+pub mod hosts;
+pub mod ingest;
+pub mod push;
+pub mod schedule;
+pub mod signals;
+
+/// Longest source URL.
+pub const MAX_URL_LEN: usize = 2048;
+/// Most tags on a source.
+pub const MAX_TAGS: usize = 20;
+/// Longest tag.
+pub const MAX_TAG_LEN: usize = 50;
+/// Default interval between polls (15 minutes).
+pub const DEFAULT_POLL_EVERY_SECS: i32 = 900;
+/// Default requests a minute to the source's host.
+pub const DEFAULT_RATE_LIMIT_PER_MIN: i32 = 60;
+/// Page size limit of a listing.
+pub const MAX_PAGE: i64 = 500;
+
+/// What a source is and how its signals arrive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SourceKind {
+    /// An RSS 2.0 feed.
+    Rss,
+    /// An Atom feed.
+    Atom,
+    /// A JSON Feed (jsonfeed.org).
+    JsonFeed,
+    /// Reddit's public JSON listing (`https://www.reddit.com/r/<sub>/new.json`).
+    RedditListing,
+    /// Signals are posted to `/sources/{id}/signals`; nothing is fetched.
+    Push,
+}
+
+impl SourceKind {
+    /// Every kind.
+    pub const ALL: [SourceKind; 5] = [
+        SourceKind::Rss,
+        SourceKind::Atom,
+        SourceKind::JsonFeed,
+        SourceKind::RedditListing,
+        SourceKind::Push,
+    ];
+
+    /// The kind's name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            SourceKind::Rss => "rss",
+            SourceKind::Atom => "atom",
+            SourceKind::JsonFeed => "json_feed",
+            SourceKind::RedditListing => "reddit_listing",
+            SourceKind::Push => "push",
+        }
+    }
+
+    /// Parses a kind's name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    fn names() -> String {
+        Self::ALL.map(|k| k.as_str()).join(", ")
+    }
+}
+
+/// A feed URL, checked at the edge: absolute http(s) with a host, no credentials, at most
+/// [`MAX_URL_LEN`] characters; the fragment is dropped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceUrl(Url);
+
+impl SourceUrl {
+    /// Parses and checks `s`.
+    pub fn parse(s: &str) -> Result<Self, FieldError> {
+        let s = s.trim();
+        if s.len() > MAX_URL_LEN {
+            return Err(FieldError::new(
+                "",
+                format!("longer than {MAX_URL_LEN} characters"),
+            ));
+        }
+        let mut url =
+            Url::parse(s).map_err(|e| FieldError::new("", format!("not an absolute URL: {e}")))?;
+        if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none_or(str::is_empty) {
+            return Err(FieldError::new(
+                "",
+                "expected an http or https URL with a host",
+            ));
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(FieldError::new(
+                "",
+                "credentials in the URL are not accepted",
+            ));
+        }
+        url.set_fragment(None);
+        Ok(Self(url))
+    }
+
+    /// The URL.
+    pub fn as_url(&self) -> &Url {
+        &self.0
+    }
+
+    /// The lower-cased host (the rate-limit and circuit key), with a non-default port.
+    pub fn host_key(&self) -> String {
+        host_key(&self.0)
+    }
+}
+
+/// The rate-limit key of a URL: its lower-cased host, and its port when not the default.
+pub fn host_key(url: &Url) -> String {
+    let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
+    match url.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host,
+    }
+}
+
+/// The interval between polls: whole seconds (`900`) or a number with a unit (`"30s"`,
+/// `"15m"`, `"2h"`, `"1d"`), from 1 second to 7 days.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PollEvery(i32);
+
+impl PollEvery {
+    /// The longest interval (7 days).
+    pub const MAX_SECS: i32 = 7 * 24 * 3600;
+
+    /// Parses a JSON value.
+    pub fn parse(v: &Value) -> Result<Self, FieldError> {
+        let bad = || {
+            FieldError::new(
+                "",
+                "expected seconds (1 to 604800) or a duration like \"30s\", \"15m\", \"2h\", \"1d\"",
+            )
+        };
+        let secs: i64 = match v {
+            Value::Number(n) => n.as_i64().ok_or_else(bad)?,
+            Value::String(s) => {
+                let s = s.trim();
+                let (digits, unit) =
+                    s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+                let n: i64 = digits.parse().map_err(|_| bad())?;
+                let mult = match unit.trim() {
+                    "" | "s" => 1,
+                    "m" => 60,
+                    "h" => 3600,
+                    "d" => 86400,
+                    _ => return Err(bad()),
+                };
+                n.checked_mul(mult).ok_or_else(bad)?
+            }
+            _ => return Err(bad()),
+        };
+        if !(1..=i64::from(Self::MAX_SECS)).contains(&secs) {
+            return Err(bad());
+        }
+        Ok(Self(secs as i32))
+    }
+
+    /// Seconds.
+    pub fn secs(self) -> i32 {
+        self.0
+    }
+}
+
+/// A push source's signing key: 16 to 200 characters.
+fn parse_secret(v: &Value) -> Result<Option<String>, FieldError> {
+    match v {
+        Value::Null => Ok(None),
+        Value::String(s) if (16..=200).contains(&s.len()) => Ok(Some(s.clone())),
+        _ => Err(FieldError::new(
+            "",
+            "expected a string of 16 to 200 characters, or null",
+        )),
+    }
+}
+
+fn parse_tags(v: &Value) -> Result<Vec<String>, FieldError> {
+    let items: Vec<String> = kinds::from_value(v.clone())?;
+    if items.len() > MAX_TAGS {
+        return Err(FieldError::new("", format!("at most {MAX_TAGS} tags")));
+    }
+    let mut tags = Vec::with_capacity(items.len());
+    for (i, t) in items.into_iter().enumerate() {
+        let t = t.trim().to_owned();
+        if t.is_empty() || t.chars().count() > MAX_TAG_LEN || t.chars().any(char::is_control) {
+            return Err(FieldError::new(
+                format!("[{i}]"),
+                format!("expected 1 to {MAX_TAG_LEN} printable characters"),
+            ));
+        }
+        if !tags.contains(&t) {
+            tags.push(t);
+        }
+    }
+    Ok(tags)
+}
+
+fn parse_rate(v: &Value) -> Result<i32, FieldError> {
+    match v.as_i64() {
+        Some(n) if (1..=6000).contains(&n) => Ok(n as i32),
+        _ => Err(FieldError::new("", "expected 1 to 6000")),
+    }
+}
+
+fn parse_bool(v: &Value) -> Result<bool, FieldError> {
+    v.as_bool()
+        .ok_or_else(|| FieldError::new("", "expected true or false"))
+}
+
+fn object(body: Value, allowed: &[&str]) -> Result<serde_json::Map<String, Value>, FieldError> {
+    let Value::Object(map) = body else {
+        return Err(FieldError::new("", "expected a JSON object"));
+    };
+    if let Some(extra) = map.keys().find(|k| !allowed.contains(&k.as_str())) {
+        return Err(FieldError::new(
+            extra.as_str(),
+            format!("unknown field; expected one of {}", allowed.join(", ")),
+        ));
+    }
+    Ok(map)
+}
+
+/// A source to create, parsed at the edge.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewSource {
+    kind: SourceKind,
+    url: Option<SourceUrl>,
+    poll_every: PollEvery,
+    enabled: bool,
+    tags: Vec<String>,
+    rate_limit_per_min: i32,
+    secret: Option<String>,
+}
+
+const CREATE_FIELDS: &[&str] = &[
+    "kind",
+    "url",
+    "poll_every",
+    "enabled",
+    "tags",
+    "rate_limit_per_min",
+    "secret",
+];
+
+impl TryFrom<Value> for NewSource {
+    type Error = FieldError;
+
+    fn try_from(body: Value) -> Result<Self, FieldError> {
+        let map = object(body, CREATE_FIELDS)?;
+        let kind = match map.get("kind") {
+            Some(Value::String(s)) => SourceKind::parse(s).ok_or_else(|| {
+                FieldError::new(
+                    "kind",
+                    format!(
+                        "unknown kind {s:?}; expected one of {}",
+                        SourceKind::names()
+                    ),
+                )
+            })?,
+            Some(_) => return Err(FieldError::new("kind", "expected a string")),
+            None => return Err(FieldError::new("kind", "required")),
+        };
+        let url = match (kind, map.get("url")) {
+            (SourceKind::Push, None | Some(Value::Null)) => None,
+            (SourceKind::Push, Some(_)) => {
+                return Err(FieldError::new("url", "push sources have no URL"));
+            }
+            (_, Some(Value::String(s))) => Some(SourceUrl::parse(s).map_err(|e| e.under("url"))?),
+            (_, None | Some(Value::Null)) => return Err(FieldError::new("url", "required")),
+            (_, Some(_)) => return Err(FieldError::new("url", "expected a string")),
+        };
+        let field = |name: &str| map.get(name).filter(|v| !v.is_null());
+        let poll_every = field("poll_every")
+            .map(|v| PollEvery::parse(v).map_err(|e| e.under("poll_every")))
+            .transpose()?
+            .unwrap_or(PollEvery(DEFAULT_POLL_EVERY_SECS));
+        let enabled = field("enabled")
+            .map(|v| parse_bool(v).map_err(|e| e.under("enabled")))
+            .transpose()?
+            .unwrap_or(true);
+        let tags = field("tags")
+            .map(|v| parse_tags(v).map_err(|e| e.under("tags")))
+            .transpose()?
+            .unwrap_or_default();
+        let rate_limit_per_min = field("rate_limit_per_min")
+            .map(|v| parse_rate(v).map_err(|e| e.under("rate_limit_per_min")))
+            .transpose()?
+            .unwrap_or(DEFAULT_RATE_LIMIT_PER_MIN);
+        let secret = match map.get("secret") {
+            None => None,
+            Some(v) => parse_secret(v).map_err(|e| e.under("secret"))?,
+        };
+        if secret.is_some() && kind != SourceKind::Push {
+            return Err(FieldError::new(
+                "secret",
+                "only push sources have a signing secret",
+            ));
+        }
+        Ok(Self {
+            kind,
+            url,
+            poll_every,
+            enabled,
+            tags,
+            rate_limit_per_min,
+            secret,
+        })
+    }
+}
+
+/// A change to a source; absent fields stay as they are. The kind never changes.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SourcePatch {
+    url: Option<SourceUrl>,
+    poll_every: Option<PollEvery>,
+    enabled: Option<bool>,
+    tags: Option<Vec<String>>,
+    rate_limit_per_min: Option<i32>,
+    secret: Option<Option<String>>,
+}
+
+const PATCH_FIELDS: &[&str] = &[
+    "url",
+    "poll_every",
+    "enabled",
+    "tags",
+    "rate_limit_per_min",
+    "secret",
+];
+
+impl TryFrom<Value> for SourcePatch {
+    type Error = FieldError;
+
+    fn try_from(body: Value) -> Result<Self, FieldError> {
+        let map = object(body, PATCH_FIELDS)?;
+        let mut patch = SourcePatch::default();
+        for (name, v) in &map {
+            let at = |e: FieldError| e.under(name);
+            match name.as_str() {
+                "url" => match v {
+                    Value::String(s) => patch.url = Some(SourceUrl::parse(s).map_err(at)?),
+                    _ => return Err(FieldError::new("url", "expected a string")),
+                },
+                "poll_every" => patch.poll_every = Some(PollEvery::parse(v).map_err(at)?),
+                "enabled" => patch.enabled = Some(parse_bool(v).map_err(at)?),
+                "tags" => patch.tags = Some(parse_tags(v).map_err(at)?),
+                "rate_limit_per_min" => patch.rate_limit_per_min = Some(parse_rate(v).map_err(at)?),
+                "secret" => patch.secret = Some(parse_secret(v).map_err(at)?),
+                _ => {}
+            }
+        }
+        Ok(patch)
+    }
+}
+
+/// A source as its tenant sees it (the secret is never shown; `has_secret` says whether there
+/// is one).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Source {
+    /// Its id.
+    pub id: Uuid,
+    /// How its signals arrive.
+    pub kind: SourceKind,
+    /// The feed's URL (none for push sources).
+    pub url: Option<String>,
+    /// The rate-limit key of the URL.
+    pub host: Option<String>,
+    /// Seconds between polls.
+    pub poll_every_secs: i32,
+    /// Whether it is polled (or accepts pushes).
+    pub enabled: bool,
+    /// Free-form labels.
+    pub tags: Vec<String>,
+    /// Requests a minute to its host, across the fleet.
+    pub rate_limit_per_min: i32,
+    /// Whether pushed batches must be signed.
+    pub has_secret: bool,
+    /// When the next poll is due.
+    pub next_poll_at: Option<DateTime<Utc>>,
+    /// When it was last fetched.
+    pub last_polled_at: Option<DateTime<Utc>>,
+    /// The HTTP status of the last fetch.
+    pub last_status: Option<i32>,
+    /// Why the last fetch failed, if it did.
+    pub last_error: Option<String>,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A row of `sources` with what only the domain sees.
+#[derive(Debug, Clone)]
+pub struct SourceRow {
+    /// What the tenant sees.
+    pub source: Source,
+    /// The tenant.
+    pub tenant_id: Uuid,
+    /// The push signing key.
+    pub secret: Option<String>,
+    /// The last `ETag`.
+    pub etag: Option<String>,
+    /// The last `Last-Modified`.
+    pub last_modified: Option<String>,
+    /// When it was soft-deleted.
+    pub deleted_at: Option<DateTime<Utc>>,
+}
+
+#[derive(sqlx::FromRow)]
+struct RawRow {
+    id: Uuid,
+    tenant_id: Uuid,
+    kind: String,
+    url: Option<String>,
+    host: Option<String>,
+    poll_every_secs: i32,
+    enabled: bool,
+    tags: Vec<String>,
+    rate_limit_per_min: i32,
+    secret: Option<String>,
+    etag: Option<String>,
+    last_modified: Option<String>,
+    next_poll_at: Option<DateTime<Utc>>,
+    last_polled_at: Option<DateTime<Utc>>,
+    last_status: Option<i32>,
+    last_error: Option<String>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    deleted_at: Option<DateTime<Utc>>,
+}
+
+impl From<RawRow> for SourceRow {
+    fn from(r: RawRow) -> Self {
+        SourceRow {
+            source: Source {
+                id: r.id,
+                kind: SourceKind::parse(&r.kind).unwrap_or(SourceKind::Push),
+                url: r.url,
+                host: r.host,
+                poll_every_secs: r.poll_every_secs,
+                enabled: r.enabled,
+                tags: r.tags,
+                rate_limit_per_min: r.rate_limit_per_min,
+                has_secret: r.secret.is_some(),
+                next_poll_at: r.next_poll_at,
+                last_polled_at: r.last_polled_at,
+                last_status: r.last_status,
+                last_error: r.last_error,
+                created_at: r.created_at,
+                updated_at: r.updated_at,
+            },
+            tenant_id: r.tenant_id,
+            secret: r.secret,
+            etag: r.etag,
+            last_modified: r.last_modified,
+            deleted_at: r.deleted_at,
+        }
+    }
+}
+
+fn to_json(s: &Source) -> Option<Value> {
+    serde_json::to_value(s).ok()
+}
+
+/// Creates a source (due for its first poll at once when enabled), with its audit entry.
+pub async fn create(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    actor: &Actor,
+    new: NewSource,
+) -> Result<Source, DomainError> {
+    let id = Uuid::now_v7();
+    let host = new.url.as_ref().map(SourceUrl::host_key);
+    let url = new.url.as_ref().map(|u| u.as_url().to_string());
+    let next_poll_at = (new.kind != SourceKind::Push).then(Utc::now);
+    let row = sqlx::query_as!(
+        RawRow,
+        r#"INSERT INTO sources (id, tenant_id, kind, url, host, poll_every_secs, enabled, tags,
+                               rate_limit_per_min, secret, next_poll_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+           RETURNING id, tenant_id, kind, url, host, poll_every_secs, enabled, tags,
+                     rate_limit_per_min, secret, etag, last_modified, next_poll_at, last_polled_at,
+                     last_status, last_error, created_at, updated_at, deleted_at"#,
+        id,
+        tenant_id,
+        new.kind.as_str(),
+        url,
+        host,
+        new.poll_every.secs(),
+        new.enabled,
+        &new.tags,
+        new.rate_limit_per_min,
+        new.secret,
+        next_poll_at,
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    let source = SourceRow::from(row).source;
+    audit::record(
+        conn,
+        tenant_id,
+        actor,
+        audit::Change {
+            action: "source.create",
+            target_type: "source",
+            target_id: id.to_string(),
+            before: None,
+            after: to_json(&source),
+        },
+    )
+    .await?;
+    Ok(source)
+}
+
+/// The tenant's live source `id` (with its secret and conditional-GET state).
+pub async fn get_row(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    id: Uuid,
+) -> Result<SourceRow, DomainError> {
+    sqlx::query_as!(
+        RawRow,
+        r#"SELECT id, tenant_id, kind, url, host, poll_every_secs, enabled, tags,
+                  rate_limit_per_min, secret, etag, last_modified, next_poll_at, last_polled_at,
+                  last_status, last_error, created_at, updated_at, deleted_at
+           FROM sources WHERE id = $1 AND tenant_id = $2 AND deleted_at IS NULL"#,
+        id,
+        tenant_id
+    )
+    .fetch_optional(conn)
+    .await?
+    .map(SourceRow::from)
+    .ok_or(DomainError::NotFound("source"))
+}
+
+/// The tenant's live source `id`.
+pub async fn get(pool: &PgPool, tenant_id: Uuid, id: Uuid) -> Result<Source, DomainError> {
+    let mut conn = pool.acquire().await?;
+    Ok(get_row(&mut conn, tenant_id, id).await?.source)
+}
+
+/// Filters of a source listing.
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    /// Only sources of this kind.
+    pub kind: Option<SourceKind>,
+    /// Only sources carrying this tag.
+    pub tag: Option<String>,
+    /// Only enabled (or disabled) sources.
+    pub enabled: Option<bool>,
+    /// Sources older than this id (the previous page's cursor).
+    pub before: Option<Uuid>,
+    /// Page size, 1 to [`MAX_PAGE`].
+    pub limit: i64,
+}
+
+/// A page of sources, newest first.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    /// The items.
+    pub items: Vec<T>,
+    /// The cursor of the next page.
+    pub next_cursor: Option<Uuid>,
+}
+
+/// Lists the tenant's live sources, newest first.
+pub async fn list(
+    pool: &PgPool,
+    tenant_id: Uuid,
+    filter: &ListFilter,
+) -> Result<Page<Source>, DomainError> {
+    let limit = filter.limit.clamp(1, MAX_PAGE);
+    let rows = sqlx::query_as!(
+        RawRow,
+        r#"SELECT id, tenant_id, kind, url, host, poll_every_secs, enabled, tags,
+                  rate_limit_per_min, secret, etag, last_modified, next_poll_at, last_polled_at,
+                  last_status, last_error, created_at, updated_at, deleted_at
+           FROM sources
+           WHERE tenant_id = $1 AND deleted_at IS NULL
+             AND ($2::text IS NULL OR kind = $2)
+             AND ($3::text IS NULL OR $3 = ANY (tags))
+             AND ($4::bool IS NULL OR enabled = $4)
+             AND ($5::uuid IS NULL OR id < $5)
+           ORDER BY id DESC
+           LIMIT $6"#,
+        tenant_id,
+        filter.kind.map(SourceKind::as_str),
+        filter.tag,
+        filter.enabled,
+        filter.before,
+        limit + 1
+    )
+    .fetch_all(pool)
+    .await?;
+    let more = rows.len() as i64 > limit;
+    let items: Vec<Source> = rows
+        .into_iter()
+        .take(limit as usize)
+        .map(|r| SourceRow::from(r).source)
+        .collect();
+    let next_cursor = if more {
+        items.last().map(|s| s.id)
+    } else {
+        None
+    };
+    Ok(Page { items, next_cursor })
+}
+
+/// Applies `patch` to the tenant's source `id`, with its audit entry. A new URL or interval
+/// makes the source due at once; a new URL also forgets the conditional-GET state.
+pub async fn update(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    actor: &Actor,
+    id: Uuid,
+    patch: SourcePatch,
+) -> Result<Source, DomainError> {
+    let before = sqlx::query_as!(
+        RawRow,
+        r#"SELECT id, tenant_id, kind, url, host, poll_every_secs, enabled, tags,
+                  rate_limit_per_min, secret, etag, last_modified, next_poll_at, last_polled_at,
+                  last_status, last_error, created_at, updated_at, deleted_at
+           FROM sources WHERE id = $1 AND tenant_id = $2 AND deleted_at IS NULL FOR UPDATE"#,
+        id,
+        tenant_id
+    )
+    .fetch_optional(&mut *conn)
+    .await?
+    .map(SourceRow::from)
+    .ok_or(DomainError::NotFound("source"))?;
+    let kind = before.source.kind;
+    if kind == SourceKind::Push && patch.url.is_some() {
+        return Err(FieldError::new("url", "push sources have no URL").into());
+    }
+    if kind != SourceKind::Push && matches!(patch.secret, Some(Some(_))) {
+        return Err(FieldError::new("secret", "only push sources have a signing secret").into());
+    }
+    let url_changed = patch
+        .url
+        .as_ref()
+        .is_some_and(|u| Some(u.as_url().as_str()) != before.source.url.as_deref());
+    let reschedule = kind != SourceKind::Push
+        && (url_changed
+            || patch
+                .poll_every
+                .is_some_and(|p| p.secs() != before.source.poll_every_secs)
+            || (patch.enabled == Some(true) && !before.source.enabled));
+    let url = patch
+        .url
+        .as_ref()
+        .map(|u| u.as_url().to_string())
+        .or(before.source.url.clone());
+    let host = patch
+        .url
+        .as_ref()
+        .map(SourceUrl::host_key)
+        .or(before.source.host.clone());
+    let secret = match &patch.secret {
+        Some(s) => s.clone(),
+        None => before.secret.clone(),
+    };
+    let row = sqlx::query_as!(
+        RawRow,
+        r#"UPDATE sources SET url = $3, host = $4, poll_every_secs = $5, enabled = $6, tags = $7,
+                  rate_limit_per_min = $8, secret = $9,
+                  etag = CASE WHEN $10 THEN NULL ELSE etag END,
+                  last_modified = CASE WHEN $10 THEN NULL ELSE last_modified END,
+                  next_poll_at = CASE WHEN $11 THEN now() ELSE next_poll_at END,
+                  updated_at = now()
+           WHERE id = $1 AND tenant_id = $2
+           RETURNING id, tenant_id, kind, url, host, poll_every_secs, enabled, tags,
+                     rate_limit_per_min, secret, etag, last_modified, next_poll_at, last_polled_at,
+                     last_status, last_error, created_at, updated_at, deleted_at"#,
+        id,
+        tenant_id,
+        url,
+        host,
+        patch
+            .poll_every
+            .map_or(before.source.poll_every_secs, PollEvery::secs),
+        patch.enabled.unwrap_or(before.source.enabled),
+        &patch.tags.clone().unwrap_or(before.source.tags.clone()),
+        patch
+            .rate_limit_per_min
+            .unwrap_or(before.source.rate_limit_per_min),
+        secret,
+        url_changed,
+        reschedule,
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    let after = SourceRow::from(row).source;
+    audit::record(
+        conn,
+        tenant_id,
+        actor,
+        audit::Change {
+            action: "source.update",
+            target_type: "source",
+            target_id: id.to_string(),
+            before: to_json(&before.source),
+            after: to_json(&after),
+        },
+    )
+    .await?;
+    Ok(after)
+}
+
+/// Soft-deletes the tenant's source `id` (its signals stay), with its audit entry.
+pub async fn delete(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    actor: &Actor,
+    id: Uuid,
+) -> Result<(), DomainError> {
+    let row = sqlx::query_as!(
+        RawRow,
+        r#"UPDATE sources SET deleted_at = now(), enabled = false, updated_at = now()
+           WHERE id = $1 AND tenant_id = $2 AND deleted_at IS NULL
+           RETURNING id, tenant_id, kind, url, host, poll_every_secs, enabled, tags,
+                     rate_limit_per_min, secret, etag, last_modified, next_poll_at, last_polled_at,
+                     last_status, last_error, created_at, updated_at, deleted_at"#,
+        id,
+        tenant_id
+    )
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(DomainError::NotFound("source"))?;
+    let before = SourceRow::from(row).source;
+    audit::record(
+        conn,
+        tenant_id,
+        actor,
+        audit::Change {
+            action: "source.delete",
+            target_type: "source",
+            target_id: id.to_string(),
+            before: to_json(&before),
+            after: None,
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+/// What a fetch learnt, written back to its source.
+#[derive(Debug, Clone, Default)]
+pub struct FetchRecord {
+    /// The HTTP status (none when no response came).
+    pub status: Option<i32>,
+    /// The new `ETag` (kept when the server sent none on a 304).
+    pub etag: Option<String>,
+    /// The new `Last-Modified`.
+    pub last_modified: Option<String>,
+    /// Why it failed.
+    pub error: Option<String>,
+}
+
+/// Records a fetch of source `id` on its row.
+pub async fn record_fetch(
+    conn: &mut PgConnection,
+    id: Uuid,
+    record: &FetchRecord,
+) -> Result<(), DomainError> {
+    sqlx::query!(
+        r#"UPDATE sources SET last_polled_at = now(), last_status = $2, last_error = $3,
+                  etag = coalesce($4, etag), last_modified = coalesce($5, last_modified)
+           WHERE id = $1"#,
+        id,
+        record.status,
+        record.error,
+        record.etag,
+        record.last_modified
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn source_urls_are_checked_at_the_edge() {
+        let u = SourceUrl::parse(" https://Example.COM:8443/feed.xml#top ").unwrap();
+        assert_eq!(u.as_url().as_str(), "https://example.com:8443/feed.xml");
+        assert_eq!(u.host_key(), "example.com:8443");
+        assert_eq!(
+            SourceUrl::parse("http://example.com/x").unwrap().host_key(),
+            "example.com"
+        );
+        for bad in [
+            "ftp://example.com/feed",
+            "not a url",
+            "/relative/feed.xml",
+            "https://user:pw@example.com/feed",
+            "mailto:someone@example.com",
+        ] {
+            assert!(SourceUrl::parse(bad).is_err(), "{bad} must be refused");
+        }
+        let long = format!("https://example.com/{}", "a".repeat(MAX_URL_LEN));
+        assert!(SourceUrl::parse(&long).is_err());
+    }
+
+    #[test]
+    fn poll_every_takes_seconds_or_units() {
+        assert_eq!(PollEvery::parse(&json!(900)).unwrap().secs(), 900);
+        assert_eq!(PollEvery::parse(&json!("15m")).unwrap().secs(), 900);
+        assert_eq!(PollEvery::parse(&json!("2h")).unwrap().secs(), 7200);
+        assert_eq!(PollEvery::parse(&json!("1d")).unwrap().secs(), 86400);
+        assert_eq!(PollEvery::parse(&json!("30s")).unwrap().secs(), 30);
+        for bad in [
+            json!(0),
+            json!(-5),
+            json!("8d"),
+            json!("5 weeks"),
+            json!(true),
+            json!("m"),
+        ] {
+            assert!(PollEvery::parse(&bad).is_err(), "{bad} must be refused");
+        }
+    }
+
+    #[test]
+    fn new_sources_are_validated_with_paths() {
+        let ok = NewSource::try_from(
+            json!({"kind": "rss", "url": "https://e.com/feed", "tags": ["a", "a", "b"]}),
+        )
+        .unwrap();
+        assert_eq!(ok.tags, vec!["a", "b"]);
+        assert_eq!(ok.rate_limit_per_min, 60);
+        assert_eq!(ok.poll_every.secs(), DEFAULT_POLL_EVERY_SECS);
+        assert!(NewSource::try_from(json!({"kind": "push", "secret": "0123456789abcdef"})).is_ok());
+        let cases = [
+            (json!({"url": "https://e.com"}), "kind"),
+            (json!({"kind": "gopher", "url": "https://e.com"}), "kind"),
+            (json!({"kind": "rss"}), "url"),
+            (json!({"kind": "rss", "url": "ftp://e.com"}), "url"),
+            (json!({"kind": "push", "url": "https://e.com"}), "url"),
+            (
+                json!({"kind": "rss", "url": "https://e.com", "poll_every": "soon"}),
+                "poll_every",
+            ),
+            (
+                json!({"kind": "rss", "url": "https://e.com", "rate_limit_per_min": 0}),
+                "rate_limit_per_min",
+            ),
+            (
+                json!({"kind": "rss", "url": "https://e.com", "tags": ["ok", ""]}),
+                "tags[1]",
+            ),
+            (
+                json!({"kind": "rss", "url": "https://e.com", "tags": "x"}),
+                "tags",
+            ),
+            (
+                json!({"kind": "rss", "url": "https://e.com", "enabled": "yes"}),
+                "enabled",
+            ),
+            (
+                json!({"kind": "rss", "url": "https://e.com", "secret": "0123456789abcdef"}),
+                "secret",
+            ),
+            (json!({"kind": "push", "secret": "short"}), "secret"),
+            (
+                json!({"kind": "rss", "url": "https://e.com", "colour": 1}),
+                "colour",
+            ),
+        ];
+        for (body, path) in cases {
+            let e = NewSource::try_from(body.clone()).unwrap_err();
+            assert_eq!(e.path, path, "{body} gave {e}");
+        }
+    }
+
+    #[test]
+    fn patches_name_their_fields() {
+        let p = SourcePatch::try_from(json!({"enabled": false, "secret": null})).unwrap();
+        assert_eq!(p.enabled, Some(false));
+        assert_eq!(p.secret, Some(None));
+        let e = SourcePatch::try_from(json!({"kind": "rss"})).unwrap_err();
+        assert_eq!(e.path, "kind");
+        let e = SourcePatch::try_from(json!({"url": 3})).unwrap_err();
+        assert_eq!(e.path, "url");
+    }
+}

@@ -1,0 +1,170 @@
+//! Polling on schedule, once per interval however many workers run, and the retention purge.
+//!
+//! Every worker runs [`run`]. Each tick claims the sources whose `next_poll_at` has come with
+//! `FOR UPDATE SKIP LOCKED`, moves `next_poll_at` to the first slot after now (slots are
+//! `next_poll_at + k × poll_every`, so a stopped fleet catches up with one poll, not a
+//! backlog), and enqueues one `fetch_source` per claimed source in the same transaction, with
+//! the idempotency key `fetch_source:<source id>:<slot>`. The row claim makes one worker win
+//! each slot; the unique key would stop a second job even if two did.
+
+use std::{collections::BTreeMap, time::Duration};
+
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use super::signals;
+use crate::{
+    DomainError,
+    kinds::{JobKind, fetch_source::FetchSource},
+    queue::{self, JOBS_CHANNEL, NewJob},
+};
+
+/// How the scheduler runs.
+#[derive(Debug, Clone, Copy)]
+pub struct ScheduleSettings {
+    /// How often due sources are looked for (`SCHEDULER_TICK_MS`, default 1 s).
+    pub tick: Duration,
+    /// Most sources claimed per tick.
+    pub batch: i64,
+    /// How often signals past their tenant's retention are purged.
+    pub purge_every: Duration,
+}
+
+impl Default for ScheduleSettings {
+    fn default() -> Self {
+        Self {
+            tick: Duration::from_secs(1),
+            batch: 500,
+            purge_every: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Claims the due sources and enqueues their fetches; returns how many were enqueued.
+pub async fn tick(pool: &PgPool, batch: i64) -> Result<usize, DomainError> {
+    let mut tx = pool.begin().await?;
+    let due = sqlx::query!(
+        r#"WITH due AS (
+               SELECT id, next_poll_at FROM sources
+               WHERE enabled AND deleted_at IS NULL AND kind <> 'push' AND next_poll_at <= now()
+               ORDER BY next_poll_at
+               LIMIT $1
+               FOR UPDATE SKIP LOCKED)
+           UPDATE sources s SET next_poll_at = due.next_poll_at + make_interval(secs =>
+                   s.poll_every_secs * (floor(extract(epoch FROM now() - due.next_poll_at) / s.poll_every_secs) + 1))
+           FROM due WHERE s.id = due.id
+           RETURNING s.id, s.tenant_id, (extract(epoch FROM due.next_poll_at) * 1000)::int8 AS "slot_ms!""#,
+        batch
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    if due.is_empty() {
+        return Ok(0);
+    }
+    let mut by_tenant: BTreeMap<Uuid, Vec<NewJob>> = BTreeMap::new();
+    for d in &due {
+        let job = NewJob::new(&FetchSource { source_id: d.id })?
+            .idempotency_key(format!("fetch_source:{}:{}", d.id, d.slot_ms))?;
+        by_tenant.entry(d.tenant_id).or_default().push(job);
+    }
+    let mut created = 0;
+    for (tenant_id, jobs) in by_tenant {
+        created += queue::enqueue(&mut tx, tenant_id, None, &jobs)
+            .await?
+            .iter()
+            .filter(|e| e.created)
+            .count();
+    }
+    // Delivered at commit: idle workers claim at once.
+    sqlx::query!("SELECT pg_notify($1, $2)", JOBS_CHANNEL, FetchSource::KIND)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(created)
+}
+
+/// Runs the scheduler and the retention purge until `stop` fires.
+pub async fn run(pool: PgPool, settings: ScheduleSettings, stop: CancellationToken) {
+    let mut ticks = tokio::time::interval(settings.tick);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_purge = tokio::time::Instant::now();
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = ticks.tick() => {}
+        }
+        match tick(&pool, settings.batch).await {
+            Ok(0) => {}
+            Ok(n) => tracing::debug!(enqueued = n, "scheduled source polls"),
+            Err(e) => {
+                tracing::warn!(error = %e, "scheduling source polls failed; retrying next tick")
+            }
+        }
+        if last_purge.elapsed() >= settings.purge_every {
+            last_purge = tokio::time::Instant::now();
+            loop {
+                match signals::purge_expired(&pool, 5000).await {
+                    Ok(5000) => continue,
+                    Ok(0) => break,
+                    Ok(n) => {
+                        tracing::info!(purged = n, "purged signals past their retention");
+                        break;
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "purging signals failed");
+                        break;
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[sqlx::test(migrator = "crate::db::MIGRATOR")]
+    async fn each_due_slot_is_enqueued_once_however_many_schedulers_run(pool: PgPool) {
+        let mut conn = pool.acquire().await.unwrap();
+        let tenant = crate::auth::ensure_tenant(&mut conn, "t").await.unwrap();
+        for i in 0..5 {
+            let new = crate::sources::NewSource::try_from(serde_json::json!({
+                "kind": "rss", "url": format!("https://example.com/{i}.xml"), "poll_every": "1h"
+            }))
+            .unwrap();
+            crate::sources::create(&mut conn, tenant, &crate::audit::Actor::default(), new)
+                .await
+                .unwrap();
+        }
+        drop(conn);
+        let ticks: Vec<_> = (0..4)
+            .map(|_| {
+                let pool = pool.clone();
+                tokio::spawn(async move { tick(&pool, 100).await.unwrap() })
+            })
+            .collect();
+        let mut total = 0;
+        for t in ticks {
+            total += t.await.unwrap();
+        }
+        assert_eq!(total, 5, "one fetch per source for this slot");
+        assert_eq!(
+            tick(&pool, 100).await.unwrap(),
+            0,
+            "the next slot is an hour away"
+        );
+        let next: Vec<bool> =
+            sqlx::query_scalar("SELECT next_poll_at > now() + interval '59 minutes' FROM sources")
+                .fetch_all(&pool)
+                .await
+                .unwrap();
+        assert!(next.iter().all(|b| *b));
+        let jobs: i64 = sqlx::query_scalar("SELECT count(*) FROM jobs WHERE kind = 'fetch_source'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_eq!(jobs, 5);
+    }
+}
