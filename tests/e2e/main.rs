@@ -2,6 +2,7 @@
 //! outbound HTTP to a local wiremock server. One module per feature; test names read as
 //! sentences.
 
+mod access;
 mod bad_input;
 mod endpoints;
 mod lifecycle;

@@ -255,6 +255,30 @@ pub async fn spawn_app_with(env: &[(&str, &str)]) -> App {
 }
 
 impl App {
+    /// Starts another api process on the same database; returns it and its base URL.
+    pub async fn spawn_another_api(&self, env: &[(&str, &str)]) -> (Proc, String) {
+        let mut cmd = Command::new(bin("api"));
+        cmd.arg("serve")
+            .env("DATABASE_URL", &self.db.url)
+            .env("PORT", "0")
+            .env("LOG_FORMAT", "json");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let api = Proc::spawn(cmd).expect("api starts");
+        let line = api
+            .wait_for_line("listening on http://", Duration::from_secs(30))
+            .await
+            .expect("api listens");
+        let base = line
+            .split("listening on ")
+            .nth(1)
+            .unwrap()
+            .trim()
+            .to_owned();
+        (api, base)
+    }
+
     /// Creates a key with the CLI (the tenant is created when missing).
     pub async fn create_key(&self, tenant: &str, role: &str) -> String {
         let out = api_cli(

@@ -7,12 +7,12 @@
 //! 405 included, becomes problem+json before the layers above see it), [`BodyLimit`], then the
 //! routes.
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use jobs::queue::Notifier;
 use poem::{
     Endpoint, EndpointExt, IntoEndpoint, Route, get,
-    middleware::{RequestId, ReuseId, Tracing},
+    middleware::{Cors, RequestId, ReuseId, Tracing},
 };
 use poem_openapi::OpenApiService;
 use sqlx::PgPool;
@@ -21,10 +21,12 @@ use crate::{
     API_PREFIX,
     auth::Authenticator,
     health,
+    limits::{Limit, Limits},
     metrics::{self, Metrics},
     middleware::{BodyLimit, SecurityHeaders},
     problem,
-    routes::{jobs::JobsApi, system::SystemApi},
+    routes::{audit::AuditApi, jobs::JobsApi, keys::KeysApi, system::SystemApi, tenant::TenantApi},
+    settings::Access,
 };
 
 /// What every handler shares.
@@ -34,13 +36,29 @@ pub struct AppState {
     pub pool: PgPool,
     /// Wakes idle workers after an enqueue commits.
     pub notifier: Notifier,
+    /// Per-key rate limits and bad-key throttling.
+    pub limits: Limits,
+    /// How long a rotated key's old secret still works.
+    pub key_rotation_grace: Duration,
+}
+
+impl AppState {
+    /// The state of an app over `pool` (spawns the notifier: call inside a runtime).
+    pub fn new(pool: PgPool, access: &Access) -> Self {
+        Self {
+            notifier: Notifier::spawn(pool.clone()),
+            limits: Limits::new(pool.clone(), access.bad_key_limit, access.bad_key_cooldown),
+            key_rotation_grace: access.key_rotation_grace,
+            pool,
+        }
+    }
 }
 
 /// The `/api/v1` operations as an OpenAPI service; needs no database, so the spec can be built
 /// anywhere.
-pub fn api_service() -> OpenApiService<(JobsApi, SystemApi), ()> {
+pub fn api_service() -> OpenApiService<(JobsApi, SystemApi, KeysApi, TenantApi, AuditApi), ()> {
     OpenApiService::new(
-        (JobsApi, SystemApi),
+        (JobsApi, SystemApi, KeysApi, TenantApi, AuditApi),
         "demandflow",
         env!("CARGO_PKG_VERSION"),
     )
@@ -73,6 +91,8 @@ pub struct AppParts {
     pub metrics: Arc<Metrics>,
     /// Request bodies larger than this get a 413.
     pub max_body_bytes: usize,
+    /// Origins browsers may call from (CORS); none when empty.
+    pub cors_origins: Vec<String>,
 }
 
 /// The whole app: `/api/v1`, its spec at `/api/v1/openapi.json`, Swagger UI at `/docs`, the
@@ -82,9 +102,27 @@ pub fn build(parts: AppParts) -> impl Endpoint<Output = poem::Response> + 'stati
     let spec = api.spec_endpoint();
     let docs = api.swagger_ui();
     let authenticator = Authenticator::new(parts.state.pool.clone());
+    let limit = Limit {
+        limits: parts.state.limits.clone(),
+        authenticator: authenticator.clone(),
+    };
+    let cors = (!parts.cors_origins.is_empty()).then(|| {
+        Cors::new()
+            .allow_origins(parts.cors_origins.iter().map(String::as_str))
+            .allow_methods(["GET", "POST", "PATCH", "DELETE"])
+            .allow_headers(["x-api-key", "authorization", "content-type", "x-request-id"])
+            .expose_headers([
+                "x-request-id",
+                "location",
+                "retry-after",
+                "ratelimit-limit",
+                "ratelimit-remaining",
+                "ratelimit-reset",
+            ])
+    });
     Route::new()
         .at(format!("{API_PREFIX}/openapi.json"), spec)
-        .nest(API_PREFIX, api.into_endpoint())
+        .nest(API_PREFIX, api.into_endpoint().with(limit))
         .nest("/docs", docs)
         .at("/health/live", get(health::live))
         .at("/health/ready", get(health::ready))
@@ -96,5 +134,6 @@ pub fn build(parts: AppParts) -> impl Endpoint<Output = poem::Response> + 'stati
         .catch_all_error(problem::catch_all)
         .with(SecurityHeaders)
         .with(Tracing)
+        .with_if(cors.is_some(), cors.unwrap_or_default())
         .with(RequestId::default().reuse_id(ReuseId::Use))
 }

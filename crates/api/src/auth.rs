@@ -21,7 +21,7 @@ use jobs::{
     auth::{Principal, Role},
 };
 use moka::{Expiry, future::Cache};
-use poem::Request;
+use poem::{Request, middleware::ReqId, web::RemoteAddr};
 use poem_openapi::{
     SecurityScheme,
     auth::{ApiKey, Bearer},
@@ -173,4 +173,37 @@ impl Auth {
             Checked::Unavailable => Err(ApiError::Internal),
         }
     }
+}
+
+/// Where a request came from, for the audit log: its id and the client's address.
+#[derive(Debug, Clone)]
+pub struct Origin {
+    /// The request's `X-Request-Id`.
+    pub request_id: String,
+    /// The client's address (without the port).
+    pub client_addr: Option<String>,
+}
+
+impl Origin {
+    /// The origin of a request.
+    pub fn of(request_id: &ReqId, remote: &RemoteAddr) -> Self {
+        Self {
+            request_id: request_id.to_string(),
+            client_addr: client_ip(remote).map(|ip| ip.to_string()),
+        }
+    }
+
+    /// The audit actor: this origin and the caller's key.
+    pub fn actor(&self, principal: &Principal) -> jobs::audit::Actor {
+        jobs::audit::Actor::of(
+            principal,
+            Some(self.request_id.clone()),
+            self.client_addr.clone(),
+        )
+    }
+}
+
+/// The client's IP address, when the connection has one.
+pub fn client_ip(remote: &RemoteAddr) -> Option<std::net::IpAddr> {
+    remote.as_socket_addr().map(|a| a.ip())
 }

@@ -14,6 +14,7 @@
 pub mod app;
 pub mod auth;
 pub mod health;
+pub mod limits;
 pub mod metrics;
 pub mod middleware;
 pub mod models;

@@ -26,7 +26,7 @@ use api::{
     settings::Settings,
 };
 use clap::{Parser, Subcommand, ValueEnum};
-use jobs::{auth::Role, queue::Notifier};
+use jobs::auth::Role;
 use metrics_exporter_prometheus::PrometheusBuilder;
 use poem::{
     Server,
@@ -127,12 +127,10 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         .context("Failed to install the metrics recorder")?;
     let pool = jobs::db::pool(&settings.database);
     let parts = AppParts {
-        state: AppState {
-            notifier: Notifier::spawn(pool.clone()),
-            pool,
-        },
+        state: AppState::new(pool, &settings.access),
         metrics: Metrics::new(handle),
         max_body_bytes: settings.max_body_bytes,
+        cors_origins: settings.access.cors_origins.clone(),
     };
     let acceptor = TcpListener::bind(("0.0.0.0", settings.port))
         .into_acceptor()

@@ -103,6 +103,9 @@ pub enum ApiError {
     /// The request is well-formed but a field is invalid.
     #[error("invalid: {0}")]
     Invalid(FieldError),
+    /// Over a rate limit (a key's rate, or too many bad keys from one address).
+    #[error("too many requests: {0}")]
+    TooManyRequests(String),
     /// A dependency (the database) cannot serve right now.
     #[error("service unavailable: {0}")]
     Unavailable(String),
@@ -168,6 +171,11 @@ impl ApiError {
                     ..Problem::new("validation", StatusCode::UNPROCESSABLE_ENTITY, detail)
                 }
             }
+            ApiError::TooManyRequests(detail) => Problem::new(
+                "too-many-requests",
+                StatusCode::TOO_MANY_REQUESTS,
+                detail.clone(),
+            ),
             ApiError::Unavailable(detail) => Problem::new(
                 "unavailable",
                 StatusCode::SERVICE_UNAVAILABLE,

@@ -1,5 +1,7 @@
 //! The api's one settings type, read from the environment and validated at start.
 
+use std::time::Duration;
+
 use jobs::config::{self, ConfigError, DatabaseSettings};
 
 /// Default `MAX_BODY_BYTES`: 1 MiB.
@@ -14,6 +16,72 @@ pub struct Settings {
     pub database: DatabaseSettings,
     /// `MAX_BODY_BYTES` (default 1 MiB, 1 KiB to 64 MiB): larger request bodies get a 413.
     pub max_body_bytes: usize,
+    /// Access rules: key rotation, CORS and bad-key throttling.
+    pub access: Access,
+}
+
+/// How keys rotate and who may call from where.
+#[derive(Debug, Clone)]
+pub struct Access {
+    /// `KEY_ROTATION_GRACE_SECS` (default 24 h): how long a rotated key's old secret still works.
+    pub key_rotation_grace: Duration,
+    /// `CORS_ORIGINS`: comma-separated origins browsers may call from (none by default).
+    pub cors_origins: Vec<String>,
+    /// `BAD_KEY_LIMIT` (default 20): bad keys from one address in a minute before it cools off.
+    pub bad_key_limit: u32,
+    /// `BAD_KEY_COOLDOWN_SECS` (default 60): how long such an address is refused.
+    pub bad_key_cooldown: Duration,
+}
+
+impl Default for Access {
+    fn default() -> Self {
+        Self {
+            key_rotation_grace: Duration::from_secs(24 * 3600),
+            cors_origins: Vec::new(),
+            bad_key_limit: 20,
+            bad_key_cooldown: Duration::from_secs(60),
+        }
+    }
+}
+
+impl Access {
+    /// Reads the access settings.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let d = Self::default();
+        let cors_origins = std::env::var("CORS_ORIGINS")
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|o| !o.is_empty())
+            .map(str::to_owned)
+            .collect::<Vec<_>>();
+        if let Some(bad) = cors_origins
+            .iter()
+            .find(|o| !(o.starts_with("http://") || o.starts_with("https://")) || o.ends_with('/'))
+        {
+            return Err(ConfigError {
+                var: "CORS_ORIGINS".into(),
+                expected: format!(
+                    "comma-separated origins like https://app.example.com (not {bad:?})"
+                ),
+            });
+        }
+        Ok(Self {
+            key_rotation_grace: config::seconds(
+                "KEY_ROTATION_GRACE_SECS",
+                d.key_rotation_grace,
+                0..=30 * 24 * 3600,
+            )?,
+            cors_origins,
+            bad_key_limit: config::number("BAD_KEY_LIMIT", d.bad_key_limit.into(), 1..=100_000)?
+                as u32,
+            bad_key_cooldown: config::seconds(
+                "BAD_KEY_COOLDOWN_SECS",
+                d.bad_key_cooldown,
+                1..=86_400,
+            )?,
+        })
+    }
 }
 
 impl Settings {
@@ -27,6 +95,7 @@ impl Settings {
                 DEFAULT_MAX_BODY_BYTES,
                 1024..=64 * 1024 * 1024,
             )? as usize,
+            access: Access::from_env()?,
         })
     }
 }

@@ -5,7 +5,7 @@ use api::{
     app::{self, AppParts, AppState},
     metrics::Metrics,
 };
-use jobs::{auth::Role, queue::Notifier};
+use jobs::auth::Role;
 use metrics_exporter_prometheus::PrometheusBuilder;
 use poem::{
     Endpoint, EndpointExt, Request, Response,
@@ -26,12 +26,10 @@ struct TestApp {
 impl TestApp {
     fn new(pool: PgPool) -> Self {
         let parts = AppParts {
-            state: AppState {
-                notifier: Notifier::spawn(pool.clone()),
-                pool: pool.clone(),
-            },
+            state: AppState::new(pool.clone(), &api::settings::Access::default()),
             metrics: Metrics::new(PrometheusBuilder::new().build_recorder().handle()),
             max_body_bytes: MAX_BODY,
+            cors_origins: Vec::new(),
         };
         Self {
             ep: app::build(parts).boxed(),

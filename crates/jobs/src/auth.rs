@@ -114,6 +114,53 @@ pub fn parse_tenant_name(name: &str) -> Result<&str, FieldError> {
     Ok(name)
 }
 
+/// A request to create a key: `{name, role, expires_at?}`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewKey {
+    /// What the key is for.
+    pub name: String,
+    /// Its role.
+    pub role: Role,
+    /// When it stops working, if ever.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+impl NewKey {
+    /// Parses a request body, naming the offending field.
+    pub fn parse(body: serde_json::Value) -> Result<Self, FieldError> {
+        #[derive(serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Body {
+            name: String,
+            role: String,
+            #[serde(default)]
+            expires_at: Option<DateTime<Utc>>,
+        }
+        if !body.is_object() {
+            return Err(FieldError::new("", "expected a JSON object"));
+        }
+        let body: Body = crate::kinds::from_value(body)?;
+        let name = body.name.trim();
+        if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+            return Err(FieldError::new(
+                "name",
+                "expected 1 to 100 printable characters",
+            ));
+        }
+        if body.expires_at.is_some_and(|at| at <= Utc::now()) {
+            return Err(FieldError::new(
+                "expires_at",
+                "expected a time in the future",
+            ));
+        }
+        Ok(Self {
+            name: name.to_owned(),
+            role: body.role.parse()?,
+            expires_at: body.expires_at,
+        })
+    }
+}
+
 /// The id of tenant `name`, created when missing.
 pub async fn ensure_tenant(conn: &mut PgConnection, name: &str) -> Result<Uuid, DomainError> {
     let name = parse_tenant_name(name)?;

@@ -38,6 +38,36 @@ pub struct SettingsPatch {
 }
 
 impl SettingsPatch {
+    /// Parses a PATCH body (`{rate_limit_per_second?, rate_limit_burst?, job_retention_secs?}`;
+    /// `job_retention_secs: null` returns to the server default), naming the offending field.
+    pub fn parse(body: serde_json::Value) -> Result<Self, FieldError> {
+        let serde_json::Value::Object(map) = body else {
+            return Err(FieldError::new("", "expected a JSON object"));
+        };
+        let int = |name: &str, v: &serde_json::Value| -> Result<i32, FieldError> {
+            v.as_i64()
+                .and_then(|n| i32::try_from(n).ok())
+                .ok_or_else(|| FieldError::new(name, "expected a whole number"))
+        };
+        let mut patch = Self::default();
+        for (name, value) in &map {
+            match name.as_str() {
+                "rate_limit_per_second" => patch.rate_limit_per_second = Some(int(name, value)?),
+                "rate_limit_burst" => patch.rate_limit_burst = Some(int(name, value)?),
+                "job_retention_secs" if value.is_null() => patch.job_retention_secs = Some(None),
+                "job_retention_secs" => patch.job_retention_secs = Some(Some(int(name, value)?)),
+                other => {
+                    return Err(FieldError::new(
+                        other,
+                        "unknown field; expected rate_limit_per_second, rate_limit_burst or job_retention_secs",
+                    ));
+                }
+            }
+        }
+        patch.validate()?;
+        Ok(patch)
+    }
+
     /// Checks the ranges, naming the field.
     pub fn validate(&self) -> Result<(), FieldError> {
         if self
@@ -114,4 +144,36 @@ pub async fn update(
     .fetch_one(&mut *conn)
     .await?;
     Ok((before, after))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn patches_are_parsed_with_paths() {
+        let p =
+            SettingsPatch::parse(json!({"rate_limit_per_second": 5, "job_retention_secs": null}))
+                .unwrap();
+        assert_eq!(p.rate_limit_per_second, Some(5));
+        assert_eq!(p.job_retention_secs, Some(None));
+        for (body, path) in [
+            (json!({"rate_limit_burst": 0}), "rate_limit_burst"),
+            (
+                json!({"rate_limit_per_second": "fast"}),
+                "rate_limit_per_second",
+            ),
+            (json!({"job_retention_secs": 5}), "job_retention_secs"),
+            (json!({"colour": "red"}), "colour"),
+            (json!([]), ""),
+        ] {
+            assert_eq!(
+                SettingsPatch::parse(body.clone()).unwrap_err().path,
+                path,
+                "{body}"
+            );
+        }
+    }
 }

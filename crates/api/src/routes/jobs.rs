@@ -5,10 +5,14 @@
 //! workers are woken only after the commit.
 
 use jobs::{
-    auth::Role,
+    audit,
+    auth::{Principal, Role},
     queue::{self, Enqueued, NewJob, admin},
 };
-use poem::{middleware::ReqId, web::Data};
+use poem::{
+    middleware::ReqId,
+    web::{Data, RemoteAddr},
+};
 use poem_openapi::{
     ApiResponse, OpenApi,
     param::{Path, Query},
@@ -21,7 +25,7 @@ use super::ApiTags;
 use crate::{
     API_PREFIX,
     app::AppState,
-    auth::Auth,
+    auth::{Auth, Origin},
     models::{Job, JobList, JobPage, JsonAs, NewJobBatchSchema, NewJobSchema, StateParam},
     problem::{ApiError, Problem, respond},
     problem_responses,
@@ -48,10 +52,19 @@ impl JobsApi {
         auth: Auth,
         state: Data<&AppState>,
         request_id: ReqId,
+        remote: &RemoteAddr,
         /// The job: `kind` selects the schema of `args`.
         body: Json<JsonAs<NewJobSchema>>,
     ) -> CreateJobResponse {
-        respond(create_job(&state, &auth, &request_id, body.0.value).await)
+        respond(
+            create_job(
+                &state,
+                &auth,
+                &Origin::of(&request_id, remote),
+                body.0.value,
+            )
+            .await,
+        )
     }
 
     /// Enqueue jobs in a batch
@@ -65,10 +78,19 @@ impl JobsApi {
         auth: Auth,
         state: Data<&AppState>,
         request_id: ReqId,
+        remote: &RemoteAddr,
         /// The jobs, all or nothing.
         body: Json<JsonAs<NewJobBatchSchema>>,
     ) -> CreateBatchResponse {
-        respond(create_batch(&state, &auth, &request_id, body.0.value).await)
+        respond(
+            create_batch(
+                &state,
+                &auth,
+                &Origin::of(&request_id, remote),
+                body.0.value,
+            )
+            .await,
+        )
     }
 
     /// Get a job
@@ -117,8 +139,11 @@ impl JobsApi {
         auth: Auth,
         state: Data<&AppState>,
         id: Path<Uuid>,
+        request_id: ReqId,
+        remote: &RemoteAddr,
     ) -> ChangeJobResponse {
-        respond(change_job(&state, &auth, id.0, Change::Cancel).await)
+        let origin = Origin::of(&request_id, remote);
+        respond(change_job(&state, &auth, &origin, id.0, Change::Cancel).await)
     }
 
     /// Retry a job
@@ -126,8 +151,16 @@ impl JobsApi {
     /// Puts a dead or cancelled job back in the queue with its attempts reset (its error history
     /// is kept). Any other state answers 409. Needs the operator role.
     #[oai(path = "/jobs/:id/retry", method = "post", operation_id = "retryJob")]
-    async fn retry(&self, auth: Auth, state: Data<&AppState>, id: Path<Uuid>) -> ChangeJobResponse {
-        respond(change_job(&state, &auth, id.0, Change::Retry).await)
+    async fn retry(
+        &self,
+        auth: Auth,
+        state: Data<&AppState>,
+        id: Path<Uuid>,
+        request_id: ReqId,
+        remote: &RemoteAddr,
+    ) -> ChangeJobResponse {
+        let origin = Origin::of(&request_id, remote);
+        respond(change_job(&state, &auth, &origin, id.0, Change::Retry).await)
     }
 
     /// Delete a job
@@ -140,8 +173,10 @@ impl JobsApi {
         auth: Auth,
         state: Data<&AppState>,
         id: Path<Uuid>,
+        request_id: ReqId,
+        remote: &RemoteAddr,
     ) -> DeleteJobResponse {
-        respond(delete_job(&state, &auth, id.0).await)
+        respond(delete_job(&state, &auth, &Origin::of(&request_id, remote), id.0).await)
     }
 }
 
@@ -178,6 +213,9 @@ pub enum CreateJobResponse {
     /// A field is invalid; `errors[].path` names it.
     #[oai(status = 422, content_type = "application/problem+json")]
     Invalid(Json<Problem>),
+    /// Over the key's request rate, or too many bad keys from this address (see `Retry-After`).
+    #[oai(status = 429, content_type = "application/problem+json")]
+    TooManyRequests(Json<Problem>),
     /// An unexpected failure (logged, not described).
     #[oai(status = 500, content_type = "application/problem+json")]
     Internal(Json<Problem>),
@@ -189,6 +227,7 @@ problem_responses!(CreateJobResponse {
     409 => Conflict,
     413 => PayloadTooLarge,
     422 => Invalid,
+    429 => TooManyRequests,
 });
 
 /// Outcomes of `createJobBatch`.
@@ -219,6 +258,9 @@ pub enum CreateBatchResponse {
     /// A job is invalid; `errors[].path` names it (`jobs[3].args.url`).
     #[oai(status = 422, content_type = "application/problem+json")]
     Invalid(Json<Problem>),
+    /// Over the key's request rate, or too many bad keys from this address (see `Retry-After`).
+    #[oai(status = 429, content_type = "application/problem+json")]
+    TooManyRequests(Json<Problem>),
     /// An unexpected failure (logged, not described).
     #[oai(status = 500, content_type = "application/problem+json")]
     Internal(Json<Problem>),
@@ -230,6 +272,7 @@ problem_responses!(CreateBatchResponse {
     409 => Conflict,
     413 => PayloadTooLarge,
     422 => Invalid,
+    429 => TooManyRequests,
 });
 
 /// Outcomes of `getJob`.
@@ -248,6 +291,9 @@ pub enum GetJobResponse {
     /// No such job in this tenant.
     #[oai(status = 404, content_type = "application/problem+json")]
     NotFound(Json<Problem>),
+    /// Over the key's request rate, or too many bad keys from this address (see `Retry-After`).
+    #[oai(status = 429, content_type = "application/problem+json")]
+    TooManyRequests(Json<Problem>),
     /// An unexpected failure (logged, not described).
     #[oai(status = 500, content_type = "application/problem+json")]
     Internal(Json<Problem>),
@@ -256,6 +302,7 @@ problem_responses!(GetJobResponse {
     400 => BadRequest,
     401 => Unauthorized,
     404 => NotFound,
+    429 => TooManyRequests,
 });
 
 /// Outcomes of `listJobs`.
@@ -274,6 +321,9 @@ pub enum ListJobsResponse {
     /// A parameter is invalid; `errors[].path` names it.
     #[oai(status = 422, content_type = "application/problem+json")]
     Invalid(Json<Problem>),
+    /// Over the key's request rate, or too many bad keys from this address (see `Retry-After`).
+    #[oai(status = 429, content_type = "application/problem+json")]
+    TooManyRequests(Json<Problem>),
     /// An unexpected failure (logged, not described).
     #[oai(status = 500, content_type = "application/problem+json")]
     Internal(Json<Problem>),
@@ -282,6 +332,7 @@ problem_responses!(ListJobsResponse {
     400 => BadRequest,
     401 => Unauthorized,
     422 => Invalid,
+    429 => TooManyRequests,
 });
 
 /// Outcomes of `cancelJob` and `retryJob`.
@@ -306,6 +357,9 @@ pub enum ChangeJobResponse {
     /// The job's state does not allow this.
     #[oai(status = 409, content_type = "application/problem+json")]
     Conflict(Json<Problem>),
+    /// Over the key's request rate, or too many bad keys from this address (see `Retry-After`).
+    #[oai(status = 429, content_type = "application/problem+json")]
+    TooManyRequests(Json<Problem>),
     /// An unexpected failure (logged, not described).
     #[oai(status = 500, content_type = "application/problem+json")]
     Internal(Json<Problem>),
@@ -316,6 +370,7 @@ problem_responses!(ChangeJobResponse {
     403 => Forbidden,
     404 => NotFound,
     409 => Conflict,
+    429 => TooManyRequests,
 });
 
 /// Outcomes of `deleteJob`.
@@ -340,6 +395,9 @@ pub enum DeleteJobResponse {
     /// The job has not finished.
     #[oai(status = 409, content_type = "application/problem+json")]
     Conflict(Json<Problem>),
+    /// Over the key's request rate, or too many bad keys from this address (see `Retry-After`).
+    #[oai(status = 429, content_type = "application/problem+json")]
+    TooManyRequests(Json<Problem>),
     /// An unexpected failure (logged, not described).
     #[oai(status = 500, content_type = "application/problem+json")]
     Internal(Json<Problem>),
@@ -350,27 +408,55 @@ problem_responses!(DeleteJobResponse {
     403 => Forbidden,
     404 => NotFound,
     409 => Conflict,
+    429 => TooManyRequests,
 });
 
-/// The request id as a correlation id: at most [`MAX_CORRELATION_ID`] characters.
-fn correlation_id(request_id: &ReqId) -> String {
-    request_id
-        .to_string()
-        .chars()
-        .take(MAX_CORRELATION_ID)
-        .collect()
-}
-
-/// Inserts `jobs` in one transaction and wakes their workers after the commit.
+/// Inserts `jobs` in one transaction, with its audit entry, and wakes their workers after the
+/// commit.
 async fn enqueue_all(
     state: &AppState,
-    tenant_id: Uuid,
-    request_id: &ReqId,
+    principal: &Principal,
+    origin: &Origin,
     jobs: &[NewJob],
 ) -> Result<Vec<Enqueued>, ApiError> {
-    let correlation_id = correlation_id(request_id);
+    let correlation_id: String = origin.request_id.chars().take(MAX_CORRELATION_ID).collect();
     let mut tx = state.pool.begin().await?;
-    let enqueued = queue::enqueue(&mut tx, tenant_id, Some(&correlation_id), jobs).await?;
+    let enqueued =
+        queue::enqueue(&mut tx, principal.tenant_id, Some(&correlation_id), jobs).await?;
+    let created: Vec<&queue::Job> = enqueued
+        .iter()
+        .filter(|e| e.created)
+        .map(|e| &e.job)
+        .collect();
+    let change = match created.as_slice() {
+        [] => None,
+        [job] if jobs.len() == 1 => Some(audit::Change {
+            action: "job.create",
+            target_type: "job",
+            target_id: job.id.to_string(),
+            before: None,
+            after: Some(serde_json::to_value(job).unwrap_or_default()),
+        }),
+        many => Some(audit::Change {
+            action: "job.create_batch",
+            target_type: "job_batch",
+            target_id: many[0].id.to_string(),
+            before: None,
+            after: Some(serde_json::json!({
+                "count": many.len(),
+                "job_ids": many.iter().map(|j| j.id).collect::<Vec<_>>(),
+            })),
+        }),
+    };
+    if let Some(change) = change {
+        audit::record(
+            &mut tx,
+            principal.tenant_id,
+            &origin.actor(principal),
+            change,
+        )
+        .await?;
+    }
     tx.commit().await?;
     if enqueued.iter().any(|e| e.created) {
         state.notifier.wake(jobs);
@@ -386,7 +472,7 @@ async fn enqueue_all(
 async fn create_job(
     state: &AppState,
     auth: &Auth,
-    request_id: &ReqId,
+    origin: &Origin,
     body: Value,
 ) -> Result<CreateJobResponse, ApiError> {
     let principal = auth.require(Role::Operator)?;
@@ -394,15 +480,10 @@ async fn create_job(
     span.record("tenant_id", tracing::field::display(principal.tenant_id));
     let job = NewJob::parse(body)?;
     span.record("kind", job.kind());
-    let enqueued = enqueue_all(
-        state,
-        principal.tenant_id,
-        request_id,
-        std::slice::from_ref(&job),
-    )
-    .await?
-    .pop()
-    .ok_or(ApiError::Internal)?;
+    let enqueued = enqueue_all(state, &principal, origin, std::slice::from_ref(&job))
+        .await?
+        .pop()
+        .ok_or(ApiError::Internal)?;
     span.record("job_id", tracing::field::display(enqueued.job.id));
     let job = Job::from(enqueued.job);
     Ok(if enqueued.created {
@@ -417,7 +498,7 @@ async fn create_job(
 async fn create_batch(
     state: &AppState,
     auth: &Auth,
-    request_id: &ReqId,
+    origin: &Origin,
     body: Value,
 ) -> Result<CreateBatchResponse, ApiError> {
     let principal = auth.require(Role::Operator)?;
@@ -425,7 +506,7 @@ async fn create_batch(
     span.record("tenant_id", tracing::field::display(principal.tenant_id));
     let jobs = NewJob::parse_batch(body)?;
     span.record("jobs", jobs.len());
-    let enqueued = enqueue_all(state, principal.tenant_id, request_id, &jobs).await?;
+    let enqueued = enqueue_all(state, &principal, origin, &jobs).await?;
     let any_created = enqueued.iter().any(|e| e.created);
     let list = JobList {
         items: enqueued.into_iter().map(|e| Job::from(e.job)).collect(),
@@ -514,16 +595,37 @@ enum Change {
 async fn change_job(
     state: &AppState,
     auth: &Auth,
+    origin: &Origin,
     id: Uuid,
     change: Change,
 ) -> Result<ChangeJobResponse, ApiError> {
     let principal = auth.require(Role::Operator)?;
     tracing::Span::current().record("tenant_id", tracing::field::display(principal.tenant_id));
     let mut tx = state.pool.begin().await?;
-    let job = match change {
-        Change::Cancel => admin::cancel(&mut tx, principal.tenant_id, id).await?,
-        Change::Retry => admin::retry(&mut tx, principal.tenant_id, id).await?,
+    let (changed, action) = match change {
+        Change::Cancel => (
+            admin::cancel(&mut tx, principal.tenant_id, id).await?,
+            "job.cancel",
+        ),
+        Change::Retry => (
+            admin::retry(&mut tx, principal.tenant_id, id).await?,
+            "job.retry",
+        ),
     };
+    audit::record(
+        &mut tx,
+        principal.tenant_id,
+        &origin.actor(&principal),
+        audit::Change {
+            action,
+            target_type: "job",
+            target_id: id.to_string(),
+            before: serde_json::to_value(&changed.before).ok(),
+            after: serde_json::to_value(&changed.after).ok(),
+        },
+    )
+    .await?;
+    let job = changed.after;
     // A cancel's NOTIFY to the running job's worker is delivered here, at commit.
     tx.commit().await?;
     if let Change::Retry = change
@@ -538,12 +640,26 @@ async fn change_job(
 async fn delete_job(
     state: &AppState,
     auth: &Auth,
+    origin: &Origin,
     id: Uuid,
 ) -> Result<DeleteJobResponse, ApiError> {
     let principal = auth.require(Role::Operator)?;
     tracing::Span::current().record("tenant_id", tracing::field::display(principal.tenant_id));
     let mut tx = state.pool.begin().await?;
-    admin::delete(&mut tx, principal.tenant_id, id).await?;
+    let deleted = admin::delete(&mut tx, principal.tenant_id, id).await?;
+    audit::record(
+        &mut tx,
+        principal.tenant_id,
+        &origin.actor(&principal),
+        audit::Change {
+            action: "job.delete",
+            target_type: "job",
+            target_id: id.to_string(),
+            before: serde_json::to_value(&deleted).ok(),
+            after: None,
+        },
+    )
+    .await?;
     tx.commit().await?;
     Ok(DeleteJobResponse::Deleted)
 }

@@ -2,8 +2,11 @@
 
 use poem_openapi::Tags;
 
+pub mod audit;
 pub mod jobs;
+pub mod keys;
 pub mod system;
+pub mod tenant;
 
 /// The spec's tags.
 #[derive(Tags)]
@@ -12,4 +15,6 @@ pub enum ApiTags {
     Jobs,
     /// Queues and workers: how the fleet is doing.
     System,
+    /// Keys, the tenant's settings and the audit log.
+    Access,
 }

@@ -52,11 +52,14 @@ pub enum ListQueuesResponse {
     /// No API key, or not a live one.
     #[oai(status = 401, content_type = "application/problem+json")]
     Unauthorized(Json<Problem>),
+    /// Over the key's request rate, or too many bad keys from this address (see `Retry-After`).
+    #[oai(status = 429, content_type = "application/problem+json")]
+    TooManyRequests(Json<Problem>),
     /// An unexpected failure (logged, not described).
     #[oai(status = 500, content_type = "application/problem+json")]
     Internal(Json<Problem>),
 }
-problem_responses!(ListQueuesResponse { 401 => Unauthorized });
+problem_responses!(ListQueuesResponse { 401 => Unauthorized, 429 => TooManyRequests });
 
 /// Outcomes of `listWorkers`.
 #[derive(ApiResponse)]
@@ -68,11 +71,14 @@ pub enum ListWorkersResponse {
     /// No API key, or not a live one.
     #[oai(status = 401, content_type = "application/problem+json")]
     Unauthorized(Json<Problem>),
+    /// Over the key's request rate, or too many bad keys from this address (see `Retry-After`).
+    #[oai(status = 429, content_type = "application/problem+json")]
+    TooManyRequests(Json<Problem>),
     /// An unexpected failure (logged, not described).
     #[oai(status = 500, content_type = "application/problem+json")]
     Internal(Json<Problem>),
 }
-problem_responses!(ListWorkersResponse { 401 => Unauthorized });
+problem_responses!(ListWorkersResponse { 401 => Unauthorized, 429 => TooManyRequests });
 
 #[tracing::instrument(skip_all, fields(tenant_id))]
 async fn list_queues(state: &AppState, auth: &Auth) -> Result<ListQueuesResponse, ApiError> {

@@ -101,15 +101,25 @@ async fn lock(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid) -> Result<JobR
     .ok_or(DomainError::NotFound("job"))
 }
 
+/// A job before and after a change.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Changed {
+    /// As it was.
+    pub before: Job,
+    /// As it is now.
+    pub after: Job,
+}
+
 /// Cancels a job: a queued one at once; a running one is told (its holder stops it and records
-/// `cancelled`). A finished job cannot be cancelled. Returns the job as it is after the call.
+/// `cancelled`). A finished job cannot be cancelled.
 pub async fn cancel(
     conn: &mut PgConnection,
     tenant_id: Uuid,
     id: Uuid,
-) -> Result<Job, DomainError> {
+) -> Result<Changed, DomainError> {
     let row = lock(conn, tenant_id, id).await?;
-    match row.state.as_str() {
+    let before = Job::from(row.clone());
+    let after: Job = match row.state.as_str() {
         "available" | "failed" => {
             let row = sqlx::query_as!(
                 JobRow,
@@ -119,7 +129,7 @@ pub async fn cancel(
             )
             .fetch_one(&mut *conn)
             .await?;
-            Ok(row.into())
+            row.into()
         }
         "running" => {
             let row = sqlx::query_as!(
@@ -133,18 +143,26 @@ pub async fn cancel(
             sqlx::query!("SELECT pg_notify($1, $2)", CANCEL_CHANNEL, id.to_string())
                 .execute(&mut *conn)
                 .await?;
-            Ok(row.into())
+            row.into()
         }
-        state => Err(DomainError::Conflict(format!(
-            "the job is {state}; only queued or running jobs can be cancelled"
-        ))),
-    }
+        state => {
+            return Err(DomainError::Conflict(format!(
+                "the job is {state}; only queued or running jobs can be cancelled"
+            )));
+        }
+    };
+    Ok(Changed { before, after })
 }
 
 /// Puts a dead or cancelled job back in the queue with its attempts reset (its error history
 /// is kept).
-pub async fn retry(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid) -> Result<Job, DomainError> {
+pub async fn retry(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    id: Uuid,
+) -> Result<Changed, DomainError> {
     let row = lock(conn, tenant_id, id).await?;
+    let before = Job::from(row.clone());
     if !matches!(row.state.as_str(), "dead" | "cancelled") {
         return Err(DomainError::Conflict(format!(
             "the job is {}; only dead or cancelled jobs can be retried",
@@ -160,7 +178,10 @@ pub async fn retry(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid) -> Result
     )
     .fetch_one(&mut *conn)
     .await?;
-    Ok(row.into())
+    Ok(Changed {
+        before,
+        after: row.into(),
+    })
 }
 
 /// Deletes a finished job (succeeded, dead or cancelled).

@@ -1,0 +1,441 @@
+//! `/keys`: create, list, rotate and revoke the tenant's API keys (admins only). A key's secret
+//! is shown once, when it is created or rotated; only its hash is stored.
+
+use chrono::{DateTime, Utc};
+use jobs::{
+    audit,
+    auth::{self, IssuedKey, KeyInfo, NewKey, Role},
+};
+use poem::{
+    middleware::ReqId,
+    web::{Data, RemoteAddr},
+};
+use poem_openapi::{
+    ApiResponse, Object, OpenApi,
+    param::{Path, Query},
+    payload::Json,
+};
+use secrecy::ExposeSecret;
+use uuid::Uuid;
+
+use super::ApiTags;
+use crate::{
+    app::AppState,
+    auth::{Auth, Origin},
+    models::JsonAs,
+    problem::{ApiError, Problem, respond},
+    problem_responses,
+};
+
+/// A key, never its secret.
+#[derive(Debug, Clone, Object)]
+pub struct Key {
+    /// Its id.
+    pub id: Uuid,
+    /// What it is for.
+    pub name: String,
+    /// The visible start of the key, to tell keys apart.
+    pub prefix: String,
+    /// viewer, operator or admin.
+    pub role: String,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When it was last used.
+    pub last_used_at: Option<DateTime<Utc>>,
+    /// When it stops working, if ever.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// When it was last rotated.
+    pub rotated_at: Option<DateTime<Utc>>,
+    /// Until when the secret before the last rotation still works.
+    pub previous_expires_at: Option<DateTime<Utc>>,
+    /// When it was revoked.
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+impl From<KeyInfo> for Key {
+    fn from(k: KeyInfo) -> Self {
+        Self {
+            id: k.id,
+            name: k.name,
+            prefix: k.prefix,
+            role: k.role,
+            created_at: k.created_at,
+            last_used_at: k.last_used_at,
+            expires_at: k.expires_at,
+            rotated_at: k.rotated_at,
+            previous_expires_at: k.previous_expires_at,
+            revoked_at: k.revoked_at,
+        }
+    }
+}
+
+/// A key with its secret: the only time the secret is shown.
+#[derive(Debug, Clone, Object)]
+pub struct NewKeyCreated {
+    /// The key.
+    #[oai(flatten)]
+    pub info: Key,
+    /// The whole secret: send it as `X-API-Key`. It cannot be shown again.
+    pub key: String,
+}
+
+/// The request body of `createKey`.
+#[derive(Debug, Clone, Object)]
+pub struct NewKeySchema {
+    /// What the key is for (1 to 100 characters).
+    #[oai(validator(min_length = 1, max_length = 100))]
+    pub name: String,
+    /// viewer, operator or admin.
+    pub role: RoleName,
+    /// When it stops working (a future time); never when absent.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// A role.
+#[derive(Debug, Clone, Copy, poem_openapi::Enum)]
+#[oai(rename_all = "lowercase")]
+pub enum RoleName {
+    /// Reads.
+    Viewer,
+    /// Reads, enqueues, cancels, retries and deletes.
+    Operator,
+    /// Everything, including keys, tenant settings and the audit log.
+    Admin,
+}
+
+/// The tenant's keys.
+#[derive(Debug, Clone, Object)]
+pub struct KeyList {
+    /// Newest first.
+    pub items: Vec<Key>,
+}
+
+/// The `/keys` operations.
+pub struct KeysApi;
+
+#[OpenApi(tag = "ApiTags::Access")]
+impl KeysApi {
+    /// Create a key
+    ///
+    /// The secret is in the response and nowhere else. Needs the admin role.
+    #[oai(path = "/keys", method = "post", operation_id = "createKey")]
+    async fn create(
+        &self,
+        auth: Auth,
+        state: Data<&AppState>,
+        request_id: ReqId,
+        remote: &RemoteAddr,
+        /// The new key.
+        body: Json<JsonAs<NewKeySchema>>,
+    ) -> CreateKeyResponse {
+        let origin = Origin::of(&request_id, remote);
+        respond(create_key(&state, &auth, &origin, body.0.value).await)
+    }
+
+    /// List keys
+    ///
+    /// Never shows secrets. Revoked keys are listed only with `include_revoked=true`. Needs the
+    /// admin role.
+    #[oai(path = "/keys", method = "get", operation_id = "listKeys")]
+    async fn list(
+        &self,
+        auth: Auth,
+        state: Data<&AppState>,
+        /// Also list revoked keys.
+        include_revoked: Query<Option<bool>>,
+    ) -> ListKeysResponse {
+        respond(list_keys(&state, &auth, include_revoked.0.unwrap_or(false)).await)
+    }
+
+    /// Rotate a key
+    ///
+    /// Issues a new secret for the key. The old secret keeps working for the grace period
+    /// (`KEY_ROTATION_GRACE_SECS`, default 24 h; see `previous_expires_at`), then stops. Needs
+    /// the admin role.
+    #[oai(path = "/keys/:id/rotate", method = "post", operation_id = "rotateKey")]
+    async fn rotate(
+        &self,
+        auth: Auth,
+        state: Data<&AppState>,
+        id: Path<Uuid>,
+        request_id: ReqId,
+        remote: &RemoteAddr,
+    ) -> RotateKeyResponse {
+        let origin = Origin::of(&request_id, remote);
+        respond(rotate_key(&state, &auth, &origin, id.0).await)
+    }
+
+    /// Revoke a key
+    ///
+    /// Every api process refuses it within 5 seconds. The key stays listed (with
+    /// `include_revoked=true`) for the history. Needs the admin role.
+    #[oai(path = "/keys/:id", method = "delete", operation_id = "revokeKey")]
+    async fn revoke(
+        &self,
+        auth: Auth,
+        state: Data<&AppState>,
+        id: Path<Uuid>,
+        request_id: ReqId,
+        remote: &RemoteAddr,
+    ) -> RevokeKeyResponse {
+        let origin = Origin::of(&request_id, remote);
+        respond(revoke_key(&state, &auth, &origin, id.0).await)
+    }
+}
+
+/// Outcomes of `createKey`.
+#[derive(ApiResponse)]
+#[oai(bad_request_handler = "crate::problem::from_extractor")]
+pub enum CreateKeyResponse {
+    /// The key, with its secret.
+    #[oai(status = 201)]
+    Created(Json<NewKeyCreated>),
+    /// The body is not JSON.
+    #[oai(status = 400, content_type = "application/problem+json")]
+    BadRequest(Json<Problem>),
+    /// No API key, or not a live one.
+    #[oai(status = 401, content_type = "application/problem+json")]
+    Unauthorized(Json<Problem>),
+    /// The key is not an admin's.
+    #[oai(status = 403, content_type = "application/problem+json")]
+    Forbidden(Json<Problem>),
+    /// The body is larger than the server accepts.
+    #[oai(status = 413, content_type = "application/problem+json")]
+    PayloadTooLarge(Json<Problem>),
+    /// A field is invalid; `errors[].path` names it.
+    #[oai(status = 422, content_type = "application/problem+json")]
+    Invalid(Json<Problem>),
+    /// Over the key's request rate, or too many bad keys from this address (see `Retry-After`).
+    #[oai(status = 429, content_type = "application/problem+json")]
+    TooManyRequests(Json<Problem>),
+    /// An unexpected failure (logged, not described).
+    #[oai(status = 500, content_type = "application/problem+json")]
+    Internal(Json<Problem>),
+}
+problem_responses!(CreateKeyResponse {
+    400 => BadRequest,
+    401 => Unauthorized,
+    403 => Forbidden,
+    413 => PayloadTooLarge,
+    422 => Invalid,
+    429 => TooManyRequests,
+});
+
+/// Outcomes of `listKeys`.
+#[derive(ApiResponse)]
+#[oai(bad_request_handler = "crate::problem::from_extractor")]
+pub enum ListKeysResponse {
+    /// The keys.
+    #[oai(status = 200)]
+    Ok(Json<KeyList>),
+    /// A parameter could not be read.
+    #[oai(status = 400, content_type = "application/problem+json")]
+    BadRequest(Json<Problem>),
+    /// No API key, or not a live one.
+    #[oai(status = 401, content_type = "application/problem+json")]
+    Unauthorized(Json<Problem>),
+    /// The key is not an admin's.
+    #[oai(status = 403, content_type = "application/problem+json")]
+    Forbidden(Json<Problem>),
+    /// Over the key's request rate, or too many bad keys from this address (see `Retry-After`).
+    #[oai(status = 429, content_type = "application/problem+json")]
+    TooManyRequests(Json<Problem>),
+    /// An unexpected failure (logged, not described).
+    #[oai(status = 500, content_type = "application/problem+json")]
+    Internal(Json<Problem>),
+}
+problem_responses!(ListKeysResponse {
+    400 => BadRequest,
+    401 => Unauthorized,
+    403 => Forbidden,
+    429 => TooManyRequests,
+});
+
+/// Outcomes of `rotateKey`.
+#[derive(ApiResponse)]
+#[oai(bad_request_handler = "crate::problem::from_extractor")]
+pub enum RotateKeyResponse {
+    /// The key with its new secret.
+    #[oai(status = 200)]
+    Ok(Json<NewKeyCreated>),
+    /// The id is not a UUID.
+    #[oai(status = 400, content_type = "application/problem+json")]
+    BadRequest(Json<Problem>),
+    /// No API key, or not a live one.
+    #[oai(status = 401, content_type = "application/problem+json")]
+    Unauthorized(Json<Problem>),
+    /// The key is not an admin's.
+    #[oai(status = 403, content_type = "application/problem+json")]
+    Forbidden(Json<Problem>),
+    /// No such live key in this tenant.
+    #[oai(status = 404, content_type = "application/problem+json")]
+    NotFound(Json<Problem>),
+    /// Over the key's request rate, or too many bad keys from this address (see `Retry-After`).
+    #[oai(status = 429, content_type = "application/problem+json")]
+    TooManyRequests(Json<Problem>),
+    /// An unexpected failure (logged, not described).
+    #[oai(status = 500, content_type = "application/problem+json")]
+    Internal(Json<Problem>),
+}
+problem_responses!(RotateKeyResponse {
+    400 => BadRequest,
+    401 => Unauthorized,
+    403 => Forbidden,
+    404 => NotFound,
+    429 => TooManyRequests,
+});
+
+/// Outcomes of `revokeKey`.
+#[derive(ApiResponse)]
+#[oai(bad_request_handler = "crate::problem::from_extractor")]
+pub enum RevokeKeyResponse {
+    /// The key, revoked.
+    #[oai(status = 200)]
+    Ok(Json<Key>),
+    /// The id is not a UUID.
+    #[oai(status = 400, content_type = "application/problem+json")]
+    BadRequest(Json<Problem>),
+    /// No API key, or not a live one.
+    #[oai(status = 401, content_type = "application/problem+json")]
+    Unauthorized(Json<Problem>),
+    /// The key is not an admin's.
+    #[oai(status = 403, content_type = "application/problem+json")]
+    Forbidden(Json<Problem>),
+    /// No such key in this tenant.
+    #[oai(status = 404, content_type = "application/problem+json")]
+    NotFound(Json<Problem>),
+    /// The key is already revoked.
+    #[oai(status = 409, content_type = "application/problem+json")]
+    Conflict(Json<Problem>),
+    /// Over the key's request rate, or too many bad keys from this address (see `Retry-After`).
+    #[oai(status = 429, content_type = "application/problem+json")]
+    TooManyRequests(Json<Problem>),
+    /// An unexpected failure (logged, not described).
+    #[oai(status = 500, content_type = "application/problem+json")]
+    Internal(Json<Problem>),
+}
+problem_responses!(RevokeKeyResponse {
+    400 => BadRequest,
+    401 => Unauthorized,
+    403 => Forbidden,
+    404 => NotFound,
+    409 => Conflict,
+    429 => TooManyRequests,
+});
+
+fn issued(key: &IssuedKey, info: KeyInfo) -> NewKeyCreated {
+    NewKeyCreated {
+        info: info.into(),
+        key: key.secret.expose_secret().to_owned(),
+    }
+}
+
+#[tracing::instrument(skip_all, fields(tenant_id))]
+async fn create_key(
+    state: &AppState,
+    auth: &Auth,
+    origin: &Origin,
+    body: serde_json::Value,
+) -> Result<CreateKeyResponse, ApiError> {
+    let principal = auth.require(Role::Admin)?;
+    tracing::Span::current().record("tenant_id", tracing::field::display(principal.tenant_id));
+    let new = NewKey::parse(body)?;
+    let mut tx = state.pool.begin().await?;
+    let key = auth::create_key(
+        &mut tx,
+        principal.tenant_id,
+        &new.name,
+        new.role,
+        new.expires_at,
+    )
+    .await?;
+    let info = auth::get_key(&mut tx, principal.tenant_id, key.id).await?;
+    audit::record(
+        &mut tx,
+        principal.tenant_id,
+        &origin.actor(&principal),
+        audit::Change {
+            action: "key.create",
+            target_type: "key",
+            target_id: key.id.to_string(),
+            before: None,
+            after: serde_json::to_value(&info).ok(),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(CreateKeyResponse::Created(Json(issued(&key, info))))
+}
+
+#[tracing::instrument(skip_all, fields(tenant_id))]
+async fn list_keys(
+    state: &AppState,
+    auth: &Auth,
+    include_revoked: bool,
+) -> Result<ListKeysResponse, ApiError> {
+    let principal = auth.require(Role::Admin)?;
+    tracing::Span::current().record("tenant_id", tracing::field::display(principal.tenant_id));
+    let keys = auth::list_keys(&state.pool, principal.tenant_id, include_revoked).await?;
+    Ok(ListKeysResponse::Ok(Json(KeyList {
+        items: keys.into_iter().map(Key::from).collect(),
+    })))
+}
+
+#[tracing::instrument(skip_all, fields(tenant_id, key_id = %id))]
+async fn rotate_key(
+    state: &AppState,
+    auth: &Auth,
+    origin: &Origin,
+    id: Uuid,
+) -> Result<RotateKeyResponse, ApiError> {
+    let principal = auth.require(Role::Admin)?;
+    tracing::Span::current().record("tenant_id", tracing::field::display(principal.tenant_id));
+    let mut tx = state.pool.begin().await?;
+    let before = auth::get_key(&mut tx, principal.tenant_id, id).await?;
+    let key = auth::rotate_key(&mut tx, principal.tenant_id, id, state.key_rotation_grace).await?;
+    let after = auth::get_key(&mut tx, principal.tenant_id, id).await?;
+    audit::record(
+        &mut tx,
+        principal.tenant_id,
+        &origin.actor(&principal),
+        audit::Change {
+            action: "key.rotate",
+            target_type: "key",
+            target_id: id.to_string(),
+            before: serde_json::to_value(&before).ok(),
+            after: serde_json::to_value(&after).ok(),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(RotateKeyResponse::Ok(Json(issued(&key, after))))
+}
+
+#[tracing::instrument(skip_all, fields(tenant_id, key_id = %id))]
+async fn revoke_key(
+    state: &AppState,
+    auth: &Auth,
+    origin: &Origin,
+    id: Uuid,
+) -> Result<RevokeKeyResponse, ApiError> {
+    let principal = auth.require(Role::Admin)?;
+    tracing::Span::current().record("tenant_id", tracing::field::display(principal.tenant_id));
+    let mut tx = state.pool.begin().await?;
+    let before = auth::get_key(&mut tx, principal.tenant_id, id).await?;
+    let after = auth::revoke_key(&mut tx, principal.tenant_id, id).await?;
+    audit::record(
+        &mut tx,
+        principal.tenant_id,
+        &origin.actor(&principal),
+        audit::Change {
+            action: "key.revoke",
+            target_type: "key",
+            target_id: id.to_string(),
+            before: serde_json::to_value(&before).ok(),
+            after: serde_json::to_value(&after).ok(),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(RevokeKeyResponse::Ok(Json(after.into())))
+}

@@ -1,0 +1,201 @@
+//! `/tenant`: the caller's own tenant and its settings (admins only).
+
+use chrono::{DateTime, Utc};
+use jobs::{audit, auth::Role, tenants};
+use poem::{
+    middleware::ReqId,
+    web::{Data, RemoteAddr},
+};
+use poem_openapi::{ApiResponse, Object, OpenApi, payload::Json};
+use uuid::Uuid;
+
+use super::ApiTags;
+use crate::{
+    app::AppState,
+    auth::{Auth, Origin},
+    models::JsonAs,
+    problem::{ApiError, Problem, respond},
+    problem_responses,
+};
+
+/// A tenant and its settings.
+#[derive(Debug, Clone, Object)]
+pub struct Tenant {
+    /// Its id.
+    pub id: Uuid,
+    /// Its name.
+    pub name: String,
+    /// Requests a second each of its keys may make, sustained (per api process).
+    pub rate_limit_per_second: i32,
+    /// Requests a key may make in a burst (per api process).
+    pub rate_limit_burst: i32,
+    /// How long its succeeded and cancelled jobs are kept, in seconds; null means the server's
+    /// default (`JOB_RETENTION_SECS`).
+    pub job_retention_secs: Option<i32>,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When its settings last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<tenants::Tenant> for Tenant {
+    fn from(t: tenants::Tenant) -> Self {
+        Self {
+            id: t.id,
+            name: t.name,
+            rate_limit_per_second: t.rate_limit_per_second,
+            rate_limit_burst: t.rate_limit_burst,
+            job_retention_secs: t.job_retention_secs,
+            created_at: t.created_at,
+            updated_at: t.updated_at,
+        }
+    }
+}
+
+/// The request body of `updateTenant`: only the fields to change.
+#[derive(Debug, Clone, Object)]
+pub struct TenantPatchSchema {
+    /// 1 to 100000.
+    #[oai(validator(minimum(value = "1"), maximum(value = "100000")))]
+    pub rate_limit_per_second: Option<i32>,
+    /// 1 to 100000.
+    #[oai(validator(minimum(value = "1"), maximum(value = "100000")))]
+    pub rate_limit_burst: Option<i32>,
+    /// 60 to 31536000 seconds, or null for the server's default.
+    #[oai(validator(minimum(value = "60"), maximum(value = "31536000")))]
+    pub job_retention_secs: Option<i32>,
+}
+
+/// The `/tenant` operations.
+pub struct TenantApi;
+
+#[OpenApi(tag = "ApiTags::Access")]
+impl TenantApi {
+    /// Get the tenant
+    ///
+    /// The caller's tenant and its settings. Needs the admin role.
+    #[oai(path = "/tenant", method = "get", operation_id = "getTenant")]
+    async fn get(&self, auth: Auth, state: Data<&AppState>) -> GetTenantResponse {
+        respond(get_tenant(&state, &auth).await)
+    }
+
+    /// Change the tenant's settings
+    ///
+    /// Rate limits apply to the next request in the api process that made the change, and in
+    /// the others within 10 seconds. Needs the admin role.
+    #[oai(path = "/tenant", method = "patch", operation_id = "updateTenant")]
+    async fn update(
+        &self,
+        auth: Auth,
+        state: Data<&AppState>,
+        request_id: ReqId,
+        remote: &RemoteAddr,
+        /// The settings to change.
+        body: Json<JsonAs<TenantPatchSchema>>,
+    ) -> UpdateTenantResponse {
+        let origin = Origin::of(&request_id, remote);
+        respond(update_tenant(&state, &auth, &origin, body.0.value).await)
+    }
+}
+
+/// Outcomes of `getTenant`.
+#[derive(ApiResponse)]
+#[oai(bad_request_handler = "crate::problem::from_extractor")]
+pub enum GetTenantResponse {
+    /// The tenant.
+    #[oai(status = 200)]
+    Ok(Json<Tenant>),
+    /// No API key, or not a live one.
+    #[oai(status = 401, content_type = "application/problem+json")]
+    Unauthorized(Json<Problem>),
+    /// The key is not an admin's.
+    #[oai(status = 403, content_type = "application/problem+json")]
+    Forbidden(Json<Problem>),
+    /// Over the key's request rate, or too many bad keys from this address (see `Retry-After`).
+    #[oai(status = 429, content_type = "application/problem+json")]
+    TooManyRequests(Json<Problem>),
+    /// An unexpected failure (logged, not described).
+    #[oai(status = 500, content_type = "application/problem+json")]
+    Internal(Json<Problem>),
+}
+problem_responses!(GetTenantResponse {
+    401 => Unauthorized,
+    403 => Forbidden,
+    429 => TooManyRequests,
+});
+
+/// Outcomes of `updateTenant`.
+#[derive(ApiResponse)]
+#[oai(bad_request_handler = "crate::problem::from_extractor")]
+pub enum UpdateTenantResponse {
+    /// The tenant, changed.
+    #[oai(status = 200)]
+    Ok(Json<Tenant>),
+    /// The body is not JSON.
+    #[oai(status = 400, content_type = "application/problem+json")]
+    BadRequest(Json<Problem>),
+    /// No API key, or not a live one.
+    #[oai(status = 401, content_type = "application/problem+json")]
+    Unauthorized(Json<Problem>),
+    /// The key is not an admin's.
+    #[oai(status = 403, content_type = "application/problem+json")]
+    Forbidden(Json<Problem>),
+    /// The body is larger than the server accepts.
+    #[oai(status = 413, content_type = "application/problem+json")]
+    PayloadTooLarge(Json<Problem>),
+    /// A field is invalid; `errors[].path` names it.
+    #[oai(status = 422, content_type = "application/problem+json")]
+    Invalid(Json<Problem>),
+    /// Over the key's request rate, or too many bad keys from this address (see `Retry-After`).
+    #[oai(status = 429, content_type = "application/problem+json")]
+    TooManyRequests(Json<Problem>),
+    /// An unexpected failure (logged, not described).
+    #[oai(status = 500, content_type = "application/problem+json")]
+    Internal(Json<Problem>),
+}
+problem_responses!(UpdateTenantResponse {
+    400 => BadRequest,
+    401 => Unauthorized,
+    403 => Forbidden,
+    413 => PayloadTooLarge,
+    422 => Invalid,
+    429 => TooManyRequests,
+});
+
+#[tracing::instrument(skip_all, fields(tenant_id))]
+async fn get_tenant(state: &AppState, auth: &Auth) -> Result<GetTenantResponse, ApiError> {
+    let principal = auth.require(Role::Admin)?;
+    tracing::Span::current().record("tenant_id", tracing::field::display(principal.tenant_id));
+    let tenant = tenants::get(&state.pool, principal.tenant_id).await?;
+    Ok(GetTenantResponse::Ok(Json(tenant.into())))
+}
+
+#[tracing::instrument(skip_all, fields(tenant_id))]
+async fn update_tenant(
+    state: &AppState,
+    auth: &Auth,
+    origin: &Origin,
+    body: serde_json::Value,
+) -> Result<UpdateTenantResponse, ApiError> {
+    let principal = auth.require(Role::Admin)?;
+    tracing::Span::current().record("tenant_id", tracing::field::display(principal.tenant_id));
+    let patch = tenants::SettingsPatch::parse(body)?;
+    let mut tx = state.pool.begin().await?;
+    let (before, after) = tenants::update(&mut tx, principal.tenant_id, &patch).await?;
+    audit::record(
+        &mut tx,
+        principal.tenant_id,
+        &origin.actor(&principal),
+        audit::Change {
+            action: "tenant.update",
+            target_type: "tenant",
+            target_id: principal.tenant_id.to_string(),
+            before: serde_json::to_value(&before).ok(),
+            after: serde_json::to_value(&after).ok(),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    state.limits.forget_tenant(principal.tenant_id).await;
+    Ok(UpdateTenantResponse::Ok(Json(after.into())))
+}
