@@ -24,6 +24,10 @@ async fn problem(res: reqwest::Response) -> (u16, Value) {
     (status, body)
 }
 
+fn deep(levels: usize) -> Value {
+    (0..levels).fold(json!(1), |inner, _| json!([inner]))
+}
+
 #[tokio::test]
 async fn bad_requests_get_problem_details_with_the_field_path() {
     // A small body limit, so the oversize body below fits in the socket buffers and the client
@@ -38,6 +42,7 @@ async fn bad_requests_get_problem_details_with_the_field_path() {
 
     let cases: Vec<(&str, reqwest::RequestBuilder, u16, Option<&str>)> = vec![
         ("malformed JSON", raw("{\"kind\": "), 400, None),
+        ("nested too deep", json_body(json!({"kind": "http_request", "args": {"method": "POST", "url": "https://e.com", "body": deep(40)}})), 400, None),
         (
             "unknown kind",
             json_body(json!({"kind": "mine_bitcoin"})),

@@ -65,10 +65,25 @@ impl<S: Type> Type for JsonAs<S> {
     }
 }
 
+/// The deepest nesting a request body may have.
+pub const MAX_JSON_DEPTH: usize = 32;
+
+/// How deeply `value` nests (a scalar is 0, `[]` and `{}` are 1).
+fn depth(value: &Value) -> usize {
+    match value {
+        Value::Array(items) => 1 + items.iter().map(depth).max().unwrap_or(0),
+        Value::Object(map) => 1 + map.values().map(depth).max().unwrap_or(0),
+        _ => 0,
+    }
+}
+
 impl<S: Type> ParseFromJSON for JsonAs<S> {
     fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
         match value {
             None | Some(Value::Null) => Err(ParseError::custom("expected a JSON body")),
+            Some(value) if depth(&value) > MAX_JSON_DEPTH => Err(ParseError::custom(format!(
+                "the JSON body nests deeper than {MAX_JSON_DEPTH} levels"
+            ))),
             Some(value) => Ok(Self::new(value)),
         }
     }
@@ -95,6 +110,7 @@ pub enum NewJobSchema {
 
 /// A batch of jobs, enqueued all or nothing.
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 #[oai(rename = "NewJobBatch")]
 pub struct NewJobBatchSchema {
     /// 1 to 1000 jobs. An invalid one fails the whole batch, naming its path (`jobs[3].args.url`).
@@ -104,6 +120,7 @@ pub struct NewJobBatchSchema {
 
 /// Options every job kind takes.
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 #[oai(rename = "JobOptions")]
 pub struct JobOptions {
     /// Higher runs first; -100 to 100 (default 0).
@@ -125,6 +142,7 @@ pub struct JobOptions {
 
 /// A `noop` job: succeeds, optionally after sleeping or after failing its first attempts.
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 #[oai(rename = "NoopJob")]
 pub struct NoopJob {
     /// The args (default `{}`).
@@ -136,6 +154,7 @@ pub struct NoopJob {
 
 /// Args of a `noop` job.
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 #[oai(rename = "NoopArgs")]
 pub struct NoopArgs {
     /// Sleep this long before succeeding, 0 to 600000 ms.
@@ -149,6 +168,7 @@ pub struct NoopArgs {
 /// An `http_request` job: one outbound HTTP call. 2xx succeeds; 408, 429, 5xx and network
 /// errors are retried; other statuses fail permanently.
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 #[oai(rename = "HttpRequestJob")]
 pub struct HttpRequestJob {
     /// The request to make.
@@ -160,6 +180,7 @@ pub struct HttpRequestJob {
 
 /// Args of an `http_request` job.
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 #[oai(rename = "HttpRequestArgs")]
 pub struct HttpRequestArgs {
     /// The method.
@@ -274,6 +295,7 @@ impl From<JobState> for JobStateName {
 
 /// One failed attempt.
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 #[oai(rename = "AttemptError")]
 pub struct AttemptError {
     /// The attempt's number (1-based).
@@ -286,6 +308,7 @@ pub struct AttemptError {
 
 /// A job.
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 #[oai(rename = "Job")]
 pub struct Job {
     /// Its id (UUIDv7: sorts by creation time).
@@ -367,6 +390,7 @@ impl From<queue::Job> for Job {
 
 /// Jobs.
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 #[oai(rename = "JobList")]
 pub struct JobList {
     /// The jobs, in the order of the request.
@@ -375,6 +399,7 @@ pub struct JobList {
 
 /// A page of jobs, newest first.
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 #[oai(rename = "JobPage")]
 pub struct JobPage {
     /// The jobs.
@@ -385,6 +410,7 @@ pub struct JobPage {
 
 /// Jobs of one kind, per state.
 #[derive(Debug, Clone, Default, Object)]
+#[oai(skip_serializing_if_is_none)]
 #[oai(rename = "StateCounts")]
 pub struct StateCounts {
     /// Waiting for their `run_at`.
@@ -405,6 +431,7 @@ pub struct StateCounts {
 
 /// One queue (job kind) of the caller's tenant.
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 #[oai(rename = "QueueStats")]
 pub struct QueueStats {
     /// The kind.
@@ -443,6 +470,7 @@ impl From<queue::admin::QueueStats> for QueueStats {
 
 /// Queues.
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 #[oai(rename = "QueueList")]
 pub struct QueueList {
     /// One per known kind, even when empty.
@@ -451,6 +479,7 @@ pub struct QueueList {
 
 /// A live worker process.
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 #[oai(rename = "Worker")]
 pub struct Worker {
     /// Its identity (host, pid and a random suffix: unique per start).
@@ -485,6 +514,7 @@ impl From<queue::admin::WorkerInfo> for Worker {
 
 /// Workers.
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 #[oai(rename = "WorkerList")]
 pub struct WorkerList {
     /// Workers that heartbeated in the last minute and have not stopped.

@@ -17,6 +17,7 @@ use crate::{
 
 /// One change.
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct AuditEntry {
     /// Its id.
     pub id: Uuid,
@@ -62,6 +63,7 @@ impl From<audit::Entry> for AuditEntry {
 
 /// A page of the audit log.
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct AuditPage {
     /// Newest first.
     pub items: Vec<AuditEntry>,

@@ -29,6 +29,7 @@ use crate::{
 
 /// A key, never its secret.
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct Key {
     /// Its id.
     pub id: Uuid,
@@ -71,6 +72,7 @@ impl From<KeyInfo> for Key {
 
 /// A key with its secret: the only time the secret is shown.
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct NewKeyCreated {
     /// The key.
     #[oai(flatten)]
@@ -81,6 +83,7 @@ pub struct NewKeyCreated {
 
 /// The request body of `createKey`.
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct NewKeySchema {
     /// What the key is for (1 to 100 characters).
     #[oai(validator(min_length = 1, max_length = 100))]
@@ -105,6 +108,7 @@ pub enum RoleName {
 
 /// The tenant's keys.
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct KeyList {
     /// Newest first.
     pub items: Vec<Key>,

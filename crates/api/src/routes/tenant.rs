@@ -20,6 +20,7 @@ use crate::{
 
 /// A tenant and its settings.
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct Tenant {
     /// Its id.
     pub id: Uuid,
@@ -54,6 +55,7 @@ impl From<tenants::Tenant> for Tenant {
 
 /// The request body of `updateTenant`: only the fields to change.
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct TenantPatchSchema {
     /// 1 to 100000.
     #[oai(validator(minimum(value = "1"), maximum(value = "100000")))]
