@@ -42,7 +42,14 @@ async fn bad_requests_get_problem_details_with_the_field_path() {
 
     let cases: Vec<(&str, reqwest::RequestBuilder, u16, Option<&str>)> = vec![
         ("malformed JSON", raw("{\"kind\": "), 400, None),
-        ("nested too deep", json_body(json!({"kind": "http_request", "args": {"method": "POST", "url": "https://e.com", "body": deep(40)}})), 400, None),
+        (
+            "nested too deep",
+            json_body(
+                json!({"kind": "http_request", "args": {"method": "POST", "url": "https://e.com", "body": deep(40)}}),
+            ),
+            400,
+            None,
+        ),
         (
             "unknown kind",
             json_body(json!({"kind": "mine_bitcoin"})),

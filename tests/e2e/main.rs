@@ -4,5 +4,6 @@
 
 mod access;
 mod bad_input;
+mod dashboard;
 mod endpoints;
 mod lifecycle;

@@ -20,12 +20,15 @@ use sqlx::PgPool;
 use crate::{
     API_PREFIX,
     auth::Authenticator,
-    health,
+    dashboard, health,
     limits::{Limit, Limits},
     metrics::{self, Metrics},
     middleware::{BodyLimit, SecurityHeaders},
     problem,
-    routes::{audit::AuditApi, jobs::JobsApi, keys::KeysApi, system::SystemApi, tenant::TenantApi},
+    routes::{
+        audit::AuditApi, jobs::JobsApi, keys::KeysApi, stream::StreamApi, system::SystemApi,
+        tenant::TenantApi,
+    },
     settings::Access,
 };
 
@@ -56,9 +59,10 @@ impl AppState {
 
 /// The `/api/v1` operations as an OpenAPI service; needs no database, so the spec can be built
 /// anywhere.
-pub fn api_service() -> OpenApiService<(JobsApi, SystemApi, KeysApi, TenantApi, AuditApi), ()> {
+pub fn api_service()
+-> OpenApiService<(JobsApi, SystemApi, KeysApi, TenantApi, AuditApi, StreamApi), ()> {
     OpenApiService::new(
-        (JobsApi, SystemApi, KeysApi, TenantApi, AuditApi),
+        (JobsApi, SystemApi, KeysApi, TenantApi, AuditApi, StreamApi),
         "demandflow",
         env!("CARGO_PKG_VERSION"),
     )
@@ -124,6 +128,7 @@ pub fn build(parts: AppParts) -> impl Endpoint<Output = poem::Response> + 'stati
         .at(format!("{API_PREFIX}/openapi.json"), spec)
         .nest(API_PREFIX, api.into_endpoint().with(limit))
         .nest("/docs", docs)
+        .at("/dashboard", get(dashboard::page))
         .at("/health/live", get(health::live))
         .at("/health/ready", get(health::ready))
         .at("/metrics", get(metrics::scrape))

@@ -13,6 +13,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod dashboard;
 pub mod health;
 pub mod limits;
 pub mod metrics;

@@ -5,6 +5,7 @@ use poem_openapi::Tags;
 pub mod audit;
 pub mod jobs;
 pub mod keys;
+pub mod stream;
 pub mod system;
 pub mod tenant;
 

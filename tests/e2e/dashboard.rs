@@ -1,0 +1,182 @@
+//! The dashboard, rendered by a real headless Chromium against the real api and worker, and the
+//! event stream it listens to.
+
+use std::time::Duration;
+
+use e2e::spawn_app;
+use serde_json::{Value, json};
+use wiremock::{Mock, MockServer, ResponseTemplate, matchers};
+
+const T: Duration = Duration::from_secs(30);
+
+fn chromium() -> String {
+    if let Ok(path) = std::env::var("CHROMIUM") {
+        return path;
+    }
+    for name in ["chromium", "chromium-browser", "google-chrome"] {
+        let found = std::process::Command::new("sh")
+            .args(["-c", &format!("command -v {name}")])
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false);
+        if found {
+            return name.to_owned();
+        }
+    }
+    panic!("no Chromium found: install it (apt-get install chromium) or set CHROMIUM");
+}
+
+/// The page's DOM after its scripts ran, as headless Chromium sees it.
+async fn rendered(url: &str) -> String {
+    let profile = tempdir();
+    let out = tokio::process::Command::new(chromium())
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            &format!("--user-data-dir={profile}"),
+            "--virtual-time-budget=5000",
+            "--dump-dom",
+            url,
+        ])
+        .output();
+    let out = tokio::time::timeout(T, out)
+        .await
+        .expect("chromium finished")
+        .expect("chromium ran");
+    let _ = std::fs::remove_dir_all(&profile);
+    assert!(
+        out.status.success(),
+        "chromium failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn tempdir() -> String {
+    let dir = std::env::temp_dir().join(format!("df-chromium-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.display().to_string()
+}
+
+#[tokio::test]
+async fn the_dashboard_shows_queues_jobs_and_workers_live() {
+    let app = spawn_app().await;
+    let server = MockServer::start().await;
+    Mock::given(matchers::any())
+        .respond_with(ResponseTemplate::new(404))
+        .mount(&server)
+        .await;
+    let done = app.enqueue(json!({"kind": "noop"})).await;
+    let dead = app
+        .enqueue(json!({"kind": "http_request", "args": {"method": "GET", "url": format!("{}/gone", server.uri())}}))
+        .await;
+    let waiting = app
+        .enqueue(json!({"kind": "noop", "run_at": "2999-01-01T00:00:00Z"}))
+        .await;
+    let worker = app.spawn_worker(&[]);
+    app.wait_for_state(done["id"].as_str().unwrap(), &["succeeded"], T)
+        .await;
+    app.wait_for_state(dead["id"].as_str().unwrap(), &["dead"], T)
+        .await;
+    let worker_id = {
+        let line = worker
+            .wait_for_line("worker node started", T)
+            .await
+            .unwrap();
+        let v: Value = serde_json::from_str(&line).unwrap();
+        v["worker"].as_str().unwrap().to_owned()
+    };
+
+    let dom = rendered(&format!("{}/dashboard#key={}", app.base, app.key)).await;
+    assert!(
+        dom.contains(r#"class="on">live<"#),
+        "the event stream is connected"
+    );
+    for kind in ["noop", "http_request"] {
+        assert!(
+            dom.contains(&format!(r#"data-kind="{kind}""#)),
+            "queue {kind} is listed"
+        );
+    }
+    let row = |id: &str| {
+        let start = dom
+            .find(&format!(r#"data-id="{id}""#))
+            .unwrap_or_else(|| panic!("job {id} is listed"));
+        let end = dom[start..].find("</tr>").unwrap() + start;
+        dom[start..end].to_owned()
+    };
+    let dead_row = row(dead["id"].as_str().unwrap());
+    assert!(
+        dead_row.contains("dead") && dead_row.contains("HTTP 404"),
+        "{dead_row}"
+    );
+    assert!(
+        dead_row.contains(r#"data-action="retry""#),
+        "a dead job can be retried: {dead_row}"
+    );
+    let waiting_row = row(waiting["id"].as_str().unwrap());
+    assert!(
+        waiting_row.contains("scheduled") && waiting_row.contains(r#"data-action="cancel""#),
+        "{waiting_row}"
+    );
+    assert!(row(done["id"].as_str().unwrap()).contains("succeeded"));
+    assert!(dom.contains(&worker_id), "the worker {worker_id} is listed");
+    // The key is never left in the URL or the page.
+    assert!(!dom.contains(&app.key));
+}
+
+#[tokio::test]
+async fn the_stream_sends_snapshots_of_queues_and_workers() {
+    let app = spawn_app().await;
+    app.enqueue(json!({"kind": "noop", "run_at": "2999-01-01T00:00:00Z"}))
+        .await;
+    let mut res = app
+        .request(reqwest::Method::GET, "/stream?interval_ms=250")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream")
+    );
+    let mut buffer = String::new();
+    let mut snapshots = vec![];
+    while snapshots.len() < 2 {
+        let chunk = tokio::time::timeout(T, res.chunk())
+            .await
+            .unwrap()
+            .unwrap()
+            .expect("the stream stays open");
+        buffer.push_str(std::str::from_utf8(&chunk).unwrap());
+        while let Some(end) = buffer.find("\n\n") {
+            let event: String = buffer[..end].to_owned();
+            buffer.drain(..end + 2);
+            if let Some(data) = event.lines().find_map(|l| l.strip_prefix("data: ")) {
+                snapshots.push(serde_json::from_str::<Value>(data).unwrap());
+            }
+        }
+    }
+    let noop = snapshots[1]["queues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|q| q["kind"] == "noop")
+        .unwrap()
+        .clone();
+    assert_eq!(noop["counts"]["scheduled"], 1, "{noop}");
+    let res = app
+        .request(reqwest::Method::GET, "/stream?interval_ms=5")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 422);
+}
