@@ -7,3 +7,4 @@ mod bad_input;
 mod dashboard;
 mod endpoints;
 mod lifecycle;
+mod sources;

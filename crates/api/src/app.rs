@@ -26,8 +26,8 @@ use crate::{
     middleware::{BodyLimit, SecurityHeaders},
     problem,
     routes::{
-        audit::AuditApi, jobs::JobsApi, keys::KeysApi, stream::StreamApi, system::SystemApi,
-        tenant::TenantApi,
+        audit::AuditApi, hosts::HostsApi, jobs::JobsApi, keys::KeysApi, signals::SignalsApi,
+        sources::SourcesApi, stream::StreamApi, system::SystemApi, tenant::TenantApi,
     },
     settings::Access,
 };
@@ -57,12 +57,27 @@ impl AppState {
     }
 }
 
+/// Every OpenAPI service under `/api/v1`.
+pub type Apis = (
+    JobsApi,
+    SystemApi,
+    KeysApi,
+    TenantApi,
+    AuditApi,
+    SourcesApi,
+    SignalsApi,
+    HostsApi,
+    StreamApi,
+);
+
 /// The `/api/v1` operations as an OpenAPI service; needs no database, so the spec can be built
 /// anywhere.
-pub fn api_service()
--> OpenApiService<(JobsApi, SystemApi, KeysApi, TenantApi, AuditApi, StreamApi), ()> {
+pub fn api_service() -> OpenApiService<Apis, ()> {
     OpenApiService::new(
-        (JobsApi, SystemApi, KeysApi, TenantApi, AuditApi, StreamApi),
+        (
+            JobsApi, SystemApi, KeysApi, TenantApi, AuditApi, SourcesApi, SignalsApi, HostsApi,
+            StreamApi,
+        ),
         "demandflow",
         env!("CARGO_PKG_VERSION"),
     )

@@ -106,6 +106,9 @@ pub enum NewJobSchema {
     /// `http_request`.
     #[oai(mapping = "http_request")]
     HttpRequest(HttpRequestJob),
+    /// `fetch_source`.
+    #[oai(mapping = "fetch_source")]
+    FetchSource(crate::routes::sources_models::FetchSourceJob),
 }
 
 /// A batch of jobs, enqueued all or nothing.

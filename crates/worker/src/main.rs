@@ -19,10 +19,15 @@ use jobs::{
     db,
     kinds::{
         JobKind,
+        fetch_source::{self, FetchContext, FetchSource},
         http_request::{self, HttpContext, HttpRequest},
         noop::{self, Noop},
     },
     queue::{NodeSettings, WorkerNode, spawn_attempt},
+    sources::{
+        hosts::HostPolicy,
+        schedule::{self, ScheduleSettings},
+    },
     telemetry,
 };
 
@@ -39,9 +44,15 @@ struct Settings {
     allow_private_networks: bool,
     /// `WORKER_METRICS_PORT`: serve Prometheus metrics on this port when set.
     metrics_port: Option<u16>,
+    /// `FETCH_TIMEOUT_MS` (default 30 s), `FETCH_MAX_BYTES` (default 10 MiB),
+    /// `CIRCUIT_FAILURE_THRESHOLD` (default 5), `CIRCUIT_COOLDOWN_MS` (default 60 s).
+    fetch: (Duration, usize, HostPolicy),
+    /// `SCHEDULER_TICK_MS` (default 1 s): how often due sources are looked for;
+    /// `SIGNAL_PURGE_INTERVAL_MS` (default 60 s): how often expired signals are purged.
+    schedule: ScheduleSettings,
 }
 
-const KINDS: &[&str] = &[Noop::KIND, HttpRequest::KIND];
+const KINDS: &[&str] = &[Noop::KIND, HttpRequest::KIND, FetchSource::KIND];
 
 impl Settings {
     fn from_env() -> Result<Self, ConfigError> {
@@ -64,6 +75,33 @@ impl Settings {
             grace: config::millis("SHUTDOWN_GRACE_MS", Duration::from_secs(30), 0..=3_600_000)?,
             allow_private_networks: config::flag("ALLOW_PRIVATE_NETWORKS", false)?,
             metrics_port,
+            fetch: (
+                config::millis("FETCH_TIMEOUT_MS", Duration::from_secs(30), 100..=300_000)?,
+                config::number(
+                    "FETCH_MAX_BYTES",
+                    10 * 1024 * 1024,
+                    1024..=1024 * 1024 * 1024,
+                )? as usize,
+                HostPolicy {
+                    failure_threshold: config::number("CIRCUIT_FAILURE_THRESHOLD", 5, 1..=1000)?
+                        as i32,
+                    cooldown: config::millis(
+                        "CIRCUIT_COOLDOWN_MS",
+                        Duration::from_secs(60),
+                        100..=86_400_000,
+                    )?,
+                    ..HostPolicy::default()
+                },
+            ),
+            schedule: ScheduleSettings {
+                tick: config::millis("SCHEDULER_TICK_MS", Duration::from_secs(1), 50..=3_600_000)?,
+                purge_every: config::millis(
+                    "SIGNAL_PURGE_INTERVAL_MS",
+                    Duration::from_secs(60),
+                    100..=86_400_000,
+                )?,
+                ..ScheduleSettings::default()
+            },
         })
     }
 
@@ -102,10 +140,20 @@ async fn run(settings: Settings) -> anyhow::Result<()> {
     }
     let pool = db::pool(&settings.database);
     wait_for_schema(&pool).await?;
-    let node = WorkerNode::start(pool, settings.node.clone(), KINDS)
+    let node = WorkerNode::start(pool.clone(), settings.node.clone(), KINDS)
         .await
         .context("Failed to register this worker")?;
     let http = HttpContext::new(settings.allow_private_networks);
+    let (fetch_timeout, fetch_max_bytes, host_policy) = settings.fetch;
+    let fetch = FetchContext {
+        timeout: fetch_timeout,
+        max_bytes: fetch_max_bytes,
+        policy: host_policy,
+        ..FetchContext::new(pool.clone(), settings.allow_private_networks)
+    };
+    let fetch_concurrency = settings.concurrency_of(FetchSource::KIND);
+    // Every worker schedules: claiming a due source's row makes one of them win each slot.
+    let scheduler = schedule::spawn(pool.clone(), settings.schedule);
 
     let noop_concurrency = settings.concurrency_of(Noop::KIND);
     let http_concurrency = settings.concurrency_of(HttpRequest::KIND);
@@ -133,6 +181,18 @@ async fn run(settings: Settings) -> anyhow::Result<()> {
                     .parallelize(spawn_attempt)
                     .build(http_request::handle)
             }
+        })
+        .register({
+            let node = node.clone();
+            move |_restarts| {
+                WorkerBuilder::new(format!("{}@{}", FetchSource::KIND, node.id()))
+                    .backend(node.backend::<FetchSource>(fetch_concurrency))
+                    .data(fetch.clone())
+                    .catch_panic()
+                    .concurrency(fetch_concurrency)
+                    .parallelize(spawn_attempt)
+                    .build(fetch_source::handle)
+            }
         });
     tracing::info!(
         worker = node.id(),
@@ -140,6 +200,7 @@ async fn run(settings: Settings) -> anyhow::Result<()> {
         "worker running"
     );
     let stopped = monitor.run_with_signal(shutdown_signal()).await;
+    scheduler.stop().await;
     if let Err(e) = &stopped {
         tracing::error!(error = %e, "a worker stopped with an error");
     }

@@ -3,8 +3,12 @@
 use poem_openapi::Tags;
 
 pub mod audit;
+pub mod hosts;
 pub mod jobs;
 pub mod keys;
+pub mod signals;
+pub mod sources;
+pub mod sources_models;
 pub mod stream;
 pub mod system;
 pub mod tenant;
@@ -18,4 +22,8 @@ pub enum ApiTags {
     System,
     /// Keys, the tenant's settings and the audit log.
     Access,
+    /// Sources (feeds and push endpoints) and the hosts they call.
+    Sources,
+    /// Signals: read, search, export, move through their states, erase by author.
+    Signals,
 }

@@ -1053,3 +1053,26 @@ mod tests {
         assert_eq!(bands(h)[3], (u & 0xffff) as i32);
     }
 }
+
+#[cfg(test)]
+mod fixture_tests {
+    use super::*;
+    use crate::sources::{SourceKind, feed};
+
+    #[test]
+    fn the_fixture_repost_is_a_near_duplicate() {
+        let xml = include_bytes!("../../../../tests/fixtures/feeds/rss_quirks.xml");
+        let base = Url::parse("https://forum.example/forum/rss").unwrap();
+        let items: Vec<Prepared> = feed::parse(SourceKind::Rss, xml, None, &base)
+            .unwrap()
+            .into_iter()
+            .map(|i| prepare(i, Some(&base)))
+            .collect();
+        let d = hamming(items[0].simhash as u64, items[3].simhash as u64);
+        assert_ne!(items[0].content_hash, items[3].content_hash);
+        assert!(d <= 3, "the repost is {d} bits away");
+        for other in [1, 2] {
+            assert!(hamming(items[0].simhash as u64, items[other].simhash as u64) > 3);
+        }
+    }
+}

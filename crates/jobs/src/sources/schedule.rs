@@ -84,6 +84,28 @@ pub async fn tick(pool: &PgPool, batch: i64) -> Result<usize, DomainError> {
     Ok(created)
 }
 
+/// A running scheduler (see [`spawn`]).
+#[derive(Debug)]
+pub struct Scheduler {
+    stop: CancellationToken,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Scheduler {
+    /// Stops the scheduler after its current tick.
+    pub async fn stop(self) {
+        self.stop.cancel();
+        let _ = self.task.await;
+    }
+}
+
+/// Starts [`run`] on its own task.
+pub fn spawn(pool: PgPool, settings: ScheduleSettings) -> Scheduler {
+    let stop = CancellationToken::new();
+    let task = tokio::spawn(run(pool, settings, stop.clone()));
+    Scheduler { stop, task }
+}
+
 /// Runs the scheduler and the retention purge until `stop` fires.
 pub async fn run(pool: PgPool, settings: ScheduleSettings, stop: CancellationToken) {
     let mut ticks = tokio::time::interval(settings.tick);

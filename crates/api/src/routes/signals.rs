@@ -1,0 +1,763 @@
+//! `/signals`: the tenant's signals — list with filters and full-text search, read, move along
+//! the state machine, soft-delete, export as CSV or NDJSON (streamed), erase everything by one
+//! author (GDPR), and the quality gates with their rejection counts.
+
+use chrono::{DateTime, Utc};
+use jobs::{
+    FieldError,
+    auth::Role,
+    sources::signals::{self, ExportFormat, Filter, SignalState},
+};
+use poem::{
+    Body,
+    middleware::ReqId,
+    web::{Data, RemoteAddr},
+};
+use poem_openapi::{
+    ApiResponse, OpenApi,
+    param::{Path, Query},
+    payload::{Binary, Json},
+};
+use uuid::Uuid;
+
+use super::{
+    ApiTags,
+    sources::parse_cursor,
+    sources_models::{
+        EraseSchema, Erased, QualityPatchSchema, QualitySettings, RejectionCount, Signal,
+        SignalPage, SignalQuality, TransitionSchema,
+    },
+};
+use crate::{
+    app::AppState,
+    auth::{Auth, Origin},
+    models::JsonAs,
+    problem::{ApiError, Problem, respond},
+    problem_responses,
+};
+
+/// The `/signals` operations.
+pub struct SignalsApi;
+
+/// The filters of a listing or export, as sent.
+#[derive(Debug, Default)]
+struct Params {
+    source_id: Option<String>,
+    state: Option<String>,
+    language: Option<String>,
+    since: Option<DateTime<Utc>>,
+    until: Option<DateTime<Utc>>,
+    q: Option<String>,
+    author: Option<String>,
+    limit: Option<i64>,
+    cursor: Option<String>,
+}
+
+impl Params {
+    fn filter(self) -> Result<Filter, FieldError> {
+        let source_id = match self.source_id.as_deref().filter(|s| !s.is_empty()) {
+            None => None,
+            Some(s) => Some(
+                s.parse::<Uuid>()
+                    .map_err(|_| FieldError::new("source_id", "expected a source id (UUID)"))?,
+            ),
+        };
+        let state = match self.state.as_deref().filter(|s| !s.is_empty()) {
+            None => None,
+            Some(s) => Some(SignalState::parse(s).ok_or_else(|| {
+                FieldError::new("state", format!("expected one of {}", SignalState::names()))
+            })?),
+        };
+        let filter = Filter {
+            source_id,
+            state,
+            language: self.language.filter(|l| !l.is_empty()),
+            since: self.since,
+            until: self.until,
+            q: self.q.filter(|q| !q.trim().is_empty()),
+            author: self.author.filter(|a| !a.is_empty()),
+            include_deleted: false,
+            before: parse_cursor(self.cursor)?,
+            limit: self.limit.unwrap_or(50),
+        };
+        filter.validate()?;
+        Ok(filter)
+    }
+}
+
+#[OpenApi(tag = "ApiTags::Signals")]
+impl SignalsApi {
+    /// List signals
+    ///
+    /// Newest first, a page at a time. `q` searches titles and text (Postgres full-text
+    /// search, web-search syntax: words, `"a phrase"`, `-excluded`, `or`).
+    #[oai(path = "/signals", method = "get", operation_id = "listSignals")]
+    #[allow(clippy::too_many_arguments)]
+    async fn list(
+        &self,
+        auth: Auth,
+        state: Data<&AppState>,
+        /// Only from this source.
+        source_id: Query<Option<String>>,
+        /// Only in this state.
+        #[oai(name = "state")]
+        signal_state: Query<Option<String>>,
+        /// Only in this language (ISO 639-3, e.g. `eng`).
+        language: Query<Option<String>>,
+        /// Only ingested at or after this instant.
+        since: Query<Option<DateTime<Utc>>>,
+        /// Only ingested before this instant.
+        until: Query<Option<DateTime<Utc>>>,
+        /// Full-text search.
+        q: Query<Option<String>>,
+        /// Page size, 1 to 500 (default 50).
+        limit: Query<Option<i64>>,
+        /// The previous page's `next_cursor`.
+        cursor: Query<Option<String>>,
+    ) -> ListSignalsResponse {
+        let params = Params {
+            source_id: source_id.0,
+            state: signal_state.0,
+            language: language.0,
+            since: since.0,
+            until: until.0,
+            q: q.0,
+            author: None,
+            limit: limit.0,
+            cursor: cursor.0,
+        };
+        respond(list_signals(&state, &auth, params).await)
+    }
+
+    /// Export signals
+    ///
+    /// Every signal matching the filters, streamed as CSV (`format=csv`, with a header row,
+    /// without the HTML) or NDJSON (`format=ndjson`, the default: one signal a line). With
+    /// `author`, soft-deleted signals are included too: everything held about that person
+    /// (a GDPR export).
+    #[oai(
+        path = "/signals/export",
+        method = "get",
+        operation_id = "exportSignals"
+    )]
+    #[allow(clippy::too_many_arguments)]
+    async fn export(
+        &self,
+        auth: Auth,
+        state: Data<&AppState>,
+        /// `ndjson` (default) or `csv`.
+        format: Query<Option<String>>,
+        /// Only from this source.
+        source_id: Query<Option<String>>,
+        /// Only in this state.
+        #[oai(name = "state")]
+        signal_state: Query<Option<String>>,
+        /// Only in this language.
+        language: Query<Option<String>>,
+        /// Only ingested at or after.
+        since: Query<Option<DateTime<Utc>>>,
+        /// Only ingested before.
+        until: Query<Option<DateTime<Utc>>>,
+        /// Full-text search.
+        q: Query<Option<String>>,
+        /// Only by this author (exact); includes soft-deleted signals.
+        author: Query<Option<String>>,
+    ) -> ExportSignalsResponse {
+        let params = Params {
+            source_id: source_id.0,
+            state: signal_state.0,
+            language: language.0,
+            since: since.0,
+            until: until.0,
+            q: q.0,
+            author: author.0,
+            limit: Some(500),
+            cursor: None,
+        };
+        respond(export_signals(&state, &auth, format.0, params))
+    }
+
+    /// Get a signal
+    #[oai(path = "/signals/:id", method = "get", operation_id = "getSignal")]
+    async fn get(&self, auth: Auth, state: Data<&AppState>, id: Path<Uuid>) -> GetSignalResponse {
+        respond(get_signal(&state, &auth, id.0).await)
+    }
+
+    /// Delete a signal
+    ///
+    /// A soft delete: it disappears from listings and exports (except a GDPR export by
+    /// author). Needs the operator role.
+    #[oai(
+        path = "/signals/:id",
+        method = "delete",
+        operation_id = "deleteSignal"
+    )]
+    async fn delete(
+        &self,
+        auth: Auth,
+        state: Data<&AppState>,
+        id: Path<Uuid>,
+        request_id: ReqId,
+        remote: &RemoteAddr,
+    ) -> DeleteSignalResponse {
+        let origin = Origin::of(&request_id, remote);
+        respond(delete_signal(&state, &auth, &origin, id.0).await)
+    }
+
+    /// Move a signal to another state
+    ///
+    /// `new → classified → scored → alerted`, or to `discarded` / `expired` from any of the
+    /// first three; anything else answers 409. Needs the operator role.
+    #[oai(
+        path = "/signals/:id/state",
+        method = "post",
+        operation_id = "transitionSignal"
+    )]
+    async fn transition(
+        &self,
+        auth: Auth,
+        state: Data<&AppState>,
+        id: Path<Uuid>,
+        request_id: ReqId,
+        remote: &RemoteAddr,
+        /// The new state.
+        body: Json<JsonAs<TransitionSchema>>,
+    ) -> TransitionSignalResponse {
+        let origin = Origin::of(&request_id, remote);
+        respond(transition_signal(&state, &auth, &origin, id.0, body.0.value).await)
+    }
+
+    /// Erase an author's signals
+    ///
+    /// Deletes for good every signal by this author (soft-deleted ones too); the audit entry
+    /// names the author only by a SHA-256. Export them first with `GET
+    /// /signals/export?author=`. Needs the admin role.
+    #[oai(path = "/signals/erase", method = "post", operation_id = "eraseAuthor")]
+    async fn erase(
+        &self,
+        auth: Auth,
+        state: Data<&AppState>,
+        request_id: ReqId,
+        remote: &RemoteAddr,
+        /// The author.
+        body: Json<JsonAs<EraseSchema>>,
+    ) -> EraseAuthorResponse {
+        let origin = Origin::of(&request_id, remote);
+        respond(erase_author(&state, &auth, &origin, body.0.value).await)
+    }
+
+    /// Get the quality gates
+    ///
+    /// The tenant's gates, near-duplicate and retention settings, and how many signals each
+    /// gate refused per source.
+    #[oai(
+        path = "/signals/quality",
+        method = "get",
+        operation_id = "getSignalQuality"
+    )]
+    async fn quality(&self, auth: Auth, state: Data<&AppState>) -> GetQualityResponse {
+        respond(get_quality(&state, &auth).await)
+    }
+
+    /// Change the quality gates
+    ///
+    /// Absent fields stay as they are. Needs the admin role.
+    #[oai(
+        path = "/signals/quality",
+        method = "patch",
+        operation_id = "updateSignalQuality"
+    )]
+    async fn update_quality(
+        &self,
+        auth: Auth,
+        state: Data<&AppState>,
+        request_id: ReqId,
+        remote: &RemoteAddr,
+        /// The fields to change.
+        body: Json<JsonAs<QualityPatchSchema>>,
+    ) -> UpdateQualityResponse {
+        let origin = Origin::of(&request_id, remote);
+        respond(update_quality(&state, &auth, &origin, body.0.value).await)
+    }
+}
+
+/// Outcomes of `listSignals`.
+#[derive(ApiResponse)]
+#[oai(bad_request_handler = "crate::problem::from_extractor")]
+pub enum ListSignalsResponse {
+    /// A page of signals.
+    #[oai(status = 200)]
+    Ok(Json<SignalPage>),
+    /// A parameter could not be read (a malformed time).
+    #[oai(status = 400, content_type = "application/problem+json")]
+    BadRequest(Json<Problem>),
+    /// No API key, or not a live one.
+    #[oai(status = 401, content_type = "application/problem+json")]
+    Unauthorized(Json<Problem>),
+    /// A parameter is invalid; `errors[].path` names it.
+    #[oai(status = 422, content_type = "application/problem+json")]
+    Invalid(Json<Problem>),
+    /// Too many requests for this key.
+    #[oai(status = 429, content_type = "application/problem+json")]
+    TooManyRequests(Json<Problem>),
+    /// An unexpected failure (logged, not described).
+    #[oai(status = 500, content_type = "application/problem+json")]
+    Internal(Json<Problem>),
+}
+problem_responses!(ListSignalsResponse {
+    400 => BadRequest,
+    401 => Unauthorized,
+    422 => Invalid,
+    429 => TooManyRequests,
+});
+
+/// Outcomes of `exportSignals`.
+#[derive(ApiResponse)]
+#[oai(bad_request_handler = "crate::problem::from_extractor")]
+pub enum ExportSignalsResponse {
+    /// NDJSON: one signal a line.
+    #[oai(status = 200, content_type = "application/x-ndjson")]
+    Ndjson(Binary<Body>),
+    /// CSV with a header row.
+    #[oai(status = 200, content_type = "text/csv")]
+    Csv(Binary<Body>),
+    /// A parameter could not be read.
+    #[oai(status = 400, content_type = "application/problem+json")]
+    BadRequest(Json<Problem>),
+    /// No API key, or not a live one.
+    #[oai(status = 401, content_type = "application/problem+json")]
+    Unauthorized(Json<Problem>),
+    /// A parameter is invalid; `errors[].path` names it.
+    #[oai(status = 422, content_type = "application/problem+json")]
+    Invalid(Json<Problem>),
+    /// Too many requests for this key.
+    #[oai(status = 429, content_type = "application/problem+json")]
+    TooManyRequests(Json<Problem>),
+    /// An unexpected failure (logged, not described).
+    #[oai(status = 500, content_type = "application/problem+json")]
+    Internal(Json<Problem>),
+}
+problem_responses!(ExportSignalsResponse {
+    400 => BadRequest,
+    401 => Unauthorized,
+    422 => Invalid,
+    429 => TooManyRequests,
+});
+
+/// Outcomes of `getSignal`.
+#[derive(ApiResponse)]
+#[oai(bad_request_handler = "crate::problem::from_extractor")]
+#[allow(clippy::large_enum_variant)] // short-lived; boxing would change nothing on the wire
+pub enum GetSignalResponse {
+    /// The signal.
+    #[oai(status = 200)]
+    Ok(Json<Signal>),
+    /// The id is not a UUID.
+    #[oai(status = 400, content_type = "application/problem+json")]
+    BadRequest(Json<Problem>),
+    /// No API key, or not a live one.
+    #[oai(status = 401, content_type = "application/problem+json")]
+    Unauthorized(Json<Problem>),
+    /// No such signal in this tenant.
+    #[oai(status = 404, content_type = "application/problem+json")]
+    NotFound(Json<Problem>),
+    /// Too many requests for this key.
+    #[oai(status = 429, content_type = "application/problem+json")]
+    TooManyRequests(Json<Problem>),
+    /// An unexpected failure (logged, not described).
+    #[oai(status = 500, content_type = "application/problem+json")]
+    Internal(Json<Problem>),
+}
+problem_responses!(GetSignalResponse {
+    400 => BadRequest,
+    401 => Unauthorized,
+    404 => NotFound,
+    429 => TooManyRequests,
+});
+
+/// Outcomes of `deleteSignal`.
+#[derive(ApiResponse)]
+#[oai(bad_request_handler = "crate::problem::from_extractor")]
+pub enum DeleteSignalResponse {
+    /// The signal is deleted.
+    #[oai(status = 204)]
+    Deleted,
+    /// The id is not a UUID.
+    #[oai(status = 400, content_type = "application/problem+json")]
+    BadRequest(Json<Problem>),
+    /// No API key, or not a live one.
+    #[oai(status = 401, content_type = "application/problem+json")]
+    Unauthorized(Json<Problem>),
+    /// The key is not an operator's.
+    #[oai(status = 403, content_type = "application/problem+json")]
+    Forbidden(Json<Problem>),
+    /// No such signal in this tenant.
+    #[oai(status = 404, content_type = "application/problem+json")]
+    NotFound(Json<Problem>),
+    /// Too many requests for this key.
+    #[oai(status = 429, content_type = "application/problem+json")]
+    TooManyRequests(Json<Problem>),
+    /// An unexpected failure (logged, not described).
+    #[oai(status = 500, content_type = "application/problem+json")]
+    Internal(Json<Problem>),
+}
+problem_responses!(DeleteSignalResponse {
+    400 => BadRequest,
+    401 => Unauthorized,
+    403 => Forbidden,
+    404 => NotFound,
+    429 => TooManyRequests,
+});
+
+/// Outcomes of `transitionSignal`.
+#[derive(ApiResponse)]
+#[oai(bad_request_handler = "crate::problem::from_extractor")]
+#[allow(clippy::large_enum_variant)] // short-lived; boxing would change nothing on the wire
+pub enum TransitionSignalResponse {
+    /// The signal, in its new state.
+    #[oai(status = 200)]
+    Ok(Json<Signal>),
+    /// The body is not JSON, or the id is not a UUID.
+    #[oai(status = 400, content_type = "application/problem+json")]
+    BadRequest(Json<Problem>),
+    /// No API key, or not a live one.
+    #[oai(status = 401, content_type = "application/problem+json")]
+    Unauthorized(Json<Problem>),
+    /// The key is not an operator's.
+    #[oai(status = 403, content_type = "application/problem+json")]
+    Forbidden(Json<Problem>),
+    /// No such signal in this tenant.
+    #[oai(status = 404, content_type = "application/problem+json")]
+    NotFound(Json<Problem>),
+    /// The move is not allowed from the signal's current state.
+    #[oai(status = 409, content_type = "application/problem+json")]
+    Conflict(Json<Problem>),
+    /// The state is unknown.
+    #[oai(status = 422, content_type = "application/problem+json")]
+    Invalid(Json<Problem>),
+    /// Too many requests for this key.
+    #[oai(status = 429, content_type = "application/problem+json")]
+    TooManyRequests(Json<Problem>),
+    /// An unexpected failure (logged, not described).
+    #[oai(status = 500, content_type = "application/problem+json")]
+    Internal(Json<Problem>),
+}
+problem_responses!(TransitionSignalResponse {
+    400 => BadRequest,
+    401 => Unauthorized,
+    403 => Forbidden,
+    404 => NotFound,
+    409 => Conflict,
+    422 => Invalid,
+    429 => TooManyRequests,
+});
+
+/// Outcomes of `eraseAuthor`.
+#[derive(ApiResponse)]
+#[oai(bad_request_handler = "crate::problem::from_extractor")]
+pub enum EraseAuthorResponse {
+    /// How many signals were erased.
+    #[oai(status = 200)]
+    Ok(Json<Erased>),
+    /// The body is not JSON.
+    #[oai(status = 400, content_type = "application/problem+json")]
+    BadRequest(Json<Problem>),
+    /// No API key, or not a live one.
+    #[oai(status = 401, content_type = "application/problem+json")]
+    Unauthorized(Json<Problem>),
+    /// The key is not an admin's.
+    #[oai(status = 403, content_type = "application/problem+json")]
+    Forbidden(Json<Problem>),
+    /// The author is missing or empty.
+    #[oai(status = 422, content_type = "application/problem+json")]
+    Invalid(Json<Problem>),
+    /// Too many requests for this key.
+    #[oai(status = 429, content_type = "application/problem+json")]
+    TooManyRequests(Json<Problem>),
+    /// An unexpected failure (logged, not described).
+    #[oai(status = 500, content_type = "application/problem+json")]
+    Internal(Json<Problem>),
+}
+problem_responses!(EraseAuthorResponse {
+    400 => BadRequest,
+    401 => Unauthorized,
+    403 => Forbidden,
+    422 => Invalid,
+    429 => TooManyRequests,
+});
+
+/// Outcomes of `getSignalQuality`.
+#[derive(ApiResponse)]
+#[oai(bad_request_handler = "crate::problem::from_extractor")]
+pub enum GetQualityResponse {
+    /// The settings and rejection counts.
+    #[oai(status = 200)]
+    Ok(Json<SignalQuality>),
+    /// No API key, or not a live one.
+    #[oai(status = 401, content_type = "application/problem+json")]
+    Unauthorized(Json<Problem>),
+    /// Too many requests for this key.
+    #[oai(status = 429, content_type = "application/problem+json")]
+    TooManyRequests(Json<Problem>),
+    /// An unexpected failure (logged, not described).
+    #[oai(status = 500, content_type = "application/problem+json")]
+    Internal(Json<Problem>),
+}
+problem_responses!(GetQualityResponse {
+    401 => Unauthorized,
+    429 => TooManyRequests,
+});
+
+/// Outcomes of `updateSignalQuality`.
+#[derive(ApiResponse)]
+#[oai(bad_request_handler = "crate::problem::from_extractor")]
+pub enum UpdateQualityResponse {
+    /// The settings after the change.
+    #[oai(status = 200)]
+    Ok(Json<QualitySettings>),
+    /// The body is not JSON.
+    #[oai(status = 400, content_type = "application/problem+json")]
+    BadRequest(Json<Problem>),
+    /// No API key, or not a live one.
+    #[oai(status = 401, content_type = "application/problem+json")]
+    Unauthorized(Json<Problem>),
+    /// The key is not an admin's.
+    #[oai(status = 403, content_type = "application/problem+json")]
+    Forbidden(Json<Problem>),
+    /// The body is larger than the server accepts.
+    #[oai(status = 413, content_type = "application/problem+json")]
+    PayloadTooLarge(Json<Problem>),
+    /// A field is invalid; `errors[].path` names it.
+    #[oai(status = 422, content_type = "application/problem+json")]
+    Invalid(Json<Problem>),
+    /// Too many requests for this key.
+    #[oai(status = 429, content_type = "application/problem+json")]
+    TooManyRequests(Json<Problem>),
+    /// An unexpected failure (logged, not described).
+    #[oai(status = 500, content_type = "application/problem+json")]
+    Internal(Json<Problem>),
+}
+problem_responses!(UpdateQualityResponse {
+    400 => BadRequest,
+    401 => Unauthorized,
+    403 => Forbidden,
+    413 => PayloadTooLarge,
+    422 => Invalid,
+    429 => TooManyRequests,
+});
+
+#[tracing::instrument(skip_all, fields(tenant_id))]
+async fn list_signals(
+    state: &AppState,
+    auth: &Auth,
+    params: Params,
+) -> Result<ListSignalsResponse, ApiError> {
+    let principal = auth.require(Role::Viewer)?;
+    tracing::Span::current().record("tenant_id", tracing::field::display(principal.tenant_id));
+    let page = signals::list(&state.pool, principal.tenant_id, &params.filter()?).await?;
+    Ok(ListSignalsResponse::Ok(Json(SignalPage {
+        items: page.items.into_iter().map(Signal::from).collect(),
+        next_cursor: page.next_cursor,
+    })))
+}
+
+fn export_signals(
+    state: &AppState,
+    auth: &Auth,
+    format: Option<String>,
+    params: Params,
+) -> Result<ExportSignalsResponse, ApiError> {
+    let principal = auth.require(Role::Viewer)?;
+    let format = match format.as_deref() {
+        None | Some("") | Some("ndjson") => ExportFormat::Ndjson,
+        Some("csv") => ExportFormat::Csv,
+        Some(_) => return Err(FieldError::new("format", "expected csv or ndjson").into()),
+    };
+    let mut filter = params.filter()?;
+    filter.include_deleted = filter.author.is_some();
+    tracing::info!(tenant_id = %principal.tenant_id, ?format, "export started");
+    let stream = signals::export(state.pool.clone(), principal.tenant_id, filter, format);
+    let stream = futures::StreamExt::map(stream, |chunk| {
+        chunk.map_err(|e| {
+            tracing::error!(error = %e, "export failed midway; the response is cut short");
+            std::io::Error::other("export failed")
+        })
+    });
+    let body = Body::from_bytes_stream(stream);
+    Ok(match format {
+        ExportFormat::Ndjson => ExportSignalsResponse::Ndjson(Binary(body)),
+        ExportFormat::Csv => ExportSignalsResponse::Csv(Binary(body)),
+    })
+}
+
+#[tracing::instrument(skip_all, fields(tenant_id, signal_id = %id))]
+async fn get_signal(
+    state: &AppState,
+    auth: &Auth,
+    id: Uuid,
+) -> Result<GetSignalResponse, ApiError> {
+    let principal = auth.require(Role::Viewer)?;
+    tracing::Span::current().record("tenant_id", tracing::field::display(principal.tenant_id));
+    let signal = signals::get(&state.pool, principal.tenant_id, id).await?;
+    Ok(GetSignalResponse::Ok(Json(signal.into())))
+}
+
+#[tracing::instrument(skip_all, fields(tenant_id, signal_id = %id))]
+async fn delete_signal(
+    state: &AppState,
+    auth: &Auth,
+    origin: &Origin,
+    id: Uuid,
+) -> Result<DeleteSignalResponse, ApiError> {
+    let principal = auth.require(Role::Operator)?;
+    tracing::Span::current().record("tenant_id", tracing::field::display(principal.tenant_id));
+    let mut tx = state.pool.begin().await?;
+    signals::delete(&mut tx, principal.tenant_id, &origin.actor(&principal), id).await?;
+    tx.commit().await?;
+    Ok(DeleteSignalResponse::Deleted)
+}
+
+#[tracing::instrument(skip_all, fields(tenant_id, signal_id = %id))]
+async fn transition_signal(
+    state: &AppState,
+    auth: &Auth,
+    origin: &Origin,
+    id: Uuid,
+    body: serde_json::Value,
+) -> Result<TransitionSignalResponse, ApiError> {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Body {
+        state: String,
+        #[serde(default)]
+        reason: Option<String>,
+    }
+    let principal = auth.require(Role::Operator)?;
+    tracing::Span::current().record("tenant_id", tracing::field::display(principal.tenant_id));
+    let body: Body = jobs::kinds::from_value(body)?;
+    let to = SignalState::parse(&body.state).ok_or_else(|| {
+        FieldError::new("state", format!("expected one of {}", SignalState::names()))
+    })?;
+    if body
+        .reason
+        .as_ref()
+        .is_some_and(|r| r.chars().count() > 200)
+    {
+        return Err(FieldError::new("reason", "at most 200 characters").into());
+    }
+    let mut tx = state.pool.begin().await?;
+    let signal = signals::transition(
+        &mut tx,
+        principal.tenant_id,
+        &origin.actor(&principal),
+        id,
+        to,
+        body.reason.as_deref(),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(TransitionSignalResponse::Ok(Json(signal.into())))
+}
+
+#[tracing::instrument(skip_all, fields(tenant_id, erased))]
+async fn erase_author(
+    state: &AppState,
+    auth: &Auth,
+    origin: &Origin,
+    body: serde_json::Value,
+) -> Result<EraseAuthorResponse, ApiError> {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Body {
+        author: String,
+    }
+    let principal = auth.require(Role::Admin)?;
+    let span = tracing::Span::current();
+    span.record("tenant_id", tracing::field::display(principal.tenant_id));
+    let body: Body = jobs::kinds::from_value(body)?;
+    let mut tx = state.pool.begin().await?;
+    let erased = signals::erase_author(
+        &mut tx,
+        principal.tenant_id,
+        &origin.actor(&principal),
+        &body.author,
+    )
+    .await?;
+    tx.commit().await?;
+    span.record("erased", erased);
+    Ok(EraseAuthorResponse::Ok(Json(Erased { erased })))
+}
+
+#[tracing::instrument(skip_all, fields(tenant_id))]
+async fn get_quality(state: &AppState, auth: &Auth) -> Result<GetQualityResponse, ApiError> {
+    let principal = auth.require(Role::Viewer)?;
+    tracing::Span::current().record("tenant_id", tracing::field::display(principal.tenant_id));
+    let mut conn = state.pool.acquire().await?;
+    let settings = signals::settings(&mut conn, principal.tenant_id).await?;
+    drop(conn);
+    let rejections = signals::rejections(&state.pool, principal.tenant_id).await?;
+    Ok(GetQualityResponse::Ok(Json(SignalQuality {
+        settings: settings.into(),
+        rejections: rejections.into_iter().map(RejectionCount::from).collect(),
+    })))
+}
+
+#[tracing::instrument(skip_all, fields(tenant_id))]
+async fn update_quality(
+    state: &AppState,
+    auth: &Auth,
+    origin: &Origin,
+    body: serde_json::Value,
+) -> Result<UpdateQualityResponse, ApiError> {
+    let principal = auth.require(Role::Admin)?;
+    tracing::Span::current().record("tenant_id", tracing::field::display(principal.tenant_id));
+    let mut tx = state.pool.begin().await?;
+    let settings = signals::update_settings(
+        &mut tx,
+        principal.tenant_id,
+        &origin.actor(&principal),
+        body,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(UpdateQualityResponse::Ok(Json(settings.into())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filters_name_the_bad_parameter() {
+        let path = |p: Params| p.filter().unwrap_err().path;
+        assert!(Params::default().filter().is_ok());
+        assert_eq!(
+            path(Params {
+                state: Some("sleepy".into()),
+                ..Default::default()
+            }),
+            "state"
+        );
+        assert_eq!(
+            path(Params {
+                source_id: Some("x".into()),
+                ..Default::default()
+            }),
+            "source_id"
+        );
+        assert_eq!(
+            path(Params {
+                limit: Some(0),
+                ..Default::default()
+            }),
+            "limit"
+        );
+        assert_eq!(
+            path(Params {
+                cursor: Some("nope".into()),
+                ..Default::default()
+            }),
+            "cursor"
+        );
+    }
+}

@@ -1,0 +1,539 @@
+//! `/sources`: a tenant's feeds and push endpoints — create, list, read, change, soft-delete —
+//! and `POST /sources/{id}/signals`, where push sources receive batches (HMAC-signed when the
+//! source has a secret).
+//!
+//! Every source belongs to the caller's tenant; another tenant's source answers 404. Viewers
+//! read; operators change. Each change writes its audit entry in its own transaction.
+
+use jobs::{
+    auth::Role,
+    sources::{self, NewSource, SourceKind, SourcePatch, push},
+};
+use poem::{
+    middleware::ReqId,
+    web::{Data, RemoteAddr},
+};
+use poem_openapi::{
+    ApiResponse, OpenApi,
+    param::{Header, Path, Query},
+    payload::Json,
+};
+use uuid::Uuid;
+
+use super::{
+    ApiTags,
+    sources_models::{
+        IngestReport, NewSourceSchema, PushBatchSchema, RawJson, Source, SourcePage,
+        SourcePatchSchema,
+    },
+};
+use crate::{
+    API_PREFIX,
+    app::AppState,
+    auth::{Auth, Origin},
+    models::JsonAs,
+    problem::{ApiError, Problem, respond},
+    problem_responses,
+};
+
+/// The `/sources` operations.
+pub struct SourcesApi;
+
+#[OpenApi(tag = "ApiTags::Sources")]
+impl SourcesApi {
+    /// Create a source
+    ///
+    /// A feed (`rss`, `atom`, `json_feed`, `reddit_listing`) is polled every `poll_every`,
+    /// starting now, once per interval however many workers run; requests to its host are
+    /// limited fleet-wide to `rate_limit_per_min`. A `push` source has no URL: signals are
+    /// posted to it. Needs the operator role.
+    #[oai(path = "/sources", method = "post", operation_id = "createSource")]
+    async fn create(
+        &self,
+        auth: Auth,
+        state: Data<&AppState>,
+        request_id: ReqId,
+        remote: &RemoteAddr,
+        /// The source.
+        body: Json<JsonAs<NewSourceSchema>>,
+    ) -> CreateSourceResponse {
+        let origin = Origin::of(&request_id, remote);
+        respond(create_source(&state, &auth, &origin, body.0.value).await)
+    }
+
+    /// List sources
+    ///
+    /// The tenant's live sources, newest first, a page at a time.
+    #[oai(path = "/sources", method = "get", operation_id = "listSources")]
+    #[allow(clippy::too_many_arguments)]
+    async fn list(
+        &self,
+        auth: Auth,
+        state: Data<&AppState>,
+        /// Only sources of this kind.
+        kind: Query<Option<String>>,
+        /// Only sources with this tag.
+        tag: Query<Option<String>>,
+        /// Only enabled (true) or disabled (false) sources.
+        enabled: Query<Option<bool>>,
+        /// Page size, 1 to 500 (default 50).
+        limit: Query<Option<i64>>,
+        /// The previous page's `next_cursor`.
+        cursor: Query<Option<String>>,
+    ) -> ListSourcesResponse {
+        respond(list_sources(&state, &auth, kind.0, tag.0, enabled.0, limit.0, cursor.0).await)
+    }
+
+    /// Get a source
+    #[oai(path = "/sources/:id", method = "get", operation_id = "getSource")]
+    async fn get(&self, auth: Auth, state: Data<&AppState>, id: Path<Uuid>) -> GetSourceResponse {
+        respond(get_source(&state, &auth, id.0).await)
+    }
+
+    /// Change a source
+    ///
+    /// Absent fields stay as they are; the kind never changes. A new URL or interval, or
+    /// enabling a disabled source, makes a poll due now. Needs the operator role.
+    #[oai(path = "/sources/:id", method = "patch", operation_id = "updateSource")]
+    async fn update(
+        &self,
+        auth: Auth,
+        state: Data<&AppState>,
+        id: Path<Uuid>,
+        request_id: ReqId,
+        remote: &RemoteAddr,
+        /// The fields to change.
+        body: Json<JsonAs<SourcePatchSchema>>,
+    ) -> UpdateSourceResponse {
+        let origin = Origin::of(&request_id, remote);
+        respond(update_source(&state, &auth, &origin, id.0, body.0.value).await)
+    }
+
+    /// Delete a source
+    ///
+    /// A soft delete: polling stops, its signals stay. Needs the operator role.
+    #[oai(
+        path = "/sources/:id",
+        method = "delete",
+        operation_id = "deleteSource"
+    )]
+    async fn delete(
+        &self,
+        auth: Auth,
+        state: Data<&AppState>,
+        id: Path<Uuid>,
+        request_id: ReqId,
+        remote: &RemoteAddr,
+    ) -> DeleteSourceResponse {
+        let origin = Origin::of(&request_id, remote);
+        respond(delete_source(&state, &auth, &origin, id.0).await)
+    }
+
+    /// Push signals to a source
+    ///
+    /// For `push` sources: 1 to 500 items, ingested like fetched ones (sanitised, gated,
+    /// deduplicated). When the source has a secret, send `X-Demandflow-Signature:
+    /// t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">`; a wrong signature or one
+    /// more than 5 minutes old answers 401. Needs the operator role.
+    #[oai(
+        path = "/sources/:id/signals",
+        method = "post",
+        operation_id = "pushSignals"
+    )]
+    async fn push(
+        &self,
+        auth: Auth,
+        state: Data<&AppState>,
+        id: Path<Uuid>,
+        /// `t=<unix seconds>,v1=<hex HMAC-SHA256>`, required when the source has a secret.
+        #[oai(name = "X-Demandflow-Signature")]
+        signature: Header<Option<String>>,
+        /// The batch.
+        body: RawJson<PushBatchSchema>,
+    ) -> PushSignalsResponse {
+        respond(push_signals(&state, &auth, id.0, signature.0, &body.bytes).await)
+    }
+}
+
+/// Outcomes of `createSource`.
+#[derive(ApiResponse)]
+#[oai(bad_request_handler = "crate::problem::from_extractor")]
+pub enum CreateSourceResponse {
+    /// The source was created.
+    #[oai(status = 201)]
+    Created(
+        Json<Source>,
+        /// Where the source can be read.
+        #[oai(header = "Location")]
+        String,
+    ),
+    /// The body is not JSON.
+    #[oai(status = 400, content_type = "application/problem+json")]
+    BadRequest(Json<Problem>),
+    /// No API key, or not a live one.
+    #[oai(status = 401, content_type = "application/problem+json")]
+    Unauthorized(Json<Problem>),
+    /// The key is not an operator's.
+    #[oai(status = 403, content_type = "application/problem+json")]
+    Forbidden(Json<Problem>),
+    /// The body is larger than the server accepts.
+    #[oai(status = 413, content_type = "application/problem+json")]
+    PayloadTooLarge(Json<Problem>),
+    /// A field is invalid; `errors[].path` names it.
+    #[oai(status = 422, content_type = "application/problem+json")]
+    Invalid(Json<Problem>),
+    /// Too many requests for this key.
+    #[oai(status = 429, content_type = "application/problem+json")]
+    TooManyRequests(Json<Problem>),
+    /// An unexpected failure (logged, not described).
+    #[oai(status = 500, content_type = "application/problem+json")]
+    Internal(Json<Problem>),
+}
+problem_responses!(CreateSourceResponse {
+    400 => BadRequest,
+    401 => Unauthorized,
+    403 => Forbidden,
+    413 => PayloadTooLarge,
+    422 => Invalid,
+    429 => TooManyRequests,
+});
+
+/// Outcomes of `listSources`.
+#[derive(ApiResponse)]
+#[oai(bad_request_handler = "crate::problem::from_extractor")]
+pub enum ListSourcesResponse {
+    /// A page of sources.
+    #[oai(status = 200)]
+    Ok(Json<SourcePage>),
+    /// A parameter could not be read.
+    #[oai(status = 400, content_type = "application/problem+json")]
+    BadRequest(Json<Problem>),
+    /// No API key, or not a live one.
+    #[oai(status = 401, content_type = "application/problem+json")]
+    Unauthorized(Json<Problem>),
+    /// A parameter is invalid; `errors[].path` names it.
+    #[oai(status = 422, content_type = "application/problem+json")]
+    Invalid(Json<Problem>),
+    /// Too many requests for this key.
+    #[oai(status = 429, content_type = "application/problem+json")]
+    TooManyRequests(Json<Problem>),
+    /// An unexpected failure (logged, not described).
+    #[oai(status = 500, content_type = "application/problem+json")]
+    Internal(Json<Problem>),
+}
+problem_responses!(ListSourcesResponse {
+    400 => BadRequest,
+    401 => Unauthorized,
+    422 => Invalid,
+    429 => TooManyRequests,
+});
+
+/// Outcomes of `getSource`.
+#[derive(ApiResponse)]
+#[oai(bad_request_handler = "crate::problem::from_extractor")]
+pub enum GetSourceResponse {
+    /// The source.
+    #[oai(status = 200)]
+    Ok(Json<Source>),
+    /// The id is not a UUID.
+    #[oai(status = 400, content_type = "application/problem+json")]
+    BadRequest(Json<Problem>),
+    /// No API key, or not a live one.
+    #[oai(status = 401, content_type = "application/problem+json")]
+    Unauthorized(Json<Problem>),
+    /// No such source in this tenant.
+    #[oai(status = 404, content_type = "application/problem+json")]
+    NotFound(Json<Problem>),
+    /// Too many requests for this key.
+    #[oai(status = 429, content_type = "application/problem+json")]
+    TooManyRequests(Json<Problem>),
+    /// An unexpected failure (logged, not described).
+    #[oai(status = 500, content_type = "application/problem+json")]
+    Internal(Json<Problem>),
+}
+problem_responses!(GetSourceResponse {
+    400 => BadRequest,
+    401 => Unauthorized,
+    404 => NotFound,
+    429 => TooManyRequests,
+});
+
+/// Outcomes of `updateSource`.
+#[derive(ApiResponse)]
+#[oai(bad_request_handler = "crate::problem::from_extractor")]
+pub enum UpdateSourceResponse {
+    /// The source, as it is after the change.
+    #[oai(status = 200)]
+    Ok(Json<Source>),
+    /// The body is not JSON, or the id is not a UUID.
+    #[oai(status = 400, content_type = "application/problem+json")]
+    BadRequest(Json<Problem>),
+    /// No API key, or not a live one.
+    #[oai(status = 401, content_type = "application/problem+json")]
+    Unauthorized(Json<Problem>),
+    /// The key is not an operator's.
+    #[oai(status = 403, content_type = "application/problem+json")]
+    Forbidden(Json<Problem>),
+    /// No such source in this tenant.
+    #[oai(status = 404, content_type = "application/problem+json")]
+    NotFound(Json<Problem>),
+    /// The body is larger than the server accepts.
+    #[oai(status = 413, content_type = "application/problem+json")]
+    PayloadTooLarge(Json<Problem>),
+    /// A field is invalid; `errors[].path` names it.
+    #[oai(status = 422, content_type = "application/problem+json")]
+    Invalid(Json<Problem>),
+    /// Too many requests for this key.
+    #[oai(status = 429, content_type = "application/problem+json")]
+    TooManyRequests(Json<Problem>),
+    /// An unexpected failure (logged, not described).
+    #[oai(status = 500, content_type = "application/problem+json")]
+    Internal(Json<Problem>),
+}
+problem_responses!(UpdateSourceResponse {
+    400 => BadRequest,
+    401 => Unauthorized,
+    403 => Forbidden,
+    404 => NotFound,
+    413 => PayloadTooLarge,
+    422 => Invalid,
+    429 => TooManyRequests,
+});
+
+/// Outcomes of `deleteSource`.
+#[derive(ApiResponse)]
+#[oai(bad_request_handler = "crate::problem::from_extractor")]
+pub enum DeleteSourceResponse {
+    /// The source is deleted (its signals stay).
+    #[oai(status = 204)]
+    Deleted,
+    /// The id is not a UUID.
+    #[oai(status = 400, content_type = "application/problem+json")]
+    BadRequest(Json<Problem>),
+    /// No API key, or not a live one.
+    #[oai(status = 401, content_type = "application/problem+json")]
+    Unauthorized(Json<Problem>),
+    /// The key is not an operator's.
+    #[oai(status = 403, content_type = "application/problem+json")]
+    Forbidden(Json<Problem>),
+    /// No such source in this tenant.
+    #[oai(status = 404, content_type = "application/problem+json")]
+    NotFound(Json<Problem>),
+    /// Too many requests for this key.
+    #[oai(status = 429, content_type = "application/problem+json")]
+    TooManyRequests(Json<Problem>),
+    /// An unexpected failure (logged, not described).
+    #[oai(status = 500, content_type = "application/problem+json")]
+    Internal(Json<Problem>),
+}
+problem_responses!(DeleteSourceResponse {
+    400 => BadRequest,
+    401 => Unauthorized,
+    403 => Forbidden,
+    404 => NotFound,
+    429 => TooManyRequests,
+});
+
+/// Outcomes of `pushSignals`.
+#[derive(ApiResponse)]
+#[oai(bad_request_handler = "crate::problem::from_extractor")]
+pub enum PushSignalsResponse {
+    /// The batch was ingested: what was new, held already, near-duplicate or refused.
+    #[oai(status = 200)]
+    Ok(Json<IngestReport>),
+    /// The id is not a UUID.
+    #[oai(status = 400, content_type = "application/problem+json")]
+    BadRequest(Json<Problem>),
+    /// No API key, or the source has a secret and the signature is missing, stale or wrong.
+    #[oai(status = 401, content_type = "application/problem+json")]
+    Unauthorized(Json<Problem>),
+    /// The key is not an operator's.
+    #[oai(status = 403, content_type = "application/problem+json")]
+    Forbidden(Json<Problem>),
+    /// No such source in this tenant.
+    #[oai(status = 404, content_type = "application/problem+json")]
+    NotFound(Json<Problem>),
+    /// The source is not a push source, or it is disabled.
+    #[oai(status = 409, content_type = "application/problem+json")]
+    Conflict(Json<Problem>),
+    /// The body is larger than the server accepts.
+    #[oai(status = 413, content_type = "application/problem+json")]
+    PayloadTooLarge(Json<Problem>),
+    /// The body is not a valid batch; `errors[].path` names the item (`items[3].url`).
+    #[oai(status = 422, content_type = "application/problem+json")]
+    Invalid(Json<Problem>),
+    /// Too many requests for this key.
+    #[oai(status = 429, content_type = "application/problem+json")]
+    TooManyRequests(Json<Problem>),
+    /// An unexpected failure (logged, not described).
+    #[oai(status = 500, content_type = "application/problem+json")]
+    Internal(Json<Problem>),
+}
+problem_responses!(PushSignalsResponse {
+    400 => BadRequest,
+    401 => Unauthorized,
+    403 => Forbidden,
+    404 => NotFound,
+    409 => Conflict,
+    413 => PayloadTooLarge,
+    422 => Invalid,
+    429 => TooManyRequests,
+});
+
+#[tracing::instrument(skip_all, fields(tenant_id, source_id))]
+async fn create_source(
+    state: &AppState,
+    auth: &Auth,
+    origin: &Origin,
+    body: serde_json::Value,
+) -> Result<CreateSourceResponse, ApiError> {
+    let principal = auth.require(Role::Operator)?;
+    let span = tracing::Span::current();
+    span.record("tenant_id", tracing::field::display(principal.tenant_id));
+    let new = NewSource::try_from(body)?;
+    let mut tx = state.pool.begin().await?;
+    let source =
+        sources::create(&mut tx, principal.tenant_id, &origin.actor(&principal), new).await?;
+    tx.commit().await?;
+    span.record("source_id", tracing::field::display(source.id));
+    let location = format!("{API_PREFIX}/sources/{}", source.id);
+    Ok(CreateSourceResponse::Created(Json(source.into()), location))
+}
+
+#[tracing::instrument(skip_all, fields(tenant_id))]
+async fn list_sources(
+    state: &AppState,
+    auth: &Auth,
+    kind: Option<String>,
+    tag: Option<String>,
+    enabled: Option<bool>,
+    limit: Option<i64>,
+    cursor: Option<String>,
+) -> Result<ListSourcesResponse, ApiError> {
+    use jobs::FieldError;
+    let principal = auth.require(Role::Viewer)?;
+    tracing::Span::current().record("tenant_id", tracing::field::display(principal.tenant_id));
+    let kind = match kind.as_deref().filter(|k| !k.is_empty()) {
+        None => None,
+        Some(k) => Some(SourceKind::parse(k).ok_or_else(|| {
+            let names: Vec<&str> = SourceKind::ALL.iter().map(|k| k.as_str()).collect();
+            FieldError::new("kind", format!("expected one of {}", names.join(", ")))
+        })?),
+    };
+    let limit = limit.unwrap_or(50);
+    if !(1..=sources::MAX_PAGE).contains(&limit) {
+        return Err(
+            FieldError::new("limit", format!("expected 1 to {}", sources::MAX_PAGE)).into(),
+        );
+    }
+    let before = parse_cursor(cursor)?;
+    let page = sources::list(
+        &state.pool,
+        principal.tenant_id,
+        &sources::ListFilter {
+            kind,
+            tag: tag.filter(|t| !t.is_empty()),
+            enabled,
+            before,
+            limit,
+        },
+    )
+    .await?;
+    Ok(ListSourcesResponse::Ok(Json(SourcePage {
+        items: page.items.into_iter().map(Source::from).collect(),
+        next_cursor: page.next_cursor,
+    })))
+}
+
+/// A `cursor` parameter: the `next_cursor` of a previous page.
+pub(crate) fn parse_cursor(cursor: Option<String>) -> Result<Option<Uuid>, jobs::FieldError> {
+    match cursor.as_deref().filter(|c| !c.is_empty()) {
+        None => Ok(None),
+        Some(c) => c.parse().map(Some).map_err(|_| {
+            jobs::FieldError::new("cursor", "expected the `next_cursor` of a previous page")
+        }),
+    }
+}
+
+#[tracing::instrument(skip_all, fields(tenant_id, source_id = %id))]
+async fn get_source(
+    state: &AppState,
+    auth: &Auth,
+    id: Uuid,
+) -> Result<GetSourceResponse, ApiError> {
+    let principal = auth.require(Role::Viewer)?;
+    tracing::Span::current().record("tenant_id", tracing::field::display(principal.tenant_id));
+    let source = sources::get(&state.pool, principal.tenant_id, id).await?;
+    Ok(GetSourceResponse::Ok(Json(source.into())))
+}
+
+#[tracing::instrument(skip_all, fields(tenant_id, source_id = %id))]
+async fn update_source(
+    state: &AppState,
+    auth: &Auth,
+    origin: &Origin,
+    id: Uuid,
+    body: serde_json::Value,
+) -> Result<UpdateSourceResponse, ApiError> {
+    let principal = auth.require(Role::Operator)?;
+    tracing::Span::current().record("tenant_id", tracing::field::display(principal.tenant_id));
+    let patch = SourcePatch::try_from(body)?;
+    let mut tx = state.pool.begin().await?;
+    let source = sources::update(
+        &mut tx,
+        principal.tenant_id,
+        &origin.actor(&principal),
+        id,
+        patch,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(UpdateSourceResponse::Ok(Json(source.into())))
+}
+
+#[tracing::instrument(skip_all, fields(tenant_id, source_id = %id))]
+async fn delete_source(
+    state: &AppState,
+    auth: &Auth,
+    origin: &Origin,
+    id: Uuid,
+) -> Result<DeleteSourceResponse, ApiError> {
+    let principal = auth.require(Role::Operator)?;
+    tracing::Span::current().record("tenant_id", tracing::field::display(principal.tenant_id));
+    let mut tx = state.pool.begin().await?;
+    sources::delete(&mut tx, principal.tenant_id, &origin.actor(&principal), id).await?;
+    tx.commit().await?;
+    Ok(DeleteSourceResponse::Deleted)
+}
+
+#[tracing::instrument(skip_all, fields(tenant_id, source_id = %id, items))]
+async fn push_signals(
+    state: &AppState,
+    auth: &Auth,
+    id: Uuid,
+    signature: Option<String>,
+    body: &[u8],
+) -> Result<PushSignalsResponse, ApiError> {
+    let principal = auth.require(Role::Operator)?;
+    let span = tracing::Span::current();
+    span.record("tenant_id", tracing::field::display(principal.tenant_id));
+    match push::accept(
+        &state.pool,
+        principal.tenant_id,
+        id,
+        signature.as_deref(),
+        body,
+    )
+    .await
+    {
+        Ok(report) => {
+            span.record("items", report.items);
+            Ok(PushSignalsResponse::Ok(Json(report.into())))
+        }
+        Err(push::PushError::Signature(why)) => Err(ApiError::Other(
+            poem::http::StatusCode::UNAUTHORIZED,
+            why.to_owned(),
+        )),
+        Err(push::PushError::Domain(e)) => Err(e.into()),
+    }
+}
