@@ -101,17 +101,17 @@ pub async fn handle(
     job: JobContext,
     ctx: Data<FetchContext>,
 ) -> Result<Value, JobError> {
-    run(&args, &job, &ctx).await
+    run(&args, job.tenant_id, &ctx).await
 }
 
-/// The attempt, callable without apalis (tests, the benchmark).
+/// One attempt for `tenant_id`, callable without apalis (the benchmark calls it directly).
 pub async fn run(
     args: &FetchSource,
-    job: &JobContext,
+    tenant_id: Uuid,
     ctx: &FetchContext,
 ) -> Result<Value, JobError> {
     let mut conn = ctx.pool.acquire().await.map_err(|e| db(e.into()))?;
-    let row = match sources::get_row(&mut conn, job.tenant_id, args.source_id).await {
+    let row = match sources::get_row(&mut conn, tenant_id, args.source_id).await {
         Ok(row) => row,
         Err(DomainError::NotFound(_)) => return Ok(json!({ "skipped": "the source was deleted" })),
         Err(e) => return Err(db(e)),
@@ -384,11 +384,11 @@ pub async fn run(
 
     let mut tx = ctx.pool.begin().await.map_err(|e| db(e.into()))?;
     let gates = Gates::new(
-        signals::settings(&mut tx, job.tenant_id)
+        signals::settings(&mut tx, tenant_id)
             .await
             .map_err(db)?,
     );
-    let report = ingest::store(&mut tx, job.tenant_id, source.id, &gates, prepared)
+    let report = ingest::store(&mut tx, tenant_id, source.id, &gates, prepared)
         .await
         .map_err(db)?;
     sources::record_fetch(
