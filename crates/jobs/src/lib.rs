@@ -10,6 +10,8 @@
 //!   policy, its timeout and its handler.
 //! - [`sources`]: sources and signals — feeds, ingest (sanitise, deduplicate, gate), per-host
 //!   rate limits and circuit breakers, scheduling, push.
+//! - [`workflows`]: versioned DAGs of job steps and their runs, advanced by the completer in the
+//!   transaction that records each step's outcome.
 //! - [`auth`]: API keys and roles; [`tenants`]: tenants' settings; [`audit`]: the audit log.
 //! - [`config`], [`db`], [`telemetry`]: the settings, pool, migrations and logging that both
 //!   binaries share.
@@ -31,5 +33,6 @@ pub mod queue;
 pub mod sources;
 pub mod telemetry;
 pub mod tenants;
+pub mod workflows;
 
 pub use error::{DomainError, FieldError};

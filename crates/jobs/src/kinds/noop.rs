@@ -22,7 +22,14 @@ pub struct Noop {
     /// Fail this many first attempts with a retryable error (tests of the retry path).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fail_attempts: Option<u32>,
+    /// The result to return instead of `{"slept_ms": n}` (any JSON up to 256 KiB): lets a
+    /// workflow step produce, say, a list for the next step's `for_each`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<Value>,
 }
+
+/// The largest `output` a noop may return, serialised.
+pub const MAX_OUTPUT_BYTES: usize = 256 * 1024;
 
 impl JobKind for Noop {
     const KIND: &'static str = "noop";
@@ -43,6 +50,16 @@ impl JobKind for Noop {
         if self.fail_attempts.is_some_and(|n| n > 100) {
             return Err(FieldError::new("fail_attempts", "expected 0 to 100"));
         }
+        if self
+            .output
+            .as_ref()
+            .is_some_and(|o| o.to_string().len() > MAX_OUTPUT_BYTES)
+        {
+            return Err(FieldError::new(
+                "output",
+                format!("larger than {MAX_OUTPUT_BYTES} bytes"),
+            ));
+        }
         Ok(())
     }
 }
@@ -59,7 +76,9 @@ pub async fn handle(args: Noop, job: JobContext) -> Result<Value, JobError> {
             args.fail_attempts.unwrap_or_default()
         )));
     }
-    Ok(json!({ "slept_ms": args.sleep_ms.unwrap_or(0) }))
+    Ok(args
+        .output
+        .unwrap_or_else(|| json!({ "slept_ms": args.sleep_ms.unwrap_or(0) })))
 }
 
 #[cfg(test)]
@@ -79,5 +98,13 @@ mod tests {
                 .path,
             "sleep_ms"
         );
+    }
+
+    #[test]
+    fn output_is_bounded() {
+        assert!(parse_args::<Noop>(json!({"output": {"items": [1, 2, 3]}})).is_ok());
+        let big = "x".repeat(MAX_OUTPUT_BYTES);
+        let e = parse_args::<Noop>(json!({ "output": big })).unwrap_err();
+        assert_eq!(e.path, "output");
     }
 }

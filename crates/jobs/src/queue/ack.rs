@@ -267,15 +267,16 @@ impl Batch {
 
     async fn write(&self, node: &NodeInner) -> Result<Vec<Uuid>, sqlx::Error> {
         let mut tx = node.pool.begin().await?;
-        let mut applied = Vec::with_capacity(self.ok_ids.len() + self.ids.len());
+        let mut applied: Vec<Applied> = Vec::with_capacity(self.ok_ids.len() + self.ids.len());
         if !self.ok_ids.is_empty() {
             applied.extend(
-                sqlx::query_scalar!(
+                sqlx::query_as!(
+                    Applied,
                     r#"UPDATE jobs j SET state = 'succeeded', result = c.result, finished_at = now(),
                               locked_by = NULL, lease_expires_at = NULL
                        FROM unnest($1::uuid[], $2::int4[], $3::jsonb[]) AS c(id, attempt, result)
                        WHERE j.id = c.id AND j.attempt = c.attempt AND j.state = 'running' AND j.locked_by = $4
-                       RETURNING j.id"#,
+                       RETURNING j.id, j.run_id"#,
                     &self.ok_ids,
                     &self.ok_attempts,
                     &self.ok_results,
@@ -287,7 +288,8 @@ impl Batch {
         }
         if !self.ids.is_empty() {
             applied.extend(
-                sqlx::query_scalar!(
+                sqlx::query_as!(
+                    Applied,
                     r#"UPDATE jobs j SET
                            state = CASE WHEN c.state = 'snoozed' THEN 'available' ELSE c.state END,
                            attempt = CASE WHEN c.state = 'snoozed' THEN greatest(j.attempt - 1, 0) ELSE j.attempt END,
@@ -300,7 +302,7 @@ impl Batch {
                        FROM unnest($1::uuid[], $2::int4[], $3::text[], $4::float8[], $5::text[])
                             AS c(id, attempt, state, delay, error)
                        WHERE j.id = c.id AND j.attempt = c.attempt AND j.state = 'running' AND j.locked_by = $6
-                       RETURNING j.id"#,
+                       RETURNING j.id, j.run_id"#,
                     &self.ids,
                     &self.attempts,
                     &self.states,
@@ -312,9 +314,31 @@ impl Batch {
                 .await?,
             );
         }
+        // Workflow steps: their successors are enqueued in this same transaction, so a step's
+        // outcome and what follows from it commit together. Workers of the successors' kinds
+        // are woken by NOTIFY, delivered at commit.
+        let runs: Vec<Uuid> = applied.iter().filter_map(|a| a.run_id).collect();
+        if !runs.is_empty() {
+            let kinds = crate::workflows::advance(&mut tx, &runs).await?;
+            if !kinds.is_empty() {
+                sqlx::query!(
+                    "SELECT pg_notify($1, k) FROM unnest($2::text[]) AS k",
+                    super::JOBS_CHANNEL,
+                    &kinds
+                )
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
         tx.commit().await?;
-        Ok(applied)
+        Ok(applied.into_iter().map(|a| a.id).collect())
     }
+}
+
+/// A row an outcome was written to.
+struct Applied {
+    id: Uuid,
+    run_id: Option<Uuid>,
 }
 
 /// Writes outcomes as they come, batching whatever queued up while the last write ran.

@@ -196,6 +196,12 @@ pub(crate) struct JobRow {
     pub created_at: DateTime<Utc>,
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
+    #[allow(dead_code)] // a workflow step's job: its run, step and item (see `crate::workflows`)
+    pub run_id: Option<Uuid>,
+    #[allow(dead_code)]
+    pub step: Option<String>,
+    #[allow(dead_code)]
+    pub item: Option<i32>,
 }
 
 impl From<JobRow> for Job {

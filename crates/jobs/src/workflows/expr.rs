@@ -1,0 +1,634 @@
+//! The two small languages of a workflow definition: paths with `{{ ... }}` templates, and `if`
+//! conditions. Neither evaluates code: a path reads a value of the run's scope, a condition
+//! compares such values with literals.
+//!
+//! - Paths: `input.a.b`, `steps.NAME.output.a.0`, `item`, `item.x` (a numeric segment indexes a
+//!   list, or names an object's key).
+//! - Templates: a string that is exactly `{{ path }}` becomes the value itself (a number stays a
+//!   number); `{{ path }}` inside a longer string is replaced by the value's text.
+//! - Conditions: `path OP literal-or-path` with `== != < <= > >=`, joined by `and` / `or`
+//!   (`and` binds tighter), parentheses, and a bare path meaning "is truthy". Literals: numbers,
+//!   `'strings'` or `"strings"`, `true`, `false`, `null`.
+
+use std::collections::HashMap;
+
+use serde_json::Value;
+
+/// The longest condition accepted.
+pub const MAX_CONDITION_LEN: usize = 500;
+/// The deepest parenthesis nesting accepted in a condition.
+const MAX_DEPTH: usize = 16;
+
+/// What a path starts from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Root {
+    /// The run's input.
+    Input,
+    /// A step's output.
+    Step(String),
+    /// The current item of a `for_each`.
+    Item,
+}
+
+/// A reference to a value of a run: `input.x`, `steps.NAME.output.x`, `item.x`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Path {
+    /// Where it starts.
+    pub root: Root,
+    segments: Vec<String>,
+}
+
+/// The values a path can read while a run advances.
+#[derive(Debug, Clone, Copy)]
+pub struct Scope<'a> {
+    /// The run's input.
+    pub input: &'a Value,
+    /// The outputs of finished steps (a skipped step is absent and reads as `null`).
+    pub steps: &'a HashMap<String, Value>,
+    /// The current item, in a `for_each` step.
+    pub item: Option<&'a Value>,
+}
+
+fn is_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 100
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+impl Path {
+    /// Parses `input.a`, `steps.NAME.output.a`, `item.a`.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let mut parts = s.trim().split('.');
+        let first = parts.next().unwrap_or_default();
+        let root = match first {
+            "input" => Root::Input,
+            "item" => Root::Item,
+            "steps" => {
+                let name = parts.next().unwrap_or_default();
+                if !is_name(name) {
+                    return Err(format!("{s:?}: expected `steps.<step name>.output...`"));
+                }
+                if parts.next() != Some("output") {
+                    return Err(format!(
+                        "{s:?}: a step is read through its output: `steps.{name}.output...`"
+                    ));
+                }
+                Root::Step(name.to_owned())
+            }
+            _ => {
+                return Err(format!(
+                    "{s:?}: a path starts with `input`, `steps.<name>.output` or `item`"
+                ));
+            }
+        };
+        let segments: Vec<String> = parts.map(str::to_owned).collect();
+        if let Some(bad) = segments.iter().find(|p| !is_name(p)) {
+            return Err(format!(
+                "{s:?}: {bad:?} is not a path segment (letters, digits, `_` and `-`)"
+            ));
+        }
+        Ok(Self { root, segments })
+    }
+
+    /// The value at this path, `null` when any part is missing.
+    pub fn resolve(&self, scope: &Scope<'_>) -> Value {
+        let start = match &self.root {
+            Root::Input => Some(scope.input),
+            Root::Item => scope.item,
+            Root::Step(name) => scope.steps.get(name),
+        };
+        let mut at = match start {
+            Some(v) => v,
+            None => return Value::Null,
+        };
+        for seg in &self.segments {
+            let next = match at {
+                Value::Object(map) => map.get(seg),
+                Value::Array(items) => seg.parse::<usize>().ok().and_then(|i| items.get(i)),
+                _ => None,
+            };
+            match next {
+                Some(v) => at = v,
+                None => return Value::Null,
+            }
+        }
+        at.clone()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Templates
+
+/// The `{{ path }}` placeholders of a template string, in order, with their byte ranges.
+fn placeholders(s: &str) -> Result<Vec<(std::ops::Range<usize>, Path)>, String> {
+    let mut out = vec![];
+    let mut rest = 0;
+    while let Some(open) = s[rest..].find("{{") {
+        let start = rest + open;
+        let Some(close) = s[start + 2..].find("}}") else {
+            return Err("`{{` without a closing `}}`".into());
+        };
+        let end = start + 2 + close + 2;
+        out.push((start..end, Path::parse(&s[start + 2..end - 2])?));
+        rest = end;
+    }
+    Ok(out)
+}
+
+/// Every path the templates in `template` use, with the JSON path of the string holding it
+/// (relative to `template`, e.g. `headers.Authorization`).
+pub fn template_paths(template: &Value) -> Result<Vec<(String, Path)>, (String, String)> {
+    fn walk(v: &Value, at: &str, out: &mut Vec<(String, Path)>) -> Result<(), (String, String)> {
+        match v {
+            Value::String(s) => {
+                for (_, p) in placeholders(s).map_err(|e| (at.to_owned(), e))? {
+                    out.push((at.to_owned(), p));
+                }
+            }
+            Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    walk(item, &format!("{at}[{i}]"), out)?;
+                }
+            }
+            Value::Object(map) => {
+                for (k, item) in map {
+                    let path = if at.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{at}.{k}")
+                    };
+                    walk(item, &path, out)?;
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+    let mut out = vec![];
+    walk(template, "", &mut out)?;
+    Ok(out)
+}
+
+/// Whether a JSON value holds any `{{ ... }}` placeholder.
+pub fn has_template(v: &Value) -> bool {
+    match v {
+        Value::String(s) => s.contains("{{"),
+        Value::Array(items) => items.iter().any(has_template),
+        Value::Object(map) => map.values().any(has_template),
+        _ => false,
+    }
+}
+
+/// Fills the placeholders of `template` from `scope`. Call only on templates that passed
+/// [`template_paths`].
+pub fn render(template: &Value, scope: &Scope<'_>) -> Value {
+    match template {
+        Value::String(s) => {
+            let Ok(found) = placeholders(s) else {
+                return template.clone();
+            };
+            if let [(range, path)] = found.as_slice()
+                && range.start == 0
+                && range.end == s.len()
+            {
+                return path.resolve(scope);
+            }
+            let mut out = String::with_capacity(s.len());
+            let mut last = 0;
+            for (range, path) in found {
+                out.push_str(&s[last..range.start]);
+                match path.resolve(scope) {
+                    Value::String(v) => out.push_str(&v),
+                    Value::Null => {}
+                    other => out.push_str(&other.to_string()),
+                }
+                last = range.end;
+            }
+            out.push_str(&s[last..]);
+            Value::String(out)
+        }
+        Value::Array(items) => Value::Array(items.iter().map(|v| render(v, scope)).collect()),
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| (k.clone(), render(v, scope)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Conditions
+
+/// A comparison operator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    /// `==`
+    Eq,
+    /// `!=`
+    Ne,
+    /// `<`
+    Lt,
+    /// `<=`
+    Le,
+    /// `>`
+    Gt,
+    /// `>=`
+    Ge,
+}
+
+/// One side of a comparison.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Operand {
+    /// A value of the run.
+    Path(Path),
+    /// A literal.
+    Literal(Value),
+}
+
+/// A parsed `if` condition.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Condition {
+    /// Any holds.
+    Or(Vec<Condition>),
+    /// All hold.
+    And(Vec<Condition>),
+    /// A comparison.
+    Compare(Operand, Op, Operand),
+    /// The value is truthy (not null, false, 0, "", [] or {}).
+    Truthy(Path),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Token {
+    Word(String),
+    Literal(Value),
+    Op(Op),
+    Open,
+    Close,
+}
+
+fn tokenize(s: &str) -> Result<Vec<Token>, String> {
+    let chars: Vec<char> = s.chars().collect();
+    let mut i = 0;
+    let mut out = vec![];
+    while i < chars.len() {
+        let c = chars[i];
+        match c {
+            c if c.is_whitespace() => i += 1,
+            '(' => {
+                out.push(Token::Open);
+                i += 1;
+            }
+            ')' => {
+                out.push(Token::Close);
+                i += 1;
+            }
+            '=' | '!' | '<' | '>' => {
+                let two = chars.get(i + 1) == Some(&'=');
+                let op = match (c, two) {
+                    ('=', true) => Op::Eq,
+                    ('!', true) => Op::Ne,
+                    ('<', true) => Op::Le,
+                    ('>', true) => Op::Ge,
+                    ('<', false) => Op::Lt,
+                    ('>', false) => Op::Gt,
+                    _ => return Err(format!("unexpected {c:?} at {i}; expected == or !=")),
+                };
+                out.push(Token::Op(op));
+                i += if two { 2 } else { 1 };
+            }
+            '\'' | '"' => {
+                let quote = c;
+                let start = i + 1;
+                let Some(len) = chars[start..].iter().position(|&x| x == quote) else {
+                    return Err(format!("unterminated string starting at {i}"));
+                };
+                out.push(Token::Literal(Value::String(
+                    chars[start..start + len].iter().collect(),
+                )));
+                i = start + len + 1;
+            }
+            c if c.is_ascii_digit() || c == '-' => {
+                let start = i;
+                i += 1;
+                while i < chars.len() && (chars[i].is_ascii_digit() || chars[i] == '.') {
+                    i += 1;
+                }
+                let text: String = chars[start..i].iter().collect();
+                let n: f64 = text
+                    .parse()
+                    .map_err(|_| format!("{text:?} is not a number"))?;
+                let v = serde_json::Number::from_f64(n)
+                    .map(Value::Number)
+                    .ok_or_else(|| format!("{text:?} is not a finite number"))?;
+                out.push(Token::Literal(v));
+            }
+            c if c.is_ascii_alphabetic() || c == '_' => {
+                let start = i;
+                while i < chars.len()
+                    && (chars[i].is_ascii_alphanumeric() || matches!(chars[i], '_' | '-' | '.'))
+                {
+                    i += 1;
+                }
+                let word: String = chars[start..i].iter().collect();
+                out.push(match word.as_str() {
+                    "true" => Token::Literal(Value::Bool(true)),
+                    "false" => Token::Literal(Value::Bool(false)),
+                    "null" => Token::Literal(Value::Null),
+                    _ => Token::Word(word),
+                });
+            }
+            other => return Err(format!("unexpected {other:?} at {i}")),
+        }
+    }
+    Ok(out)
+}
+
+struct Parser {
+    tokens: Vec<Token>,
+    at: usize,
+    depth: usize,
+}
+
+impl Parser {
+    fn peek(&self) -> Option<&Token> {
+        self.tokens.get(self.at)
+    }
+
+    fn is_word(&self, w: &str) -> bool {
+        matches!(self.peek(), Some(Token::Word(x)) if x == w)
+    }
+
+    fn or(&mut self) -> Result<Condition, String> {
+        let mut parts = vec![self.and()?];
+        while self.is_word("or") {
+            self.at += 1;
+            parts.push(self.and()?);
+        }
+        Ok(if parts.len() == 1 {
+            parts.remove(0)
+        } else {
+            Condition::Or(parts)
+        })
+    }
+
+    fn and(&mut self) -> Result<Condition, String> {
+        let mut parts = vec![self.atom()?];
+        while self.is_word("and") {
+            self.at += 1;
+            parts.push(self.atom()?);
+        }
+        Ok(if parts.len() == 1 {
+            parts.remove(0)
+        } else {
+            Condition::And(parts)
+        })
+    }
+
+    fn operand(&mut self) -> Result<Operand, String> {
+        match self.tokens.get(self.at).cloned() {
+            Some(Token::Literal(v)) => {
+                self.at += 1;
+                Ok(Operand::Literal(v))
+            }
+            Some(Token::Word(w)) if w != "and" && w != "or" => {
+                self.at += 1;
+                Ok(Operand::Path(Path::parse(&w)?))
+            }
+            Some(t) => Err(format!("expected a path or a literal, found {t:?}")),
+            None => Err("expected a path or a literal, found the end".into()),
+        }
+    }
+
+    fn atom(&mut self) -> Result<Condition, String> {
+        if self.peek() == Some(&Token::Open) {
+            self.depth += 1;
+            if self.depth > MAX_DEPTH {
+                return Err(format!("nested deeper than {MAX_DEPTH} parentheses"));
+            }
+            self.at += 1;
+            let inner = self.or()?;
+            if self.peek() != Some(&Token::Close) {
+                return Err("expected `)`".into());
+            }
+            self.at += 1;
+            self.depth -= 1;
+            return Ok(inner);
+        }
+        let left = self.operand()?;
+        if let Some(Token::Op(op)) = self.peek().cloned() {
+            self.at += 1;
+            let right = self.operand()?;
+            return Ok(Condition::Compare(left, op, right));
+        }
+        match left {
+            Operand::Path(p) => Ok(Condition::Truthy(p)),
+            Operand::Literal(v) => Err(format!("{v} alone is not a condition; compare a path")),
+        }
+    }
+}
+
+fn truthy(v: &Value) -> bool {
+    match v {
+        Value::Null => false,
+        Value::Bool(b) => *b,
+        Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
+        Value::String(s) => !s.is_empty(),
+        Value::Array(a) => !a.is_empty(),
+        Value::Object(o) => !o.is_empty(),
+    }
+}
+
+fn compare(left: &Value, op: Op, right: &Value) -> bool {
+    use std::cmp::Ordering;
+    let order = match (left, right) {
+        (Value::Number(a), Value::Number(b)) => a
+            .as_f64()
+            .zip(b.as_f64())
+            .and_then(|(a, b)| a.partial_cmp(&b)),
+        (Value::String(a), Value::String(b)) => Some(a.cmp(b)),
+        (a, b) if a == b => Some(Ordering::Equal),
+        _ => None,
+    };
+    match op {
+        Op::Eq => order == Some(Ordering::Equal),
+        Op::Ne => order != Some(Ordering::Equal),
+        Op::Lt => order == Some(Ordering::Less),
+        Op::Le => matches!(order, Some(Ordering::Less | Ordering::Equal)),
+        Op::Gt => order == Some(Ordering::Greater),
+        Op::Ge => matches!(order, Some(Ordering::Greater | Ordering::Equal)),
+    }
+}
+
+impl Condition {
+    /// Parses a condition.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        if s.len() > MAX_CONDITION_LEN {
+            return Err(format!("longer than {MAX_CONDITION_LEN} characters"));
+        }
+        let mut p = Parser {
+            tokens: tokenize(s)?,
+            at: 0,
+            depth: 0,
+        };
+        if p.tokens.is_empty() {
+            return Err("empty condition".into());
+        }
+        let c = p.or()?;
+        if let Some(t) = p.peek() {
+            return Err(format!("unexpected {t:?} after a complete condition"));
+        }
+        Ok(c)
+    }
+
+    /// Every path the condition reads.
+    pub fn paths(&self) -> Vec<&Path> {
+        match self {
+            Condition::Or(parts) | Condition::And(parts) => {
+                parts.iter().flat_map(Condition::paths).collect()
+            }
+            Condition::Compare(a, _, b) => [a, b]
+                .into_iter()
+                .filter_map(|o| match o {
+                    Operand::Path(p) => Some(p),
+                    Operand::Literal(_) => None,
+                })
+                .collect(),
+            Condition::Truthy(p) => vec![p],
+        }
+    }
+
+    /// Whether the condition holds in `scope`.
+    pub fn eval(&self, scope: &Scope<'_>) -> bool {
+        let value = |o: &Operand| match o {
+            Operand::Path(p) => p.resolve(scope),
+            Operand::Literal(v) => v.clone(),
+        };
+        match self {
+            Condition::Or(parts) => parts.iter().any(|c| c.eval(scope)),
+            Condition::And(parts) => parts.iter().all(|c| c.eval(scope)),
+            Condition::Compare(a, op, b) => compare(&value(a), *op, &value(b)),
+            Condition::Truthy(p) => truthy(&p.resolve(scope)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn scope_with<'a>(
+        input: &'a Value,
+        steps: &'a HashMap<String, Value>,
+        item: Option<&'a Value>,
+    ) -> Scope<'a> {
+        Scope { input, steps, item }
+    }
+
+    #[test]
+    fn paths_read_input_steps_and_items() {
+        let input = json!({"feed": {"url": "u"}, "list": [1, 2]});
+        let steps = HashMap::from([("classify".to_owned(), json!({"score": 80}))]);
+        let item = json!({"id": 7});
+        let s = scope_with(&input, &steps, Some(&item));
+        assert_eq!(Path::parse("input.feed.url").unwrap().resolve(&s), "u");
+        assert_eq!(Path::parse("input.list.1").unwrap().resolve(&s), 2);
+        assert_eq!(
+            Path::parse("steps.classify.output.score")
+                .unwrap()
+                .resolve(&s),
+            80
+        );
+        assert_eq!(Path::parse("item.id").unwrap().resolve(&s), 7);
+        assert_eq!(
+            Path::parse("input.nope.x").unwrap().resolve(&s),
+            Value::Null
+        );
+        for bad in [
+            "",
+            "x.y",
+            "steps.a",
+            "steps.a.result",
+            "input.a b",
+            "steps..output",
+        ] {
+            assert!(Path::parse(bad).is_err(), "{bad:?} parsed");
+        }
+    }
+
+    #[test]
+    fn templates_keep_types_when_whole_and_interpolate_otherwise() {
+        let input = json!({"n": 3, "name": "x"});
+        let steps = HashMap::from([("a".to_owned(), json!({"items": [1, 2]}))]);
+        let s = scope_with(&input, &steps, None);
+        let t = json!({
+            "whole": "{{ input.n }}",
+            "list": "{{steps.a.output.items}}",
+            "text": "n={{ input.n }} name={{ input.name }}{{ input.missing }}",
+            "nested": ["{{ input.name }}", 5],
+        });
+        assert_eq!(
+            render(&t, &s),
+            json!({"whole": 3, "list": [1, 2], "text": "n=3 name=x", "nested": ["x", 5]})
+        );
+        let paths = template_paths(&t).unwrap();
+        assert!(paths.iter().any(|(at, _)| at == "nested[0]"));
+        assert_eq!(
+            template_paths(&json!({"a": {"b": "{{ nope.x }}"}}))
+                .unwrap_err()
+                .0,
+            "a.b"
+        );
+        assert!(template_paths(&json!("{{ input.x")).is_err());
+    }
+
+    #[test]
+    fn conditions_compare_paths_with_literals() {
+        let input = json!({"tier": "gold", "flag": true});
+        let steps = HashMap::from([("classify".to_owned(), json!({"score": 72, "tags": []}))]);
+        let s = scope_with(&input, &steps, None);
+        let holds = |c: &str| Condition::parse(c).unwrap().eval(&s);
+        assert!(holds("steps.classify.output.score >= 70"));
+        assert!(!holds("steps.classify.output.score > 72"));
+        assert!(holds("steps.classify.output.score == 72.0"));
+        assert!(holds("input.tier == 'gold' and input.flag"));
+        assert!(holds(
+            "input.tier == \"silver\" or steps.classify.output.score < 100"
+        ));
+        assert!(!holds("steps.classify.output.tags"));
+        assert!(holds("input.missing == null"));
+        assert!(!holds("input.tier > 5"), "mixed types never order");
+        assert!(holds("input.tier != 5"));
+        assert!(holds(
+            "(input.tier == 'x' or input.flag) and steps.classify.output.score <= 72"
+        ));
+        assert!(!holds(
+            "input.flag and (input.tier == 'x' or input.missing)"
+        ));
+    }
+
+    #[test]
+    fn malformed_conditions_are_rejected() {
+        for bad in [
+            "",
+            "steps.a.output.x >",
+            "steps.a.output.x = 1",
+            "input.x == 'open",
+            "(input.x == 1",
+            "input.x == 1 input.y",
+            "70",
+            "os.system('rm') == 1",
+            "input.x == 1 and",
+            "input.x ; drop",
+        ] {
+            assert!(Condition::parse(bad).is_err(), "{bad:?} parsed");
+        }
+        let deep = format!("{}input.x{}", "(".repeat(40), ")".repeat(40));
+        assert!(Condition::parse(&deep).is_err());
+        assert!(Condition::parse(&"input.x == 1 or ".repeat(100)).is_err());
+    }
+}
