@@ -28,6 +28,7 @@ use crate::{
     routes::{
         audit::AuditApi, hosts::HostsApi, jobs::JobsApi, keys::KeysApi, signals::SignalsApi,
         sources::SourcesApi, stream::StreamApi, system::SystemApi, tenant::TenantApi,
+        workflows::WorkflowsApi,
     },
     settings::Access,
 };
@@ -68,6 +69,7 @@ pub type Apis = (
     SignalsApi,
     HostsApi,
     StreamApi,
+    WorkflowsApi,
 );
 
 /// The `/api/v1` operations as an OpenAPI service; needs no database, so the spec can be built
@@ -76,7 +78,7 @@ pub fn api_service() -> OpenApiService<Apis, ()> {
     OpenApiService::new(
         (
             JobsApi, SystemApi, KeysApi, TenantApi, AuditApi, SourcesApi, SignalsApi, HostsApi,
-            StreamApi,
+            StreamApi, WorkflowsApi,
         ),
         "demandflow",
         env!("CARGO_PKG_VERSION"),

@@ -166,6 +166,9 @@ pub struct NoopArgs {
     /// Fail this many first attempts with a retryable error, 0 to 100.
     #[oai(validator(minimum(value = "0"), maximum(value = "100")))]
     pub fail_attempts: Option<u32>,
+    /// The result to return instead of `{"slept_ms": n}`: any JSON up to 256 KiB (lets a
+    /// workflow step produce, say, a list for the next step's `for_each`).
+    pub output: Option<Value>,
 }
 
 /// An `http_request` job: one outbound HTTP call. 2xx succeeds; 408, 429, 5xx and network

@@ -12,6 +12,7 @@ pub mod sources_models;
 pub mod stream;
 pub mod system;
 pub mod tenant;
+pub mod workflows;
 
 /// The spec's tags.
 #[derive(Tags)]
@@ -26,4 +27,6 @@ pub enum ApiTags {
     Sources,
     /// Signals: read, search, export, move through their states, erase by author.
     Signals,
+    /// Workflows (versioned DAGs of job steps) and their runs.
+    Workflows,
 }

@@ -80,6 +80,77 @@ pub fn parse_name(name: &str) -> Result<String, FieldError> {
     Ok(name.to_owned())
 }
 
+/// Parses a create (`{name, definition}`) or new-version (`{definition}`) body, naming every
+/// problem's path (`definition.steps[2].after[0]`).
+pub fn parse_body(
+    body: &Value,
+    with_name: bool,
+) -> Result<(Option<String>, Value), Vec<FieldError>> {
+    let Value::Object(map) = body else {
+        return Err(vec![FieldError::new("", "expected a JSON object")]);
+    };
+    let mut errors = vec![];
+    let allowed: &[&str] = if with_name {
+        &["name", "definition"]
+    } else {
+        &["definition"]
+    };
+    for k in map.keys().filter(|k| !allowed.contains(&k.as_str())) {
+        errors.push(FieldError::new(
+            k.as_str(),
+            format!("unknown field; expected {}", allowed.join(", ")),
+        ));
+    }
+    let name = if with_name {
+        match map.get("name") {
+            Some(Value::String(n)) => match parse_name(n) {
+                Ok(n) => Some(n),
+                Err(e) => {
+                    errors.push(e);
+                    None
+                }
+            },
+            _ => {
+                errors.push(FieldError::new("name", "required: a string"));
+                None
+            }
+        }
+    } else {
+        None
+    };
+    match map.get("definition") {
+        None => errors.push(FieldError::new("definition", "required: {steps: [...]}")),
+        Some(d) => {
+            if let Err(e) = Definition::parse(d) {
+                errors.extend(e.into_iter().map(|e| e.under("definition")));
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok((name, map.get("definition").cloned().unwrap_or_default()))
+    } else {
+        Err(errors)
+    }
+}
+
+/// Parses a trigger body (`{input?: {...}}`) into the run's input.
+pub fn parse_trigger(body: &Value) -> Result<Value, FieldError> {
+    let Value::Object(map) = body else {
+        return Err(FieldError::new("", "expected a JSON object"));
+    };
+    if let Some(k) = map.keys().find(|k| *k != "input") {
+        return Err(FieldError::new(
+            k.as_str(),
+            "unknown field; expected `input`",
+        ));
+    }
+    match map.get("input") {
+        None | Some(Value::Null) => Ok(Value::Object(Default::default())),
+        Some(v @ Value::Object(_)) => Ok(v.clone()),
+        Some(_) => Err(FieldError::new("input", "expected a JSON object")),
+    }
+}
+
 async fn get_on(
     conn: &mut PgConnection,
     tenant_id: Uuid,

@@ -1,0 +1,1056 @@
+//! `/workflows` and `/runs`: define workflows (versioned DAGs of job steps), trigger runs, watch,
+//! cancel and retry them.
+//!
+//! Bodies are read as raw JSON and parsed by the domain (`jobs::workflows`), which names the
+//! path of every problem of a definition in one 422 (`definition.steps[2].after[0]`). Every
+//! change is audited in its own transaction; workers are woken after the commit.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use jobs::{
+    FieldError, audit,
+    auth::{Principal, Role},
+    workflows::{self, Run, RunStatus, Workflow},
+};
+use poem::{
+    middleware::ReqId,
+    web::{Data, RemoteAddr},
+};
+use poem_openapi::{
+    ApiResponse, Enum, Object, OpenApi,
+    param::{Path, Query},
+    payload::Json,
+};
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::ApiTags;
+use crate::{
+    app::AppState,
+    auth::{Auth, Origin},
+    models::JsonAs,
+    problem::{ApiError, Problem, ProblemField, respond},
+    problem_responses,
+};
+
+/// Longest correlation id stored; a longer `X-Request-Id` is cut.
+const MAX_CORRELATION_ID: usize = 200;
+
+// ---------------------------------------------------------------------------------------------
+// Schemas
+
+/// One step of a definition.
+#[derive(Object)]
+#[oai(rename = "WorkflowStep")]
+pub struct StepSchema {
+    /// Unique in the workflow: 1 to 50 of a-z, 0-9, `_` and `-`.
+    pub name: String,
+    /// The job kind it runs.
+    pub kind: String,
+    /// The kind's args; strings may hold `{{ input.x }}`, `{{ steps.NAME.output.x }}` or
+    /// `{{ item }}` (a string that is exactly one placeholder becomes the value itself).
+    pub args: Option<Value>,
+    /// Steps that must succeed (or be skipped) first.
+    pub after: Option<Vec<String>>,
+    /// Fan out: one job per item of this list, e.g. `steps.fetch.output.items`. The step's
+    /// output is the list of the items' results (fan-in).
+    pub for_each: Option<String>,
+    /// Run only when this holds, e.g. `steps.classify.output.score >= 70 and input.alert`
+    /// (`== != < <= > >=`, `and`, `or`, parentheses, literals); skipped otherwise.
+    #[oai(rename = "if")]
+    pub condition: Option<String>,
+    /// Attempts of each of its jobs, 1 to 100 (the kind's default otherwise).
+    pub max_attempts: Option<i32>,
+}
+
+/// A workflow definition: a DAG of steps.
+#[derive(Object)]
+#[oai(rename = "WorkflowDefinition")]
+pub struct DefinitionSchema {
+    /// 1 to 100 steps.
+    pub steps: Vec<StepSchema>,
+}
+
+/// A workflow to create.
+#[derive(Object)]
+#[oai(rename = "NewWorkflow")]
+pub struct NewWorkflowSchema {
+    /// 1 to 100 printable characters.
+    pub name: String,
+    /// Its first version.
+    pub definition: DefinitionSchema,
+}
+
+/// A new version of a workflow.
+#[derive(Object)]
+#[oai(rename = "NewWorkflowVersion")]
+pub struct NewVersionSchema {
+    /// The definition; runs in flight keep the version they started with.
+    pub definition: DefinitionSchema,
+}
+
+/// A run to start.
+#[derive(Object)]
+#[oai(rename = "NewRun")]
+pub struct NewRunSchema {
+    /// The run's input, read by `{{ input.x }}` (default `{}`).
+    pub input: Option<Value>,
+}
+
+/// A workflow.
+#[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none, rename = "Workflow")]
+pub struct WorkflowView {
+    /// Its id.
+    pub id: Uuid,
+    /// Its name.
+    pub name: String,
+    /// Its newest version; new runs pin it.
+    pub version: i32,
+    /// The newest version's definition.
+    pub definition: Value,
+    /// When it was disabled; a disabled workflow starts no new run.
+    pub disabled_at: Option<DateTime<Utc>>,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<Workflow> for WorkflowView {
+    fn from(w: Workflow) -> Self {
+        Self {
+            id: w.id,
+            name: w.name,
+            version: w.version,
+            definition: w.definition,
+            disabled_at: w.disabled_at,
+            created_at: w.created_at,
+            updated_at: w.updated_at,
+        }
+    }
+}
+
+/// Workflows.
+#[derive(Debug, Clone, Object)]
+#[oai(rename = "WorkflowList")]
+pub struct WorkflowList {
+    /// Newest first.
+    pub items: Vec<WorkflowView>,
+}
+
+/// Where a run is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename = "RunStatus", rename_all = "snake_case")]
+pub enum RunStatusName {
+    /// Started; no step job has run yet.
+    Queued,
+    /// Steps are running.
+    Running,
+    /// Every step succeeded or was skipped.
+    Succeeded,
+    /// A step failed (`failed_step`).
+    Failed,
+    /// Cancelled.
+    Cancelled,
+}
+
+impl From<RunStatus> for RunStatusName {
+    fn from(s: RunStatus) -> Self {
+        match s {
+            RunStatus::Queued => Self::Queued,
+            RunStatus::Running => Self::Running,
+            RunStatus::Succeeded => Self::Succeeded,
+            RunStatus::Failed => Self::Failed,
+            RunStatus::Cancelled => Self::Cancelled,
+        }
+    }
+}
+
+/// How far a run is.
+#[derive(Debug, Clone, Object)]
+#[oai(rename = "RunProgress")]
+pub struct RunProgress {
+    /// Steps finished (succeeded, skipped, failed or cancelled).
+    pub steps_done: i64,
+    /// Every step.
+    pub steps_total: i64,
+}
+
+/// One step of a run.
+#[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none, rename = "RunStep")]
+pub struct RunStepView {
+    /// The step's name.
+    pub name: String,
+    /// `pending`, `running`, `succeeded`, `failed`, `skipped` or `cancelled`.
+    pub state: String,
+    /// Jobs enqueued for it (a for_each's items; 1 otherwise).
+    pub items: Option<i32>,
+    /// Its jobs by state.
+    pub jobs: BTreeMap<String, i64>,
+    /// Its output once succeeded: the job's result, or the items' results in order.
+    pub output: Option<Value>,
+    /// Why it failed.
+    pub error: Option<String>,
+    /// When its jobs were enqueued.
+    pub started_at: Option<DateTime<Utc>>,
+    /// When it finished.
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+/// A run of a workflow.
+#[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none, rename = "Run")]
+pub struct RunView {
+    /// Its id.
+    pub id: Uuid,
+    /// Its workflow.
+    pub workflow_id: Uuid,
+    /// The version it pinned when it started.
+    pub version: i32,
+    /// Where it is.
+    pub status: RunStatusName,
+    /// Its input.
+    pub input: Value,
+    /// The step that failed it.
+    pub failed_step: Option<String>,
+    /// Why.
+    pub error: Option<String>,
+    /// Steps done of all steps.
+    pub progress: RunProgress,
+    /// Its steps in definition order (absent in listings).
+    pub steps: Option<Vec<RunStepView>>,
+    /// When it was triggered.
+    pub created_at: DateTime<Utc>,
+    /// When its first step job finished.
+    pub started_at: Option<DateTime<Utc>>,
+    /// When it finished.
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+impl RunView {
+    fn of(r: Run, with_steps: bool) -> Self {
+        Self {
+            id: r.id,
+            workflow_id: r.workflow_id,
+            version: r.version,
+            status: r.status.into(),
+            input: r.input,
+            failed_step: r.failed_step,
+            error: r.error,
+            progress: RunProgress {
+                steps_done: r.steps_done,
+                steps_total: r.steps_total,
+            },
+            steps: with_steps.then(|| {
+                r.steps
+                    .into_iter()
+                    .map(|s| RunStepView {
+                        name: s.name,
+                        state: s.state,
+                        items: s.items,
+                        jobs: s.jobs,
+                        output: s.output,
+                        error: s.error,
+                        started_at: s.started_at,
+                        finished_at: s.finished_at,
+                    })
+                    .collect()
+            }),
+            created_at: r.created_at,
+            started_at: r.started_at,
+            finished_at: r.finished_at,
+        }
+    }
+}
+
+/// Runs.
+#[derive(Debug, Clone, Object)]
+#[oai(rename = "RunList")]
+pub struct RunList {
+    /// Newest first.
+    pub items: Vec<RunView>,
+}
+
+/// A 422 naming every problem.
+fn invalid(errors: Vec<FieldError>) -> Problem {
+    let detail = match errors.as_slice() {
+        [one] => format!("`{}` is invalid: {}", one.path, one.message),
+        many => format!("the request has {} invalid fields", many.len()),
+    };
+    Problem {
+        type_: "urn:demandflow:problem:validation".into(),
+        title: "Unprocessable Entity".into(),
+        status: 422,
+        detail,
+        errors: Some(
+            errors
+                .into_iter()
+                .map(|e| ProblemField {
+                    path: e.path,
+                    message: e.message,
+                })
+                .collect(),
+        ),
+    }
+}
+
+fn wake(state: &AppState, kinds: &[String]) {
+    for k in kinds.iter().filter_map(|k| jobs::kinds::find(k)) {
+        state.notifier.wake_kind(k.name);
+    }
+}
+
+async fn audited<T: serde::Serialize>(
+    tx: &mut sqlx::PgConnection,
+    principal: &Principal,
+    origin: &Origin,
+    action: &str,
+    (target_type, id): (&str, Uuid),
+    before: Option<&T>,
+    after: &T,
+) -> Result<(), ApiError> {
+    audit::record(
+        tx,
+        principal.tenant_id,
+        &origin.actor(principal),
+        audit::Change {
+            action,
+            target_type,
+            target_id: id.to_string(),
+            before: before.map(|b| serde_json::to_value(b).unwrap_or_default()),
+            after: Some(serde_json::to_value(after).unwrap_or_default()),
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Operations
+
+/// The `/workflows` and `/runs` operations.
+pub struct WorkflowsApi;
+
+#[OpenApi(tag = "ApiTags::Workflows")]
+impl WorkflowsApi {
+    /// Create a workflow
+    ///
+    /// A DAG of steps, checked as a whole: unknown kinds, unknown or cyclic `after`, duplicate
+    /// names, conditions that do not parse, templates that read what does not run before, and
+    /// args that cannot fit their kind are each named in one 422 (`definition.steps[1].kind`).
+    /// Needs the admin role.
+    #[oai(path = "/workflows", method = "post", operation_id = "createWorkflow")]
+    async fn create(
+        &self,
+        auth: Auth,
+        state: Data<&AppState>,
+        request_id: ReqId,
+        remote: &RemoteAddr,
+        /// The workflow.
+        body: Json<JsonAs<NewWorkflowSchema>>,
+    ) -> CreateWorkflowResponse {
+        respond(
+            create_workflow(
+                &state,
+                &auth,
+                &Origin::of(&request_id, remote),
+                body.0.value,
+            )
+            .await,
+        )
+    }
+
+    /// List workflows
+    #[oai(path = "/workflows", method = "get", operation_id = "listWorkflows")]
+    async fn list(
+        &self,
+        auth: Auth,
+        state: Data<&AppState>,
+        /// Include disabled workflows (default false).
+        include_disabled: Query<Option<bool>>,
+    ) -> ListWorkflowsResponse {
+        respond(list_workflows(&state, &auth, include_disabled.0.unwrap_or(false)).await)
+    }
+
+    /// Get a workflow
+    #[oai(path = "/workflows/:id", method = "get", operation_id = "getWorkflow")]
+    async fn get(&self, auth: Auth, state: Data<&AppState>, id: Path<Uuid>) -> GetWorkflowResponse {
+        respond(get_workflow(&state, &auth, id.0).await)
+    }
+
+    /// Add a version to a workflow
+    ///
+    /// New runs pin the new version; runs in flight keep theirs. Needs the admin role.
+    #[oai(
+        path = "/workflows/:id/versions",
+        method = "post",
+        operation_id = "createWorkflowVersion"
+    )]
+    async fn new_version(
+        &self,
+        auth: Auth,
+        state: Data<&AppState>,
+        id: Path<Uuid>,
+        request_id: ReqId,
+        remote: &RemoteAddr,
+        /// The new definition.
+        body: Json<JsonAs<NewVersionSchema>>,
+    ) -> NewVersionResponse {
+        respond(
+            new_version(
+                &state,
+                &auth,
+                &Origin::of(&request_id, remote),
+                id.0,
+                body.0.value,
+            )
+            .await,
+        )
+    }
+
+    /// Disable a workflow
+    ///
+    /// It keeps its versions and runs (runs in flight finish) and starts no new run. Needs the
+    /// admin role.
+    #[oai(
+        path = "/workflows/:id/disable",
+        method = "post",
+        operation_id = "disableWorkflow"
+    )]
+    async fn disable(
+        &self,
+        auth: Auth,
+        state: Data<&AppState>,
+        id: Path<Uuid>,
+        request_id: ReqId,
+        remote: &RemoteAddr,
+    ) -> DisableWorkflowResponse {
+        respond(disable_workflow(&state, &auth, &Origin::of(&request_id, remote), id.0).await)
+    }
+
+    /// Start a run
+    ///
+    /// Pins the workflow's latest version and enqueues its root steps' jobs in the same
+    /// transaction as the run. A disabled workflow answers 409. Needs the operator role.
+    #[oai(
+        path = "/workflows/:id/runs",
+        method = "post",
+        operation_id = "startRun"
+    )]
+    async fn start(
+        &self,
+        auth: Auth,
+        state: Data<&AppState>,
+        id: Path<Uuid>,
+        request_id: ReqId,
+        remote: &RemoteAddr,
+        /// The run's input.
+        body: Json<JsonAs<NewRunSchema>>,
+    ) -> StartRunResponse {
+        respond(
+            start_run(
+                &state,
+                &auth,
+                &Origin::of(&request_id, remote),
+                id.0,
+                body.0.value,
+            )
+            .await,
+        )
+    }
+
+    /// Get a run
+    ///
+    /// Its status, the pinned version, progress, times, and each step's state, job counts by
+    /// state and output.
+    #[oai(path = "/runs/:id", method = "get", operation_id = "getRun")]
+    async fn get_run(&self, auth: Auth, state: Data<&AppState>, id: Path<Uuid>) -> GetRunResponse {
+        respond(get_run(&state, &auth, id.0).await)
+    }
+
+    /// List runs
+    ///
+    /// Newest first, optionally of one workflow and in one status. An unknown `status` or a
+    /// `limit` outside 1 to 500 is a 422 naming the parameter.
+    #[oai(path = "/runs", method = "get", operation_id = "listRuns")]
+    async fn list_runs(
+        &self,
+        auth: Auth,
+        state: Data<&AppState>,
+        /// Only runs of this workflow.
+        workflow: Query<Option<Uuid>>,
+        /// Only runs in this status.
+        status: Query<Option<String>>,
+        /// Page size, 1 to 500 (default 50).
+        limit: Query<Option<i64>>,
+    ) -> ListRunsResponse {
+        respond(list_runs(&state, &auth, workflow.0, status.0, limit.0).await)
+    }
+
+    /// Cancel a run
+    ///
+    /// Its queued step jobs are cancelled at once, running ones are told to stop, and no new
+    /// step starts. A finished run answers 409. Needs the operator role.
+    #[oai(path = "/runs/:id/cancel", method = "post", operation_id = "cancelRun")]
+    async fn cancel(
+        &self,
+        auth: Auth,
+        state: Data<&AppState>,
+        id: Path<Uuid>,
+        request_id: ReqId,
+        remote: &RemoteAddr,
+    ) -> ChangeRunResponse {
+        respond(change_run(&state, &auth, &Origin::of(&request_id, remote), id.0, false).await)
+    }
+
+    /// Retry a failed run
+    ///
+    /// Re-runs only its failed steps (their dead jobs go back to the queue with attempts reset);
+    /// the run then continues. Any other status answers 409. Needs the operator role.
+    #[oai(path = "/runs/:id/retry", method = "post", operation_id = "retryRun")]
+    async fn retry(
+        &self,
+        auth: Auth,
+        state: Data<&AppState>,
+        id: Path<Uuid>,
+        request_id: ReqId,
+        remote: &RemoteAddr,
+    ) -> ChangeRunResponse {
+        respond(change_run(&state, &auth, &Origin::of(&request_id, remote), id.0, true).await)
+    }
+}
+
+#[tracing::instrument(skip_all, fields(tenant_id, workflow_id))]
+async fn create_workflow(
+    state: &AppState,
+    auth: &Auth,
+    origin: &Origin,
+    body: Value,
+) -> Result<CreateWorkflowResponse, ApiError> {
+    let principal = auth.require(Role::Admin)?;
+    let (name, definition) = match workflows::parse_body(&body, true) {
+        Ok(parsed) => parsed,
+        Err(errors) => return Ok(CreateWorkflowResponse::Invalid(Json(invalid(errors)))),
+    };
+    let mut tx = state.pool.begin().await?;
+    let wf = workflows::create(
+        &mut tx,
+        principal.tenant_id,
+        &name.unwrap_or_default(),
+        &definition,
+    )
+    .await?;
+    tracing::Span::current().record("workflow_id", tracing::field::display(wf.id));
+    audited(
+        &mut tx,
+        &principal,
+        origin,
+        "workflow.create",
+        ("workflow", wf.id),
+        None,
+        &wf,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(CreateWorkflowResponse::Created(Json(wf.into())))
+}
+
+async fn list_workflows(
+    state: &AppState,
+    auth: &Auth,
+    include_disabled: bool,
+) -> Result<ListWorkflowsResponse, ApiError> {
+    let principal = auth.require(Role::Viewer)?;
+    let items = workflows::list(&state.pool, principal.tenant_id, include_disabled).await?;
+    Ok(ListWorkflowsResponse::Ok(Json(WorkflowList {
+        items: items.into_iter().map(Into::into).collect(),
+    })))
+}
+
+async fn get_workflow(
+    state: &AppState,
+    auth: &Auth,
+    id: Uuid,
+) -> Result<GetWorkflowResponse, ApiError> {
+    let principal = auth.require(Role::Viewer)?;
+    let wf = workflows::get(&state.pool, principal.tenant_id, id).await?;
+    Ok(GetWorkflowResponse::Ok(Json(wf.into())))
+}
+
+#[tracing::instrument(skip_all, fields(tenant_id, workflow_id = %id))]
+async fn new_version(
+    state: &AppState,
+    auth: &Auth,
+    origin: &Origin,
+    id: Uuid,
+    body: Value,
+) -> Result<NewVersionResponse, ApiError> {
+    let principal = auth.require(Role::Admin)?;
+    let (_, definition) = match workflows::parse_body(&body, false) {
+        Ok(parsed) => parsed,
+        Err(errors) => return Ok(NewVersionResponse::Invalid(Json(invalid(errors)))),
+    };
+    let mut tx = state.pool.begin().await?;
+    let changed = workflows::new_version(&mut tx, principal.tenant_id, id, &definition).await?;
+    audited(
+        &mut tx,
+        &principal,
+        origin,
+        "workflow.version",
+        ("workflow", id),
+        Some(&changed.before),
+        &changed.after,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(NewVersionResponse::Created(Json(changed.after.into())))
+}
+
+#[tracing::instrument(skip_all, fields(tenant_id, workflow_id = %id))]
+async fn disable_workflow(
+    state: &AppState,
+    auth: &Auth,
+    origin: &Origin,
+    id: Uuid,
+) -> Result<DisableWorkflowResponse, ApiError> {
+    let principal = auth.require(Role::Admin)?;
+    let mut tx = state.pool.begin().await?;
+    let changed = workflows::disable(&mut tx, principal.tenant_id, id).await?;
+    audited(
+        &mut tx,
+        &principal,
+        origin,
+        "workflow.disable",
+        ("workflow", id),
+        Some(&changed.before),
+        &changed.after,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(DisableWorkflowResponse::Ok(Json(changed.after.into())))
+}
+
+#[tracing::instrument(skip_all, fields(tenant_id, workflow_id = %id, run_id))]
+async fn start_run(
+    state: &AppState,
+    auth: &Auth,
+    origin: &Origin,
+    id: Uuid,
+    body: Value,
+) -> Result<StartRunResponse, ApiError> {
+    let principal = auth.require(Role::Operator)?;
+    let input = workflows::parse_trigger(&body)?;
+    let correlation_id: String = origin.request_id.chars().take(MAX_CORRELATION_ID).collect();
+    let mut tx = state.pool.begin().await?;
+    let (run, kinds) = workflows::start_run(
+        &mut tx,
+        principal.tenant_id,
+        id,
+        input,
+        Some(&correlation_id),
+    )
+    .await?;
+    tracing::Span::current().record("run_id", tracing::field::display(run.id));
+    audited(
+        &mut tx,
+        &principal,
+        origin,
+        "run.start",
+        ("run", run.id),
+        None,
+        &run,
+    )
+    .await?;
+    tx.commit().await?;
+    wake(state, &kinds);
+    Ok(StartRunResponse::Created(Json(RunView::of(run, true))))
+}
+
+async fn get_run(state: &AppState, auth: &Auth, id: Uuid) -> Result<GetRunResponse, ApiError> {
+    let principal = auth.require(Role::Viewer)?;
+    let run = workflows::get_run(&state.pool, principal.tenant_id, id).await?;
+    Ok(GetRunResponse::Ok(Json(RunView::of(run, true))))
+}
+
+async fn list_runs(
+    state: &AppState,
+    auth: &Auth,
+    workflow: Option<Uuid>,
+    status: Option<String>,
+    limit: Option<i64>,
+) -> Result<ListRunsResponse, ApiError> {
+    let principal = auth.require(Role::Viewer)?;
+    let status = match status.as_deref() {
+        None | Some("") => None,
+        Some(s) => Some(RunStatus::parse(s).ok_or_else(|| {
+            let names: Vec<&str> = RunStatus::ALL.iter().map(|s| s.as_str()).collect();
+            FieldError::new("status", format!("expected one of {}", names.join(", ")))
+        })?),
+    };
+    let limit = limit.unwrap_or(50);
+    if !(1..=workflows::MAX_PAGE).contains(&limit) {
+        return Err(
+            FieldError::new("limit", format!("expected 1 to {}", workflows::MAX_PAGE)).into(),
+        );
+    }
+    let runs =
+        workflows::list_runs(&state.pool, principal.tenant_id, workflow, status, limit).await?;
+    Ok(ListRunsResponse::Ok(Json(RunList {
+        items: runs.into_iter().map(|r| RunView::of(r, false)).collect(),
+    })))
+}
+
+#[tracing::instrument(skip_all, fields(tenant_id, run_id = %id, retry))]
+async fn change_run(
+    state: &AppState,
+    auth: &Auth,
+    origin: &Origin,
+    id: Uuid,
+    retry: bool,
+) -> Result<ChangeRunResponse, ApiError> {
+    let principal = auth.require(Role::Operator)?;
+    let mut tx = state.pool.begin().await?;
+    let (changed, kinds, action) = if retry {
+        let (changed, kinds) = workflows::retry_run(&mut tx, principal.tenant_id, id).await?;
+        (changed, kinds, "run.retry")
+    } else {
+        (
+            workflows::cancel_run(&mut tx, principal.tenant_id, id).await?,
+            vec![],
+            "run.cancel",
+        )
+    };
+    audited(
+        &mut tx,
+        &principal,
+        origin,
+        action,
+        ("run", id),
+        Some(&changed.before),
+        &changed.after,
+    )
+    .await?;
+    tx.commit().await?;
+    wake(state, &kinds);
+    Ok(ChangeRunResponse::Ok(Json(RunView::of(
+        changed.after,
+        true,
+    ))))
+}
+
+/// Outcomes of `createWorkflow`.
+#[derive(ApiResponse)]
+#[oai(bad_request_handler = "crate::problem::from_extractor")]
+pub enum CreateWorkflowResponse {
+    /// The workflow, at version 1.
+    #[oai(status = 201)]
+    Created(Json<WorkflowView>),
+    /// The body is not JSON, or a parameter could not be read.
+    #[oai(status = 400, content_type = "application/problem+json")]
+    BadRequest(Json<Problem>),
+    /// No API key, or not a live one.
+    #[oai(status = 401, content_type = "application/problem+json")]
+    Unauthorized(Json<Problem>),
+    /// The key's role is too low for this operation.
+    #[oai(status = 403, content_type = "application/problem+json")]
+    Forbidden(Json<Problem>),
+    /// The body is larger than the server accepts.
+    #[oai(status = 413, content_type = "application/problem+json")]
+    PayloadTooLarge(Json<Problem>),
+    /// A field is invalid; `errors[].path` names each problem.
+    #[oai(status = 422, content_type = "application/problem+json")]
+    Invalid(Json<Problem>),
+    /// Over the key's request rate, or too many bad keys from this address (see `Retry-After`).
+    #[oai(status = 429, content_type = "application/problem+json")]
+    TooManyRequests(Json<Problem>),
+    /// An unexpected failure (logged, not described).
+    #[oai(status = 500, content_type = "application/problem+json")]
+    Internal(Json<Problem>),
+}
+problem_responses!(CreateWorkflowResponse {
+    400 => BadRequest,
+    401 => Unauthorized,
+    403 => Forbidden,
+    413 => PayloadTooLarge,
+    422 => Invalid,
+    429 => TooManyRequests,
+});
+
+/// Outcomes of `listWorkflows`.
+#[derive(ApiResponse)]
+#[oai(bad_request_handler = "crate::problem::from_extractor")]
+pub enum ListWorkflowsResponse {
+    /// The workflows, newest first.
+    #[oai(status = 200)]
+    Ok(Json<WorkflowList>),
+    /// The body is not JSON, or a parameter could not be read.
+    #[oai(status = 400, content_type = "application/problem+json")]
+    BadRequest(Json<Problem>),
+    /// No API key, or not a live one.
+    #[oai(status = 401, content_type = "application/problem+json")]
+    Unauthorized(Json<Problem>),
+    /// Over the key's request rate, or too many bad keys from this address (see `Retry-After`).
+    #[oai(status = 429, content_type = "application/problem+json")]
+    TooManyRequests(Json<Problem>),
+    /// An unexpected failure (logged, not described).
+    #[oai(status = 500, content_type = "application/problem+json")]
+    Internal(Json<Problem>),
+}
+problem_responses!(ListWorkflowsResponse {
+    400 => BadRequest,
+    401 => Unauthorized,
+    429 => TooManyRequests,
+});
+
+/// Outcomes of `getWorkflow`.
+#[derive(ApiResponse)]
+#[oai(bad_request_handler = "crate::problem::from_extractor")]
+pub enum GetWorkflowResponse {
+    /// The workflow with its latest definition.
+    #[oai(status = 200)]
+    Ok(Json<WorkflowView>),
+    /// The body is not JSON, or a parameter could not be read.
+    #[oai(status = 400, content_type = "application/problem+json")]
+    BadRequest(Json<Problem>),
+    /// No API key, or not a live one.
+    #[oai(status = 401, content_type = "application/problem+json")]
+    Unauthorized(Json<Problem>),
+    /// No such workflow or run in this tenant.
+    #[oai(status = 404, content_type = "application/problem+json")]
+    NotFound(Json<Problem>),
+    /// Over the key's request rate, or too many bad keys from this address (see `Retry-After`).
+    #[oai(status = 429, content_type = "application/problem+json")]
+    TooManyRequests(Json<Problem>),
+    /// An unexpected failure (logged, not described).
+    #[oai(status = 500, content_type = "application/problem+json")]
+    Internal(Json<Problem>),
+}
+problem_responses!(GetWorkflowResponse {
+    400 => BadRequest,
+    401 => Unauthorized,
+    404 => NotFound,
+    429 => TooManyRequests,
+});
+
+/// Outcomes of `createWorkflowVersion`.
+#[derive(ApiResponse)]
+#[oai(bad_request_handler = "crate::problem::from_extractor")]
+pub enum NewVersionResponse {
+    /// The workflow at its new version.
+    #[oai(status = 201)]
+    Created(Json<WorkflowView>),
+    /// The body is not JSON, or a parameter could not be read.
+    #[oai(status = 400, content_type = "application/problem+json")]
+    BadRequest(Json<Problem>),
+    /// No API key, or not a live one.
+    #[oai(status = 401, content_type = "application/problem+json")]
+    Unauthorized(Json<Problem>),
+    /// The key's role is too low for this operation.
+    #[oai(status = 403, content_type = "application/problem+json")]
+    Forbidden(Json<Problem>),
+    /// No such workflow or run in this tenant.
+    #[oai(status = 404, content_type = "application/problem+json")]
+    NotFound(Json<Problem>),
+    /// The body is larger than the server accepts.
+    #[oai(status = 413, content_type = "application/problem+json")]
+    PayloadTooLarge(Json<Problem>),
+    /// A field is invalid; `errors[].path` names each problem.
+    #[oai(status = 422, content_type = "application/problem+json")]
+    Invalid(Json<Problem>),
+    /// Over the key's request rate, or too many bad keys from this address (see `Retry-After`).
+    #[oai(status = 429, content_type = "application/problem+json")]
+    TooManyRequests(Json<Problem>),
+    /// An unexpected failure (logged, not described).
+    #[oai(status = 500, content_type = "application/problem+json")]
+    Internal(Json<Problem>),
+}
+problem_responses!(NewVersionResponse {
+    400 => BadRequest,
+    401 => Unauthorized,
+    403 => Forbidden,
+    404 => NotFound,
+    413 => PayloadTooLarge,
+    422 => Invalid,
+    429 => TooManyRequests,
+});
+
+/// Outcomes of `disableWorkflow`.
+#[derive(ApiResponse)]
+#[oai(bad_request_handler = "crate::problem::from_extractor")]
+pub enum DisableWorkflowResponse {
+    /// The workflow, disabled.
+    #[oai(status = 200)]
+    Ok(Json<WorkflowView>),
+    /// The body is not JSON, or a parameter could not be read.
+    #[oai(status = 400, content_type = "application/problem+json")]
+    BadRequest(Json<Problem>),
+    /// No API key, or not a live one.
+    #[oai(status = 401, content_type = "application/problem+json")]
+    Unauthorized(Json<Problem>),
+    /// The key's role is too low for this operation.
+    #[oai(status = 403, content_type = "application/problem+json")]
+    Forbidden(Json<Problem>),
+    /// No such workflow or run in this tenant.
+    #[oai(status = 404, content_type = "application/problem+json")]
+    NotFound(Json<Problem>),
+    /// Over the key's request rate, or too many bad keys from this address (see `Retry-After`).
+    #[oai(status = 429, content_type = "application/problem+json")]
+    TooManyRequests(Json<Problem>),
+    /// An unexpected failure (logged, not described).
+    #[oai(status = 500, content_type = "application/problem+json")]
+    Internal(Json<Problem>),
+}
+problem_responses!(DisableWorkflowResponse {
+    400 => BadRequest,
+    401 => Unauthorized,
+    403 => Forbidden,
+    404 => NotFound,
+    429 => TooManyRequests,
+});
+
+/// Outcomes of `startRun`.
+#[derive(ApiResponse)]
+#[oai(bad_request_handler = "crate::problem::from_extractor")]
+pub enum StartRunResponse {
+    /// The run, with its root steps' jobs enqueued.
+    #[oai(status = 201)]
+    Created(Json<RunView>),
+    /// The body is not JSON, or a parameter could not be read.
+    #[oai(status = 400, content_type = "application/problem+json")]
+    BadRequest(Json<Problem>),
+    /// No API key, or not a live one.
+    #[oai(status = 401, content_type = "application/problem+json")]
+    Unauthorized(Json<Problem>),
+    /// The key's role is too low for this operation.
+    #[oai(status = 403, content_type = "application/problem+json")]
+    Forbidden(Json<Problem>),
+    /// No such workflow or run in this tenant.
+    #[oai(status = 404, content_type = "application/problem+json")]
+    NotFound(Json<Problem>),
+    /// The state forbids the operation.
+    #[oai(status = 409, content_type = "application/problem+json")]
+    Conflict(Json<Problem>),
+    /// The body is larger than the server accepts.
+    #[oai(status = 413, content_type = "application/problem+json")]
+    PayloadTooLarge(Json<Problem>),
+    /// A field is invalid; `errors[].path` names each problem.
+    #[oai(status = 422, content_type = "application/problem+json")]
+    Invalid(Json<Problem>),
+    /// Over the key's request rate, or too many bad keys from this address (see `Retry-After`).
+    #[oai(status = 429, content_type = "application/problem+json")]
+    TooManyRequests(Json<Problem>),
+    /// An unexpected failure (logged, not described).
+    #[oai(status = 500, content_type = "application/problem+json")]
+    Internal(Json<Problem>),
+}
+problem_responses!(StartRunResponse {
+    400 => BadRequest,
+    401 => Unauthorized,
+    403 => Forbidden,
+    404 => NotFound,
+    409 => Conflict,
+    413 => PayloadTooLarge,
+    422 => Invalid,
+    429 => TooManyRequests,
+});
+
+/// Outcomes of `getRun`.
+#[derive(ApiResponse)]
+#[oai(bad_request_handler = "crate::problem::from_extractor")]
+pub enum GetRunResponse {
+    /// The run with its steps.
+    #[oai(status = 200)]
+    Ok(Json<RunView>),
+    /// The body is not JSON, or a parameter could not be read.
+    #[oai(status = 400, content_type = "application/problem+json")]
+    BadRequest(Json<Problem>),
+    /// No API key, or not a live one.
+    #[oai(status = 401, content_type = "application/problem+json")]
+    Unauthorized(Json<Problem>),
+    /// No such workflow or run in this tenant.
+    #[oai(status = 404, content_type = "application/problem+json")]
+    NotFound(Json<Problem>),
+    /// Over the key's request rate, or too many bad keys from this address (see `Retry-After`).
+    #[oai(status = 429, content_type = "application/problem+json")]
+    TooManyRequests(Json<Problem>),
+    /// An unexpected failure (logged, not described).
+    #[oai(status = 500, content_type = "application/problem+json")]
+    Internal(Json<Problem>),
+}
+problem_responses!(GetRunResponse {
+    400 => BadRequest,
+    401 => Unauthorized,
+    404 => NotFound,
+    429 => TooManyRequests,
+});
+
+/// Outcomes of `listRuns`.
+#[derive(ApiResponse)]
+#[oai(bad_request_handler = "crate::problem::from_extractor")]
+pub enum ListRunsResponse {
+    /// The runs, newest first (without their steps).
+    #[oai(status = 200)]
+    Ok(Json<RunList>),
+    /// The body is not JSON, or a parameter could not be read.
+    #[oai(status = 400, content_type = "application/problem+json")]
+    BadRequest(Json<Problem>),
+    /// No API key, or not a live one.
+    #[oai(status = 401, content_type = "application/problem+json")]
+    Unauthorized(Json<Problem>),
+    /// A field is invalid; `errors[].path` names each problem.
+    #[oai(status = 422, content_type = "application/problem+json")]
+    Invalid(Json<Problem>),
+    /// Over the key's request rate, or too many bad keys from this address (see `Retry-After`).
+    #[oai(status = 429, content_type = "application/problem+json")]
+    TooManyRequests(Json<Problem>),
+    /// An unexpected failure (logged, not described).
+    #[oai(status = 500, content_type = "application/problem+json")]
+    Internal(Json<Problem>),
+}
+problem_responses!(ListRunsResponse {
+    400 => BadRequest,
+    401 => Unauthorized,
+    422 => Invalid,
+    429 => TooManyRequests,
+});
+
+/// Outcomes of `cancelRun` and `retryRun`.
+#[derive(ApiResponse)]
+#[oai(bad_request_handler = "crate::problem::from_extractor")]
+pub enum ChangeRunResponse {
+    /// The run after the change.
+    #[oai(status = 200)]
+    Ok(Json<RunView>),
+    /// The body is not JSON, or a parameter could not be read.
+    #[oai(status = 400, content_type = "application/problem+json")]
+    BadRequest(Json<Problem>),
+    /// No API key, or not a live one.
+    #[oai(status = 401, content_type = "application/problem+json")]
+    Unauthorized(Json<Problem>),
+    /// The key's role is too low for this operation.
+    #[oai(status = 403, content_type = "application/problem+json")]
+    Forbidden(Json<Problem>),
+    /// No such workflow or run in this tenant.
+    #[oai(status = 404, content_type = "application/problem+json")]
+    NotFound(Json<Problem>),
+    /// The state forbids the operation.
+    #[oai(status = 409, content_type = "application/problem+json")]
+    Conflict(Json<Problem>),
+    /// Over the key's request rate, or too many bad keys from this address (see `Retry-After`).
+    #[oai(status = 429, content_type = "application/problem+json")]
+    TooManyRequests(Json<Problem>),
+    /// An unexpected failure (logged, not described).
+    #[oai(status = 500, content_type = "application/problem+json")]
+    Internal(Json<Problem>),
+}
+problem_responses!(ChangeRunResponse {
+    400 => BadRequest,
+    401 => Unauthorized,
+    403 => Forbidden,
+    404 => NotFound,
+    409 => Conflict,
+    429 => TooManyRequests,
+});
