@@ -8,3 +8,4 @@ mod dashboard;
 mod endpoints;
 mod lifecycle;
 mod sources;
+mod workflows;
