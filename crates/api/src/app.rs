@@ -77,8 +77,16 @@ pub type Apis = (
 pub fn api_service() -> OpenApiService<Apis, ()> {
     OpenApiService::new(
         (
-            JobsApi, SystemApi, KeysApi, TenantApi, AuditApi, SourcesApi, SignalsApi, HostsApi,
-            StreamApi, WorkflowsApi,
+            JobsApi,
+            SystemApi,
+            KeysApi,
+            TenantApi,
+            AuditApi,
+            SourcesApi,
+            SignalsApi,
+            HostsApi,
+            StreamApi,
+            WorkflowsApi,
         ),
         "demandflow",
         env!("CARGO_PKG_VERSION"),
