@@ -304,10 +304,7 @@ async fn main() -> anyhow::Result<()> {
         let base = Url::parse(&format!("{}/feed", server.uri()))?;
         let t = Instant::now();
         let parsed = feed::parse(SourceKind::Rss, &body, Some("application/rss+xml"), &base)?;
-        let prepared: Vec<_> = parsed
-            .into_iter()
-            .map(|i| ingest::prepare(i, Some(&base)))
-            .collect();
+        let prepared = ingest::prepare_all(parsed, Some(&base));
         cpu.push(t.elapsed());
         assert_eq!(prepared.len(), items);
     }

@@ -359,12 +359,8 @@ pub async fn run(
     let kind = source.kind;
     let final_url = response.url().clone();
     let parsed = tokio::task::spawn_blocking(move || {
-        feed::parse(kind, &body, content_type.as_deref(), &final_url).map(|items| {
-            items
-                .into_iter()
-                .map(|i| ingest::prepare(i, Some(&final_url)))
-                .collect::<Vec<_>>()
-        })
+        feed::parse(kind, &body, content_type.as_deref(), &final_url)
+            .map(|items| ingest::prepare_all(items, Some(&final_url)))
     })
     .await
     .map_err(|e| JobError::retry(format!("parsing was interrupted: {e}")))?;
@@ -383,11 +379,7 @@ pub async fn run(
     };
 
     let mut tx = ctx.pool.begin().await.map_err(|e| db(e.into()))?;
-    let gates = Gates::new(
-        signals::settings(&mut tx, tenant_id)
-            .await
-            .map_err(db)?,
-    );
+    let gates = Gates::new(signals::settings(&mut tx, tenant_id).await.map_err(db)?);
     let report = ingest::store(&mut tx, tenant_id, source.id, &gates, prepared)
         .await
         .map_err(db)?;

@@ -41,6 +41,9 @@ pub const MAX_EXTERNAL_ID: usize = 500;
 /// Longest URL kept; a longer one is dropped.
 pub const MAX_URL: usize = 2048;
 
+/// Characters of title and text the language is detected from.
+const LANGUAGE_SAMPLE: usize = 400;
+
 /// Query parameters that only track clicks; dropped from signal URLs.
 const TRACKING_PARAMS: &[&str] = &[
     "fbclid", "gclid", "dclid", "msclkid", "mc_cid", "mc_eid", "ref_src", "igshid", "yclid",
@@ -375,7 +378,9 @@ pub fn prepare(item: RawItem, base: Option<&Url>) -> Prepared {
     } else {
         format!("{title} {body_text}")
     };
-    let language = whatlang::detect(&cap(&detect_on, 2000))
+    // A few hundred characters tell the language as well as the whole text, at a fraction
+    // of the cost (detection is most of `prepare`'s time on long posts).
+    let language = whatlang::detect(&cap(&detect_on, LANGUAGE_SAMPLE))
         .filter(|info| info.is_reliable())
         .map(|info| info.lang().code().to_owned());
     Prepared {
@@ -392,6 +397,46 @@ pub fn prepare(item: RawItem, base: Option<&Url>) -> Prepared {
         links,
         words: all_words.len(),
     }
+}
+
+/// [`prepare`] for many items, spread over the machine's cores (a 10,000-item feed is
+/// CPU work: sanitising and language detection). Keeps the order.
+pub fn prepare_all(items: Vec<RawItem>, base: Option<&Url>) -> Vec<Prepared> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(8);
+    if threads < 2 || items.len() < 256 {
+        return items.into_iter().map(|i| prepare(i, base)).collect();
+    }
+    let chunk = items.len().div_ceil(threads);
+    let mut chunks: Vec<Vec<RawItem>> = Vec::with_capacity(threads);
+    let mut items = items.into_iter();
+    loop {
+        let part: Vec<RawItem> = items.by_ref().take(chunk).collect();
+        if part.is_empty() {
+            break;
+        }
+        chunks.push(part);
+    }
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = chunks
+            .into_iter()
+            .map(|part| {
+                scope.spawn(move || {
+                    part.into_iter()
+                        .map(|i| prepare(i, base))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| {
+                h.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    })
 }
 
 /// Why a quality gate refused an item.
@@ -814,6 +859,15 @@ mod tests {
         assert_eq!(normalize_url("javascript:alert(1)", Some(&base)), None);
         assert_eq!(normalize_url("", Some(&base)), None);
         assert_eq!(normalize_url("/relative", None), None);
+    }
+
+    #[test]
+    fn preparing_in_parallel_keeps_the_order() {
+        let items: Vec<RawItem> = (0..1000)
+            .map(|i| item(&format!("title {i}"), &format!("body of item {i}")))
+            .collect();
+        let serial: Vec<Prepared> = items.iter().cloned().map(|i| prepare(i, None)).collect();
+        assert_eq!(prepare_all(items, None), serial);
     }
 
     #[test]
