@@ -592,19 +592,31 @@ async fn another_tenant_gets_404_on_every_endpoint_with_an_id_and_changes_nothin
         if !path.contains("{id}") {
             continue;
         }
-        for method in ops.as_object().unwrap().keys() {
+        for (method, op) in ops.as_object().unwrap() {
             let id = if path.starts_with("/keys") {
                 &key_id
             } else {
                 &job_id
             };
+            // A well-formed body where the operation takes one, so the id is what is refused.
+            let takes_body = op.get("requestBody").is_some()
+                && (path.starts_with("/sources") || path.starts_with("/signals"));
+            let body = takes_body.then(|| {
+                if path.ends_with("/state") {
+                    json!({"state": "classified"})
+                } else if path.ends_with("/signals") {
+                    json!({"items": [{"title": "a title"}]})
+                } else {
+                    json!({})
+                }
+            });
             let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
             let res = call(
                 &app,
                 &intruder,
                 method.clone(),
                 &path.replace("{id}", id),
-                None,
+                body,
             )
             .await;
             assert_eq!(res.status(), 404, "{method} {path}");
