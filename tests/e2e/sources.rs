@@ -247,7 +247,10 @@ async fn feeds_in_every_format_become_sanitised_signals_once() {
         .await;
     Mock::given(method("GET"))
         .and(path("/solar/feed.json"))
-        .respond_with(feed("feed.json", "application/feed+json"))
+        .respond_with(
+            // Served gzipped: the client decompresses (and caps what it decompresses).
+            feed("feed.json.gz", "application/feed+json").insert_header("content-encoding", "gzip"),
+        )
         .mount(&server)
         .await;
     Mock::given(method("GET"))
@@ -352,7 +355,7 @@ async fn feeds_in_every_format_become_sanitised_signals_once() {
     let garage = by_title("electrician");
     assert!(garage["published_at"].is_null());
     assert_eq!(garage["url"], format!("{}/forum/threads/103", server.uri()));
-    // Atom with xml:base, JSON Feed, Reddit, and Latin-1 by the HTTP charset.
+    // Atom with xml:base, gzipped JSON Feed, Reddit, and Latin-1 by the HTTP charset.
     let heat = by_title("heat pump");
     assert_eq!(heat["title"], "Choosing a heat pump installer");
     assert_eq!(heat["url"], "https://blog.example/posts/heat-pumps");
@@ -1119,4 +1122,38 @@ async fn signals_are_searched_moved_exported_erased_and_purged() {
             == before - 1
     })
     .await;
+}
+
+#[tokio::test]
+async fn a_feed_on_a_private_network_is_refused_unless_allowed() {
+    let app = spawn_app().await;
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(feed("atom.xml", "application/atom+xml"))
+        .mount(&server)
+        .await;
+    let s = create_source(
+        &app,
+        json!({"kind": "atom", "url": format!("{}/feed", server.uri()), "poll_every": "1d"}),
+    )
+    .await;
+    let id = s["id"].as_str().unwrap().to_owned();
+    let _worker = app.spawn_worker(&[("ALLOW_PRIVATE_NETWORKS", "false")]);
+    wait_until("the refusal", T, async || {
+        fetch_jobs(&app, &id)
+            .await
+            .first()
+            .is_some_and(|j| j["state"] == "dead")
+    })
+    .await;
+    let job = &fetch_jobs(&app, &id).await[0];
+    assert!(
+        job["last_error"].as_str().unwrap().starts_with("refused:"),
+        "{job}"
+    );
+    assert_eq!(job["attempts"], 1);
+    assert!(
+        server.received_requests().await.unwrap().is_empty(),
+        "nothing was sent"
+    );
 }

@@ -163,6 +163,7 @@ pub async fn run(
             }
         }
         Permit::Wait { delay, reason } => {
+            metrics::counter!("source_fetches_snoozed_total", "reason" => reason).increment(1);
             tracing::debug!(
                 host,
                 reason,
@@ -255,6 +256,7 @@ pub async fn run(
     let last_modified = header(LAST_MODIFIED);
     let content_type = header(CONTENT_TYPE);
 
+    metrics::counter!("source_fetches_total", "status" => status.as_u16().to_string()).increment(1);
     if status == StatusCode::NOT_MODIFIED {
         host_ok().await;
         record(FetchRecord {
@@ -396,6 +398,16 @@ pub async fn run(
     .await
     .map_err(db)?;
     tx.commit().await.map_err(|e| db(e.into()))?;
+    metrics::counter!("signals_ingested_total", "outcome" => "new")
+        .increment(report.inserted as u64);
+    metrics::counter!("signals_ingested_total", "outcome" => "duplicate")
+        .increment(report.duplicates as u64);
+    metrics::counter!("signals_ingested_total", "outcome" => "near_duplicate")
+        .increment(report.near_duplicates as u64);
+    for (reason, n) in &report.rejected {
+        metrics::counter!("signals_rejected_total", "reason" => reason.clone())
+            .increment(*n as u64);
+    }
     let mut result = serde_json::to_value(&report).unwrap_or_default();
     if let Value::Object(map) = &mut result {
         map.insert("status".into(), json!(status.as_u16()));
