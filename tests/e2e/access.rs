@@ -600,12 +600,16 @@ async fn another_tenant_gets_404_on_every_endpoint_with_an_id_and_changes_nothin
             };
             // A well-formed body where the operation takes one, so the id is what is refused.
             let takes_body = op.get("requestBody").is_some()
-                && (path.starts_with("/sources") || path.starts_with("/signals"));
+                && ["/sources", "/signals", "/workflows"]
+                    .iter()
+                    .any(|p| path.starts_with(p));
             let body = takes_body.then(|| {
                 if path.ends_with("/state") {
                     json!({"state": "classified"})
                 } else if path.ends_with("/signals") {
                     json!({"items": [{"title": "a title"}]})
+                } else if path.ends_with("/versions") {
+                    json!({"definition": {"steps": [{"name": "a", "kind": "noop"}]}})
                 } else {
                     json!({})
                 }
