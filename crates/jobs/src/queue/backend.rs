@@ -49,6 +49,8 @@ pub struct PgBackend<K> {
     fetch: Option<BoxFuture<'static, Result<Vec<Claimed>, sqlx::Error>>>,
     wake: BoxStream<'static, ()>,
     fetch_now: bool,
+    /// How many jobs the fetch in flight asked for.
+    asked: usize,
     _kind: PhantomData<K>,
 }
 
@@ -82,6 +84,7 @@ impl<K: JobKind> PgBackend<K> {
             fetch: None,
             wake: futures::stream::select(notified, ticks).boxed(),
             fetch_now: true,
+            asked: 0,
             _kind: PhantomData,
         }
     }
@@ -189,8 +192,11 @@ impl<K: JobKind> Backend for PgBackend<K> {
                         match result {
                             Ok(claimed) => {
                                 // A full batch means there may be more: ask again at once.
-                                self.fetch_now =
-                                    !claimed.is_empty() && claimed.len() >= self.free_slots(worker);
+                                // Compared with what was asked, not with the slots free now:
+                                // slots free up while the claim runs, and comparing with
+                                // those left a full claim looking short, so a busy queue was
+                                // only fetched again at the next poll tick.
+                                self.fetch_now = !claimed.is_empty() && claimed.len() >= self.asked;
                                 self.accept(claimed);
                             }
                             Err(e) => {
@@ -205,6 +211,7 @@ impl<K: JobKind> Backend for PgBackend<K> {
             if self.fetch_now {
                 self.fetch_now = false;
                 let limit = self.free_slots(worker);
+                self.asked = limit;
                 self.start_fetch(limit);
                 continue;
             }
