@@ -140,7 +140,7 @@ impl<K: JobKind> PgBackend<K> {
         for job in claimed {
             metrics::histogram!("job_pickup_seconds", "kind" => K::KIND)
                 .record(job.pickup_ms.max(0.0) / 1000.0);
-            let cancel = self.node.track(job.id);
+            let cancel = self.node.track(K::KIND, job.id);
             let ctx = JobContext {
                 id: job.id,
                 tenant_id: job.tenant_id,
@@ -225,10 +225,17 @@ impl<K: JobKind> Backend for PgBackend<K> {
             }
             if self.fetch_now {
                 self.fetch_now = false;
-                let limit = self.free_slots(worker);
-                self.asked = limit;
-                self.start_fetch(limit);
-                continue;
+                let limit = self.claim_limit(worker);
+                if limit > 0 {
+                    self.asked = limit;
+                    self.start_fetch(limit);
+                    continue;
+                }
+                // Too many outcomes not yet committed: wait until some settle (or the poll).
+                if self.node.wait_for_settle(K::KIND) < self.max_held() {
+                    self.fetch_now = true;
+                    continue;
+                }
             }
             match self.wake.poll_next_unpin(cx) {
                 Poll::Ready(Some(())) => self.fetch_now = true,
@@ -251,6 +258,29 @@ impl<K: JobKind> Backend for PgBackend<K> {
         }
         self.fetch = None;
         Poll::Ready(Ok(()))
+    }
+}
+
+/// How many claimed jobs of one kind a process may hold beyond its concurrency while their
+/// outcomes wait to be committed.
+///
+/// apalis counts a task (and its concurrency permit) only while the handler runs; the ack layer
+/// waits for the outcome's commit outside that count. Without a bound a fast kind claims far
+/// ahead of the completer (measured: 21,000 rows `running` in a 60,000-job drain), and the
+/// completer's and the heartbeat's statements, which touch every held row, slow down with it.
+/// 256 is ample: at 20,000 jobs/s and a 5 ms commit about 100 outcomes wait at a time.
+const MAX_UNSETTLED: usize = 256;
+
+impl<K: JobKind> PgBackend<K> {
+    fn max_held(&self) -> usize {
+        self.concurrency + MAX_UNSETTLED
+    }
+
+    /// How many jobs the next claim may take: the free slots, within [`MAX_UNSETTLED`]; 0 when
+    /// the kind holds too many.
+    fn claim_limit(&self, worker: &WorkerContext) -> usize {
+        let room = self.max_held().saturating_sub(self.node.held(K::KIND));
+        self.free_slots(worker).min(room)
     }
 }
 

@@ -94,12 +94,22 @@ impl NodeSettings {
     }
 }
 
+/// The jobs this process holds (claimed, until their outcome is committed), and how many per
+/// kind: a backend stops claiming while its kind holds too many (see `PgBackend::claim_limit`).
+#[derive(Default)]
+struct Running {
+    jobs: HashMap<Uuid, (&'static str, CancellationToken)>,
+    held: HashMap<&'static str, usize>,
+    /// Kinds whose backend is waiting for held jobs to settle before it claims again.
+    capped: HashSet<&'static str>,
+}
+
 pub(crate) struct NodeInner {
     pub id: String,
     pub pool: PgPool,
     pub settings: NodeSettings,
     wakers: Mutex<HashMap<&'static str, Arc<Notify>>>,
-    running: Mutex<HashMap<Uuid, CancellationToken>>,
+    running: Mutex<Running>,
     pub completer: mpsc::Sender<ack::Completion>,
     pub stop: CancellationToken,
     tasks: Mutex<Vec<JoinHandle<()>>>,
@@ -127,22 +137,50 @@ impl NodeInner {
         }
     }
 
-    pub fn track(&self, id: Uuid) -> CancellationToken {
+    pub fn track(&self, kind: &'static str, id: Uuid) -> CancellationToken {
         let token = CancellationToken::new();
-        self.running
-            .lock()
-            .expect("running lock")
-            .insert(id, token.clone());
+        let mut running = self.running.lock().expect("running lock");
+        if running.jobs.insert(id, (kind, token.clone())).is_none() {
+            *running.held.entry(kind).or_default() += 1;
+        }
         token
     }
 
     pub fn untrack(&self, id: Uuid) {
-        self.running.lock().expect("running lock").remove(&id);
+        let mut running = self.running.lock().expect("running lock");
+        if let Some((kind, _)) = running.jobs.remove(&id) {
+            if let Some(n) = running.held.get_mut(kind) {
+                *n = n.saturating_sub(1);
+            }
+            if running.capped.remove(kind) {
+                drop(running);
+                self.wake(kind);
+            }
+        }
+    }
+
+    /// How many jobs of `kind` this process holds.
+    pub fn held(&self, kind: &'static str) -> usize {
+        self.running
+            .lock()
+            .expect("running lock")
+            .held
+            .get(kind)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Asks to be woken when a held job of `kind` settles. Returns how many it holds now (check
+    /// again: one may have settled just before).
+    pub fn wait_for_settle(&self, kind: &'static str) -> usize {
+        let mut running = self.running.lock().expect("running lock");
+        running.capped.insert(kind);
+        running.held.get(kind).copied().unwrap_or(0)
     }
 
     fn cancel(&self, id: Uuid) -> bool {
-        match self.running.lock().expect("running lock").get(&id) {
-            Some(token) => {
+        match self.running.lock().expect("running lock").jobs.get(&id) {
+            Some((_, token)) => {
                 token.cancel();
                 true
             }
@@ -154,6 +192,7 @@ impl NodeInner {
         self.running
             .lock()
             .expect("running lock")
+            .jobs
             .keys()
             .copied()
             .collect()
