@@ -693,7 +693,7 @@ async fn a_500_storm_opens_the_circuit_and_a_probe_closes_it() {
     let id = s["id"].as_str().unwrap().to_owned();
     let _worker = app.spawn_worker(&[
         ("CIRCUIT_FAILURE_THRESHOLD", "3"),
-        ("CIRCUIT_COOLDOWN_MS", "2000"),
+        ("CIRCUIT_COOLDOWN_MS", "4000"),
         ("WORKER_CONCURRENCY_FETCH_SOURCE", "1"),
     ]);
     // The scheduled poll and two more: three 500s in a row.

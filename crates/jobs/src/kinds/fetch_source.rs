@@ -96,6 +96,7 @@ fn db(e: DomainError) -> JobError {
 }
 
 /// Runs one attempt of a `fetch_source` job.
+#[tracing::instrument(skip_all, fields(source_id = %args.source_id))]
 pub async fn handle(
     args: FetchSource,
     job: JobContext,
