@@ -870,6 +870,88 @@ mod tests {
         assert_eq!(prepare_all(items, None), serial);
     }
 
+    /// Random markup soup: nothing panics, the sanitised HTML never carries a script or an
+    /// event handler, and normalising a normalised URL changes nothing.
+    #[test]
+    fn sanitising_and_normalising_hold_on_random_input() {
+        const PIECES: &[&str] = &[
+            "<",
+            ">",
+            "</",
+            "/>",
+            "script",
+            "style",
+            "p",
+            "a",
+            " href=",
+            "\"",
+            "'",
+            "javascript:",
+            "alert(1)",
+            " onclick=",
+            " onerror=",
+            "img",
+            " src=",
+            "&amp;",
+            "&#",
+            "x3c;",
+            "&lt;",
+            "<![CDATA[",
+            "]]>",
+            "<!--",
+            "-->",
+            "http://e.com/",
+            "?utm_source=x",
+            "#f",
+            "é",
+            "😀",
+            " ",
+            "\n",
+            "word",
+            "iframe",
+            "svg",
+            " onload=",
+            "=",
+        ];
+        let base = Url::parse("https://base.example/dir/").unwrap();
+        for _ in 0..3000 {
+            let n = rand::random_range(1..40);
+            let s: String = (0..n)
+                .map(|_| PIECES[rand::random_range(0..PIECES.len())])
+                .collect();
+            let p = prepare(item(&s, &s), Some(&base));
+            // Text `<` is escaped in the output, so every `<` opens a real tag.
+            let html = p.body_html.to_ascii_lowercase();
+            for tag in html
+                .split('<')
+                .skip(1)
+                .map(|t| t.split('>').next().unwrap_or_default())
+            {
+                let name = tag
+                    .trim_start_matches('/')
+                    .split([' ', '/'])
+                    .next()
+                    .unwrap_or_default();
+                assert!(
+                    !matches!(name, "script" | "style" | "iframe" | "svg" | "object" | "embed"),
+                    "<{tag}> survived {s:?}: {}",
+                    p.body_html
+                );
+                for bad in [" onclick", " onerror", " onload", "javascript:"] {
+                    assert!(!tag.contains(bad), "{bad} survived in <{tag}> from {s:?}");
+                }
+            }
+            assert!(p.body_text.chars().count() <= MAX_TEXT);
+            if let Some(u) = normalize_url(&s, Some(&base)) {
+                assert_eq!(
+                    normalize_url(&u, None).as_deref(),
+                    Some(u.as_str()),
+                    "{s:?}"
+                );
+            }
+        }
+    }
+
     #[test]
     fn lengths_are_capped() {
         let p = prepare(item(&"t".repeat(2000), &"word ".repeat(20_000)), None);

@@ -841,6 +841,60 @@ mod tests {
         assert!(SourceUrl::parse(&long).is_err());
     }
 
+    /// Random strings built from URL-ish pieces: parsing never panics, and whatever parses is
+    /// stable (parsing its output gives the same URL and host key).
+    #[test]
+    fn source_url_parsing_is_total_and_stable() {
+        const PIECES: &[&str] = &[
+            "http",
+            "https",
+            "ftp",
+            "://",
+            ":",
+            "/",
+            "//",
+            "@",
+            "#",
+            "?",
+            "=",
+            "&",
+            "%",
+            "%2F",
+            "[",
+            "]",
+            "::1",
+            "127.0.0.1",
+            "example.com",
+            "EXAMPLE.com",
+            "xn--bcher-kva.ch",
+            "bücher.de",
+            ":8080",
+            ":99999",
+            "user",
+            "pw",
+            "feed.xml",
+            "..",
+            ".",
+            " ",
+            "\t",
+            "é",
+            "\u{0}",
+        ];
+        for _ in 0..5000 {
+            let n = rand::random_range(1..12);
+            let s: String = (0..n)
+                .map(|_| PIECES[rand::random_range(0..PIECES.len())])
+                .collect();
+            if let Ok(u) = SourceUrl::parse(&s) {
+                let again = SourceUrl::parse(u.as_url().as_str()).expect("a parsed URL parses");
+                assert_eq!(again, u, "{s}");
+                assert_eq!(again.host_key(), u.host_key());
+                assert!(matches!(u.as_url().scheme(), "http" | "https"));
+                assert!(u.as_url().fragment().is_none());
+            }
+        }
+    }
+
     #[test]
     fn poll_every_takes_seconds_or_units() {
         assert_eq!(PollEvery::parse(&json!(900)).unwrap().secs(), 900);
