@@ -933,7 +933,10 @@ mod tests {
                     .next()
                     .unwrap_or_default();
                 assert!(
-                    !matches!(name, "script" | "style" | "iframe" | "svg" | "object" | "embed"),
+                    !matches!(
+                        name,
+                        "script" | "style" | "iframe" | "svg" | "object" | "embed"
+                    ),
                     "<{tag}> survived {s:?}: {}",
                     p.body_html
                 );
