@@ -573,6 +573,7 @@ async fn every_mutating_call_is_audited_and_a_failed_one_is_not() {
 #[tokio::test]
 async fn another_tenant_gets_404_on_every_endpoint_with_an_id_and_changes_nothing() {
     let app = spawn_app().await;
+    // One of everything in tenant acme.
     let job = app
         .enqueue(json!({"kind": "noop", "run_at": "2999-01-01T00:00:00Z"}))
         .await;
@@ -583,33 +584,94 @@ async fn another_tenant_gets_404_on_every_endpoint_with_an_id_and_changes_nothin
         .await
         .unwrap();
     let key_id = keys["items"][0]["id"].as_str().unwrap().to_owned();
+    let created = |res: reqwest::Response| async move {
+        assert!(res.status().is_success(), "{}", res.status());
+        let body: Value = res.json().await.unwrap();
+        body["id"].as_str().unwrap().to_owned()
+    };
+    let source_id = created(
+        call(
+            &app,
+            &app.key,
+            Method::POST,
+            "/sources",
+            Some(json!({"kind": "push"})),
+        )
+        .await,
+    )
+    .await;
+    let pushed = call(
+        &app,
+        &app.key,
+        Method::POST,
+        &format!("/sources/{source_id}/signals"),
+        Some(json!({"items": [{"title": "Looking for a solar installer", "content": "We need quotes for a barn roof this spring, please call."}]})),
+    )
+    .await;
+    assert!(pushed.status().is_success());
+    let signals: Value = call(&app, &app.key, Method::GET, "/signals", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let signal_id = signals["items"][0]["id"]
+        .as_str()
+        .expect("a pushed signal")
+        .to_owned();
+    let workflow_id = created(
+        call(
+            &app,
+            &app.key,
+            Method::POST,
+            "/workflows",
+            Some(json!({"name": "w", "definition": {"steps": [{"name": "a", "kind": "noop"}]}})),
+        )
+        .await,
+    )
+    .await;
+    let run_id = created(
+        call(
+            &app,
+            &app.key,
+            Method::POST,
+            &format!("/workflows/{workflow_id}/runs"),
+            Some(json!({"input": {}})),
+        )
+        .await,
+    )
+    .await;
     let intruder = app.create_key("globex", "admin").await;
 
-    // Walk the committed spec: every operation with an {id}.
+    // Walk the committed spec: every operation with an {id}, with acme's id of that resource.
     let spec: Value = serde_json::from_str(include_str!("../../openapi/openapi.json")).unwrap();
     let mut walked = 0;
     for (path, ops) in spec["paths"].as_object().unwrap() {
         if !path.contains("{id}") {
             continue;
         }
+        let id = [
+            ("/keys", &key_id),
+            ("/jobs", &job_id),
+            ("/sources", &source_id),
+            ("/signals", &signal_id),
+            ("/workflows", &workflow_id),
+            ("/runs", &run_id),
+        ]
+        .iter()
+        .find(|(prefix, _)| path.starts_with(prefix))
+        .map(|(_, id)| (*id).clone())
+        .unwrap_or_else(|| panic!("no acme id for {path}: add the resource to this test"));
         for (method, op) in ops.as_object().unwrap() {
-            let id = if path.starts_with("/keys") {
-                &key_id
-            } else {
-                &job_id
-            };
             // A well-formed body where the operation takes one, so the id is what is refused.
-            let takes_body = op.get("requestBody").is_some()
-                && ["/sources", "/signals", "/workflows"]
-                    .iter()
-                    .any(|p| path.starts_with(p));
-            let body = takes_body.then(|| {
+            let body = op.get("requestBody").is_some().then(|| {
                 if path.ends_with("/state") {
                     json!({"state": "classified"})
                 } else if path.ends_with("/signals") {
                     json!({"items": [{"title": "a title"}]})
                 } else if path.ends_with("/versions") {
                     json!({"definition": {"steps": [{"name": "a", "kind": "noop"}]}})
+                } else if path.ends_with("/runs") {
+                    json!({"input": {}})
                 } else {
                     json!({})
                 }
@@ -619,7 +681,7 @@ async fn another_tenant_gets_404_on_every_endpoint_with_an_id_and_changes_nothin
                 &app,
                 &intruder,
                 method.clone(),
-                &path.replace("{id}", id),
+                &path.replace("{id}", &id),
                 body,
             )
             .await;
@@ -629,19 +691,57 @@ async fn another_tenant_gets_404_on_every_endpoint_with_an_id_and_changes_nothin
     }
     assert!(walked >= 6, "the spec has the id endpoints ({walked})");
     // Lists show nothing of acme's.
-    for path in ["/jobs", "/keys", "/audit"] {
+    for path in [
+        "/jobs",
+        "/keys",
+        "/audit",
+        "/sources",
+        "/signals",
+        "/workflows",
+        "/runs",
+    ] {
         let list: Value = call(&app, &intruder, Method::GET, path, None)
             .await
             .json()
             .await
             .unwrap();
         let text = list.to_string();
-        assert!(
-            !text.contains(&job_id) && !text.contains(&key_id),
-            "{path}: {text}"
-        );
+        for id in [
+            &job_id,
+            &key_id,
+            &source_id,
+            &signal_id,
+            &workflow_id,
+            &run_id,
+        ] {
+            assert!(
+                !text.contains(id.as_str()),
+                "{path} shows acme's {id}: {text}"
+            );
+        }
     }
     // And nothing changed.
     assert_eq!(app.job(&job_id).await["state"], "scheduled");
     assert_eq!(status_with(&app.base, &app.key).await, 200);
+    for path in [
+        format!("/sources/{source_id}"),
+        format!("/signals/{signal_id}"),
+        format!("/workflows/{workflow_id}"),
+        format!("/runs/{run_id}"),
+    ] {
+        let res = call(&app, &app.key, Method::GET, &path, None).await;
+        assert_eq!(res.status(), 200, "acme still has {path}");
+    }
+    let workflow: Value = call(
+        &app,
+        &app.key,
+        Method::GET,
+        &format!("/workflows/{workflow_id}"),
+        None,
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert!(workflow["disabled_at"].is_null(), "{workflow}");
 }
