@@ -164,7 +164,11 @@ async fn count_succeeded(pool: &PgPool) -> anyhow::Result<i64> {
 fn check_alive(workers: &mut [Proc]) -> anyhow::Result<()> {
     for w in workers {
         if let Some(status) = w.exit_status() {
-            bail!("worker {} exited early ({status}); see {}", w.pid, w.log.display());
+            bail!(
+                "worker {} exited early ({status}); see {}",
+                w.pid,
+                w.log.display()
+            );
         }
     }
     Ok(())
