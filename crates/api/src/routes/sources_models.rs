@@ -54,6 +54,7 @@ impl From<sources::SourceKind> for SourceKindName {
 
 /// A source to create.
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 #[oai(rename = "NewSource")]
 pub struct NewSourceSchema {
     /// How its signals arrive.
@@ -79,6 +80,7 @@ pub struct NewSourceSchema {
 
 /// A change to a source: absent fields stay as they are; the kind never changes.
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 #[oai(rename = "SourcePatch")]
 pub struct SourcePatchSchema {
     /// A new URL (not for `push`); the conditional-GET state is forgotten and a poll is due.
@@ -97,6 +99,7 @@ pub struct SourcePatchSchema {
 
 /// A source.
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 #[oai(rename = "Source")]
 pub struct Source {
     /// Its id.
@@ -155,6 +158,7 @@ impl From<sources::Source> for Source {
 
 /// A page of sources, newest first.
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 #[oai(rename = "SourcePage")]
 pub struct SourcePage {
     /// The sources.
@@ -165,6 +169,7 @@ pub struct SourcePage {
 
 /// One pushed item: a title or content is required.
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 #[oai(rename = "PushItem")]
 pub struct PushItemSchema {
     /// The sender's id of the item.
@@ -183,6 +188,7 @@ pub struct PushItemSchema {
 
 /// A batch of pushed items.
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 #[oai(rename = "PushBatch")]
 pub struct PushBatchSchema {
     /// 1 to 500 items.
@@ -232,6 +238,7 @@ poem_openapi::impl_apirequest_for_payload!(RawJson<S>, S: Type);
 
 /// What an ingest did.
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 #[oai(rename = "IngestReport")]
 pub struct IngestReport {
     /// Items read.
@@ -282,6 +289,7 @@ pub enum SignalStateName {
 
 /// A signal.
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 #[oai(rename = "Signal")]
 pub struct Signal {
     /// Its id (UUIDv7: sorts by ingest time).
@@ -344,6 +352,7 @@ impl From<signals::Signal> for Signal {
 
 /// A page of signals, newest first.
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 #[oai(rename = "SignalPage")]
 pub struct SignalPage {
     /// The signals.
@@ -354,6 +363,7 @@ pub struct SignalPage {
 
 /// A move of a signal to another state.
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 #[oai(rename = "SignalTransition")]
 pub struct TransitionSchema {
     /// The state to move to.
@@ -364,6 +374,7 @@ pub struct TransitionSchema {
 
 /// An author whose signals are to be erased.
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 #[oai(rename = "EraseAuthor")]
 pub struct EraseSchema {
     /// The author, exactly as shown on the signals.
@@ -372,6 +383,7 @@ pub struct EraseSchema {
 
 /// What an erase removed.
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 #[oai(rename = "Erased")]
 pub struct Erased {
     /// Signals deleted for good.
@@ -380,6 +392,7 @@ pub struct Erased {
 
 /// A tenant's quality gates, near-duplicate settings and signal retention.
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 #[oai(rename = "SignalQualitySettings")]
 pub struct QualitySettings {
     /// Fewest characters of title and text together (0 to 10000; default 20).
@@ -418,6 +431,7 @@ impl From<signals::QualitySettings> for QualitySettings {
 
 /// A change to the quality settings; absent fields stay as they are.
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 #[oai(rename = "SignalQualityPatch")]
 pub struct QualityPatchSchema {
     /// Fewest characters.
@@ -440,6 +454,7 @@ pub struct QualityPatchSchema {
 
 /// Signals refused by one gate of one source.
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 #[oai(rename = "RejectionCount")]
 pub struct RejectionCount {
     /// The source.
@@ -465,6 +480,7 @@ impl From<signals::RejectionCount> for RejectionCount {
 
 /// The quality settings and what they refused.
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 #[oai(rename = "SignalQuality")]
 pub struct SignalQuality {
     /// The settings.
@@ -478,6 +494,7 @@ pub struct SignalQuality {
 
 /// A host's limiter and circuit breaker, shared by the fleet.
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 #[oai(rename = "Host")]
 pub struct Host {
     /// The host (with a non-default port).
@@ -524,6 +541,7 @@ impl From<hosts::HostState> for Host {
 
 /// Hosts.
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 #[oai(rename = "HostList")]
 pub struct HostList {
     /// The hosts of the tenant's sources that have been called.
@@ -535,6 +553,7 @@ pub struct HostList {
 
 /// A `fetch_source` job: poll one source now (the scheduler enqueues these by itself).
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 #[oai(rename = "FetchSourceJob")]
 pub struct FetchSourceJob {
     /// The source.
@@ -546,6 +565,7 @@ pub struct FetchSourceJob {
 
 /// Args of a `fetch_source` job.
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 #[oai(rename = "FetchSourceArgs")]
 pub struct FetchSourceArgs {
     /// A source of the caller's tenant.

@@ -42,6 +42,7 @@ const MAX_CORRELATION_ID: usize = 200;
 
 /// One step of a definition.
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 #[oai(rename = "WorkflowStep")]
 pub struct StepSchema {
     /// Unique in the workflow: 1 to 50 of a-z, 0-9, `_` and `-`.
@@ -66,6 +67,7 @@ pub struct StepSchema {
 
 /// A workflow definition: a DAG of steps.
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 #[oai(rename = "WorkflowDefinition")]
 pub struct DefinitionSchema {
     /// 1 to 100 steps.
@@ -74,6 +76,7 @@ pub struct DefinitionSchema {
 
 /// A workflow to create.
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 #[oai(rename = "NewWorkflow")]
 pub struct NewWorkflowSchema {
     /// 1 to 100 printable characters.
@@ -84,6 +87,7 @@ pub struct NewWorkflowSchema {
 
 /// A new version of a workflow.
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 #[oai(rename = "NewWorkflowVersion")]
 pub struct NewVersionSchema {
     /// The definition; runs in flight keep the version they started with.
@@ -92,6 +96,7 @@ pub struct NewVersionSchema {
 
 /// A run to start.
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 #[oai(rename = "NewRun")]
 pub struct NewRunSchema {
     /// The run's input, read by `{{ input.x }}` (default `{}`).
@@ -134,6 +139,7 @@ impl From<Workflow> for WorkflowView {
 
 /// Workflows.
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 #[oai(rename = "WorkflowList")]
 pub struct WorkflowList {
     /// Newest first.
@@ -170,6 +176,7 @@ impl From<RunStatus> for RunStatusName {
 
 /// How far a run is.
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 #[oai(rename = "RunProgress")]
 pub struct RunProgress {
     /// Steps finished (succeeded, skipped, failed or cancelled).
@@ -268,6 +275,7 @@ impl RunView {
 
 /// Runs.
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 #[oai(rename = "RunList")]
 pub struct RunList {
     /// Newest first.
