@@ -587,12 +587,18 @@ async fn a_rate_limited_fetch_waits_for_its_slot_without_spending_an_attempt() {
     let id = s["id"].as_str().unwrap().to_owned();
     let _w1 = app.spawn_worker(&[]);
     let _w2 = app.spawn_worker(&[]);
-    let mut jobs = vec![];
     for _ in 0..3 {
-        jobs.push(enqueue_fetch(&app, &id).await);
+        enqueue_fetch(&app, &id).await;
     }
-    for job in &jobs {
-        let done = app.wait_for_state(job, &["succeeded"], T).await;
+    // The scheduled poll and the three fetches all compete for the host's slots.
+    wait_until("the scheduled poll", T, async || {
+        fetch_jobs(&app, &id).await.len() == 4
+    })
+    .await;
+    for job in fetch_jobs(&app, &id).await {
+        let done = app
+            .wait_for_state(job["id"].as_str().unwrap(), &["succeeded"], T)
+            .await;
         assert_eq!(done["attempts"], 1, "waiting spent no attempt: {done}");
         assert_eq!(done["errors"], json!([]), "{done}");
     }
