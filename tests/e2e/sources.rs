@@ -892,6 +892,57 @@ async fn push_sources_verify_signatures_and_ingest_batches() {
         !text.contains("<script") && !text.contains("utm_campaign"),
         "{text}"
     );
+
+    // A webhook sender without an API key: the signature alone is the credential, and only
+    // for a source that has a secret; every other case is the same 401.
+    let anonymous = |id: String, sig: Option<String>, body: Vec<u8>| {
+        let mut req = app
+            .http
+            .post(format!("{}/api/v1/sources/{id}/signals", app.base))
+            .header("content-type", "application/json")
+            .body(body);
+        if let Some(sig) = sig {
+            req = req.header("X-Demandflow-Signature", sig);
+        }
+        req.send()
+    };
+    let fresh = serde_json::to_vec(&json!({"items": [
+        {"title": "Gutter cleaning before winter", "content": "Two storey house, gutters full of leaves, need them cleaned and checked for leaks.", "author": "hank"}
+    ]}))
+    .unwrap();
+    let now = chrono::Utc::now();
+    let res = anonymous(
+        sid.to_owned(),
+        Some(jobs::sources::push::sign(secret, now, &fresh)),
+        fresh.clone(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), 200);
+    let report: Value = res.json().await.unwrap();
+    assert_eq!(report["inserted"], 1, "{report}");
+    for (id, sig) in [
+        (sid.to_owned(), None),
+        (
+            sid.to_owned(),
+            Some(jobs::sources::push::sign(
+                "not-the-secret-at-all",
+                now,
+                &fresh,
+            )),
+        ),
+        (
+            open["id"].as_str().unwrap().to_owned(),
+            Some(jobs::sources::push::sign(secret, now, &fresh)),
+        ),
+        (
+            uuid::Uuid::now_v7().to_string(),
+            Some(jobs::sources::push::sign(secret, now, &fresh)),
+        ),
+    ] {
+        let res = anonymous(id.clone(), sig, fresh.clone()).await.unwrap();
+        assert_eq!(res.status(), 401, "{id}");
+    }
 }
 
 #[tokio::test]

@@ -14,7 +14,7 @@ use poem::{
     web::{Data, RemoteAddr},
 };
 use poem_openapi::{
-    ApiResponse, OpenApi,
+    ApiResponse, OpenApi, SecurityScheme,
     param::{Header, Path, Query},
     payload::Json,
 };
@@ -134,7 +134,9 @@ impl SourcesApi {
     /// For `push` sources: 1 to 500 items, ingested like fetched ones (sanitised, gated,
     /// deduplicated). When the source has a secret, send `X-Demandflow-Signature:
     /// t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">`; a wrong signature or one
-    /// more than 5 minutes old answers 401. Needs the operator role.
+    /// more than 5 minutes old answers 401. With an API key, it needs the operator role; a
+    /// webhook sender without a key may push to a source that has a secret, with a valid
+    /// signature alone.
     #[oai(
         path = "/sources/:id/signals",
         method = "post",
@@ -142,7 +144,7 @@ impl SourcesApi {
     )]
     async fn push(
         &self,
-        auth: Auth,
+        auth: PushAuth,
         state: Data<&AppState>,
         id: Path<Uuid>,
         /// `t=<unix seconds>,v1=<hex HMAC-SHA256>`, required when the source has a secret.
@@ -153,6 +155,17 @@ impl SourcesApi {
     ) -> PushSignalsResponse {
         respond(push_signals(&state, &auth, id.0, signature.0, &body.bytes).await)
     }
+}
+
+/// Who may push: an API key (operator), or, for a push source with a secret, nobody in
+/// particular — the signature is the credential.
+#[derive(SecurityScheme)]
+pub enum PushAuth {
+    /// An API key.
+    Key(Auth),
+    /// No key: the request must be signed with the source's secret.
+    #[oai(fallback)]
+    Signed,
 }
 
 /// Outcomes of `createSource`.
@@ -509,23 +522,33 @@ async fn delete_source(
 #[tracing::instrument(skip_all, fields(tenant_id, source_id = %id, items))]
 async fn push_signals(
     state: &AppState,
-    auth: &Auth,
+    auth: &PushAuth,
     id: Uuid,
     signature: Option<String>,
     body: &[u8],
 ) -> Result<PushSignalsResponse, ApiError> {
-    let principal = auth.require(Role::Operator)?;
     let span = tracing::Span::current();
-    span.record("tenant_id", tracing::field::display(principal.tenant_id));
-    match push::accept(
-        &state.pool,
-        principal.tenant_id,
-        id,
-        signature.as_deref(),
-        body,
-    )
-    .await
-    {
+    let outcome = match auth {
+        PushAuth::Key(auth) => {
+            let principal = auth.require(Role::Operator)?;
+            span.record("tenant_id", tracing::field::display(principal.tenant_id));
+            push::accept(
+                &state.pool,
+                principal.tenant_id,
+                id,
+                signature.as_deref(),
+                body,
+            )
+            .await
+        }
+        PushAuth::Signed => push::accept_signed(&state.pool, id, signature.as_deref(), body)
+            .await
+            .map(|(tenant_id, report)| {
+                span.record("tenant_id", tracing::field::display(tenant_id));
+                report
+            }),
+    };
+    match outcome {
         Ok(report) => {
             span.record("items", report.items);
             Ok(PushSignalsResponse::Ok(Json(report.into())))

@@ -226,6 +226,37 @@ pub async fn accept(
     Ok(report)
 }
 
+/// Accepts a batch sent without an API key (a webhook sender's): the source must be a live,
+/// enabled push source **with a secret**, and the signature must be valid; the batch goes to
+/// the source's tenant. Every refusal is the same [`PushError::Signature`], so an anonymous
+/// caller learns nothing about which sources exist. Returns the tenant and the report.
+pub async fn accept_signed(
+    pool: &PgPool,
+    source_id: Uuid,
+    signature: Option<&str>,
+    body: &[u8],
+) -> Result<(Uuid, Report), PushError> {
+    const REFUSED: PushError = PushError::Signature(
+        "an API key, or a valid X-Demandflow-Signature for a push source with a secret, is required",
+    );
+    let source = sqlx::query!(
+        r#"SELECT tenant_id, secret FROM sources
+           WHERE id = $1 AND deleted_at IS NULL AND enabled AND kind = 'push'"#,
+        source_id
+    )
+    .fetch_optional(pool)
+    .await?;
+    let Some((tenant_id, Some(secret))) = source.map(|s| (s.tenant_id, s.secret)) else {
+        return Err(REFUSED);
+    };
+    if signature.is_none() {
+        return Err(REFUSED);
+    }
+    verify(&secret, signature, body, Utc::now())?;
+    let report = accept(pool, tenant_id, source_id, signature, body).await?;
+    Ok((tenant_id, report))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
