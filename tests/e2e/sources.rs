@@ -1140,14 +1140,15 @@ async fn signals_are_searched_moved_exported_erased_and_purged() {
             .unwrap();
     assert!(audit.starts_with("sha256:") && !audit.contains("frank"));
 
-    // Retention: with a TTL set, old signals are purged by the workers.
+    // Retention and expiry: with a TTL set, old signals are purged by the workers; with an
+    // expiry, signals nobody acted on become `expired`.
     let res = app
         .request(Method::PATCH, "/signals/quality")
-        .json(&json!({"retention_secs": 3600}))
+        .json(&json!({"retention_secs": 36000, "expire_after_secs": 3600}))
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 200);
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
     let res = app
         .request(Method::PATCH, "/signals/quality")
         .json(&json!({"languages": ["english"]}))
@@ -1156,8 +1157,21 @@ async fn signals_are_searched_moved_exported_erased_and_purged() {
         .unwrap();
     let problem: Value = res.json().await.unwrap();
     assert_eq!(problem["errors"][0]["path"], "languages[0]", "{problem}");
+    let res = app
+        .request(Method::PATCH, "/signals/quality")
+        .json(&json!({"expire_after_secs": 5}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 422);
     sqlx::query(
-        "UPDATE signals SET created_at = now() - interval '2 hours' WHERE title LIKE 'Window%'",
+        "UPDATE signals SET created_at = now() - interval '20 hours' WHERE title LIKE 'Window%'",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "UPDATE signals SET created_at = now() - interval '2 hours' WHERE title LIKE 'Cracked%'",
     )
     .execute(&app.pool)
     .await
@@ -1179,6 +1193,29 @@ async fn signals_are_searched_moved_exported_erased_and_purged() {
             == before - 1
     })
     .await;
+    wait_until("the expiry", T, async || {
+        let page = get(&app, "/signals?state=expired").await;
+        page["items"].as_array().unwrap().len() == 1
+    })
+    .await;
+    let expired = get(&app, "/signals?state=expired").await;
+    assert!(
+        expired["items"][0]["title"]
+            .as_str()
+            .unwrap()
+            .starts_with("Cracked"),
+        "{expired}"
+    );
+    assert_eq!(
+        scalar(
+            &app,
+            "SELECT count(*) FROM signals WHERE state = 'expired' AND author = $1",
+            "grace"
+        )
+        .await,
+        1,
+        "only the old open signal expires"
+    );
 }
 
 #[tokio::test]

@@ -412,6 +412,9 @@ pub struct QualitySettings {
     pub near_duplicate_window_secs: i32,
     /// Signals older than this many seconds are purged (null: kept).
     pub retention_secs: Option<i32>,
+    /// Signals still `new`, `classified` or `scored` this many seconds after ingest become
+    /// `expired` (null: never).
+    pub expire_after_secs: Option<i32>,
 }
 
 impl From<signals::QualitySettings> for QualitySettings {
@@ -425,6 +428,7 @@ impl From<signals::QualitySettings> for QualitySettings {
             simhash_threshold: s.simhash_threshold,
             near_duplicate_window_secs: s.near_duplicate_window_secs,
             retention_secs: s.retention_secs,
+            expire_after_secs: s.expire_after_secs,
         }
     }
 }
@@ -450,6 +454,8 @@ pub struct QualityPatchSchema {
     pub near_duplicate_window_secs: Option<i32>,
     /// Retention in seconds (3600 to 315360000), or null to keep signals.
     pub retention_secs: Option<i32>,
+    /// Expiry of open signals in seconds (3600 to 315360000), or null for never.
+    pub expire_after_secs: Option<i32>,
 }
 
 /// Signals refused by one gate of one source.

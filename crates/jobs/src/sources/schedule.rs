@@ -1,4 +1,5 @@
-//! Polling on schedule, once per interval however many workers run, and the retention purge.
+//! Polling on schedule, once per interval however many workers run; the retention purge and
+//! the expiry of signals nobody acted on.
 //!
 //! Every worker runs [`run`]. Each tick claims the sources whose `next_poll_at` has come with
 //! `FOR UPDATE SKIP LOCKED`, moves `next_poll_at` to the first slot after now (slots are
@@ -125,6 +126,11 @@ pub async fn run(pool: PgPool, settings: ScheduleSettings, stop: CancellationTok
         }
         if last_purge.elapsed() >= settings.purge_every {
             last_purge = tokio::time::Instant::now();
+            match signals::expire_stale(&pool, 10_000).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(expired = n, "signals nobody acted on expired"),
+                Err(e) => tracing::warn!(error = %e, "expiring signals failed"),
+            }
             loop {
                 match signals::purge_expired(&pool, 5000).await {
                     Ok(5000) => continue,

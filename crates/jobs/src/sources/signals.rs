@@ -506,6 +506,26 @@ pub async fn purge_expired(pool: &PgPool, batch: i64) -> Result<u64, DomainError
     Ok(n)
 }
 
+/// Moves signals nobody acted on to `expired`: those still `new`, `classified` or `scored`
+/// longer than their tenant's `expire_after_secs`, at most `batch` at a time; returns how many.
+pub async fn expire_stale(pool: &PgPool, batch: i64) -> Result<u64, DomainError> {
+    let n = sqlx::query!(
+        r#"UPDATE signals SET state = 'expired', updated_at = now()
+           WHERE id IN (
+               SELECT s.id FROM signals s JOIN signal_settings st ON st.tenant_id = s.tenant_id
+               WHERE st.expire_after_secs IS NOT NULL
+                 AND s.state IN ('new', 'classified', 'scored') AND s.deleted_at IS NULL
+                 AND s.created_at < now() - make_interval(secs => st.expire_after_secs)
+               LIMIT $1
+               FOR UPDATE OF s SKIP LOCKED)"#,
+        batch
+    )
+    .execute(pool)
+    .await?
+    .rows_affected();
+    Ok(n)
+}
+
 /// A tenant's quality gates, near-duplicate settings and signal retention.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct QualitySettings {
@@ -525,6 +545,9 @@ pub struct QualitySettings {
     pub near_duplicate_window_secs: i32,
     /// Signals older than this are purged (none: kept).
     pub retention_secs: Option<i32>,
+    /// Signals still `new`, `classified` or `scored` this long after ingest become `expired`
+    /// (none: they wait forever).
+    pub expire_after_secs: Option<i32>,
 }
 
 impl Default for QualitySettings {
@@ -538,6 +561,7 @@ impl Default for QualitySettings {
             simhash_threshold: 3,
             near_duplicate_window_secs: 7 * 24 * 3600,
             retention_secs: None,
+            expire_after_secs: None,
         }
     }
 }
@@ -550,7 +574,7 @@ pub async fn settings(
     let row = sqlx::query_as!(
         QualitySettings,
         r#"SELECT min_length, max_link_density, max_repeated_chars, blocklist, languages,
-                  simhash_threshold, near_duplicate_window_secs, retention_secs
+                  simhash_threshold, near_duplicate_window_secs, retention_secs, expire_after_secs
            FROM signal_settings WHERE tenant_id = $1"#,
         tenant_id
     )
@@ -611,6 +635,7 @@ pub async fn update_settings(
         "simhash_threshold",
         "near_duplicate_window_secs",
         "retention_secs",
+        "expire_after_secs",
     ];
     let Value::Object(map) = patch else {
         return Err(FieldError::new("", "expected a JSON object").into());
@@ -628,6 +653,12 @@ pub async fn update_settings(
             }
             "retention_secs" => {
                 s.retention_secs = match v {
+                    Value::Null => None,
+                    v => Some(int_in(v, 3600..=315_360_000).map_err(at)?),
+                };
+            }
+            "expire_after_secs" => {
+                s.expire_after_secs = match v {
                     Value::Null => None,
                     v => Some(int_in(v, 3600..=315_360_000).map_err(at)?),
                 };
@@ -670,14 +701,15 @@ pub async fn update_settings(
     sqlx::query!(
         r#"INSERT INTO signal_settings (tenant_id, min_length, max_link_density, max_repeated_chars,
                                        blocklist, languages, simhash_threshold,
-                                       near_duplicate_window_secs, retention_secs)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                                       near_duplicate_window_secs, retention_secs, expire_after_secs)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
            ON CONFLICT (tenant_id) DO UPDATE SET
                min_length = excluded.min_length, max_link_density = excluded.max_link_density,
                max_repeated_chars = excluded.max_repeated_chars, blocklist = excluded.blocklist,
                languages = excluded.languages, simhash_threshold = excluded.simhash_threshold,
                near_duplicate_window_secs = excluded.near_duplicate_window_secs,
-               retention_secs = excluded.retention_secs, updated_at = now()"#,
+               retention_secs = excluded.retention_secs,
+               expire_after_secs = excluded.expire_after_secs, updated_at = now()"#,
         tenant_id,
         s.min_length,
         s.max_link_density,
@@ -686,7 +718,8 @@ pub async fn update_settings(
         &s.languages,
         s.simhash_threshold,
         s.near_duplicate_window_secs,
-        s.retention_secs
+        s.retention_secs,
+        s.expire_after_secs
     )
     .execute(&mut *conn)
     .await?;
