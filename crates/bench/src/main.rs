@@ -15,7 +15,7 @@
 //!   latency       n=2000 rate=200 concurrency=16
 //!                                         idle worker, then n jobs at a steady rate; per job:
 //!                                         handler start − enqueue call
-//!   soak          rate=500 seconds=600 workers=2 kill_every=60
+//!   soak          rate=500 seconds=600 workers=2 kill_every=60 sleep_ms=0
 //!                                         fixed rate with a worker SIGKILLed (and restarted)
 //!                                         every `kill_every` s; checks that nothing is lost
 //! extra keys: workers=N (drain, latency, soak), apis=N and producers=N (insert phases, rest),
@@ -87,6 +87,7 @@ const KNOWN: &[&str] = &[
     "seconds",
     "kill_every",
     "lease_ms",
+    "sleep_ms",
     "poll_ms",
     "worker_pool",
 ];

@@ -43,10 +43,13 @@ pub fn log_dir() -> PathBuf {
     dir
 }
 
-/// A unique log file name for one child.
+/// A unique log file name for one child (children started in the same millisecond get
+/// different numbers: two processes writing one file would overwrite each other's lines).
 pub fn log_path(what: &str) -> PathBuf {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let stamp = chrono::Utc::now().format("%H%M%S%.3f");
-    log_dir().join(format!("{what}-{stamp}-{}.log", std::process::id()))
+    log_dir().join(format!("{what}-{stamp}-{}-{n}.log", std::process::id()))
 }
 
 /// Runs `api <args>` to completion and returns its stdout.
