@@ -10,7 +10,6 @@ import argparse
 import json
 import os
 import platform
-import subprocess
 
 ORDER = ["pg-floor", "apalis", "apalis-plain", "graphile-worker", "pg-boss", "pg-boss-notify",
          "procrastinate", "demandflow", "demandflow-lib"]
@@ -195,7 +194,7 @@ def extras_tables(extras):
     return out
 
 
-def machine(pg_settings):
+def machine(pg_settings, commit):
     lines = []
     try:
         model = next(l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name"))
@@ -208,12 +207,8 @@ def machine(pg_settings):
         s = [l.strip() for l in open(pg_settings) if l.strip()]
         if s:
             lines.append(f"* {s[0].split(' on ')[0]}; " + ", ".join(f"`{x}`" for x in s[1:]))
-    try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True).stdout.strip()
-        lines.append(f"* demandflow at `{commit}`" + (" (with uncommitted changes in the work tree)" if dirty else ""))
-    except Exception:
-        pass
+    if commit:
+        lines.append(f"* demandflow at `{commit}` (the binaries were built from it)")
     return "\n".join(lines)
 
 
@@ -223,6 +218,7 @@ def main():
     ap.add_argument("--started", required=True)
     ap.add_argument("--command", required=True)
     ap.add_argument("--pg-settings")
+    ap.add_argument("--commit", help="the commit the binaries were built from")
     ap.add_argument("main")
     ap.add_argument("extras", nargs="?")
     a = ap.parse_args()
@@ -235,7 +231,7 @@ def main():
           f"[`results/{a.run}.jsonl`](results/{a.run}.jsonl)"
           + (f" and [`results/{os.path.basename(a.extras)}`](results/{os.path.basename(a.extras)})" if a.extras else "") + ".\n")
     print("## Machine\n")
-    print(machine(a.pg_settings) + "\n")
+    print(machine(a.pg_settings, a.commit) + "\n")
     print("## Peer table (one run, fresh database per phase)\n")
     print("Jobs/s (higher is better); latency = handler start − enqueue call, ms (lower is better). "
           "`demandflow` enqueues over the REST API, `demandflow-lib` through the `jobs` crate; both are run by "
