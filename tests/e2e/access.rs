@@ -111,6 +111,26 @@ async fn every_endpoint_refuses_roles_below_its_minimum() {
             "admin",
         ),
         (Method::GET, "/audit".into(), None, "admin"),
+        (Method::GET, "/budgets".into(), None, "viewer"),
+        (Method::GET, "/costs".into(), None, "viewer"),
+        (
+            Method::POST,
+            "/budgets".into(),
+            Some(json!({"provider": "openai", "period": "day", "limit_micros": 1})),
+            "admin",
+        ),
+        (
+            Method::PATCH,
+            format!("/budgets/{}", uuid::Uuid::now_v7()),
+            Some(json!({"limit_micros": 1})),
+            "admin",
+        ),
+        (
+            Method::DELETE,
+            format!("/budgets/{}", uuid::Uuid::now_v7()),
+            None,
+            "admin",
+        ),
     ];
     let rank = |r: &str| {
         ["viewer", "operator", "admin"]
@@ -640,6 +660,17 @@ async fn another_tenant_gets_404_on_every_endpoint_with_an_id_and_changes_nothin
         .await,
     )
     .await;
+    let budget_id = created(
+        call(
+            &app,
+            &app.key,
+            Method::POST,
+            "/budgets",
+            Some(json!({"provider": "openai", "period": "month", "limit_micros": 5_000_000})),
+        )
+        .await,
+    )
+    .await;
     let intruder = app.create_key("globex", "admin").await;
 
     // Walk the committed spec: every operation with an {id}, with acme's id of that resource.
@@ -656,6 +687,7 @@ async fn another_tenant_gets_404_on_every_endpoint_with_an_id_and_changes_nothin
             ("/signals", &signal_id),
             ("/workflows", &workflow_id),
             ("/runs", &run_id),
+            ("/budgets", &budget_id),
         ]
         .iter()
         .find(|(prefix, _)| path.starts_with(prefix))
@@ -672,6 +704,8 @@ async fn another_tenant_gets_404_on_every_endpoint_with_an_id_and_changes_nothin
                     json!({"definition": {"steps": [{"name": "a", "kind": "noop"}]}})
                 } else if path.ends_with("/runs") {
                     json!({"input": {}})
+                } else if path.starts_with("/budgets") {
+                    json!({"limit_micros": 1})
                 } else {
                     json!({})
                 }
@@ -699,6 +733,7 @@ async fn another_tenant_gets_404_on_every_endpoint_with_an_id_and_changes_nothin
         "/signals",
         "/workflows",
         "/runs",
+        "/budgets",
     ] {
         let list: Value = call(&app, &intruder, Method::GET, path, None)
             .await
@@ -713,6 +748,7 @@ async fn another_tenant_gets_404_on_every_endpoint_with_an_id_and_changes_nothin
             &signal_id,
             &workflow_id,
             &run_id,
+            &budget_id,
         ] {
             assert!(
                 !text.contains(id.as_str()),
@@ -728,6 +764,7 @@ async fn another_tenant_gets_404_on_every_endpoint_with_an_id_and_changes_nothin
         format!("/signals/{signal_id}"),
         format!("/workflows/{workflow_id}"),
         format!("/runs/{run_id}"),
+        format!("/budgets/{budget_id}"),
     ] {
         let res = call(&app, &app.key, Method::GET, &path, None).await;
         assert_eq!(res.status(), 200, "acme still has {path}");
@@ -744,4 +781,16 @@ async fn another_tenant_gets_404_on_every_endpoint_with_an_id_and_changes_nothin
     .await
     .unwrap();
     assert!(workflow["disabled_at"].is_null(), "{workflow}");
+    let budget: Value = call(
+        &app,
+        &app.key,
+        Method::GET,
+        &format!("/budgets/{budget_id}"),
+        None,
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(budget["limit_micros"], 5_000_000, "{budget}");
 }

@@ -4,8 +4,10 @@
 
 mod access;
 mod bad_input;
+mod budgets;
 mod dashboard;
 mod endpoints;
 mod lifecycle;
+mod run_jobs;
 mod sources;
 mod workflows;

@@ -26,9 +26,9 @@ use crate::{
     middleware::{BodyLimit, SecurityHeaders},
     problem,
     routes::{
-        audit::AuditApi, hosts::HostsApi, jobs::JobsApi, keys::KeysApi, signals::SignalsApi,
-        sources::SourcesApi, stream::StreamApi, system::SystemApi, tenant::TenantApi,
-        workflows::WorkflowsApi,
+        audit::AuditApi, budgets::BudgetsApi, hosts::HostsApi, jobs::JobsApi, keys::KeysApi,
+        signals::SignalsApi, sources::SourcesApi, stream::StreamApi, system::SystemApi,
+        tenant::TenantApi, workflows::WorkflowsApi,
     },
     settings::Access,
 };
@@ -70,6 +70,7 @@ pub type Apis = (
     HostsApi,
     StreamApi,
     WorkflowsApi,
+    BudgetsApi,
 );
 
 /// The `/api/v1` operations as an OpenAPI service; needs no database, so the spec can be built
@@ -87,6 +88,7 @@ pub fn api_service() -> OpenApiService<Apis, ()> {
             HostsApi,
             StreamApi,
             WorkflowsApi,
+            BudgetsApi,
         ),
         "demandflow",
         env!("CARGO_PKG_VERSION"),

@@ -283,6 +283,9 @@ pub enum JobStateName {
     Dead,
     /// Cancelled before it finished.
     Cancelled,
+    /// Held back by an exhausted budget until its `run_at` or a raised limit; no attempt
+    /// spent. `parked_reason` says why.
+    Parked,
 }
 
 impl From<JobState> for JobStateName {
@@ -295,6 +298,7 @@ impl From<JobState> for JobStateName {
             JobState::Succeeded => Self::Succeeded,
             JobState::Dead => Self::Dead,
             JobState::Cancelled => Self::Cancelled,
+            JobState::Parked => Self::Parked,
         }
     }
 }
@@ -357,6 +361,8 @@ pub struct Job {
     pub started_at: Option<DateTime<Utc>>,
     /// When it finished.
     pub finished_at: Option<DateTime<Utc>>,
+    /// Why it is parked (state `parked` only): which budget, and when it resets.
+    pub parked_reason: Option<String>,
 }
 
 impl From<queue::Job> for Job {
@@ -390,6 +396,7 @@ impl From<queue::Job> for Job {
             created_at: j.created_at,
             started_at: j.started_at,
             finished_at: j.finished_at,
+            parked_reason: j.parked_reason,
         }
     }
 }
@@ -433,6 +440,8 @@ pub struct StateCounts {
     pub dead: i64,
     /// Cancelled.
     pub cancelled: i64,
+    /// Held back by an exhausted budget.
+    pub parked: i64,
 }
 
 /// One queue (job kind) of the caller's tenant.
@@ -462,6 +471,7 @@ impl From<queue::admin::QueueStats> for QueueStats {
                 JobState::Succeeded => &mut counts.succeeded,
                 JobState::Dead => &mut counts.dead,
                 JobState::Cancelled => &mut counts.cancelled,
+                JobState::Parked => &mut counts.parked,
             };
             *slot += n;
         }

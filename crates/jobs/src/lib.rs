@@ -12,6 +12,8 @@
 //!   rate limits and circuit breakers, scheduling, push.
 //! - [`workflows`]: versioned DAGs of job steps and their runs, advanced by the completer in the
 //!   transaction that records each step's outcome.
+//! - [`budgets`]: money limits per tenant and provider; reservations, settlement and the cost
+//!   ledger; parking jobs when a budget is exhausted.
 //! - [`auth`]: API keys and roles; [`tenants`]: tenants' settings; [`audit`]: the audit log.
 //! - [`config`], [`db`], [`telemetry`]: the settings, pool, migrations and logging that both
 //!   binaries share.
@@ -24,6 +26,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod budgets;
 pub mod config;
 pub mod db;
 mod error;

@@ -3,6 +3,7 @@
 use poem_openapi::Tags;
 
 pub mod audit;
+pub mod budgets;
 pub mod hosts;
 pub mod jobs;
 pub mod keys;
@@ -29,4 +30,6 @@ pub enum ApiTags {
     Signals,
     /// Workflows (versioned DAGs of job steps) and their runs.
     Workflows,
+    /// Budgets for paid providers, and the cost ledger.
+    Budgets,
 }

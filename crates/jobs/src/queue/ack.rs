@@ -27,6 +27,8 @@ use super::{JobContext, JobError, node::NodeInner};
 
 /// The longest a retry is put off, whatever the backoff or `Retry-After` says.
 const MAX_RETRY_DELAY: Duration = Duration::from_secs(24 * 3600);
+/// The longest a job is parked before it checks again (a budget's month).
+const MAX_PARK: Duration = Duration::from_secs(32 * 24 * 3600);
 /// Most outcomes written in one transaction.
 const MAX_BATCH: usize = 1000;
 
@@ -42,6 +44,13 @@ pub(crate) enum Outcome {
     Cancelled,
     /// Not run (a limit or a circuit): back to `available` after `delay`, the attempt given back.
     Snoozed(Duration),
+    /// Not run (an exhausted budget): parked until `delay` has passed or `on` is lifted, the
+    /// attempt given back.
+    Parked {
+        delay: Duration,
+        on: String,
+        reason: String,
+    },
 }
 
 impl Outcome {
@@ -52,6 +61,7 @@ impl Outcome {
             Outcome::Dead(_) => "dead",
             Outcome::Cancelled => "cancelled",
             Outcome::Snoozed(_) => "snoozed",
+            Outcome::Parked { .. } => "parked",
         }
     }
 
@@ -77,6 +87,15 @@ impl Outcome {
                     retry_after,
                 } => Outcome::failure(ctx, message, retry_after),
                 JobError::Snooze { delay, .. } => Outcome::Snoozed(delay.min(MAX_RETRY_DELAY)),
+                JobError::Park { reason, on, until } => Outcome::Parked {
+                    // Never less than a second: a hold that just ended is re-checked, not spun on.
+                    delay: (until - chrono::Utc::now())
+                        .to_std()
+                        .unwrap_or_default()
+                        .clamp(Duration::from_secs(1), MAX_PARK),
+                    on,
+                    reason,
+                },
             },
             Err(other) => Outcome::failure(ctx, other.to_string(), None),
         }
@@ -197,6 +216,7 @@ where
                     Outcome::Dead(error) => tracing::error!(%error, "job is dead"),
                     Outcome::Cancelled => tracing::info!("job cancelled"),
                     Outcome::Snoozed(delay) => tracing::debug!(delay_ms = delay.as_millis() as u64, "job snoozed; no attempt spent"),
+                    Outcome::Parked { delay, reason, .. } => tracing::info!(%reason, resume_in_ms = delay.as_millis() as u64, "job parked; no attempt spent"),
                 }
                 let (completion, applied) = Completion::new(&ctx, outcome);
                 let sent = node.completer.send(completion).await;
@@ -224,6 +244,7 @@ struct Batch {
     states: Vec<String>,
     delays: Vec<f64>,
     errors: Vec<Option<String>>,
+    parked_on: Vec<Option<String>>,
 }
 
 impl Batch {
@@ -237,6 +258,7 @@ impl Batch {
             states: vec![],
             delays: vec![],
             errors: vec![],
+            parked_on: vec![],
         };
         for c in items {
             match &c.outcome {
@@ -249,16 +271,21 @@ impl Batch {
                     b.ids.push(c.id);
                     b.attempts.push(c.attempt);
                     b.states.push(other.label().to_owned());
-                    let (delay, error) = match other {
+                    let (delay, error, parked_on) = match other {
                         Outcome::Retry { error, delay } => {
-                            (delay.as_secs_f64(), Some(error.clone()))
+                            (delay.as_secs_f64(), Some(error.clone()), None)
                         }
-                        Outcome::Dead(error) => (0.0, Some(error.clone())),
-                        Outcome::Snoozed(delay) => (delay.as_secs_f64(), None),
-                        _ => (0.0, None),
+                        Outcome::Dead(error) => (0.0, Some(error.clone()), None),
+                        Outcome::Snoozed(delay) => (delay.as_secs_f64(), None, None),
+                        // The reason rides in `error` (it is not an attempt's error: see below).
+                        Outcome::Parked { delay, on, reason } => {
+                            (delay.as_secs_f64(), Some(reason.clone()), Some(on.clone()))
+                        }
+                        _ => (0.0, None, None),
                     };
                     b.delays.push(delay);
                     b.errors.push(error);
+                    b.parked_on.push(parked_on);
                 }
             }
         }
@@ -273,7 +300,8 @@ impl Batch {
                 sqlx::query_as!(
                     Applied,
                     r#"UPDATE jobs j SET state = 'succeeded', result = c.result, finished_at = now(),
-                              locked_by = NULL, lease_expires_at = NULL
+                              locked_by = NULL, lease_expires_at = NULL,
+                              parked_on = NULL, parked_reason = NULL
                        FROM unnest($1::uuid[], $2::int4[], $3::jsonb[]) AS c(id, attempt, result)
                        WHERE j.id = c.id AND j.attempt = c.attempt AND j.state = 'running' AND j.locked_by = $4
                        RETURNING j.id, j.run_id"#,
@@ -291,16 +319,18 @@ impl Batch {
                 sqlx::query_as!(
                     Applied,
                     r#"UPDATE jobs j SET
-                           state = CASE WHEN c.state = 'snoozed' THEN 'available' ELSE c.state END,
-                           attempt = CASE WHEN c.state = 'snoozed' THEN greatest(j.attempt - 1, 0) ELSE j.attempt END,
-                           run_at = CASE WHEN c.state IN ('failed', 'snoozed') THEN now() + make_interval(secs => c.delay) ELSE j.run_at END,
-                           finished_at = CASE WHEN c.state IN ('failed', 'snoozed') THEN NULL ELSE now() END,
-                           errors = CASE WHEN c.error IS NULL THEN j.errors
+                           state = CASE WHEN c.state IN ('snoozed', 'parked') THEN 'available' ELSE c.state END,
+                           attempt = CASE WHEN c.state IN ('snoozed', 'parked') THEN greatest(j.attempt - 1, 0) ELSE j.attempt END,
+                           run_at = CASE WHEN c.state IN ('failed', 'snoozed', 'parked') THEN now() + make_interval(secs => c.delay) ELSE j.run_at END,
+                           finished_at = CASE WHEN c.state IN ('failed', 'snoozed', 'parked') THEN NULL ELSE now() END,
+                           errors = CASE WHEN c.error IS NULL OR c.state = 'parked' THEN j.errors
                                     ELSE j.errors || jsonb_build_array(jsonb_build_object(
                                         'attempt', j.attempt, 'at', now(), 'error', c.error)) END,
+                           parked_on = c.parked_on,
+                           parked_reason = CASE WHEN c.state = 'parked' THEN c.error END,
                            locked_by = NULL, lease_expires_at = NULL
-                       FROM unnest($1::uuid[], $2::int4[], $3::text[], $4::float8[], $5::text[])
-                            AS c(id, attempt, state, delay, error)
+                       FROM unnest($1::uuid[], $2::int4[], $3::text[], $4::float8[], $5::text[], $7::text[])
+                            AS c(id, attempt, state, delay, error, parked_on)
                        WHERE j.id = c.id AND j.attempt = c.attempt AND j.state = 'running' AND j.locked_by = $6
                        RETURNING j.id, j.run_id"#,
                     &self.ids,
@@ -308,7 +338,8 @@ impl Batch {
                     &self.states,
                     &self.delays,
                     &self.errors as &[Option<String>],
-                    node.id
+                    node.id,
+                    &self.parked_on as &[Option<String>]
                 )
                 .fetch_all(&mut *tx)
                 .await?,
@@ -319,16 +350,7 @@ impl Batch {
         // are woken by NOTIFY, delivered at commit.
         let runs: Vec<Uuid> = applied.iter().filter_map(|a| a.run_id).collect();
         if !runs.is_empty() {
-            let kinds = crate::workflows::advance(&mut tx, &runs).await?;
-            if !kinds.is_empty() {
-                sqlx::query!(
-                    "SELECT pg_notify($1, k) FROM unnest($2::text[]) AS k",
-                    super::JOBS_CHANNEL,
-                    &kinds
-                )
-                .execute(&mut *tx)
-                .await?;
-            }
+            super::admin::advance_runs(&mut tx, &runs).await?;
         }
         tx.commit().await?;
         Ok(applied.into_iter().map(|a| a.id).collect())
@@ -578,6 +600,62 @@ mod tests {
         );
         assert_eq!(errors, serde_json::json!([]), "a snooze is not a failure");
         assert!(later, "it waits for its slot");
+        node.shutdown().await.unwrap();
+    }
+
+    #[sqlx::test(migrator = "crate::db::MIGRATOR")]
+    async fn a_parked_job_shows_why_and_spends_no_attempt(pool: sqlx::PgPool) {
+        use crate::{
+            auth,
+            kinds::noop::Noop,
+            queue::{JobState, NewJob, NodeSettings, WorkerNode, admin, enqueue},
+        };
+        let mut conn = pool.acquire().await.unwrap();
+        let tenant = auth::ensure_tenant(&mut conn, "t").await.unwrap();
+        let job = enqueue(
+            &mut conn,
+            tenant,
+            None,
+            &[NewJob::new(&Noop::default()).unwrap()],
+        )
+        .await
+        .unwrap()
+        .remove(0)
+        .job;
+        let settings = NodeSettings {
+            poll_interval: Duration::from_secs(3600),
+            ..Default::default()
+        };
+        let node = WorkerNode::start(pool.clone(), settings, &[])
+            .await
+            .unwrap();
+        sqlx::query("UPDATE jobs SET state = 'running', attempt = 2, locked_by = $2 WHERE id = $1")
+            .bind(job.id)
+            .bind(node.id())
+            .execute(&pool)
+            .await
+            .unwrap();
+        let mut held = ctx(2, 3);
+        held.id = job.id;
+        let until = chrono::Utc::now() + chrono::Duration::hours(3);
+        let e = JobError::Park {
+            reason: "the day budget is exhausted".into(),
+            on: "budget:x".into(),
+            until,
+        };
+        let (c, applied) = Completion::new(&held, Outcome::from_error(&held, Box::new(e)));
+        node.inner().completer.send(c).await.unwrap();
+        assert!(applied.await.unwrap());
+        let parked = admin::get(&pool, tenant, job.id).await.unwrap();
+        assert_eq!(parked.state, JobState::Parked);
+        assert_eq!(parked.attempts, 1, "the attempt is given back");
+        assert!(parked.errors.is_empty(), "parking is not a failure");
+        assert_eq!(
+            parked.parked_reason.as_deref(),
+            Some("the day budget is exhausted")
+        );
+        let drift = (parked.run_at - until).num_seconds().abs();
+        assert!(drift <= 2, "it resumes when the hold ends: {drift} s off");
         node.shutdown().await.unwrap();
     }
 

@@ -62,7 +62,8 @@ pub async fn list(
              AND ($2::text IS NULL OR kind = $2)
              AND ($3::uuid IS NULL OR id < $3)
              AND ($4::text IS NULL OR CASE
-                    WHEN $4 = 'scheduled' THEN state = 'available' AND run_at > now()
+                    WHEN $4 = 'parked' THEN state = 'available' AND run_at > now() AND parked_on IS NOT NULL
+                    WHEN $4 = 'scheduled' THEN state = 'available' AND run_at > now() AND parked_on IS NULL
                     WHEN $4 = 'available' THEN state = 'available' AND run_at <= now()
                     ELSE state = $4 END)
            ORDER BY id DESC
@@ -123,12 +124,18 @@ pub async fn cancel(
         "available" | "failed" => {
             let row = sqlx::query_as!(
                 JobRow,
-                r#"UPDATE jobs SET state = 'cancelled', finished_at = now()
+                r#"UPDATE jobs SET state = 'cancelled', finished_at = now(),
+                                  parked_on = NULL, parked_reason = NULL
                    WHERE id = $1 RETURNING *"#,
                 id
             )
             .fetch_one(&mut *conn)
             .await?;
+            // A workflow step's job: its run moves on (the step fails) in this transaction,
+            // as if the completer had recorded the cancellation.
+            if let Some(run_id) = row.run_id {
+                advance_runs(conn, &[run_id]).await?;
+            }
             row.into()
         }
         "running" => {
@@ -166,7 +173,13 @@ pub async fn retry(
     if !matches!(row.state.as_str(), "dead" | "cancelled") {
         return Err(DomainError::Conflict(format!(
             "the job is {}; only dead or cancelled jobs can be retried",
-            JobState::shown(&row.state, row.run_at, Utc::now()).as_str()
+            JobState::shown(&row.state, row.run_at, row.parked_on.is_some(), Utc::now()).as_str()
+        )));
+    }
+    if let Some(run_id) = row.run_id {
+        return Err(DomainError::Conflict(format!(
+            "the job is a step of workflow run {run_id}: retry the run \
+             (POST /api/v1/runs/{run_id}/retry), which re-runs its failed steps"
         )));
     }
     let row = sqlx::query_as!(
@@ -182,6 +195,26 @@ pub async fn retry(
         before,
         after: row.into(),
     })
+}
+
+/// Advances workflow runs whose step jobs were finished outside the completer (cancelled
+/// here, dead-lettered by lease rescue), in the caller's transaction, and wakes the workers of
+/// any successor enqueued.
+pub(crate) async fn advance_runs(
+    conn: &mut PgConnection,
+    run_ids: &[Uuid],
+) -> Result<(), sqlx::Error> {
+    let kinds = crate::workflows::advance(conn, run_ids).await?;
+    if !kinds.is_empty() {
+        sqlx::query!(
+            "SELECT pg_notify($1, k) FROM unnest($2::text[]) AS k",
+            super::JOBS_CHANNEL,
+            &kinds
+        )
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
 }
 
 /// Deletes a finished job (succeeded, dead or cancelled).
@@ -221,7 +254,9 @@ pub struct QueueStats {
 pub async fn queues(pool: &PgPool, tenant_id: Uuid) -> Result<Vec<QueueStats>, DomainError> {
     let rows = sqlx::query!(
         r#"SELECT kind AS "kind!",
-                  CASE WHEN state = 'available' AND run_at > now() THEN 'scheduled' ELSE state END AS "state!",
+                  CASE WHEN state = 'available' AND run_at > now() AND parked_on IS NOT NULL THEN 'parked'
+                       WHEN state = 'available' AND run_at > now() THEN 'scheduled'
+                       ELSE state END AS "state!",
                   count(*) AS "count!",
                   extract(epoch FROM now() - min(run_at) FILTER (WHERE state IN ('available', 'failed') AND run_at <= now()))::float8 AS oldest,
                   count(*) FILTER (WHERE state = 'succeeded' AND finished_at > now() - interval '1 minute') AS "recent!"

@@ -62,12 +62,16 @@ pub enum JobState {
     Dead,
     /// Cancelled before it finished.
     Cancelled,
+    /// Held back (an exhausted budget) until its `run_at` or until what holds it is lifted;
+    /// no attempt spent.
+    Parked,
 }
 
 impl JobState {
     /// Every state, in life order.
-    pub const ALL: [JobState; 7] = [
+    pub const ALL: [JobState; 8] = [
         JobState::Scheduled,
+        JobState::Parked,
         JobState::Available,
         JobState::Running,
         JobState::Failed,
@@ -86,6 +90,7 @@ impl JobState {
             JobState::Succeeded => "succeeded",
             JobState::Dead => "dead",
             JobState::Cancelled => "cancelled",
+            JobState::Parked => "parked",
         }
     }
 
@@ -94,9 +99,10 @@ impl JobState {
         Self::ALL.into_iter().find(|st| st.as_str() == s)
     }
 
-    /// The state shown for a stored state and run time.
-    pub fn shown(stored: &str, run_at: DateTime<Utc>, now: DateTime<Utc>) -> Self {
+    /// The state shown for a stored state, run time and hold (`parked_on`).
+    pub fn shown(stored: &str, run_at: DateTime<Utc>, parked: bool, now: DateTime<Utc>) -> Self {
         match stored {
+            "available" if run_at > now && parked => JobState::Parked,
             "available" if run_at > now => JobState::Scheduled,
             "available" => JobState::Available,
             "running" => JobState::Running,
@@ -170,6 +176,8 @@ pub struct Job {
     pub started_at: Option<DateTime<Utc>>,
     /// When it finished.
     pub finished_at: Option<DateTime<Utc>>,
+    /// Why it is parked, while it is.
+    pub parked_reason: Option<String>,
 }
 
 /// A row of `jobs`, as stored (every column: queries select `*`).
@@ -202,13 +210,17 @@ pub(crate) struct JobRow {
     pub step: Option<String>,
     #[allow(dead_code)]
     pub item: Option<i32>,
+    pub parked_on: Option<String>,
+    pub parked_reason: Option<String>,
 }
 
 impl From<JobRow> for Job {
     fn from(row: JobRow) -> Self {
         let errors: Vec<AttemptError> = serde_json::from_value(row.errors).unwrap_or_default();
+        let state = JobState::shown(&row.state, row.run_at, row.parked_on.is_some(), Utc::now());
         Job {
-            state: JobState::shown(&row.state, row.run_at, Utc::now()),
+            parked_reason: row.parked_reason.filter(|_| state == JobState::Parked),
+            state,
             last_error: errors.last().map(|e| e.error.clone()),
             errors,
             id: row.id,
@@ -255,6 +267,17 @@ pub enum JobError {
         reason: String,
         /// How long.
         delay: Duration,
+    },
+    /// Held back by something that will lift (an exhausted budget): parked until `until`, or
+    /// until what `on` names is lifted (a raised limit), without spending an attempt.
+    #[error("parked: {reason}")]
+    Park {
+        /// Why it waits.
+        reason: String,
+        /// What holds it, e.g. `budget:<id>`.
+        on: String,
+        /// When it resumes by itself.
+        until: DateTime<Utc>,
     },
 }
 
@@ -354,11 +377,26 @@ mod tests {
         let now = Utc::now();
         let later = now + chrono::Duration::seconds(5);
         assert_eq!(
-            JobState::shown("available", later, now),
+            JobState::shown("available", later, false, now),
             JobState::Scheduled
         );
-        assert_eq!(JobState::shown("available", now, now), JobState::Available);
-        assert_eq!(JobState::shown("failed", later, now), JobState::Failed);
+        assert_eq!(
+            JobState::shown("available", later, true, now),
+            JobState::Parked
+        );
+        assert_eq!(
+            JobState::shown("available", now, true, now),
+            JobState::Available,
+            "a parked job whose hold ended is due"
+        );
+        assert_eq!(
+            JobState::shown("available", now, false, now),
+            JobState::Available
+        );
+        assert_eq!(
+            JobState::shown("failed", later, false, now),
+            JobState::Failed
+        );
         for s in JobState::ALL {
             assert_eq!(JobState::parse(s.as_str()), Some(s));
         }

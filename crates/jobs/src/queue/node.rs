@@ -435,6 +435,8 @@ async fn beat(node: &NodeInner) -> Result<(), sqlx::Error> {
             tracing::warn!(job_id = %id, "lease lost; abandoning the attempt");
         }
     }
+    // One transaction: a step job dead-lettered here moves its workflow run on with it.
+    let mut tx = node.pool.begin().await?;
     let rescued = sqlx::query!(
         r#"WITH expired AS (
                SELECT id FROM jobs
@@ -451,10 +453,19 @@ async fn beat(node: &NodeInner) -> Result<(), sqlx::Error> {
                    'error', 'lease expired: worker ' || coalesce(j.locked_by, '?') || ' stopped heartbeating')),
                locked_by = NULL, lease_expires_at = NULL
            FROM expired WHERE j.id = expired.id
-           RETURNING j.id, j.kind, j.locked_by"#
+           RETURNING j.id, j.kind, j.state, j.run_id"#
     )
-    .fetch_all(&node.pool)
+    .fetch_all(&mut *tx)
     .await?;
+    let runs: Vec<Uuid> = rescued
+        .iter()
+        .filter(|r| r.state == "dead")
+        .filter_map(|r| r.run_id)
+        .collect();
+    if !runs.is_empty() {
+        super::admin::advance_runs(&mut tx, &runs).await?;
+    }
+    tx.commit().await?;
     if !rescued.is_empty() {
         for r in &rescued {
             tracing::warn!(job_id = %r.id, kind = %r.kind, "rescued a job whose lease expired");
@@ -491,6 +502,7 @@ async fn prune(node: &NodeInner) -> Result<(), crate::DomainError> {
     sqlx::query!("DELETE FROM workers WHERE last_heartbeat_at < now() - interval '1 day'")
         .execute(&node.pool)
         .await?;
+    crate::budgets::release_expired(&node.pool).await?;
     let audited = crate::audit::prune(&node.pool, node.settings.audit_retention).await?;
     if audited > 0 {
         tracing::info!(audited, "pruned audit entries past their retention");

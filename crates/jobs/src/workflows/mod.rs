@@ -19,9 +19,10 @@
 //! fails when one of its jobs is dead or cancelled; the run then fails naming the step, and no
 //! new step starts (steps already running finish). Retrying a run re-runs only its failed steps.
 //!
-//! Known gap: a step job that dies through lease rescue (its last attempt lost with its worker)
-//! or is cancelled or retried through `/jobs` does not pass through the completer, so its run is
-//! advanced only by a later outcome of the same run.
+//! A step job finished outside the completer — cancelled through `/jobs` while queued, or
+//! dead-lettered by lease rescue — advances its run in that same transaction too
+//! (`queue::admin::advance_runs`). Retrying a single step job through `/jobs` is refused: the
+//! run's retry re-runs its failed steps.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
