@@ -10,7 +10,7 @@ use sqlx::{PgConnection, PgPool};
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
-use super::{JOBS_CHANNEL, Job, JobRow};
+use super::{JOBS_CHANNEL, Job, JobRow, JobState};
 use crate::{
     DomainError, FieldError,
     kinds::{self, JobKind},
@@ -217,6 +217,40 @@ impl NewJob {
         self.kind
     }
 
+    /// The job as the insert just stored it: what was sent plus what the database decided.
+    fn inserted(
+        &self,
+        id: Uuid,
+        correlation_id: Option<&str>,
+        run_at: DateTime<Utc>,
+        created_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Job {
+        Job {
+            id,
+            kind: self.kind.to_owned(),
+            args: self.args.clone(),
+            state: JobState::shown("available", run_at, false, now),
+            priority: self.priority,
+            attempts: 0,
+            max_attempts: self.max_attempts,
+            run_at,
+            timeout_ms: self.timeout_ms,
+            idempotency_key: self.idempotency_key.clone(),
+            correlation_id: correlation_id.map(str::to_owned),
+            result: None,
+            last_error: None,
+            errors: Vec::new(),
+            cancel_requested: false,
+            worker: None,
+            lease_expires_at: None,
+            created_at,
+            started_at: None,
+            finished_at: None,
+            parked_reason: None,
+        }
+    }
+
     fn runs_now(&self) -> bool {
         self.run_at.is_none_or(|at| at <= Utc::now())
     }
@@ -250,8 +284,8 @@ pub async fn enqueue(
     let timeouts: Vec<Option<i32>> = jobs.iter().map(|j| j.timeout_ms).collect();
     let keys: Vec<Option<String>> = jobs.iter().map(|j| j.idempotency_key.clone()).collect();
 
-    let inserted = sqlx::query_as!(
-        JobRow,
+    // Only what the database decides comes back; the rest of each job is what was sent.
+    let inserted = sqlx::query!(
         r#"INSERT INTO jobs (id, tenant_id, kind, args, priority, max_attempts, run_at, timeout_ms,
                              idempotency_key, correlation_id)
            SELECT u.id, $2, u.kind, u.args, u.priority, u.max_attempts, coalesce(u.run_at, now()),
@@ -260,7 +294,7 @@ pub async fn enqueue(
                        $8::timestamptz[], $9::int4[], $10::text[])
                 AS u(id, kind, args, priority, max_attempts, run_at, timeout_ms, idempotency_key)
            ON CONFLICT (tenant_id, idempotency_key) DO NOTHING
-           RETURNING *"#,
+           RETURNING id, run_at, created_at"#,
         &ids,
         tenant_id,
         correlation_id,
@@ -274,8 +308,12 @@ pub async fn enqueue(
     )
     .fetch_all(&mut *conn)
     .await?;
+    drop(args);
 
-    let mut by_id: HashMap<Uuid, JobRow> = inserted.into_iter().map(|r| (r.id, r)).collect();
+    let mut by_id: HashMap<Uuid, (DateTime<Utc>, DateTime<Utc>)> = inserted
+        .into_iter()
+        .map(|r| (r.id, (r.run_at, r.created_at)))
+        .collect();
     let replayed: Vec<String> = jobs
         .iter()
         .zip(&ids)
@@ -298,12 +336,13 @@ pub async fn enqueue(
             .collect();
     }
 
+    let now = Utc::now();
     jobs.iter()
         .zip(ids)
         .map(|(job, id)| {
-            if let Some(row) = by_id.remove(&id) {
+            if let Some((run_at, created_at)) = by_id.remove(&id) {
                 return Ok(Enqueued {
-                    job: row.into(),
+                    job: job.inserted(id, correlation_id, run_at, created_at, now),
                     created: true,
                 });
             }
@@ -431,6 +470,28 @@ mod tests {
                 .path,
             "jobs"
         );
+    }
+
+    #[sqlx::test(migrator = "crate::db::MIGRATOR")]
+    async fn the_answer_to_an_enqueue_is_the_job_as_stored(pool: PgPool) {
+        let mut conn = pool.acquire().await.unwrap();
+        let tenant = crate::auth::ensure_tenant(&mut conn, "t").await.unwrap();
+        let jobs = NewJob::parse_batch(json!({"jobs": [
+            {"kind": "noop", "args": {"sleep_ms": 5}},
+            {"kind": "noop", "priority": 7, "max_attempts": 9, "timeout_ms": 1234,
+             "idempotency_key": "k-1", "run_at": "2999-01-01T00:00:00Z"},
+        ]}))
+        .unwrap();
+        let answered = enqueue(&mut conn, tenant, Some("req-1"), &jobs)
+            .await
+            .unwrap();
+        for e in answered {
+            assert!(e.created);
+            let stored = crate::queue::admin::get(&pool, tenant, e.job.id)
+                .await
+                .unwrap();
+            assert_eq!(e.job, stored);
+        }
     }
 
     #[sqlx::test(migrator = "crate::db::MIGRATOR")]
