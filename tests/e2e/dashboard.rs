@@ -79,11 +79,59 @@ async fn the_dashboard_shows_queues_jobs_and_workers_live() {
     let waiting = app
         .enqueue(json!({"kind": "noop", "run_at": "2999-01-01T00:00:00Z"}))
         .await;
+    // A workflow run that finished, and a budget that is spent.
+    let workflow: Value = app
+        .request(reqwest::Method::POST, "/workflows")
+        .json(&json!({"name": "w", "definition": {"steps": [{"name": "a", "kind": "noop"}]}}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let run: Value = app
+        .request(
+            reqwest::Method::POST,
+            &format!("/workflows/{}/runs", workflow["id"].as_str().unwrap()),
+        )
+        .json(&json!({"input": {}}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let run_id = run["id"].as_str().unwrap().to_owned();
+    let budget: Value = app
+        .request(reqwest::Method::POST, "/budgets")
+        .json(&json!({"provider": "openai", "period": "day", "limit_micros": 0}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let worker = app.spawn_worker(&[]);
     app.wait_for_state(done["id"].as_str().unwrap(), &["succeeded"], T)
         .await;
     app.wait_for_state(dead["id"].as_str().unwrap(), &["dead"], T)
         .await;
+    let deadline = tokio::time::Instant::now() + T;
+    loop {
+        let now: Value = app
+            .request(reqwest::Method::GET, &format!("/runs/{run_id}"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if now["status"] == "succeeded" {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the run: {now}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let worker_id = {
         let line = worker
             .wait_for_line("worker node started", T)
@@ -127,6 +175,29 @@ async fn the_dashboard_shows_queues_jobs_and_workers_live() {
     );
     assert!(row(done["id"].as_str().unwrap()).contains("succeeded"));
     assert!(dom.contains(&worker_id), "the worker {worker_id} is listed");
+    let run_row = {
+        let start = dom
+            .find(&format!(r#"data-run="{run_id}""#))
+            .expect("the run is listed");
+        &dom[start..start + dom[start..].find("</tr>").unwrap()]
+    };
+    assert!(
+        run_row.contains("succeeded") && run_row.contains("1 / 1"),
+        "{run_row}"
+    );
+    let budget_row = {
+        let start = dom
+            .find(&format!(
+                r#"data-budget="{}""#,
+                budget["id"].as_str().unwrap()
+            ))
+            .expect("the budget is listed");
+        &dom[start..start + dom[start..].find("</tr>").unwrap()]
+    };
+    assert!(
+        budget_row.contains("openai") && budget_row.contains("$0.00 / $0.00"),
+        "{budget_row}"
+    );
     // The key is never left in the URL or the page.
     assert!(!dom.contains(&app.key));
 }
