@@ -9,7 +9,8 @@
 //! signals — their text holds the contact, so keeping them would keep the data (through
 //! [`signals::erase_ids`], the signals module's erase). Another lead that loses a signal this
 //! way is re-scored from the signals it keeps, and deleted when none is left. Copies the
-//! engine made are scrubbed too: the contact is replaced by `[erased]` in the tenant's job
+//! engine made are scrubbed too: the contact, and every other contact of the erased lead
+//! (the person), is replaced by `[erased]` in the tenant's job
 //! results, in the args of its finished jobs and in workflow step outputs (`score_lead`
 //! returns the contact for the steps after it). The audit entry names the contact only by its
 //! SHA-256.
@@ -49,6 +50,42 @@ pub struct Erased {
     pub signals: u64,
     /// Job results, job args and workflow step outputs scrubbed.
     pub scrubbed: u64,
+}
+
+/// Replaces `value` by `[erased]` in the tenant's job results, finished jobs' args and workflow
+/// step outputs; returns how many rows changed.
+async fn scrub(conn: &mut PgConnection, tenant_id: Uuid, value: &str) -> Result<u64, DomainError> {
+    let mut n = sqlx::query!(
+        r#"UPDATE jobs SET result = replace(result::text, $2, '[erased]')::jsonb
+           WHERE tenant_id = $1 AND result IS NOT NULL AND strpos(result::text, $2) > 0"#,
+        tenant_id,
+        value
+    )
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    n += sqlx::query!(
+        r#"UPDATE jobs SET args = replace(args::text, $2, '[erased]')::jsonb
+           WHERE tenant_id = $1 AND state IN ('succeeded', 'dead', 'cancelled')
+             AND strpos(args::text, $2) > 0"#,
+        tenant_id,
+        value
+    )
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    n += sqlx::query!(
+        r#"UPDATE workflow_run_steps s SET output = replace(s.output::text, $2, '[erased]')::jsonb
+           FROM workflow_runs r
+           WHERE r.id = s.run_id AND r.tenant_id = $1 AND s.output IS NOT NULL
+             AND strpos(s.output::text, $2) > 0"#,
+        tenant_id,
+        value
+    )
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    Ok(n)
 }
 
 /// How the audit log names a contact: `sha256:<hex of "email:<address>">`.
@@ -162,6 +199,17 @@ pub async fn erase(
     contact: &Contact,
 ) -> Result<Erased, DomainError> {
     let scope = scope(conn, tenant_id, contact).await?;
+    // Every contact of the erased leads goes, not only the one named.
+    let mut values = sqlx::query_scalar!(
+        "SELECT value FROM lead_contacts WHERE tenant_id = $1 AND lead_id = ANY($2)",
+        tenant_id,
+        &scope.owned
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    if !values.iter().any(|v| v == contact.value()) {
+        values.push(contact.value().to_owned());
+    }
     let signals = signals::erase_ids(conn, tenant_id, &scope.signals).await?;
     let mut leads = sqlx::query!(
         "DELETE FROM leads WHERE tenant_id = $1 AND id = ANY($2)",
@@ -191,39 +239,12 @@ pub async fn erase(
     )
     .execute(&mut *conn)
     .await?;
-    // Copies in the engine's own rows. The value cannot hold a quote or a backslash
-    // (contacts are validated), so replacing it in the JSON text keeps the JSON valid.
-    let value = contact.value();
-    let mut scrubbed = sqlx::query!(
-        r#"UPDATE jobs SET result = replace(result::text, $2, '[erased]')::jsonb
-           WHERE tenant_id = $1 AND result IS NOT NULL AND strpos(result::text, $2) > 0"#,
-        tenant_id,
-        value
-    )
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    scrubbed += sqlx::query!(
-        r#"UPDATE jobs SET args = replace(args::text, $2, '[erased]')::jsonb
-           WHERE tenant_id = $1 AND state IN ('succeeded', 'dead', 'cancelled')
-             AND strpos(args::text, $2) > 0"#,
-        tenant_id,
-        value
-    )
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    scrubbed += sqlx::query!(
-        r#"UPDATE workflow_run_steps s SET output = replace(s.output::text, $2, '[erased]')::jsonb
-           FROM workflow_runs r
-           WHERE r.id = s.run_id AND r.tenant_id = $1 AND s.output IS NOT NULL
-             AND strpos(s.output::text, $2) > 0"#,
-        tenant_id,
-        value
-    )
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
+    // Copies in the engine's own rows. Contacts cannot hold a quote or a backslash (they are
+    // validated), so replacing them in the JSON text keeps the JSON valid.
+    let mut scrubbed = 0;
+    for value in &values {
+        scrubbed += scrub(conn, tenant_id, value).await?;
+    }
     let erased = Erased {
         leads,
         signals,
