@@ -671,6 +671,21 @@ async fn another_tenant_gets_404_on_every_endpoint_with_an_id_and_changes_nothin
         .await,
     )
     .await;
+    let _worker = app.spawn_worker(&[]);
+    let scored = app
+        .enqueue(json!({"kind": "score_lead", "args": {"signal_id": signal_id}}))
+        .await;
+    let scored = app
+        .wait_for_state(
+            scored["id"].as_str().unwrap(),
+            &["succeeded", "dead"],
+            std::time::Duration::from_secs(30),
+        )
+        .await;
+    let lead_id = scored["result"]["lead_id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("a lead: {scored}"))
+        .to_owned();
     let intruder = app.create_key("globex", "admin").await;
 
     // Walk the committed spec: every operation with an {id}, with acme's id of that resource.
@@ -688,6 +703,7 @@ async fn another_tenant_gets_404_on_every_endpoint_with_an_id_and_changes_nothin
             ("/workflows", &workflow_id),
             ("/runs", &run_id),
             ("/budgets", &budget_id),
+            ("/leads", &lead_id),
         ]
         .iter()
         .find(|(prefix, _)| path.starts_with(prefix))
@@ -698,6 +714,8 @@ async fn another_tenant_gets_404_on_every_endpoint_with_an_id_and_changes_nothin
             let body = op.get("requestBody").is_some().then(|| {
                 if path.ends_with("/state") {
                     json!({"state": "classified"})
+                } else if path.ends_with("/status") {
+                    json!({"status": "contacted"})
                 } else if path.ends_with("/signals") {
                     json!({"items": [{"title": "a title"}]})
                 } else if path.ends_with("/versions") {
@@ -734,6 +752,7 @@ async fn another_tenant_gets_404_on_every_endpoint_with_an_id_and_changes_nothin
         "/workflows",
         "/runs",
         "/budgets",
+        "/leads",
     ] {
         let list: Value = call(&app, &intruder, Method::GET, path, None)
             .await
@@ -749,6 +768,7 @@ async fn another_tenant_gets_404_on_every_endpoint_with_an_id_and_changes_nothin
             &workflow_id,
             &run_id,
             &budget_id,
+            &lead_id,
         ] {
             assert!(
                 !text.contains(id.as_str()),
@@ -765,6 +785,7 @@ async fn another_tenant_gets_404_on_every_endpoint_with_an_id_and_changes_nothin
         format!("/workflows/{workflow_id}"),
         format!("/runs/{run_id}"),
         format!("/budgets/{budget_id}"),
+        format!("/leads/{lead_id}"),
     ] {
         let res = call(&app, &app.key, Method::GET, &path, None).await;
         assert_eq!(res.status(), 200, "acme still has {path}");

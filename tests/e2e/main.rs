@@ -7,6 +7,7 @@ mod bad_input;
 mod budgets;
 mod dashboard;
 mod endpoints;
+mod leads;
 mod lifecycle;
 mod run_jobs;
 mod sources;

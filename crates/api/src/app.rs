@@ -25,6 +25,7 @@ use crate::{
     metrics::{self, Metrics},
     middleware::{BodyLimit, SecurityHeaders},
     problem,
+    routes::leads::LeadsApi,
     routes::{
         audit::AuditApi, budgets::BudgetsApi, hosts::HostsApi, jobs::JobsApi, keys::KeysApi,
         signals::SignalsApi, sources::SourcesApi, stream::StreamApi, system::SystemApi,
@@ -71,6 +72,7 @@ pub type Apis = (
     StreamApi,
     WorkflowsApi,
     BudgetsApi,
+    LeadsApi,
 );
 
 /// The `/api/v1` operations as an OpenAPI service; needs no database, so the spec can be built
@@ -89,6 +91,7 @@ pub fn api_service() -> OpenApiService<Apis, ()> {
             StreamApi,
             WorkflowsApi,
             BudgetsApi,
+            LeadsApi,
         ),
         "demandflow",
         env!("CARGO_PKG_VERSION"),

@@ -109,6 +109,9 @@ pub enum NewJobSchema {
     /// `fetch_source`.
     #[oai(mapping = "fetch_source")]
     FetchSource(crate::routes::sources_models::FetchSourceJob),
+    /// `score_lead`.
+    #[oai(mapping = "score_lead")]
+    ScoreLead(crate::routes::leads_models::ScoreLeadJob),
 }
 
 /// A batch of jobs, enqueued all or nothing.

@@ -10,6 +10,8 @@
 //!   policy, its timeout and its handler.
 //! - [`sources`]: sources and signals — feeds, ingest (sanitise, deduplicate, gate), per-host
 //!   rate limits and circuit breakers, scheduling, push.
+//! - [`leads`]: leads found in signals by `score_lead` — contacts, scores with their
+//!   breakdown, deduplication by contact, the status machine, export and GDPR per contact.
 //! - [`workflows`]: versioned DAGs of job steps and their runs, advanced by the completer in the
 //!   transaction that records each step's outcome.
 //! - [`budgets`]: money limits per tenant and provider; reservations, settlement and the cost
@@ -31,6 +33,7 @@ pub mod config;
 pub mod db;
 mod error;
 pub mod kinds;
+pub mod leads;
 pub mod net;
 pub mod queue;
 pub mod sources;

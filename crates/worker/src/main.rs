@@ -22,6 +22,7 @@ use jobs::{
         fetch_source::{self, FetchContext, FetchSource},
         http_request::{self, HttpContext, HttpRequest},
         noop::{self, Noop},
+        score_lead::{self, ScoreContext, ScoreLead},
     },
     queue::{NodeSettings, WorkerNode, spawn_attempt},
     sources::{
@@ -52,7 +53,12 @@ struct Settings {
     schedule: ScheduleSettings,
 }
 
-const KINDS: &[&str] = &[Noop::KIND, HttpRequest::KIND, FetchSource::KIND];
+const KINDS: &[&str] = &[
+    Noop::KIND,
+    HttpRequest::KIND,
+    FetchSource::KIND,
+    ScoreLead::KIND,
+];
 
 impl Settings {
     fn from_env() -> Result<Self, ConfigError> {
@@ -135,6 +141,12 @@ async fn run(settings: Settings) -> anyhow::Result<()> {
     if let Some(port) = settings.metrics_port {
         metrics_exporter_prometheus::PrometheusBuilder::new()
             .with_http_listener(([0, 0, 0, 0], port))
+            // lead scores as a histogram (0 to 100), not a summary
+            .set_buckets_for_metric(
+                metrics_exporter_prometheus::Matcher::Full("lead_score".into()),
+                &[10.0, 20.0, 30.0, 40.0, 50.0, 60.0, 70.0, 80.0, 90.0, 100.0],
+            )
+            .context("Failed to set the lead_score buckets")?
             .install()
             .context("Failed to start the metrics listener")?;
     }
@@ -155,6 +167,8 @@ async fn run(settings: Settings) -> anyhow::Result<()> {
     // Every worker schedules: claiming a due source's row makes one of them win each slot.
     let scheduler = schedule::spawn(pool.clone(), settings.schedule);
 
+    let score = ScoreContext { pool: pool.clone() };
+    let score_concurrency = settings.concurrency_of(ScoreLead::KIND);
     let noop_concurrency = settings.concurrency_of(Noop::KIND);
     let http_concurrency = settings.concurrency_of(HttpRequest::KIND);
     let monitor = Monitor::new()
@@ -192,6 +206,18 @@ async fn run(settings: Settings) -> anyhow::Result<()> {
                     .concurrency(fetch_concurrency)
                     .parallelize(spawn_attempt)
                     .build(fetch_source::handle)
+            }
+        })
+        .register({
+            let node = node.clone();
+            move |_restarts| {
+                WorkerBuilder::new(format!("{}@{}", ScoreLead::KIND, node.id()))
+                    .backend(node.backend::<ScoreLead>(score_concurrency))
+                    .data(score.clone())
+                    .catch_panic()
+                    .concurrency(score_concurrency)
+                    .parallelize(spawn_attempt)
+                    .build(score_lead::handle)
             }
         });
     tracing::info!(

@@ -7,6 +7,8 @@ pub mod budgets;
 pub mod hosts;
 pub mod jobs;
 pub mod keys;
+pub mod leads;
+pub mod leads_models;
 pub mod signals;
 pub mod sources;
 pub mod sources_models;
@@ -32,4 +34,7 @@ pub enum ApiTags {
     Workflows,
     /// Budgets for paid providers, and the cost ledger.
     Budgets,
+    /// Leads: scored, deduplicated by contact, moved through their statuses, exported; GDPR
+    /// per contact.
+    Leads,
 }

@@ -14,6 +14,7 @@ use crate::FieldError;
 pub mod fetch_source;
 pub mod http_request;
 pub mod noop;
+pub mod score_lead;
 
 /// How long to wait before retry `n` (1-based): full jitter over an exponential curve,
 /// `random(0, min(cap, base * 2^(n-1)))`, so retries of many jobs that failed together spread out.
@@ -91,6 +92,7 @@ pub const ALL: &[KindInfo] = &[
     KindInfo::of::<noop::Noop>(),
     KindInfo::of::<http_request::HttpRequest>(),
     KindInfo::of::<fetch_source::FetchSource>(),
+    KindInfo::of::<score_lead::ScoreLead>(),
 ];
 
 /// The kind named `name`.

@@ -489,6 +489,26 @@ pub async fn erase_author(
     Ok(erased)
 }
 
+/// Erases the tenant's signals `ids` (soft-deleted ones too) for good, like
+/// [`erase_author`] but by id: a GDPR erase of a lead's contact (`leads::gdpr`) removes the
+/// signals that name it. The caller writes the audit entry. Returns how many were erased.
+pub async fn erase_ids(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    ids: &[Uuid],
+) -> Result<u64, DomainError> {
+    // Near duplicates of an erased original keep their row but lose the link (ON DELETE SET NULL).
+    let erased = sqlx::query!(
+        "DELETE FROM signals WHERE tenant_id = $1 AND id = ANY($2)",
+        tenant_id,
+        ids
+    )
+    .execute(conn)
+    .await?
+    .rows_affected();
+    Ok(erased)
+}
+
 /// Deletes signals older than their tenant's `retention_secs` (tenants without one keep their
 /// signals), at most `batch` at a time; returns how many.
 pub async fn purge_expired(pool: &PgPool, batch: i64) -> Result<u64, DomainError> {

@@ -1,0 +1,256 @@
+//! `score_lead`: turn one signal into (or onto) a lead, with a score and its breakdown.
+//!
+//! One attempt, one transaction: read the signal (locked), extract its contacts
+//! ([`leads::contacts`]), compute the score from the tenant's weights ([`leads::scoring`]),
+//! find or make its lead deduplicated by contact ([`leads::store`]), and move the signal
+//! `classified → scored` through the signals' state machine (with its audit entry). A signal
+//! still `new` keeps its state (the machine allows no skipping of classification); one
+//! already `scored` or `alerted` is re-scored in place. A deleted, erased, discarded or expired
+//! signal is skipped (`{"skipped": why}`), not failed.
+//!
+//! Its result, for the steps of a workflow after it: `{lead_id, score, created, contact,
+//! signal_state}` — `contact` is the lead's email, else its phone number, else null.
+//!
+//! Failures: a database error is retried; nothing else can fail.
+
+use std::time::Duration;
+
+use apalis_core::task::data::Data;
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use super::{Backoff, JobKind};
+use crate::{
+    DomainError, FieldError,
+    audit::Actor,
+    leads::{
+        contacts,
+        scoring::{self, Inputs},
+        store::{self, Scored},
+    },
+    queue::{JobContext, JobError},
+    sources::signals::{self, SignalState},
+};
+
+/// Longest category.
+pub const MAX_CATEGORY: usize = 100;
+
+/// Args of a `score_lead` job.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScoreLead {
+    /// The signal to score (of the job's tenant).
+    pub signal_id: Uuid,
+    /// The classifier's confidence that the signal is demand, 0 to 1 (a workflow passes
+    /// `{{ steps.classify.output.confidence }}`); absent counts as 0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confidence: Option<f64>,
+    /// The classifier's category, kept on the lead (1 to 100 characters).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
+}
+
+impl JobKind for ScoreLead {
+    const KIND: &'static str = "score_lead";
+    const MAX_ATTEMPTS: i32 = 5;
+    const TIMEOUT: Duration = Duration::from_secs(60);
+    const BACKOFF: Backoff = Backoff {
+        base: Duration::from_secs(1),
+        cap: Duration::from_secs(60),
+    };
+
+    fn validate(&self) -> Result<(), FieldError> {
+        if self
+            .confidence
+            .is_some_and(|c| !c.is_finite() || !(0.0..=1.0).contains(&c))
+        {
+            return Err(FieldError::new("confidence", "expected 0 to 1"));
+        }
+        if self
+            .category
+            .as_ref()
+            .is_some_and(|c| c.trim().is_empty() || c.chars().count() > MAX_CATEGORY)
+        {
+            return Err(FieldError::new(
+                "category",
+                format!("expected 1 to {MAX_CATEGORY} characters"),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// What the score_lead handler shares across jobs.
+#[derive(Debug, Clone)]
+pub struct ScoreContext {
+    /// The database.
+    pub pool: PgPool,
+}
+
+/// The classification confidence a score counts: today, what the job's args carry.
+///
+/// TODO(classify_signal merge): when the args carry none, read the stored verdict here with
+/// `jobs::classify::latest_for_signal(conn, tenant_id, signal_id)` (its confidence); until
+/// then an absent confidence is counted as 0 and the breakdown says so.
+async fn classification_confidence(
+    _conn: &mut PgConnection,
+    _tenant_id: Uuid,
+    args: &ScoreLead,
+) -> Result<Option<f64>, DomainError> {
+    Ok(args.confidence)
+}
+
+fn db(e: impl Into<DomainError>) -> JobError {
+    JobError::retry(format!("database: {}", e.into()))
+}
+
+/// Runs one attempt of a `score_lead` job.
+#[tracing::instrument(skip_all, fields(signal_id = %args.signal_id))]
+pub async fn handle(
+    args: ScoreLead,
+    job: JobContext,
+    ctx: Data<ScoreContext>,
+) -> Result<Value, JobError> {
+    let actor = Actor {
+        request_id: job.correlation_id.clone(),
+        ..Actor::default()
+    };
+    run(&ctx.pool, job.tenant_id, &actor, &args).await
+}
+
+/// One attempt for `tenant_id`, callable without apalis (tests call it directly).
+pub async fn run(
+    pool: &PgPool,
+    tenant_id: Uuid,
+    actor: &Actor,
+    args: &ScoreLead,
+) -> Result<Value, JobError> {
+    let mut tx = pool.begin().await.map_err(db)?;
+    let Some(signal) = sqlx::query!(
+        r#"SELECT source_id, title, body_text, published_at, created_at, state
+           FROM signals WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL FOR UPDATE"#,
+        tenant_id,
+        args.signal_id
+    )
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(db)?
+    else {
+        return Ok(json!({ "skipped": "the signal was deleted" }));
+    };
+    let state = SignalState::parse(&signal.state).unwrap_or(SignalState::New);
+    if matches!(state, SignalState::Discarded | SignalState::Expired) {
+        return Ok(json!({ "skipped": format!("the signal is {}", state.as_str()) }));
+    }
+    let settings = scoring::settings(&mut tx, tenant_id).await.map_err(db)?;
+    let text = format!("{}\n{}", signal.title, signal.body_text);
+    let found = contacts::extract(&text, settings.region());
+    let source = scoring::source_record(&mut tx, tenant_id, signal.source_id)
+        .await
+        .map_err(db)?;
+    let confidence = classification_confidence(&mut tx, tenant_id, args)
+        .await
+        .map_err(db)?;
+    let (score, factors) = scoring::score(
+        &settings,
+        &Inputs {
+            confidence,
+            published_at: signal.published_at,
+            ingested_at: signal.created_at,
+            now: Utc::now(),
+            contacts: found.len(),
+            source,
+        },
+    );
+    let attached = store::attach(
+        &mut tx,
+        tenant_id,
+        &Scored {
+            signal_id: args.signal_id,
+            source_id: signal.source_id,
+            contacts: &found,
+            score,
+            factors: serde_json::to_value(&factors).unwrap_or_default(),
+            category: args.category.as_deref().map(str::trim),
+        },
+    )
+    .await
+    .map_err(db)?;
+    let signal_state = if state == SignalState::Classified {
+        signals::transition(
+            &mut tx,
+            tenant_id,
+            actor,
+            args.signal_id,
+            SignalState::Scored,
+            None,
+        )
+        .await
+        .map_err(db)?;
+        SignalState::Scored
+    } else {
+        state
+    };
+    tx.commit().await.map_err(db)?;
+    if attached.created {
+        metrics::counter!("leads_created_total").increment(1);
+    } else {
+        metrics::counter!("leads_deduplicated_total").increment(1);
+    }
+    metrics::histogram!("lead_score").record(f64::from(score));
+    tracing::info!(
+        lead_id = %attached.lead_id,
+        score,
+        lead_score = attached.score,
+        created = attached.created,
+        contacts = found.len(),
+        "signal scored"
+    );
+    let mut out = json!({
+        "lead_id": attached.lead_id,
+        "score": attached.score,
+        "signal_score": score,
+        "created": attached.created,
+        "contact": attached.contact,
+        "signal_state": signal_state.as_str(),
+    });
+    if attached.deleted
+        && let Value::Object(map) = &mut out
+    {
+        map.insert("lead_deleted".into(), Value::Bool(true));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kinds::parse_args;
+
+    #[test]
+    fn args_are_checked_with_paths() {
+        let id = Uuid::now_v7();
+        assert!(parse_args::<ScoreLead>(json!({"signal_id": id})).is_ok());
+        assert!(
+            parse_args::<ScoreLead>(
+                json!({"signal_id": id, "confidence": 0.7, "category": "solar"})
+            )
+            .is_ok()
+        );
+        let cases = [
+            (json!({}), ""),
+            (json!({"signal_id": "x"}), "signal_id"),
+            (json!({"signal_id": id, "confidence": 1.5}), "confidence"),
+            (json!({"signal_id": id, "confidence": "high"}), "confidence"),
+            (json!({"signal_id": id, "category": ""}), "category"),
+            (json!({"signal_id": id, "colour": 1}), "colour"),
+        ];
+        for (args, path) in cases {
+            let e = parse_args::<ScoreLead>(args.clone()).unwrap_err();
+            assert_eq!(e.path, path, "{args}: {e}");
+        }
+    }
+}
