@@ -10,4 +10,5 @@ mod endpoints;
 mod lifecycle;
 mod run_jobs;
 mod sources;
+mod triggers;
 mod workflows;

@@ -27,8 +27,8 @@ use crate::{
     problem,
     routes::{
         audit::AuditApi, budgets::BudgetsApi, hosts::HostsApi, jobs::JobsApi, keys::KeysApi,
-        signals::SignalsApi, sources::SourcesApi, stream::StreamApi, system::SystemApi,
-        tenant::TenantApi, workflows::WorkflowsApi,
+        run_events::RunEventsApi, signals::SignalsApi, sources::SourcesApi, stream::StreamApi,
+        system::SystemApi, tenant::TenantApi, triggers::TriggersApi, workflows::WorkflowsApi,
     },
     settings::Access,
 };
@@ -71,6 +71,8 @@ pub type Apis = (
     StreamApi,
     WorkflowsApi,
     BudgetsApi,
+    TriggersApi,
+    RunEventsApi,
 );
 
 /// The `/api/v1` operations as an OpenAPI service; needs no database, so the spec can be built
@@ -89,6 +91,8 @@ pub fn api_service() -> OpenApiService<Apis, ()> {
             StreamApi,
             WorkflowsApi,
             BudgetsApi,
+            TriggersApi,
+            RunEventsApi,
         ),
         "demandflow",
         env!("CARGO_PKG_VERSION"),

@@ -7,12 +7,14 @@ pub mod budgets;
 pub mod hosts;
 pub mod jobs;
 pub mod keys;
+pub mod run_events;
 pub mod signals;
 pub mod sources;
 pub mod sources_models;
 pub mod stream;
 pub mod system;
 pub mod tenant;
+pub mod triggers;
 pub mod workflows;
 
 /// The spec's tags.

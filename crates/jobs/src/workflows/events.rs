@@ -109,7 +109,7 @@ pub(crate) async fn record(
 /// The data of a `step_succeeded` event: the output, unless it is large.
 pub(crate) fn succeeded_data(output: Option<&Value>) -> Value {
     let output = output.cloned().unwrap_or(Value::Null);
-    let small = serde_json::to_vec(&output).map_or(false, |b| b.len() <= MAX_OUTPUT_BYTES);
+    let small = serde_json::to_vec(&output).is_ok_and(|b| b.len() <= MAX_OUTPUT_BYTES);
     if small {
         json!({ "output": output })
     } else {
