@@ -686,6 +686,28 @@ async fn another_tenant_gets_404_on_every_endpoint_with_an_id_and_changes_nothin
         .as_str()
         .unwrap_or_else(|| panic!("a lead: {scored}"))
         .to_owned();
+    let schedule_id = created(
+        call(
+            &app,
+            &app.key,
+            Method::POST,
+            &format!("/workflows/{workflow_id}/schedules"),
+            Some(json!({"cron": "0 0 1 1 *"})),
+        )
+        .await,
+    )
+    .await;
+    let hook = call(
+        &app,
+        &app.key,
+        Method::POST,
+        &format!("/workflows/{workflow_id}/webhook"),
+        None,
+    )
+    .await;
+    assert!(hook.status().is_success());
+    let hook: Value = hook.json().await.unwrap();
+    let hook_id = hook["webhook"]["id"].as_str().unwrap().to_owned();
     let intruder = app.create_key("globex", "admin").await;
 
     // Walk the committed spec: every operation with an {id}, with acme's id of that resource.
@@ -704,6 +726,8 @@ async fn another_tenant_gets_404_on_every_endpoint_with_an_id_and_changes_nothin
             ("/runs", &run_id),
             ("/budgets", &budget_id),
             ("/leads", &lead_id),
+            ("/schedules", &schedule_id),
+            ("/hooks", &hook_id),
         ]
         .iter()
         .find(|(prefix, _)| path.starts_with(prefix))
@@ -724,6 +748,8 @@ async fn another_tenant_gets_404_on_every_endpoint_with_an_id_and_changes_nothin
                     json!({"input": {}})
                 } else if path.starts_with("/budgets") {
                     json!({"limit_micros": 1})
+                } else if path.ends_with("/schedules") {
+                    json!({"cron": "* * * * *"})
                 } else {
                     json!({})
                 }
@@ -737,7 +763,10 @@ async fn another_tenant_gets_404_on_every_endpoint_with_an_id_and_changes_nothin
                 body,
             )
             .await;
-            assert_eq!(res.status(), 404, "{method} {path}");
+            // A webhook takes no key: the signature is the credential, and without one every
+            // caller gets the same 401.
+            let expected = if path.starts_with("/hooks") { 401 } else { 404 };
+            assert_eq!(res.status(), expected, "{method} {path}");
             walked += 1;
         }
     }

@@ -11,4 +11,5 @@ mod leads;
 mod lifecycle;
 mod run_jobs;
 mod sources;
+mod triggers;
 mod workflows;

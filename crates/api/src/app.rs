@@ -28,8 +28,8 @@ use crate::{
     routes::leads::LeadsApi,
     routes::{
         audit::AuditApi, budgets::BudgetsApi, hosts::HostsApi, jobs::JobsApi, keys::KeysApi,
-        signals::SignalsApi, sources::SourcesApi, stream::StreamApi, system::SystemApi,
-        tenant::TenantApi, workflows::WorkflowsApi,
+        run_events::RunEventsApi, signals::SignalsApi, sources::SourcesApi, stream::StreamApi,
+        system::SystemApi, tenant::TenantApi, triggers::TriggersApi, workflows::WorkflowsApi,
     },
     settings::Access,
 };
@@ -73,6 +73,8 @@ pub type Apis = (
     WorkflowsApi,
     BudgetsApi,
     LeadsApi,
+    TriggersApi,
+    RunEventsApi,
 );
 
 /// The `/api/v1` operations as an OpenAPI service; needs no database, so the spec can be built
@@ -92,6 +94,8 @@ pub fn api_service() -> OpenApiService<Apis, ()> {
             WorkflowsApi,
             BudgetsApi,
             LeadsApi,
+            TriggersApi,
+            RunEventsApi,
         ),
         "demandflow",
         env!("CARGO_PKG_VERSION"),

@@ -16,6 +16,7 @@
 //!   transaction that records each step's outcome.
 //! - [`budgets`]: money limits per tenant and provider; reservations, settlement and the cost
 //!   ledger; parking jobs when a budget is exhausted.
+//! - [`signing`]: HMAC-SHA256 signatures with timestamps, for push sources and webhooks.
 //! - [`auth`]: API keys and roles; [`tenants`]: tenants' settings; [`audit`]: the audit log.
 //! - [`config`], [`db`], [`telemetry`]: the settings, pool, migrations and logging that both
 //!   binaries share.
@@ -36,6 +37,7 @@ pub mod kinds;
 pub mod leads;
 pub mod net;
 pub mod queue;
+pub mod signing;
 pub mod sources;
 pub mod telemetry;
 pub mod tenants;

@@ -9,12 +9,14 @@ pub mod jobs;
 pub mod keys;
 pub mod leads;
 pub mod leads_models;
+pub mod run_events;
 pub mod signals;
 pub mod sources;
 pub mod sources_models;
 pub mod stream;
 pub mod system;
 pub mod tenant;
+pub mod triggers;
 pub mod workflows;
 
 /// The spec's tags.

@@ -35,7 +35,7 @@ use crate::{
 };
 
 /// Longest correlation id stored; a longer `X-Request-Id` is cut.
-const MAX_CORRELATION_ID: usize = 200;
+pub(crate) const MAX_CORRELATION_ID: usize = 200;
 
 // ---------------------------------------------------------------------------------------------
 // Schemas
@@ -221,6 +221,9 @@ pub struct RunView {
     pub status: RunStatusName,
     /// Its input.
     pub input: Value,
+    /// How it was started: `{"type": "api"}`, `{"type": "schedule", "schedule_id", "fire_at"}`
+    /// or `{"type": "webhook", "webhook_id"}`.
+    pub trigger: Value,
     /// The step that failed it.
     pub failed_step: Option<String>,
     /// Why.
@@ -238,13 +241,14 @@ pub struct RunView {
 }
 
 impl RunView {
-    fn of(r: Run, with_steps: bool) -> Self {
+    pub(crate) fn of(r: Run, with_steps: bool) -> Self {
         Self {
             id: r.id,
             workflow_id: r.workflow_id,
             version: r.version,
             status: r.status.into(),
             input: r.input,
+            trigger: r.trigger,
             failed_step: r.failed_step,
             error: r.error,
             progress: RunProgress {
@@ -283,7 +287,7 @@ pub struct RunList {
 }
 
 /// A 422 naming every problem.
-fn invalid(errors: Vec<FieldError>) -> Problem {
+pub(crate) fn invalid(errors: Vec<FieldError>) -> Problem {
     let detail = match errors.as_slice() {
         [one] => format!("`{}` is invalid: {}", one.path, one.message),
         many => format!("the request has {} invalid fields", many.len()),
@@ -305,13 +309,13 @@ fn invalid(errors: Vec<FieldError>) -> Problem {
     }
 }
 
-fn wake(state: &AppState, kinds: &[String]) {
+pub(crate) fn wake(state: &AppState, kinds: &[String]) {
     for k in kinds.iter().filter_map(|k| jobs::kinds::find(k)) {
         state.notifier.wake_kind(k.name);
     }
 }
 
-async fn audited<T: serde::Serialize>(
+pub(crate) async fn audited<T: serde::Serialize>(
     tx: &mut sqlx::PgConnection,
     principal: &Principal,
     origin: &Origin,
@@ -659,6 +663,7 @@ async fn start_run(
         id,
         input,
         Some(&correlation_id),
+        &workflows::Trigger::Api,
     )
     .await?;
     tracing::Span::current().record("run_id", tracing::field::display(run.id));

@@ -7,7 +7,9 @@
 //! every hop re-checked), with a timeout and a cap on the (decompressed) body. The body is
 //! decoded by its charset, parsed (RSS 2.0, Atom, JSON Feed, Reddit listing), sanitised,
 //! gated and deduplicated into signals in one transaction that also stores the new
-//! `ETag`/`Last-Modified`.
+//! `ETag`/`Last-Modified`. The result names the ids of the signals it inserted as `new`
+//! (`new_signal_ids`, at most 1,000; `new_signal_ids_truncated` when there were more), so a
+//! workflow can fan out over them.
 //!
 //! Failures: network errors, timeouts, 408 and 5xx count against the host's circuit and are
 //! retried; a 429 blocks the host for everyone for its `Retry-After` and is retried then; a
@@ -268,7 +270,7 @@ pub async fn run(
         })
         .await;
         return Ok(
-            json!({ "status": 304, "not_modified": true, "duration_ms": started.elapsed().as_millis() as u64 }),
+            json!({ "status": 304, "not_modified": true, "new_signal_ids": [], "duration_ms": started.elapsed().as_millis() as u64 }),
         );
     }
     if !status.is_success() {

@@ -40,6 +40,9 @@ pub const MAX_AUTHOR: usize = 200;
 pub const MAX_EXTERNAL_ID: usize = 500;
 /// Longest URL kept; a longer one is dropped.
 pub const MAX_URL: usize = 2048;
+/// Most ids of new signals an ingest report lists (`new_signal_ids`); `new_signal_ids_truncated`
+/// says when there were more.
+pub const MAX_NEW_SIGNAL_IDS: usize = 1000;
 
 /// Characters of title and text the language is detected from.
 const LANGUAGE_SAMPLE: usize = 400;
@@ -554,6 +557,12 @@ pub struct Report {
     pub items: usize,
     /// New signals (state `new`).
     pub inserted: usize,
+    /// The ids of the new signals (ordered by id, which is by insertion), at most [`MAX_NEW_SIGNAL_IDS`] (a workflow's
+    /// `for_each` reads them, e.g. `steps.fetch.output.new_signal_ids`).
+    pub new_signal_ids: Vec<Uuid>,
+    /// Whether there were more new signals than [`MAX_NEW_SIGNAL_IDS`].
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub new_signal_ids_truncated: bool,
     /// Items already held (same content hash), including repeats within the batch.
     pub duplicates: usize,
     /// Near duplicates, stored `discarded` and linked to their original.
@@ -598,17 +607,18 @@ impl Columns {
         self.original_hashes.push(original.map(<[u8]>::to_vec));
     }
 
-    /// Inserts the rows; returns the reasons of the rows actually inserted (conflicts skipped).
+    /// Inserts the rows; returns the ids and reasons of the rows actually inserted (conflicts
+    /// skipped), in the order given.
     async fn insert(
         &self,
         conn: &mut PgConnection,
         tenant_id: Uuid,
         source_id: Uuid,
-    ) -> Result<Vec<Option<String>>, DomainError> {
+    ) -> Result<Vec<(Uuid, Option<String>)>, DomainError> {
         if self.ids.is_empty() {
             return Ok(vec![]);
         }
-        let rows = sqlx::query_scalar!(
+        let rows = sqlx::query!(
             r#"INSERT INTO signals (id, tenant_id, source_id, external_id, url, title, body_html,
                                     body_text, author, language, published_at, content_hash,
                                     simhash, state, discard_reason, duplicate_of)
@@ -621,7 +631,7 @@ impl Columns {
                     AS c(id, external_id, url, title, html, text, author, language, published_at,
                          hash, simhash, state, reason, original)
                ON CONFLICT (tenant_id, content_hash) DO NOTHING
-               RETURNING discard_reason"#,
+               RETURNING id, discard_reason"#,
             tenant_id,
             source_id,
             &self.ids,
@@ -641,6 +651,10 @@ impl Columns {
         )
         .fetch_all(conn)
         .await?;
+        let mut rows: Vec<(Uuid, Option<String>)> =
+            rows.into_iter().map(|r| (r.id, r.discard_reason)).collect();
+        // RETURNING has no order; v7 ids were made in the order given.
+        rows.sort_by_key(|r| r.0);
         Ok(rows)
     }
 }
@@ -771,6 +785,12 @@ pub async fn store(
     // Originals first, so the near duplicates' `duplicate_of` finds them.
     let inserted = originals.insert(conn, tenant_id, source_id).await?;
     report.inserted = inserted.len();
+    report.new_signal_ids_truncated = inserted.len() > MAX_NEW_SIGNAL_IDS;
+    report.new_signal_ids = inserted
+        .iter()
+        .take(MAX_NEW_SIGNAL_IDS)
+        .map(|r| r.0)
+        .collect();
     let inserted_near = near.insert(conn, tenant_id, source_id).await?;
     report.near_duplicates = inserted_near.len();
     let inserted_rejected = rejected.insert(conn, tenant_id, source_id).await?;
@@ -778,7 +798,8 @@ pub async fn store(
     report.duplicates += (originals.ids.len() - inserted.len())
         + (near.ids.len() - inserted_near.len())
         + (rejected.ids.len() - inserted_rejected.len());
-    for reason in inserted_rejected.into_iter().flatten() {
+    for (_, reason) in inserted_rejected {
+        let Some(reason) = reason else { continue };
         *report.rejected.entry(reason).or_default() += 1;
     }
     if !report.rejected.is_empty() {

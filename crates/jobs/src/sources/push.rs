@@ -3,16 +3,13 @@
 //!
 //! When the source has a secret, the request must carry
 //! `X-Demandflow-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">`
-//! (the Stripe scheme): the MAC is compared in constant time, and a timestamp more than
-//! [`TOLERANCE`] away from now is refused, so a captured request cannot be replayed later.
-
-use std::time::Duration;
+//! (the Stripe scheme, in [`crate::signing`]): the MAC is compared in constant time, and a
+//! timestamp more than [`TOLERANCE`] away from now is refused, so a captured request cannot be
+//! replayed later.
 
 use chrono::{DateTime, Utc};
-use hmac::{Hmac, KeyInit, Mac};
 use serde::Deserialize;
 use serde_json::Value;
-use sha2::Sha256;
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -25,11 +22,9 @@ use super::{
 use crate::{DomainError, FieldError, kinds};
 
 /// The signature header.
-pub const SIGNATURE_HEADER: &str = "X-Demandflow-Signature";
+pub use crate::signing::{SIGNATURE_HEADER, TOLERANCE, sign};
 /// Most items in one push.
 pub const MAX_ITEMS: usize = 500;
-/// How far a signature's timestamp may be from now.
-pub const TOLERANCE: Duration = Duration::from_secs(300);
 
 /// Why a push was refused.
 #[derive(Debug, thiserror::Error)]
@@ -54,63 +49,14 @@ impl From<sqlx::Error> for PushError {
     }
 }
 
-/// The header value for `body` signed with `secret` at `at` (for senders and tests).
-pub fn sign(secret: &str, at: DateTime<Utc>, body: &[u8]) -> String {
-    let t = at.timestamp();
-    format!(
-        "t={t},v1={}",
-        hex::encode(mac(secret, t, body).finalize().into_bytes())
-    )
-}
-
-fn mac(secret: &str, t: i64, body: &[u8]) -> Hmac<Sha256> {
-    let mut m = <Hmac<Sha256> as KeyInit>::new_from_slice(secret.as_bytes())
-        .expect("HMAC takes keys of any length");
-    m.update(t.to_string().as_bytes());
-    m.update(b".");
-    m.update(body);
-    m
-}
-
-/// Checks `header` against `body` and `secret` at `now`.
+/// Checks `header` against `body` and `secret` at `now` (see [`crate::signing`]).
 pub fn verify(
     secret: &str,
     header: Option<&str>,
     body: &[u8],
     now: DateTime<Utc>,
 ) -> Result<(), PushError> {
-    let header = header.ok_or(PushError::Signature(
-        "this source requires a signed body: send X-Demandflow-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of \"<t>.<body>\">",
-    ))?;
-    let mut t = None;
-    let mut v1 = Vec::new();
-    for part in header.split(',') {
-        match part.trim().split_once('=') {
-            Some(("t", v)) => t = v.trim().parse::<i64>().ok(),
-            Some(("v1", v)) => v1.extend(hex::decode(v.trim()).ok()),
-            _ => {}
-        }
-    }
-    let (Some(t), false) = (t, v1.is_empty()) else {
-        return Err(PushError::Signature(
-            "malformed signature header: expected t=<unix seconds>,v1=<hex>",
-        ));
-    };
-    if (now.timestamp() - t).unsigned_abs() > TOLERANCE.as_secs() {
-        return Err(PushError::Signature(
-            "the signature's timestamp is too far from now (stale or replayed)",
-        ));
-    }
-    if v1
-        .iter()
-        .any(|sig| mac(secret, t, body).verify_slice(sig).is_ok())
-    {
-        Ok(())
-    } else {
-        Err(PushError::Signature(
-            "the signature does not match the body",
-        ))
-    }
+    crate::signing::verify(&[secret], header, body, now).map_err(|e| PushError::Signature(e.0))
 }
 
 #[derive(Deserialize)]

@@ -7,6 +7,9 @@
 //! backlog), and enqueues one `fetch_source` per claimed source in the same transaction, with
 //! the idempotency key `fetch_source:<source id>:<slot>`. The row claim makes one worker win
 //! each slot; the unique key would stop a second job even if two did.
+//!
+//! The same loop fires workflows' cron schedules ([`crate::workflows::schedules::tick`]), with
+//! the same row-claim discipline, so there is one kind of scheduler in the fleet.
 
 use std::{collections::BTreeMap, time::Duration};
 
@@ -19,6 +22,7 @@ use crate::{
     DomainError,
     kinds::{JobKind, fetch_source::FetchSource},
     queue::{self, JOBS_CHANNEL, NewJob},
+    workflows::schedules,
 };
 
 /// How the scheduler runs.
@@ -124,8 +128,18 @@ pub async fn run(pool: PgPool, settings: ScheduleSettings, stop: CancellationTok
                 tracing::warn!(error = %e, "scheduling source polls failed; retrying next tick")
             }
         }
+        match schedules::tick(&pool, chrono::Utc::now(), settings.batch).await {
+            Ok(f) if f.runs == 0 => {}
+            Ok(f) => tracing::info!(runs = f.runs, "cron schedules started workflow runs"),
+            Err(e) => {
+                tracing::warn!(error = %e, "firing cron schedules failed; retrying next tick")
+            }
+        }
         if last_purge.elapsed() >= settings.purge_every {
             last_purge = tokio::time::Instant::now();
+            if let Err(e) = schedules::purge_fires(&pool, 10_000).await {
+                tracing::warn!(error = %e, "purging old schedule fires failed");
+            }
             match signals::expire_stale(&pool, 10_000).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(expired = n, "signals nobody acted on expired"),

@@ -11,6 +11,9 @@
 //!   `after`, `if` and `for_each`, with fan-in after a fan-out), and the run's status is set. A
 //!   crash between "step done" and "successors enqueued" is impossible by construction.
 //! - [`cancel_run`], [`retry_run`], [`get_run`], [`list_runs`].
+//! - [`events`]: what happened to each run, in order, written in the same transactions.
+//! - [`schedules`] (cron triggers, fired by the workers' scheduler exactly once per tick) and
+//!   [`webhooks`] (a per-workflow URL whose HMAC-signed requests start runs).
 //!
 //! Semantics: a step runs once every step in its `after` has succeeded or was skipped; it is
 //! skipped when its `if` is false, or when every step it waits for was skipped. A skipped step's
@@ -35,7 +38,10 @@ use uuid::Uuid;
 use crate::{DomainError, FieldError, queue::CANCEL_CHANNEL};
 
 mod definition;
+pub mod events;
 pub mod expr;
+pub mod schedules;
+pub mod webhooks;
 
 pub use definition::{Definition, MAX_STEPS, Step};
 use expr::Scope;
@@ -375,6 +381,9 @@ pub struct Run {
     pub status: RunStatus,
     /// Its input.
     pub input: Value,
+    /// How it was triggered: `{"type": "api"}`, `{"type": "schedule", "schedule_id", "fire_at"}`
+    /// or `{"type": "webhook", "webhook_id"}`.
+    pub trigger: Value,
     /// The step that failed it.
     pub failed_step: Option<String>,
     /// Why.
@@ -400,6 +409,7 @@ struct RunRow {
     version: i32,
     status: String,
     input: Value,
+    trigger: Value,
     correlation_id: Option<String>,
     failed_step: Option<String>,
     error: Option<String>,
@@ -416,15 +426,53 @@ struct StepRow {
     output: Option<Value>,
 }
 
-/// Starts a run of the workflow's latest version with `input`: the run row, its step rows and
-/// its root steps' jobs, on `conn` (the caller's transaction). Returns the run and the kinds of
-/// the jobs enqueued (wake their workers after the commit).
+/// What started a run.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Trigger {
+    /// `POST /workflows/{id}/runs`.
+    Api,
+    /// A cron schedule's fire time.
+    Schedule {
+        /// The schedule.
+        schedule_id: Uuid,
+        /// The fire time it stands for.
+        fire_at: DateTime<Utc>,
+    },
+    /// A signed request to the workflow's webhook.
+    Webhook {
+        /// The webhook.
+        webhook_id: Uuid,
+    },
+}
+
+impl Trigger {
+    /// As stored on the run and shown in its `trigger` field.
+    pub fn to_json(&self) -> Value {
+        match self {
+            Trigger::Api => serde_json::json!({"type": "api"}),
+            Trigger::Schedule {
+                schedule_id,
+                fire_at,
+            } => {
+                serde_json::json!({"type": "schedule", "schedule_id": schedule_id, "fire_at": fire_at})
+            }
+            Trigger::Webhook { webhook_id } => {
+                serde_json::json!({"type": "webhook", "webhook_id": webhook_id})
+            }
+        }
+    }
+}
+
+/// Starts a run of the workflow's latest version with `input`: the run row, its step rows, its
+/// `run_created` event and its root steps' jobs, on `conn` (the caller's transaction). Returns
+/// the run and the kinds of the jobs enqueued (wake their workers after the commit).
 pub async fn start_run(
     conn: &mut PgConnection,
     tenant_id: Uuid,
     workflow_id: Uuid,
     input: Value,
     correlation_id: Option<&str>,
+    trigger: &Trigger,
 ) -> Result<(Run, Vec<String>), DomainError> {
     if !input.is_object() {
         return Err(FieldError::new("input", "expected a JSON object").into());
@@ -438,17 +486,27 @@ pub async fn start_run(
     }
     let definition = Definition::parse(&workflow.definition).map_err(|mut e| e.remove(0))?;
     let id = Uuid::now_v7();
+    let trigger = trigger.to_json();
     sqlx::query!(
-        r#"INSERT INTO workflow_runs (id, tenant_id, workflow_id, version, input, correlation_id)
-           VALUES ($1, $2, $3, $4, $5, $6)"#,
+        r#"INSERT INTO workflow_runs (id, tenant_id, workflow_id, version, input, correlation_id, trigger)
+           VALUES ($1, $2, $3, $4, $5, $6, $7)"#,
         id,
         tenant_id,
         workflow_id,
         workflow.version,
         input,
-        correlation_id
+        correlation_id,
+        trigger
     )
     .execute(&mut *conn)
+    .await?;
+    events::record(
+        conn,
+        id,
+        events::types::RUN_CREATED,
+        None,
+        serde_json::json!({"workflow_id": workflow_id, "version": workflow.version, "trigger": trigger}),
+    )
     .await?;
     let names: Vec<String> = definition.steps.iter().map(|s| s.name.clone()).collect();
     sqlx::query!(
@@ -478,7 +536,7 @@ pub async fn advance(
     ids.dedup();
     let runs = sqlx::query_as!(
         RunRow,
-        r#"SELECT r.id, r.tenant_id, r.workflow_id, r.version, r.status, r.input, r.correlation_id,
+        r#"SELECT r.id, r.tenant_id, r.workflow_id, r.version, r.status, r.input, r.trigger, r.correlation_id,
                   r.failed_step, r.error, r.created_at, r.started_at, r.finished_at, v.definition
            FROM workflow_runs r
            JOIN workflow_versions v ON v.workflow_id = r.workflow_id AND v.version = r.version
@@ -582,6 +640,14 @@ async fn advance_one(conn: &mut PgConnection, run: &RunRow) -> Result<Vec<String
                 )
                 .execute(&mut *conn)
                 .await?;
+                events::record(
+                    conn,
+                    run.id,
+                    events::types::STEP_FAILED,
+                    Some(&c.step),
+                    serde_json::json!({ "error": error }),
+                )
+                .await?;
                 states.insert(c.step.clone(), "failed".into());
                 first_failure.get_or_insert((c.step.clone(), error));
             } else if c.succeeded == expected && c.total == expected {
@@ -598,7 +664,7 @@ async fn advance_one(conn: &mut PgConnection, run: &RunRow) -> Result<Vec<String
                 } else {
                     output
                 };
-                finish_step(conn, run.id, &c.step, "succeeded", Some(&output)).await?;
+                finish_step(conn, run.id, &c.step, Finish::Succeeded(&output)).await?;
                 states.insert(c.step.clone(), "succeeded".into());
                 outputs.insert(c.step.clone(), output);
             }
@@ -634,8 +700,15 @@ async fn advance_one(conn: &mut PgConnection, run: &RunRow) -> Result<Vec<String
                 };
                 let all_skipped =
                     !dep_states.is_empty() && dep_states.iter().all(|s| *s == "skipped");
-                if all_skipped || step.condition.as_ref().is_some_and(|c| !c.eval(&scope)) {
-                    finish_step(conn, run.id, &step.name, "skipped", None).await?;
+                let skip = if all_skipped {
+                    Some("every step it waits for was skipped")
+                } else if step.condition.as_ref().is_some_and(|c| !c.eval(&scope)) {
+                    Some("its condition is false")
+                } else {
+                    None
+                };
+                if let Some(reason) = skip {
+                    finish_step(conn, run.id, &step.name, Finish::Skipped(reason)).await?;
                     states.insert(step.name.clone(), "skipped".into());
                     continue;
                 }
@@ -651,12 +724,20 @@ async fn advance_one(conn: &mut PgConnection, run: &RunRow) -> Result<Vec<String
                         )
                         .execute(&mut *conn)
                         .await?;
+                        events::record(
+                            conn,
+                            run.id,
+                            events::types::STEP_FAILED,
+                            Some(&step.name),
+                            serde_json::json!({ "error": error }),
+                        )
+                        .await?;
                         states.insert(step.name.clone(), "failed".into());
                         first_failure.get_or_insert((step.name.clone(), error));
                     }
                     Ok(args) if args.is_empty() => {
                         let output = Value::Array(vec![]);
-                        finish_step(conn, run.id, &step.name, "succeeded", Some(&output)).await?;
+                        finish_step(conn, run.id, &step.name, Finish::Succeeded(&output)).await?;
                         states.insert(step.name.clone(), "succeeded".into());
                         outputs.insert(step.name.clone(), output);
                     }
@@ -760,16 +841,43 @@ async fn insert_jobs(
     )
     .execute(&mut *conn)
     .await?;
+    events::record(
+        conn,
+        run.id,
+        events::types::STEP_STARTED,
+        Some(&step.name),
+        serde_json::json!({"kind": step.kind.name, "items": args.len()}),
+    )
+    .await?;
     Ok(())
+}
+
+/// How a step finished without failing.
+enum Finish<'a> {
+    Succeeded(&'a Value),
+    Skipped(&'static str),
 }
 
 async fn finish_step(
     conn: &mut PgConnection,
     run_id: Uuid,
     step: &str,
-    state: &str,
-    output: Option<&Value>,
+    finish: Finish<'_>,
 ) -> Result<(), sqlx::Error> {
+    let (state, output, event, data) = match finish {
+        Finish::Succeeded(output) => (
+            "succeeded",
+            Some(output),
+            events::types::STEP_SUCCEEDED,
+            events::succeeded_data(Some(output)),
+        ),
+        Finish::Skipped(reason) => (
+            "skipped",
+            None,
+            events::types::STEP_SKIPPED,
+            serde_json::json!({ "reason": reason }),
+        ),
+    };
     sqlx::query!(
         r#"UPDATE workflow_run_steps SET state = $3, output = $4, error = NULL,
                   started_at = coalesce(started_at, now()), finished_at = now()
@@ -781,6 +889,7 @@ async fn finish_step(
     )
     .execute(&mut *conn)
     .await?;
+    events::record(conn, run_id, event, Some(step), data).await?;
     Ok(())
 }
 
@@ -803,6 +912,16 @@ async fn set_status(
     )
     .execute(&mut *conn)
     .await?;
+    if matches!(status, "succeeded" | "failed" | "cancelled") {
+        let mut data = serde_json::json!({ "status": status });
+        if let Some(step) = failed_step {
+            data["failed_step"] = step.into();
+        }
+        if let Some(error) = error {
+            data["error"] = error.into();
+        }
+        events::record(conn, run_id, events::types::RUN_FINISHED, None, data).await?;
+    }
     Ok(())
 }
 
@@ -815,7 +934,7 @@ async fn run_row(
     let row = if lock {
         sqlx::query_as!(
             RunRow,
-            r#"SELECT r.id, r.tenant_id, r.workflow_id, r.version, r.status, r.input, r.correlation_id,
+            r#"SELECT r.id, r.tenant_id, r.workflow_id, r.version, r.status, r.input, r.trigger, r.correlation_id,
                       r.failed_step, r.error, r.created_at, r.started_at, r.finished_at, v.definition
                FROM workflow_runs r
                JOIN workflow_versions v ON v.workflow_id = r.workflow_id AND v.version = r.version
@@ -829,7 +948,7 @@ async fn run_row(
     } else {
         sqlx::query_as!(
             RunRow,
-            r#"SELECT r.id, r.tenant_id, r.workflow_id, r.version, r.status, r.input, r.correlation_id,
+            r#"SELECT r.id, r.tenant_id, r.workflow_id, r.version, r.status, r.input, r.trigger, r.correlation_id,
                       r.failed_step, r.error, r.created_at, r.started_at, r.finished_at, v.definition
                FROM workflow_runs r
                JOIN workflow_versions v ON v.workflow_id = r.workflow_id AND v.version = r.version
@@ -925,6 +1044,7 @@ fn run_of(row: RunRow) -> Run {
         version: row.version,
         status: RunStatus::parse(&row.status).unwrap_or(RunStatus::Failed),
         input: row.input,
+        trigger: row.trigger,
         failed_step: row.failed_step,
         error: row.error,
         steps_done: 0,
@@ -952,7 +1072,7 @@ pub async fn list_runs(
     limit: i64,
 ) -> Result<Vec<Run>, DomainError> {
     let rows = sqlx::query!(
-        r#"SELECT r.id, r.workflow_id, r.version, r.status, r.input, r.failed_step, r.error,
+        r#"SELECT r.id, r.workflow_id, r.version, r.status, r.input, r.trigger, r.failed_step, r.error,
                   r.created_at, r.started_at, r.finished_at,
                   (SELECT count(*) FROM workflow_run_steps s WHERE s.run_id = r.id) AS "total!",
                   (SELECT count(*) FROM workflow_run_steps s WHERE s.run_id = r.id
@@ -977,6 +1097,7 @@ pub async fn list_runs(
             version: r.version,
             status: RunStatus::parse(&r.status).unwrap_or(RunStatus::Failed),
             input: r.input,
+            trigger: r.trigger,
             failed_step: r.failed_step,
             error: r.error,
             steps_done: r.done,
@@ -1010,13 +1131,24 @@ pub async fn cancel_run(
     // same order here cannot deadlock with it.
     cancel_jobs(conn, id, false).await?;
     run_row(conn, tenant_id, id, true).await?;
-    sqlx::query!(
+    let cancelled = sqlx::query_scalar!(
         r#"UPDATE workflow_run_steps SET state = 'cancelled', finished_at = now()
-           WHERE run_id = $1 AND state IN ('pending', 'running')"#,
+           WHERE run_id = $1 AND state IN ('pending', 'running')
+           RETURNING step"#,
         id
     )
-    .execute(&mut *conn)
+    .fetch_all(&mut *conn)
     .await?;
+    for step in before.steps.iter().filter(|s| cancelled.contains(&s.name)) {
+        events::record(
+            conn,
+            id,
+            events::types::STEP_CANCELLED,
+            Some(&step.name),
+            serde_json::json!({}),
+        )
+        .await?;
+    }
     set_status(conn, id, "cancelled", None, None).await?;
     // Jobs a completer enqueued between the two steps above (it held the run's lock then).
     // Rows another transaction holds right now are finishing or being claimed; they are skipped
@@ -1094,14 +1226,29 @@ pub async fn retry_run(
     )
     .fetch_all(&mut *conn)
     .await?;
-    sqlx::query!(
+    let retried = sqlx::query_scalar!(
         r#"UPDATE workflow_run_steps
            SET state = CASE WHEN items IS NULL THEN 'pending' ELSE 'running' END,
                error = NULL, finished_at = NULL
-           WHERE run_id = $1 AND state = 'failed'"#,
+           WHERE run_id = $1 AND state = 'failed'
+           RETURNING step"#,
         id
     )
-    .execute(&mut *conn)
+    .fetch_all(&mut *conn)
+    .await?;
+    let retried: Vec<&str> = before
+        .steps
+        .iter()
+        .map(|s| s.name.as_str())
+        .filter(|n| retried.iter().any(|r| r == n))
+        .collect();
+    events::record(
+        conn,
+        id,
+        events::types::RUN_RETRIED,
+        None,
+        serde_json::json!({ "steps": retried }),
+    )
     .await?;
     sqlx::query!(
         r#"UPDATE workflow_runs SET status = 'running', failed_step = NULL, error = NULL, finished_at = NULL
@@ -1149,7 +1296,7 @@ mod tests {
         let tenant = crate::auth::ensure_tenant(&mut conn, "t").await.unwrap();
         Definition::parse(&definition).unwrap();
         let wf = create(&mut conn, tenant, "wf", &definition).await.unwrap();
-        start_run(&mut conn, tenant, wf.id, input, Some("req"))
+        start_run(&mut conn, tenant, wf.id, input, Some("req"), &Trigger::Api)
             .await
             .unwrap()
             .0
