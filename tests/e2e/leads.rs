@@ -110,7 +110,7 @@ async fn scored_signals_become_leads_that_are_filtered_moved_audited_deleted_and
     )
     .await;
     assert_eq!(jane["created"], true, "{jane}");
-    assert_eq!(jane["contact"], "Jane@acme-farms.com");
+    assert_eq!(jane["contact"], "jane@acme-farms.com");
     assert_eq!(jane["signal_state"], "scored");
     let (_, signal) = call(
         &app,
@@ -151,7 +151,7 @@ async fn scored_signals_become_leads_that_are_filtered_moved_audited_deleted_and
         lead["score"].as_i64().unwrap(),
         "{lead}"
     );
-    assert_eq!(lead["contacts"][0]["value"], "Jane@acme-farms.com");
+    assert_eq!(lead["contacts"][0]["value"], "jane@acme-farms.com");
     assert_eq!(lead["signals"][0]["signal_id"], ids[0].as_str());
     assert_eq!(lead["category"], "solar");
 

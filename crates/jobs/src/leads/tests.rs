@@ -163,7 +163,7 @@ async fn scoring_makes_a_lead_with_its_breakdown_and_moves_a_classified_signal_t
     .unwrap();
     let out = w.score(s, Some(0.9)).await;
     assert_eq!(out["created"], true, "{out}");
-    assert_eq!(out["contact"], "Jane@acme-farms.com");
+    assert_eq!(out["contact"], "jane@acme-farms.com");
     assert_eq!(out["signal_state"], "scored");
     let score = out["score"].as_i64().unwrap();
     assert!((0..=100).contains(&score));
@@ -183,7 +183,7 @@ async fn scoring_makes_a_lead_with_its_breakdown_and_moves_a_classified_signal_t
         lead.contacts,
         vec![LeadContact {
             kind: "email".into(),
-            value: "Jane@acme-farms.com".into()
+            value: "jane@acme-farms.com".into()
         }]
     );
     assert_eq!(
