@@ -12,6 +12,9 @@
 //!   rate limits and circuit breakers, scheduling, push.
 //! - [`leads`]: leads found in signals by `score_lead` — contacts, scores with their
 //!   breakdown, deduplication by contact, the status machine, export and GDPR per contact.
+//! - [`classify`]: keyword rulesets (versioned, compiled, cached), verdicts and the cost
+//!   estimate; [`llm`]: the OpenAI-compatible client and its price table; [`memo`]: paid answers,
+//!   remembered durably so none is paid for twice.
 //! - [`workflows`]: versioned DAGs of job steps and their runs, advanced by the completer in the
 //!   transaction that records each step's outcome.
 //! - [`budgets`]: money limits per tenant and provider; reservations, settlement and the cost
@@ -30,11 +33,14 @@
 pub mod audit;
 pub mod auth;
 pub mod budgets;
+pub mod classify;
 pub mod config;
 pub mod db;
 mod error;
 pub mod kinds;
 pub mod leads;
+pub mod llm;
+pub mod memo;
 pub mod net;
 pub mod queue;
 pub mod signing;

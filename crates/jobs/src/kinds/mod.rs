@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use crate::FieldError;
 
+pub mod classify_signal;
 pub mod fetch_source;
 pub mod http_request;
 pub mod noop;
@@ -93,6 +94,7 @@ pub const ALL: &[KindInfo] = &[
     KindInfo::of::<http_request::HttpRequest>(),
     KindInfo::of::<fetch_source::FetchSource>(),
     KindInfo::of::<score_lead::ScoreLead>(),
+    KindInfo::of::<classify_signal::ClassifySignal>(),
 ];
 
 /// The kind named `name`.
