@@ -31,6 +31,7 @@ use crate::{
         run_events::RunEventsApi, signals::SignalsApi, sources::SourcesApi, stream::StreamApi,
         system::SystemApi, tenant::TenantApi, triggers::TriggersApi, workflows::WorkflowsApi,
     },
+    routes::{estimate::EstimateApi, rulesets::RulesetsApi},
     settings::Access,
 };
 
@@ -45,6 +46,8 @@ pub struct AppState {
     pub limits: Limits,
     /// How long a rotated key's old secret still works.
     pub key_rotation_grace: Duration,
+    /// The LLM's model, provider and prices, for cost estimates (`LLM_*`; off by default).
+    pub llm: Arc<jobs::llm::LlmSettings>,
 }
 
 impl AppState {
@@ -54,7 +57,16 @@ impl AppState {
             notifier: Notifier::spawn(pool.clone()),
             limits: Limits::new(pool.clone(), access.bad_key_limit, access.bad_key_cooldown),
             key_rotation_grace: access.key_rotation_grace,
+            llm: Arc::default(),
             pool,
+        }
+    }
+
+    /// The same state with these LLM settings (for cost estimates).
+    pub fn with_llm(self, llm: jobs::llm::LlmSettings) -> Self {
+        Self {
+            llm: Arc::new(llm),
+            ..self
         }
     }
 }
@@ -75,6 +87,8 @@ pub type Apis = (
     LeadsApi,
     TriggersApi,
     RunEventsApi,
+    RulesetsApi,
+    EstimateApi,
 );
 
 /// The `/api/v1` operations as an OpenAPI service; needs no database, so the spec can be built
@@ -96,6 +110,8 @@ pub fn api_service() -> OpenApiService<Apis, ()> {
             LeadsApi,
             TriggersApi,
             RunEventsApi,
+            RulesetsApi,
+            EstimateApi,
         ),
         "demandflow",
         env!("CARGO_PKG_VERSION"),

@@ -127,7 +127,7 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         .context("Failed to install the metrics recorder")?;
     let pool = jobs::db::pool(&settings.database);
     let parts = AppParts {
-        state: AppState::new(pool, &settings.access),
+        state: AppState::new(pool, &settings.access).with_llm(settings.llm.clone()),
         metrics: Metrics::new(handle),
         max_body_bytes: settings.max_body_bytes,
         cors_origins: settings.access.cors_origins.clone(),

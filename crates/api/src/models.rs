@@ -112,6 +112,9 @@ pub enum NewJobSchema {
     /// `score_lead`.
     #[oai(mapping = "score_lead")]
     ScoreLead(crate::routes::leads_models::ScoreLeadJob),
+    /// `classify_signal`.
+    #[oai(mapping = "classify_signal")]
+    ClassifySignal(crate::routes::rulesets::ClassifySignalJob),
 }
 
 /// A batch of jobs, enqueued all or nothing.

@@ -18,6 +18,8 @@ pub struct Settings {
     pub max_body_bytes: usize,
     /// Access rules: key rotation, CORS and bad-key throttling.
     pub access: Access,
+    /// `LLM_*`: the model, provider and prices cost estimates use (the workers' settings).
+    pub llm: jobs::llm::LlmSettings,
 }
 
 /// How keys rotate and who may call from where.
@@ -96,6 +98,7 @@ impl Settings {
                 1024..=64 * 1024 * 1024,
             )? as usize,
             access: Access::from_env()?,
+            llm: jobs::llm::LlmSettings::from_env()?,
         })
     }
 }

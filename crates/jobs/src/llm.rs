@@ -133,6 +133,22 @@ impl fmt::Debug for LlmSettings {
     }
 }
 
+impl Default for LlmSettings {
+    /// No LLM: keywords only.
+    fn default() -> Self {
+        Self {
+            base_url: None,
+            api_key: None,
+            model: String::new(),
+            provider: "openai".to_owned(),
+            timeout: Duration::from_secs(30),
+            max_tokens: 300,
+            response_format: ResponseFormat::JsonSchema,
+            prices: Prices::default(),
+        }
+    }
+}
+
 fn bad(var: &str, expected: impl Into<String>) -> ConfigError {
     ConfigError {
         var: var.to_owned(),

@@ -19,11 +19,13 @@ use jobs::{
     db,
     kinds::{
         JobKind,
+        classify_signal::{self, ClassifyContext, ClassifySignal},
         fetch_source::{self, FetchContext, FetchSource},
         http_request::{self, HttpContext, HttpRequest},
         noop::{self, Noop},
         score_lead::{self, ScoreContext, ScoreLead},
     },
+    llm::{LlmClient, LlmSettings},
     queue::{NodeSettings, WorkerNode, spawn_attempt},
     sources::{
         hosts::HostPolicy,
@@ -51,6 +53,8 @@ struct Settings {
     /// `SCHEDULER_TICK_MS` (default 1 s): how often due sources are looked for;
     /// `SIGNAL_PURGE_INTERVAL_MS` (default 60 s): how often expired signals are purged.
     schedule: ScheduleSettings,
+    /// `LLM_*`: the LLM classify_signal asks when keywords are undecided (none: keywords only).
+    llm: LlmSettings,
 }
 
 const KINDS: &[&str] = &[
@@ -58,6 +62,7 @@ const KINDS: &[&str] = &[
     HttpRequest::KIND,
     FetchSource::KIND,
     ScoreLead::KIND,
+    ClassifySignal::KIND,
 ];
 
 impl Settings {
@@ -108,6 +113,7 @@ impl Settings {
                 )?,
                 ..ScheduleSettings::default()
             },
+            llm: LlmSettings::from_env()?,
         })
     }
 
@@ -164,6 +170,11 @@ async fn run(settings: Settings) -> anyhow::Result<()> {
         ..FetchContext::new(pool.clone(), settings.allow_private_networks)
     };
     let fetch_concurrency = settings.concurrency_of(FetchSource::KIND);
+    let classify = ClassifyContext::new(
+        pool.clone(),
+        LlmClient::new(settings.llm.clone(), settings.allow_private_networks),
+    );
+    let classify_concurrency = settings.concurrency_of(ClassifySignal::KIND);
     // Every worker schedules: claiming a due source's row makes one of them win each slot.
     let scheduler = schedule::spawn(pool.clone(), settings.schedule);
 
@@ -218,6 +229,18 @@ async fn run(settings: Settings) -> anyhow::Result<()> {
                     .concurrency(score_concurrency)
                     .parallelize(spawn_attempt)
                     .build(score_lead::handle)
+            }
+        })
+        .register({
+            let node = node.clone();
+            move |_restarts| {
+                WorkerBuilder::new(format!("{}@{}", ClassifySignal::KIND, node.id()))
+                    .backend(node.backend::<ClassifySignal>(classify_concurrency))
+                    .data(classify.clone())
+                    .catch_panic()
+                    .concurrency(classify_concurrency)
+                    .parallelize(spawn_attempt)
+                    .build(classify_signal::handle)
             }
         });
     tracing::info!(

@@ -4,12 +4,14 @@ use poem_openapi::Tags;
 
 pub mod audit;
 pub mod budgets;
+pub mod estimate;
 pub mod hosts;
 pub mod jobs;
 pub mod keys;
 pub mod leads;
 pub mod leads_models;
 pub mod run_events;
+pub mod rulesets;
 pub mod signals;
 pub mod sources;
 pub mod sources_models;
@@ -39,4 +41,6 @@ pub enum ApiTags {
     /// Leads: scored, deduplicated by contact, moved through their statuses, exported; GDPR
     /// per contact.
     Leads,
+    /// Classification: keyword rulesets, verdicts, and what a batch is expected to cost.
+    Classification,
 }

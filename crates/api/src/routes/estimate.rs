@@ -1,0 +1,205 @@
+//! `POST /budgets/estimate`: what classifying a batch from a source is expected to cost before
+//! anything runs — paid calls and micro-dollars from the source's history (or documented
+//! fallbacks) — beside what the tenant's budgets for the provider have left.
+//!
+//! The figures come from `jobs::classify::estimate`; the LLM settings (`LLM_*`) are the api's
+//! own, which should match the workers'. It reads and never reserves.
+
+use jobs::{
+    auth::Role,
+    classify::estimate::{self, Basis, EstimateRequest},
+    kinds::from_value,
+};
+use poem::web::Data;
+use poem_openapi::{ApiResponse, Enum, Object, OpenApi, payload::Json};
+use serde::Deserialize;
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::ApiTags;
+use crate::{
+    app::AppState,
+    auth::Auth,
+    models::JsonAs,
+    problem::{ApiError, Problem, respond},
+    problem_responses,
+};
+
+/// A batch to estimate.
+#[derive(Object)]
+#[oai(skip_serializing_if_is_none, rename = "EstimateRequest")]
+pub struct EstimateRequestSchema {
+    /// A source of the caller's tenant.
+    pub source_id: Uuid,
+    /// Items the batch will bring, 1 to 10000000.
+    #[oai(validator(minimum(value = "1"), maximum(value = "10000000")))]
+    pub expected_items: i64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EstimateBody {
+    source_id: Uuid,
+    expected_items: i64,
+}
+
+/// Where a figure came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename = "EstimateBasis", rename_all = "snake_case")]
+pub enum BasisName {
+    /// The source's own history.
+    Source,
+    /// The tenant's history with this provider and model.
+    Tenant,
+    /// The price table and an estimated token count.
+    PriceTable,
+    /// The conservative default: every item undecided.
+    Fallback,
+    /// No LLM is configured: nothing is paid.
+    NoLlm,
+}
+
+impl From<Basis> for BasisName {
+    fn from(b: Basis) -> Self {
+        match b {
+            Basis::Source => Self::Source,
+            Basis::Tenant => Self::Tenant,
+            Basis::PriceTable => Self::PriceTable,
+            Basis::Fallback => Self::Fallback,
+            Basis::NoLlm => Self::NoLlm,
+        }
+    }
+}
+
+/// The expected cost of a batch.
+#[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none, rename = "Estimate")]
+pub struct EstimateView {
+    /// The source.
+    pub source_id: Uuid,
+    /// As asked.
+    pub expected_items: i64,
+    /// The provider whose budgets apply (`LLM_PROVIDER`).
+    pub provider: String,
+    /// The model calls would use; absent when no LLM is configured.
+    pub model: Option<String>,
+    /// Verdicts of the source the figures were drawn from (its last 1000).
+    pub history_items: i64,
+    /// Share of items the keywords leave undecided, 0 to 1.
+    pub llm_share: f64,
+    /// `source` or `fallback` (no history: every item counted as undecided).
+    pub llm_share_basis: BasisName,
+    /// Share of undecided items answered by the memo (free), 0 to 1.
+    pub memo_hit_share: f64,
+    /// Paid calls per paid item (an invalid answer is asked again once), 1 to 2.
+    pub calls_per_paid_item: f64,
+    /// Items expected to reach the LLM, memo hits included.
+    pub expected_llm_items: i64,
+    /// Paid calls expected.
+    pub expected_paid_calls: i64,
+    /// Average cost of one call, micro-dollars.
+    pub cost_per_call_micros: i64,
+    /// `source` (its settled calls), `tenant`, `price_table` or `no_llm`.
+    pub cost_basis: BasisName,
+    /// `expected_paid_calls × cost_per_call_micros`.
+    pub expected_cost_micros: i64,
+}
+
+impl From<estimate::Estimate> for EstimateView {
+    fn from(e: estimate::Estimate) -> Self {
+        Self {
+            source_id: e.source_id,
+            expected_items: e.expected_items,
+            provider: e.provider,
+            model: e.model,
+            history_items: e.history_items,
+            llm_share: e.llm_share,
+            llm_share_basis: e.llm_share_basis.into(),
+            memo_hit_share: e.memo_hit_share,
+            calls_per_paid_item: e.calls_per_paid_item,
+            expected_llm_items: e.expected_llm_items,
+            expected_paid_calls: e.expected_paid_calls,
+            cost_per_call_micros: e.cost_per_call_micros,
+            cost_basis: e.cost_basis.into(),
+            expected_cost_micros: e.expected_cost_micros,
+        }
+    }
+}
+
+/// The estimate operation.
+pub struct EstimateApi;
+
+#[OpenApi(tag = "ApiTags::Budgets")]
+impl EstimateApi {
+    /// Estimate a batch's cost
+    ///
+    /// Before a batch from a source is classified: how many paid LLM calls it should take and
+    /// what they should cost, from the source's history (the share of its signals the keywords
+    /// left undecided, memo hits, the average settled cost of a call), or from conservative
+    /// fallbacks when it has none.
+    #[oai(path = "/budgets/estimate", method = "post", operation_id = "estimateBatch")]
+    async fn estimate(
+        &self,
+        auth: Auth,
+        state: Data<&AppState>,
+        /// The batch.
+        body: Json<JsonAs<EstimateRequestSchema>>,
+    ) -> EstimateResponse {
+        respond(estimate_batch(&state, &auth, body.0.value).await)
+    }
+}
+
+/// Outcomes of `estimateBatch`.
+#[derive(ApiResponse)]
+#[oai(bad_request_handler = "crate::problem::from_extractor")]
+pub enum EstimateResponse {
+    /// The estimate.
+    #[oai(status = 200)]
+    Ok(Json<EstimateView>),
+    /// The body is not JSON.
+    #[oai(status = 400, content_type = "application/problem+json")]
+    BadRequest(Json<Problem>),
+    /// No API key, or not a live one.
+    #[oai(status = 401, content_type = "application/problem+json")]
+    Unauthorized(Json<Problem>),
+    /// No such source in this tenant.
+    #[oai(status = 404, content_type = "application/problem+json")]
+    NotFound(Json<Problem>),
+    /// The body is larger than the server accepts.
+    #[oai(status = 413, content_type = "application/problem+json")]
+    PayloadTooLarge(Json<Problem>),
+    /// A field is invalid; `errors[].path` names it.
+    #[oai(status = 422, content_type = "application/problem+json")]
+    Invalid(Json<Problem>),
+    /// Too many requests for this key.
+    #[oai(status = 429, content_type = "application/problem+json")]
+    TooManyRequests(Json<Problem>),
+    /// An unexpected failure (logged, not described).
+    #[oai(status = 500, content_type = "application/problem+json")]
+    Internal(Json<Problem>),
+}
+problem_responses!(EstimateResponse {
+    400 => BadRequest,
+    401 => Unauthorized,
+    404 => NotFound,
+    413 => PayloadTooLarge,
+    422 => Invalid,
+    429 => TooManyRequests,
+});
+
+#[tracing::instrument(skip_all, fields(tenant_id))]
+async fn estimate_batch(
+    state: &AppState,
+    auth: &Auth,
+    body: Value,
+) -> Result<EstimateResponse, ApiError> {
+    let principal = auth.require(Role::Viewer)?;
+    tracing::Span::current().record("tenant_id", tracing::field::display(principal.tenant_id));
+    let body: EstimateBody = from_value(body)?;
+    let req = EstimateRequest {
+        source_id: body.source_id,
+        expected_items: body.expected_items,
+    };
+    let e = estimate::estimate(&state.pool, principal.tenant_id, &state.llm, &req).await?;
+    Ok(EstimateResponse::Ok(Json(e.into())))
+}
