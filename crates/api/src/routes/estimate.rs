@@ -137,7 +137,11 @@ impl EstimateApi {
     /// what they should cost, from the source's history (the share of its signals the keywords
     /// left undecided, memo hits, the average settled cost of a call), or from conservative
     /// fallbacks when it has none.
-    #[oai(path = "/budgets/estimate", method = "post", operation_id = "estimateBatch")]
+    #[oai(
+        path = "/budgets/estimate",
+        method = "post",
+        operation_id = "estimateBatch"
+    )]
     async fn estimate(
         &self,
         auth: Auth,
