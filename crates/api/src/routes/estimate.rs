@@ -16,7 +16,9 @@ use serde::Deserialize;
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::ApiTags;
+use chrono::{DateTime, Utc};
+
+use super::{ApiTags, budgets::PeriodName};
 use crate::{
     app::AppState,
     auth::Auth,
@@ -103,6 +105,27 @@ pub struct EstimateView {
     pub cost_basis: BasisName,
     /// `expected_paid_calls × cost_per_call_micros`.
     pub expected_cost_micros: i64,
+    /// What each of the tenant's budgets for the provider has left this period (empty: no
+    /// budget, unlimited).
+    pub budgets: Vec<BudgetLeftView>,
+    /// Whether every budget has at least `expected_cost_micros` left.
+    pub fits_budgets: bool,
+}
+
+/// What a budget has left.
+#[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none, rename = "BudgetLeft")]
+pub struct BudgetLeftView {
+    /// The budget.
+    pub budget_id: Uuid,
+    /// `day` or `month`.
+    pub period: PeriodName,
+    /// Its limit, micro-dollars.
+    pub limit_micros: i64,
+    /// What reservations may still take this period, micro-dollars.
+    pub remaining_micros: i64,
+    /// When the period ends.
+    pub period_end: DateTime<Utc>,
 }
 
 impl From<estimate::Estimate> for EstimateView {
@@ -122,6 +145,18 @@ impl From<estimate::Estimate> for EstimateView {
             cost_per_call_micros: e.cost_per_call_micros,
             cost_basis: e.cost_basis.into(),
             expected_cost_micros: e.expected_cost_micros,
+            budgets: e
+                .budgets
+                .into_iter()
+                .map(|b| BudgetLeftView {
+                    budget_id: b.budget_id,
+                    period: b.period.into(),
+                    limit_micros: b.limit_micros,
+                    remaining_micros: b.remaining_micros,
+                    period_end: b.period_end,
+                })
+                .collect(),
+            fits_budgets: e.fits_budgets,
         }
     }
 }
@@ -135,8 +170,9 @@ impl EstimateApi {
     ///
     /// Before a batch from a source is classified: how many paid LLM calls it should take and
     /// what they should cost, from the source's history (the share of its signals the keywords
-    /// left undecided, memo hits, the average settled cost of a call), or from conservative
-    /// fallbacks when it has none.
+    /// left undecided, memo hits, the average settled cost of a call in the ledger), or from
+    /// conservative fallbacks when it has none; and what the tenant's budgets for the provider
+    /// have left.
     #[oai(
         path = "/budgets/estimate",
         method = "post",

@@ -5,7 +5,9 @@
 //! - the share of those the memo answered (free);
 //! - paid calls per paid verdict (an invalid answer is asked again once);
 //! - the average settled cost of one call, from the cost ledger: this source's calls, else the
-//!   tenant's calls to the same provider and model.
+//!   tenant's calls to the same provider and model;
+//!
+//! beside what each of the tenant's budgets for the provider has left this period.
 //!
 //! Fallbacks without history, all on the side of spending more: every item undecided, no memo
 //! hits, one call per item, and a call priced from the price table with an estimated prompt (a
@@ -20,6 +22,7 @@ use uuid::Uuid;
 
 use crate::{
     DomainError, FieldError,
+    budgets::{self, BudgetLeft},
     llm::{self, LlmSettings},
 };
 
@@ -101,6 +104,10 @@ pub struct Estimate {
     pub cost_basis: Basis,
     /// `expected_paid_calls × cost_per_call_micros`.
     pub expected_cost_micros: i64,
+    /// What each budget of the provider has left this period (none: unlimited).
+    pub budgets: Vec<BudgetLeft>,
+    /// Whether every budget has at least `expected_cost_micros` left.
+    pub fits_budgets: bool,
 }
 
 /// Estimates a batch of `req.expected_items` items from the tenant's source `req.source_id`.
@@ -169,6 +176,8 @@ pub async fn estimate(
         cost_per_call_micros: 0,
         cost_basis: Basis::NoLlm,
         expected_cost_micros: 0,
+        budgets: budgets::remaining(pool, tenant_id, &settings.provider).await?,
+        fits_budgets: true,
     };
     if !settings.enabled() {
         return Ok(e);
@@ -179,6 +188,10 @@ pub async fn estimate(
     e.cost_per_call_micros = cost;
     e.cost_basis = basis;
     e.expected_cost_micros = e.expected_paid_calls.saturating_mul(cost);
+    e.fits_budgets = e
+        .budgets
+        .iter()
+        .all(|b| b.remaining_micros >= e.expected_cost_micros);
     Ok(e)
 }
 
@@ -188,20 +201,40 @@ async fn cost_per_call(
     settings: &LlmSettings,
     source_id: Uuid,
 ) -> Result<(i64, Basis), DomainError> {
+    // settled calls of the jobs that classified this source's signals
     let from_source = sqlx::query_scalar!(
-        r#"SELECT (sum(cost_micros)::float8 / nullif(sum(llm_calls), 0))::float8 AS "avg"
-           FROM (SELECT cost_micros, llm_calls FROM classifications
-                 WHERE tenant_id = $1 AND source_id = $2 AND llm = 'paid' AND model = $3
-                 ORDER BY created_at DESC LIMIT $4) recent"#,
+        r#"SELECT avg(l.amount_micros)::float8 AS "avg"
+           FROM cost_ledger l
+           WHERE l.tenant_id = $1 AND l.entry = 'settle' AND l.provider = $2 AND l.model = $3
+             AND l.job_id IN (SELECT job_id FROM classifications
+                              WHERE tenant_id = $1 AND source_id = $4 AND llm = 'paid'
+                                AND job_id IS NOT NULL
+                              ORDER BY created_at DESC LIMIT $5)"#,
         tenant_id,
-        source_id,
+        settings.provider,
         settings.model,
+        source_id,
         HISTORY
     )
     .fetch_one(pool)
     .await?;
     if let Some(avg) = from_source {
         return Ok((avg.ceil() as i64, Basis::Source));
+    }
+    let from_tenant = sqlx::query_scalar!(
+        r#"SELECT avg(amount_micros)::float8 AS "avg"
+           FROM (SELECT amount_micros FROM cost_ledger
+                 WHERE tenant_id = $1 AND entry = 'settle' AND provider = $2 AND model = $3
+                 ORDER BY at DESC LIMIT $4) recent"#,
+        tenant_id,
+        settings.provider,
+        settings.model,
+        HISTORY
+    )
+    .fetch_one(pool)
+    .await?;
+    if let Some(avg) = from_tenant {
+        return Ok((avg.ceil() as i64, Basis::Tenant));
     }
     let avg_chars = sqlx::query_scalar!(
         r#"SELECT avg(length(title) + length(body_text))::float8 AS "avg"

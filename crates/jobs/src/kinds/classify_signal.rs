@@ -34,6 +34,7 @@ use uuid::Uuid;
 use super::{Backoff, JobKind};
 use crate::{
     DomainError, FieldError,
+    budgets::{self, SpendRequest, Usage},
     classify::{
         self, LlmRoute, Method, NewVerdict,
         rules::{Compiled, KeywordScore},
@@ -439,13 +440,15 @@ async fn ask_twice(
     Ok(asked)
 }
 
-/// The one place money is spent: reserve the estimate, call, then settle the real cost from the
-/// reply's usage, or release the reservation when the call failed without one. Returns the
-/// answer (or why it is invalid), the usage and the cost in micro-dollars.
+/// The one place money is spent: reserve the estimate (prompt ≈ a quarter token per character
+/// sent, plus a full `max_tokens` completion) against the tenant's budgets for the provider,
+/// call, then settle the real cost from the reply's usage, or release the reservation when the
+/// call failed without one. An exhausted budget parks the job. Returns the answer (or why it
+/// is invalid), the usage and the cost in micro-dollars.
 async fn paid_call(
-    _ctx: &ClassifyContext,
+    ctx: &ClassifyContext,
     client: &LlmClient,
-    _at: Attempt,
+    at: Attempt,
     messages: &[Message],
     categories: &[String],
     idempotency_key: &str,
@@ -459,12 +462,38 @@ async fn paid_call(
         prompt_tokens: llm::estimate_tokens(sent_chars),
         completion_tokens: i64::from(settings.max_tokens),
     };
-    let _estimate_micros = price.cost(estimated.prompt_tokens, estimated.completion_tokens);
+    let reservation = budgets::reserve_for(
+        &ctx.pool,
+        &SpendRequest {
+            tenant_id: at.tenant_id,
+            provider: &settings.provider,
+            model: &settings.model,
+            job_id: Some(at.job_id),
+            estimate_micros: price.cost(estimated.prompt_tokens, estimated.completion_tokens),
+        },
+        settings.timeout + Duration::from_secs(60),
+    )
+    .await
+    .inspect_err(|e| tracing::info!(error = %e, "no budget left for this call; parking"))?;
     match client.chat(messages, categories, idempotency_key).await {
         Ok(reply) => {
             // A reply that does not say what it used was still billed: count the estimate.
             let usage = reply.usage.unwrap_or(estimated);
             let cost = price.cost(usage.prompt_tokens, usage.completion_tokens);
+            if let Err(e) = reservation
+                .settle(
+                    &ctx.pool,
+                    &Usage {
+                        cost_micros: cost,
+                        prompt_tokens: usage.prompt_tokens,
+                        completion_tokens: usage.completion_tokens,
+                    },
+                )
+                .await
+            {
+                // Not retried: that would pay again. The sweep gives the hold back.
+                tracing::error!(error = %e, cost_micros = cost, "could not settle a paid call");
+            }
             let model = settings.model.clone();
             metrics::counter!("llm_tokens_total", "model" => model.clone(), "type" => "prompt")
                 .increment(usage.prompt_tokens as u64);
@@ -474,6 +503,9 @@ async fn paid_call(
             Ok((reply.answer, usage, cost))
         }
         Err(failure) => {
+            if let Err(e) = reservation.release(&ctx.pool, &failure.message).await {
+                tracing::warn!(error = %e, "could not release a reservation; the sweep will");
+            }
             metrics::counter!("llm_calls_total", "outcome" => failure.outcome).increment(1);
             Err(if failure.retryable {
                 JobError::Retry {
@@ -1017,5 +1049,160 @@ mod tests {
         assert_eq!(all.len(), 2);
         let missing = w.run(&ctx, UNDECIDED.0, Some(9)).await.unwrap_err();
         assert!(matches!(missing, JobError::Permanent(_)), "{missing:?}");
+    }
+
+    async fn budget(w: &World, limit_micros: i64) {
+        let mut conn = w.pool.acquire().await.unwrap();
+        budgets::create(
+            &mut conn,
+            w.tenant,
+            &Actor::default(),
+            budgets::NewBudget::try_from(
+                json!({"provider": "openai", "period": "day", "limit_micros": limit_micros}),
+            )
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    }
+
+    #[sqlx::test(migrator = "crate::db::MIGRATOR")]
+    async fn every_paid_call_is_reserved_then_settled_in_the_ledger_and_an_empty_budget_parks(
+        pool: PgPool,
+    ) {
+        let w = World::new(pool).await;
+        let server = MockServer::start().await;
+        answers(completion(SOLAR, 1000, 50)).mount(&server).await;
+        budget(&w, 1).await;
+        let ctx = w.ctx(Some(&server));
+        let err = w.run(&ctx, UNDECIDED.0, None).await.unwrap_err();
+        assert!(matches!(err, JobError::Park { .. }), "{err:?}");
+        assert_eq!(
+            server.received_requests().await.unwrap().len(),
+            0,
+            "nothing spent"
+        );
+        assert_eq!(w.count("SELECT count(*) FROM classification_memo").await, 0);
+        // decided signals need no budget
+        assert_eq!(
+            w.run(&ctx, DECIDED.0, None).await.unwrap()["method"],
+            "keyword"
+        );
+
+        sqlx::query("UPDATE budgets SET limit_micros = 1000000")
+            .execute(&w.pool)
+            .await
+            .unwrap();
+        let out = w.run(&ctx, UNDECIDED.0, None).await.unwrap();
+        assert_eq!(out["cost_micros"], 180);
+        let rows: Vec<(String, i64, Option<i64>, Option<i64>, String)> = sqlx::query_as(
+            "SELECT entry, amount_micros, prompt_tokens, completion_tokens, model
+             FROM cost_ledger ORDER BY at, entry DESC",
+        )
+        .fetch_all(&w.pool)
+        .await
+        .unwrap();
+        assert_eq!(rows.len(), 2, "{rows:?}");
+        assert_eq!(rows[0].0, "reserve");
+        assert!(
+            rows[0].1 >= 120,
+            "the estimate holds a full completion: {rows:?}"
+        );
+        assert_eq!(
+            rows[1],
+            (
+                "settle".to_owned(),
+                180,
+                Some(1000),
+                Some(50),
+                MODEL.to_owned()
+            )
+        );
+
+        // a failed call gives its reservation back
+        sqlx::query("DELETE FROM classifications")
+            .execute(&w.pool)
+            .await
+            .unwrap();
+        sqlx::query("DELETE FROM classification_memo")
+            .execute(&w.pool)
+            .await
+            .unwrap();
+        let failing = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(503))
+            .mount(&failing)
+            .await;
+        w.run(&w.ctx(Some(&failing)), UNDECIDED.0, None)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            w.count("SELECT count(*) FROM cost_ledger WHERE entry = 'release'")
+                .await,
+            1
+        );
+    }
+
+    #[sqlx::test(migrator = "crate::db::MIGRATOR")]
+    async fn the_estimate_reads_the_sources_history_and_the_budgets_left(pool: PgPool) {
+        use crate::classify::estimate::{Basis, EstimateRequest, estimate};
+        let w = World::new(pool).await;
+        let server = MockServer::start().await;
+        answers(completion(SOLAR, 1000, 50)).mount(&server).await;
+        let source: Uuid = sqlx::query_scalar("SELECT id FROM sources")
+            .fetch_one(&w.pool)
+            .await
+            .unwrap();
+        let settings = settings(&server);
+        let req = EstimateRequest {
+            source_id: source,
+            expected_items: 300,
+        };
+        // no history: every item undecided, priced from the table
+        let e = estimate(&w.pool, w.tenant, &settings, &req).await.unwrap();
+        assert_eq!((e.history_items, e.llm_share_basis), (0, Basis::Fallback));
+        assert_eq!(e.expected_paid_calls, 300);
+        assert_eq!(e.cost_basis, Basis::PriceTable);
+        assert!(e.cost_per_call_micros > 120, "{e:?}");
+        assert!(e.budgets.is_empty() && e.fits_budgets);
+
+        budget(&w, 20_000).await;
+        let ctx = w.ctx(Some(&server));
+        for s in [DECIDED.0, UNDECIDED.0, IRRELEVANT.0] {
+            w.run(&ctx, s, None).await.unwrap();
+        }
+        let e = estimate(&w.pool, w.tenant, &settings, &req).await.unwrap();
+        assert_eq!(e.history_items, 3);
+        assert_eq!(e.llm_share_basis, Basis::Source);
+        assert!((e.llm_share - 1.0 / 3.0).abs() < 1e-9, "{e:?}");
+        assert_eq!(e.expected_llm_items, 100);
+        assert_eq!(e.expected_paid_calls, 100);
+        assert_eq!((e.cost_per_call_micros, e.cost_basis), (180, Basis::Source));
+        assert_eq!(e.expected_cost_micros, 18_000);
+        assert_eq!(e.budgets.len(), 1);
+        assert_eq!(e.budgets[0].remaining_micros, 20_000 - 180);
+        assert!(e.fits_budgets);
+        let too_many = EstimateRequest {
+            expected_items: 3000,
+            ..req.clone()
+        };
+        assert!(
+            !estimate(&w.pool, w.tenant, &settings, &too_many)
+                .await
+                .unwrap()
+                .fits_budgets
+        );
+        let off = estimate(&w.pool, w.tenant, &LlmSettings::default(), &req)
+            .await
+            .unwrap();
+        assert_eq!((off.expected_paid_calls, off.cost_basis), (0, Basis::NoLlm));
+        let bad = EstimateRequest {
+            expected_items: 0,
+            ..req
+        };
+        let err = estimate(&w.pool, w.tenant, &settings, &bad)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, DomainError::Invalid(f) if f.path == "expected_items"));
     }
 }
