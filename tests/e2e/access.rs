@@ -687,12 +687,17 @@ async fn another_tenant_gets_404_on_every_endpoint_with_an_id_and_changes_nothin
         .unwrap_or_else(|| panic!("a lead: {scored}"))
         .to_owned();
     let schedule_id = created(
+    let rules = json!({"categories": ["solar"], "terms": [{"term": "solar", "weight": 50}],
+                       "thresholds": {"relevant": 40, "irrelevant": 10}});
+    let ruleset_id = created(
         call(
             &app,
             &app.key,
             Method::POST,
             &format!("/workflows/{workflow_id}/schedules"),
             Some(json!({"cron": "0 0 1 1 *"})),
+            "/rulesets",
+            Some(json!({"name": "r", "rules": rules})),
         )
         .await,
     )
@@ -728,6 +733,7 @@ async fn another_tenant_gets_404_on_every_endpoint_with_an_id_and_changes_nothin
             ("/leads", &lead_id),
             ("/schedules", &schedule_id),
             ("/hooks", &hook_id),
+            ("/rulesets", &ruleset_id),
         ]
         .iter()
         .find(|(prefix, _)| path.starts_with(prefix))
@@ -742,6 +748,8 @@ async fn another_tenant_gets_404_on_every_endpoint_with_an_id_and_changes_nothin
                     json!({"status": "contacted"})
                 } else if path.ends_with("/signals") {
                     json!({"items": [{"title": "a title"}]})
+                } else if path.starts_with("/rulesets") {
+                    json!({ "rules": rules })
                 } else if path.ends_with("/versions") {
                     json!({"definition": {"steps": [{"name": "a", "kind": "noop"}]}})
                 } else if path.ends_with("/runs") {
@@ -759,7 +767,7 @@ async fn another_tenant_gets_404_on_every_endpoint_with_an_id_and_changes_nothin
                 &app,
                 &intruder,
                 method.clone(),
-                &path.replace("{id}", &id),
+                &path.replace("{id}", &id).replace("{version}", "1"),
                 body,
             )
             .await;
@@ -782,6 +790,7 @@ async fn another_tenant_gets_404_on_every_endpoint_with_an_id_and_changes_nothin
         "/runs",
         "/budgets",
         "/leads",
+        "/rulesets",
     ] {
         let list: Value = call(&app, &intruder, Method::GET, path, None)
             .await
@@ -798,6 +807,7 @@ async fn another_tenant_gets_404_on_every_endpoint_with_an_id_and_changes_nothin
             &run_id,
             &budget_id,
             &lead_id,
+            &ruleset_id,
         ] {
             assert!(
                 !text.contains(id.as_str()),
@@ -815,6 +825,7 @@ async fn another_tenant_gets_404_on_every_endpoint_with_an_id_and_changes_nothin
         format!("/runs/{run_id}"),
         format!("/budgets/{budget_id}"),
         format!("/leads/{lead_id}"),
+        format!("/rulesets/{ruleset_id}"),
     ] {
         let res = call(&app, &app.key, Method::GET, &path, None).await;
         assert_eq!(res.status(), 200, "acme still has {path}");
