@@ -410,12 +410,12 @@ async fn ask_twice(
         asked.usage.completion_tokens += usage.completion_tokens;
         match reply {
             Ok(answer) => {
-                metrics::counter!("llm_calls_total", "outcome" => "ok").increment(1);
+                metrics::counter!("classify_llm_calls_total", "outcome" => "ok").increment(1);
                 asked.answer = Ok(answer);
                 return Ok(asked);
             }
             Err(invalid) => {
-                metrics::counter!("llm_calls_total", "outcome" => "invalid").increment(1);
+                metrics::counter!("classify_llm_calls_total", "outcome" => "invalid").increment(1);
                 tracing::info!(round, why = %invalid.why, "the LLM's answer is invalid");
                 asked.answer = Err(invalid.why.clone());
                 messages.push(Message::new(
@@ -495,18 +495,20 @@ async fn paid_call(
                 tracing::error!(error = %e, cost_micros = cost, "could not settle a paid call");
             }
             let model = settings.model.clone();
-            metrics::counter!("llm_tokens_total", "model" => model.clone(), "type" => "prompt")
+            metrics::counter!("classify_llm_tokens_total", "model" => model.clone(), "type" => "prompt")
                 .increment(usage.prompt_tokens as u64);
-            metrics::counter!("llm_tokens_total", "model" => model.clone(), "type" => "completion")
+            metrics::counter!("classify_llm_tokens_total", "model" => model.clone(), "type" => "completion")
                 .increment(usage.completion_tokens as u64);
-            metrics::counter!("llm_cost_micros_total", "model" => model).increment(cost as u64);
+            metrics::counter!("classify_llm_cost_micros_total", "model" => model)
+                .increment(cost as u64);
             Ok((reply.answer, usage, cost))
         }
         Err(failure) => {
             if let Err(e) = reservation.release(&ctx.pool, &failure.message).await {
                 tracing::warn!(error = %e, "could not release a reservation; the sweep will");
             }
-            metrics::counter!("llm_calls_total", "outcome" => failure.outcome).increment(1);
+            metrics::counter!("classify_llm_calls_total", "outcome" => failure.outcome)
+                .increment(1);
             Err(if failure.retryable {
                 JobError::Retry {
                     message: failure.message,
@@ -1095,7 +1097,8 @@ mod tests {
             .unwrap();
         let out = w.run(&ctx, UNDECIDED.0, None).await.unwrap();
         assert_eq!(out["cost_micros"], 180);
-        let rows: Vec<(String, i64, Option<i64>, Option<i64>, String)> = sqlx::query_as(
+        type LedgerRow = (String, i64, Option<i64>, Option<i64>, String);
+        let rows: Vec<LedgerRow> = sqlx::query_as(
             "SELECT entry, amount_micros, prompt_tokens, completion_tokens, model
              FROM cost_ledger ORDER BY at, entry DESC",
         )
