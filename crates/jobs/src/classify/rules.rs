@@ -177,11 +177,17 @@ impl Rules {
             );
         }
         if let Some(text) = &rules.instructions
-            && text.chars().count() > MAX_INSTRUCTIONS_CHARS
+            && (text.chars().count() > MAX_INSTRUCTIONS_CHARS
+                || text
+                    .chars()
+                    .any(|c| c.is_control() && !matches!(c, '\n' | '\t')))
         {
             push(
                 "instructions".into(),
-                format!("expected at most {MAX_INSTRUCTIONS_CHARS} characters"),
+                format!(
+                    "expected at most {MAX_INSTRUCTIONS_CHARS} characters, without control \
+                     characters other than newlines and tabs"
+                ),
             );
         }
         if errors.is_empty() {
@@ -435,6 +441,13 @@ mod tests {
         let e = Rules::parse(&json!({"categories": ["a"], "terms": [{"term": "t", "weight": "x"}], "thresholds": {"relevant": 1, "irrelevant": 0}}))
             .unwrap_err();
         assert_eq!(e[0].path, "terms[0].weight");
+        // Postgres cannot store NUL in text or jsonb: refused as input, never a 500
+        let e = Rules::parse(&json!({"categories": ["a"], "terms": [{"term": "t\u{0}", "weight": 1}],
+                                     "thresholds": {"relevant": 1, "irrelevant": 0},
+                                     "instructions": "be brief\u{0}"}))
+            .unwrap_err();
+        let paths: Vec<&str> = e.iter().map(|e| e.path.as_str()).collect();
+        assert_eq!(paths, ["terms[0].term", "instructions"]);
     }
 
     #[test]
