@@ -687,6 +687,16 @@ async fn another_tenant_gets_404_on_every_endpoint_with_an_id_and_changes_nothin
         .unwrap_or_else(|| panic!("a lead: {scored}"))
         .to_owned();
     let schedule_id = created(
+        call(
+            &app,
+            &app.key,
+            Method::POST,
+            &format!("/workflows/{workflow_id}/schedules"),
+            Some(json!({"cron": "0 0 1 1 *"})),
+        )
+        .await,
+    )
+    .await;
     let rules = json!({"categories": ["solar"], "terms": [{"term": "solar", "weight": 50}],
                        "thresholds": {"relevant": 40, "irrelevant": 10}});
     let ruleset_id = created(
@@ -694,8 +704,6 @@ async fn another_tenant_gets_404_on_every_endpoint_with_an_id_and_changes_nothin
             &app,
             &app.key,
             Method::POST,
-            &format!("/workflows/{workflow_id}/schedules"),
-            Some(json!({"cron": "0 0 1 1 *"})),
             "/rulesets",
             Some(json!({"name": "r", "rules": rules})),
         )

@@ -442,10 +442,12 @@ mod tests {
             .unwrap_err();
         assert_eq!(e[0].path, "terms[0].weight");
         // Postgres cannot store NUL in text or jsonb: refused as input, never a 500
-        let e = Rules::parse(&json!({"categories": ["a"], "terms": [{"term": "t\u{0}", "weight": 1}],
+        let e = Rules::parse(
+            &json!({"categories": ["a"], "terms": [{"term": "t\u{0}", "weight": 1}],
                                      "thresholds": {"relevant": 1, "irrelevant": 0},
-                                     "instructions": "be brief\u{0}"}))
-            .unwrap_err();
+                                     "instructions": "be brief\u{0}"}),
+        )
+        .unwrap_err();
         let paths: Vec<&str> = e.iter().map(|e| e.path.as_str()).collect();
         assert_eq!(paths, ["terms[0].term", "instructions"]);
     }
