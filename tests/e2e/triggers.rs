@@ -560,7 +560,7 @@ async fn run_events_stream_in_order_and_resume_after_the_last_event_id() {
 }
 
 #[tokio::test]
-async fn the_demo_pipeline_fetches_a_feed_and_fans_out_over_its_new_signals() {
+async fn the_demo_pipeline_fetches_classifies_and_scores_the_relevant_posts_into_leads() {
     let app = spawn_app().await;
     // The very files scripts/dev serves and posts.
     let pipeline: Value = serde_json::from_str(include_str!("../../scripts/demo/pipeline.json"))
@@ -601,6 +601,23 @@ async fn the_demo_pipeline_fetches_a_feed_and_fans_out_over_its_new_signals() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
+    let ruleset: Value = serde_json::from_str(include_str!("../../scripts/demo/ruleset.json"))
+        .expect("the demo ruleset is JSON");
+    let res = app
+        .request(Method::POST, "/rulesets")
+        .json(&ruleset)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.status(),
+        StatusCode::CREATED,
+        "the demo ruleset validates"
+    );
+    let ruleset_id = res.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let res = app
         .request(Method::POST, "/workflows")
         .json(&pipeline)
@@ -618,7 +635,7 @@ async fn the_demo_pipeline_fetches_a_feed_and_fans_out_over_its_new_signals() {
             Method::POST,
             &format!("/workflows/{}/runs", wf["id"].as_str().unwrap()),
         )
-        .json(&json!({"input": {"source_id": source_id}}))
+        .json(&json!({"input": {"source_id": source_id, "ruleset_id": ruleset_id}}))
         .send()
         .await
         .unwrap();
@@ -632,19 +649,79 @@ async fn the_demo_pipeline_fetches_a_feed_and_fans_out_over_its_new_signals() {
         .expect("fetch_source names its new signals");
     assert_eq!(ids.len(), 4, "{fetch}");
     assert_eq!(fetch["inserted"], 4);
-    let each = &done["steps"][1];
-    assert_eq!(each["items"], 4);
-    let fanned: Vec<&Value> = each["output"]
-        .as_array()
-        .unwrap()
+
+    // Classified by the keyword rules, no LLM anywhere: three posts ask for work, one does not.
+    let verdicts = done["steps"][1]["output"].as_array().unwrap();
+    let by_signal: Vec<(&Value, &Value, &Value)> = verdicts
         .iter()
-        .map(|o| &o["signal_id"])
+        .map(|v| (&v["signal_id"], &v["relevant"], &v["category"]))
         .collect();
-    assert_eq!(fanned, ids.iter().collect::<Vec<_>>());
-    // Each id is a real, new signal of the tenant.
-    for id in ids {
-        let signal = get(&app, &format!("/signals/{}", id.as_str().unwrap())).await;
-        assert_eq!(signal["state"], "new");
-        assert_eq!(signal["source_id"], source_id.as_str());
+    let titles: Vec<String> = {
+        let mut t = vec![];
+        for id in ids {
+            let signal = get(&app, &format!("/signals/{}", id.as_str().unwrap())).await;
+            assert_eq!(signal["source_id"], source_id.as_str());
+            t.push(signal["title"].as_str().unwrap().to_owned());
+        }
+        t
+    };
+    let expected = [
+        ("plumber", true, json!("plumbing")),
+        ("solar", true, json!("solar")),
+        ("Electrician", true, json!("electrical")),
+        ("fence", false, Value::Null),
+    ];
+    for (i, (word, relevant, category)) in expected.iter().enumerate() {
+        assert!(titles[i].contains(word), "{titles:?}");
+        assert_eq!(by_signal[i].0, &ids[i], "verdicts in item order");
+        assert_eq!(
+            by_signal[i].1,
+            &json!(relevant),
+            "{}: {verdicts:?}",
+            titles[i]
+        );
+        if *relevant {
+            assert_eq!(by_signal[i].2, category, "{}: {verdicts:?}", titles[i]);
+        }
     }
+
+    // Scored: the three relevant posts became leads (with their contacts), the fence did not.
+    let scores = done["steps"][2]["output"].as_array().unwrap();
+    assert_eq!(scores.len(), 4);
+    assert!(
+        scores[3]["skipped"]
+            .as_str()
+            .unwrap()
+            .contains("not relevant"),
+        "{scores:?}"
+    );
+    let contacts: Vec<&Value> = scores[..3].iter().map(|s| &s["contact"]).collect();
+    assert_eq!(
+        contacts,
+        vec![
+            &Value::Null,
+            &json!("bob.meyer@roundrock-farms.net"),
+            &json!("carol.diaz@pflugerville-home.org")
+        ]
+    );
+    let leads = get(&app, "/leads").await;
+    assert_eq!(leads["items"].as_array().unwrap().len(), 3, "{leads}");
+    for lead in leads["items"].as_array().unwrap() {
+        let factors = lead["factors"].as_array().unwrap();
+        let confidence = factors.iter().find(|f| f["name"] == "confidence").unwrap();
+        assert!(
+            confidence["value"].as_f64().unwrap() > 0.0
+                && confidence["detail"]
+                    .as_str()
+                    .unwrap()
+                    .contains("classifier"),
+            "the stored verdict's confidence counts: {confidence}"
+        );
+    }
+    for id in &ids[..3] {
+        let signal = get(&app, &format!("/signals/{}", id.as_str().unwrap())).await;
+        assert_eq!(signal["state"], "scored", "{signal}");
+    }
+    let fence = get(&app, &format!("/signals/{}", ids[3].as_str().unwrap())).await;
+    assert_eq!(fence["state"], "classified");
 }

@@ -313,7 +313,7 @@ pub async fn store(conn: &mut PgConnection, v: &NewVerdict) -> Result<Verdict, D
 
 /// The newest verdict on the tenant's signal `signal_id` (under any ruleset), if any.
 pub async fn latest_for_signal(
-    pool: &PgPool,
+    db: impl sqlx::PgExecutor<'_>,
     tenant_id: Uuid,
     signal_id: Uuid,
 ) -> Result<Option<Verdict>, DomainError> {
@@ -329,7 +329,7 @@ pub async fn latest_for_signal(
         tenant_id,
         signal_id
     )
-    .fetch_optional(pool)
+    .fetch_optional(db)
     .await?
     .map(Verdict::from))
 }

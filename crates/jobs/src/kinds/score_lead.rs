@@ -8,6 +8,12 @@
 //! already `scored` or `alerted` is re-scored in place. A deleted, erased, discarded or expired
 //! signal is skipped (`{"skipped": why}`), not failed.
 //!
+//! The classification factor is the args' `confidence` when given (a workflow passes its
+//! classify step's), else the signal's newest stored verdict's probability of relevance (its
+//! confidence when relevant, one minus it when not). A signal whose stored verdict says "not
+//! relevant" is skipped unless the args carry a confidence: only relevant signals become
+//! leads, so a workflow can score every item of a `for_each` without a per-item condition.
+//!
 //! Its result, for the steps of a workflow after it: `{lead_id, score, created, contact,
 //! signal_state}` — `contact` is the lead's email, else its phone number, else null.
 //!
@@ -45,7 +51,7 @@ pub struct ScoreLead {
     /// The signal to score (of the job's tenant).
     pub signal_id: Uuid,
     /// The classifier's confidence that the signal is demand, 0 to 1 (a workflow passes
-    /// `{{ steps.classify.output.confidence }}`); absent counts as 0.
+    /// `{{ steps.classify.output.confidence }}`); absent: the signal's stored verdict's, else 0.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub confidence: Option<f64>,
     /// The classifier's category, kept on the lead (1 to 100 characters).
@@ -90,17 +96,43 @@ pub struct ScoreContext {
     pub pool: PgPool,
 }
 
-/// The classification confidence a score counts: today, what the job's args carry.
-///
-/// TODO(classify_signal merge): when the args carry none, read the stored verdict here with
-/// `jobs::classify::latest_for_signal(conn, tenant_id, signal_id)` (its confidence); until
-/// then an absent confidence is counted as 0 and the breakdown says so.
-async fn classification_confidence(
-    _conn: &mut PgConnection,
-    _tenant_id: Uuid,
+/// What the classification says of the signal, as scoring counts it.
+enum Classification {
+    /// The args carry a confidence (a workflow passes its classify step's): used as given.
+    Given(f64),
+    /// The signal's newest stored verdict: its probability of being relevant (the confidence
+    /// of a relevant verdict, one minus that of an irrelevant one), and its category.
+    Stored {
+        relevant: bool,
+        probability: f64,
+        category: Option<String>,
+    },
+    /// Never classified: the factor counts as 0 and the breakdown says so.
+    Unknown,
+}
+
+async fn classification(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
     args: &ScoreLead,
-) -> Result<Option<f64>, DomainError> {
-    Ok(args.confidence)
+) -> Result<Classification, DomainError> {
+    if let Some(c) = args.confidence {
+        return Ok(Classification::Given(c));
+    }
+    Ok(
+        match crate::classify::latest_for_signal(&mut *conn, tenant_id, args.signal_id).await? {
+            Some(v) => Classification::Stored {
+                relevant: v.relevant,
+                probability: if v.relevant {
+                    v.confidence
+                } else {
+                    1.0 - v.confidence
+                },
+                category: v.category,
+            },
+            None => Classification::Unknown,
+        },
+    )
 }
 
 fn db(e: impl Into<DomainError>) -> JobError {
@@ -151,9 +183,26 @@ pub async fn run(
     let source = scoring::source_record(&mut tx, tenant_id, signal.source_id)
         .await
         .map_err(db)?;
-    let confidence = classification_confidence(&mut tx, tenant_id, args)
-        .await
-        .map_err(db)?;
+    let (confidence, stored_category) =
+        match classification(&mut tx, tenant_id, args).await.map_err(db)? {
+            Classification::Given(c) => (Some(c), None),
+            // A signal its classifier judged not relevant is not a lead (pass a confidence in the
+            // args to score it anyway).
+            Classification::Stored {
+                relevant: false, ..
+            } => {
+                return Ok(json!({
+                    "skipped": "the signal was classified as not relevant",
+                    "signal_id": args.signal_id,
+                }));
+            }
+            Classification::Stored {
+                probability,
+                category,
+                ..
+            } => (Some(probability), category),
+            Classification::Unknown => (None, None),
+        };
     let (score, factors) = scoring::score(
         &settings,
         &Inputs {
@@ -174,7 +223,11 @@ pub async fn run(
             contacts: &found,
             score,
             factors: serde_json::to_value(&factors).unwrap_or_default(),
-            category: args.category.as_deref().map(str::trim),
+            category: args
+                .category
+                .as_deref()
+                .or(stored_category.as_deref())
+                .map(str::trim),
         },
     )
     .await

@@ -5,7 +5,7 @@
 //!
 //! | factor | value |
 //! |---|---|
-//! | `confidence` | the classifier's confidence that the signal is demand, as the `score_lead` job was given it; 0 when none was given |
+//! | `confidence` | the classifier's confidence that the signal is demand: as the `score_lead` job was given it, else the signal's newest stored verdict's probability of relevance; 0 when it was never classified |
 //! | `recency` | `0.5 ^ (age / recency_half_life_secs)`, the age counted from the signal's `published_at` (else its ingest time) to the scoring; 1 for a date in the future |
 //! | `engagement` | always 0: ingest keeps no votes, comments or shares of an item yet, so there is nothing to measure (its default weight is 0) |
 //! | `contact` | 1 when the signal holds at least one valid email or phone number, else 0 |
@@ -299,7 +299,7 @@ pub fn score(settings: &LeadSettings, inputs: &Inputs) -> (i16, Vec<Factor>) {
             inputs.confidence.unwrap_or(0.0),
             match inputs.confidence {
                 Some(c) => format!("classifier confidence {c:.2}"),
-                None => "no classification confidence was given; counted as 0".to_owned(),
+                None => "the signal was never classified; counted as 0".to_owned(),
             },
         ),
         (
@@ -431,7 +431,7 @@ mod tests {
         };
         let (s, factors) = score(&only_confidence, &i);
         assert_eq!(s, 0, "only the missing confidence counts");
-        assert!(factors[0].detail.contains("no classification confidence"));
+        assert!(factors[0].detail.contains("never classified"));
         let only_contact = LeadSettings {
             weight_confidence: 0.0,
             weight_contact: 100.0,

@@ -274,7 +274,7 @@ async fn a_signal_without_contact_makes_a_lead_of_its_own_once(pool: PgPool) {
     let lead = w.lead(&ra["lead_id"]).await;
     let factors: Vec<scoring::Factor> = serde_json::from_value(lead.lead.factors).unwrap();
     assert_eq!(factors[0].value, 0.0);
-    assert!(factors[0].detail.contains("no classification confidence"));
+    assert!(factors[0].detail.contains("never classified"));
     assert_eq!(factors[3].value, 0.0);
     // A new signal is left `new`: scoring does not skip classification.
     assert_eq!(ra["signal_state"], "new");
