@@ -8,9 +8,10 @@
 use std::{borrow::Cow, collections::BTreeMap, marker::PhantomData};
 
 use chrono::{DateTime, Utc};
+use poem::IntoResponse;
 use poem_openapi::{
-    Enum, Object, Union,
-    registry::{MetaSchemaRef, Registry},
+    ApiResponse, Enum, Object, Union,
+    registry::{MetaResponse, MetaResponses, MetaSchemaRef, Registry},
     types::{ParseError, ParseFromJSON, ParseFromParameter, ParseResult, ToJSON, Type},
 };
 use serde_json::Value;
@@ -227,6 +228,46 @@ pub enum HttpMethod {
     Delete,
     /// OPTIONS.
     Options,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Responses with one status in several media types
+
+/// A response enum with several variants for one status (the same body as CSV or NDJSON, say),
+/// documented as that status with every media type: poem-openapi keeps one entry per status,
+/// and a derived enum would leave only its last variant's media type in the spec.
+pub struct OneStatusManyTypes<R>(pub R);
+
+impl<R: ApiResponse> ApiResponse for OneStatusManyTypes<R> {
+    const BAD_REQUEST_HANDLER: bool = R::BAD_REQUEST_HANDLER;
+
+    fn meta() -> MetaResponses {
+        let mut responses: Vec<MetaResponse> = Vec::new();
+        for r in R::meta().responses {
+            match responses
+                .iter_mut()
+                .find(|o| o.status.is_some() && o.status == r.status)
+            {
+                Some(same) => same.content.extend(r.content),
+                None => responses.push(r),
+            }
+        }
+        MetaResponses { responses }
+    }
+
+    fn register(registry: &mut Registry) {
+        R::register(registry);
+    }
+
+    fn from_parse_request_error(err: poem::Error) -> Self {
+        Self(R::from_parse_request_error(err))
+    }
+}
+
+impl<R: IntoResponse> IntoResponse for OneStatusManyTypes<R> {
+    fn into_response(self) -> poem::Response {
+        self.0.into_response()
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

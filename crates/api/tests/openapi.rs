@@ -90,3 +90,11 @@ fn every_operation_has_an_id_and_problem_json_errors() {
         }
     }
 }
+
+#[test]
+fn an_export_documents_every_media_type_it_answers_with() {
+    let spec: serde_json::Value = serde_json::from_str(&api::app::spec_json()).unwrap();
+    let ok = &spec["paths"]["/signals/export"]["get"]["responses"]["200"]["content"];
+    let types: Vec<&str> = ok.as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(types, vec!["application/x-ndjson", "text/csv"], "{ok}");
+}

@@ -31,7 +31,7 @@ use super::{
 use crate::{
     app::AppState,
     auth::{Auth, Origin},
-    models::JsonAs,
+    models::{JsonAs, OneStatusManyTypes},
     problem::{ApiError, Problem, respond},
     problem_responses,
 };
@@ -162,7 +162,7 @@ impl SignalsApi {
         q: Query<Option<String>>,
         /// Only by this author (exact); includes soft-deleted signals.
         author: Query<Option<String>>,
-    ) -> ExportSignalsResponse {
+    ) -> OneStatusManyTypes<ExportSignalsResponse> {
         let params = Params {
             source_id: source_id.0,
             state: signal_state.0,
@@ -174,7 +174,7 @@ impl SignalsApi {
             limit: Some(500),
             cursor: None,
         };
-        respond(export_signals(&state, &auth, format.0, params))
+        OneStatusManyTypes(respond(export_signals(&state, &auth, format.0, params)))
     }
 
     /// Get a signal
@@ -315,10 +315,10 @@ problem_responses!(ListSignalsResponse {
 #[derive(ApiResponse)]
 #[oai(bad_request_handler = "crate::problem::from_extractor")]
 pub enum ExportSignalsResponse {
-    /// NDJSON: one signal a line.
+    /// The signals, as `format` asks: NDJSON (one signal a line) or CSV with a header row.
     #[oai(status = 200, content_type = "application/x-ndjson")]
     Ndjson(Binary<Body>),
-    /// CSV with a header row.
+    /// The signals, as `format` asks: NDJSON (one signal a line) or CSV with a header row.
     #[oai(status = 200, content_type = "text/csv")]
     Csv(Binary<Body>),
     /// A parameter could not be read.
