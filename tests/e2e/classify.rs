@@ -442,3 +442,179 @@ async fn spawn_app_with_llm() -> App {
     ])
     .await
 }
+
+/// `n` undecided posts of one length (so each paid call's estimate is the same), each with
+/// words of its own (so none is a duplicate or near duplicate of another).
+fn undecided_posts(n: usize, salt: u64) -> Vec<(String, String)> {
+    let mut state = 0x9e37_79b9_7f4a_7c15_u64 ^ salt;
+    let mut word = move || -> String {
+        (0..6)
+            .map(|_| {
+                state = state
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                char::from(b'a' + ((state >> 33) % 26) as u8)
+            })
+            .collect()
+    };
+    (0..n)
+        .map(|i| {
+            let words: Vec<String> = (0..10).map(|_| word()).collect();
+            (
+                format!("Question {salt:02}-{i:03}"),
+                format!(
+                    "Would solar and a heat pump suit an old house? {}",
+                    words.join(" ")
+                ),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn fifty_classifications_against_a_budget_for_ten_make_ten_paid_calls_and_park_forty() {
+    let app = spawn_app().await;
+    let server = MockServer::start().await;
+    // A reply without `usage` is charged at its estimate: every call costs exactly that.
+    let mut reply = completion(SOLAR);
+    reply.as_object_mut().unwrap().remove("usage");
+    Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(reply))
+        .mount(&server)
+        .await;
+    let calls = async || server.received_requests().await.unwrap().len();
+    let _worker = worker(&app, &llm_env(&server));
+    let rs = ruleset(&app).await;
+
+    // What one call costs: classify one post of the same length with no budget yet.
+    let calibration = undecided_posts(1, 99);
+    let (_, ids) = signals(&app, &[(&calibration[0].0, &calibration[0].1)]).await;
+    let job = app.enqueue(classify_job(&ids[0], &rs)).await;
+    let job = app
+        .wait_for_state(job["id"].as_str().unwrap(), &["succeeded", "dead"], T)
+        .await;
+    assert_eq!(job["result"]["llm"], "paid", "{job}");
+    let (_, costs) = send(&app, Method::GET, "/costs?entry=reserve", None).await;
+    let estimate = costs["items"][0]["amount_micros"].as_i64().unwrap();
+    assert!(estimate > 0, "{costs}");
+    assert_eq!(calls().await, 1);
+
+    // A day budget that covers ten calls, and fifty at once.
+    let (status, budget) = send(
+        &app,
+        Method::POST,
+        "/budgets",
+        Some(json!({"provider": "openai", "period": "day", "limit_micros": 10 * estimate})),
+    )
+    .await;
+    assert_eq!(status, 201, "{budget}");
+    let budget_id = budget["id"].as_str().unwrap().to_owned();
+    let posts = undecided_posts(50, 1);
+    let items: Vec<(&str, &str)> = posts
+        .iter()
+        .map(|(t, c)| (t.as_str(), c.as_str()))
+        .collect();
+    let (_, ids) = signals(&app, &items).await;
+    let jobs: Vec<Value> = ids.iter().map(|id| classify_job(id, &rs)).collect();
+    let (status, batch) = send(
+        &app,
+        Method::POST,
+        "/jobs/batch",
+        Some(json!({ "jobs": jobs })),
+    )
+    .await;
+    assert_eq!(status, 201, "{batch}");
+    let job_ids: Vec<String> = batch["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| j["id"].as_str().unwrap().to_owned())
+        .collect();
+
+    // One listing a poll (the key's rate limit would refuse fifty reads a poll).
+    let states = async || {
+        let (_, page) = send(
+            &app,
+            Method::GET,
+            "/jobs?kind=classify_signal&limit=500",
+            None,
+        )
+        .await;
+        let mut counts = std::collections::BTreeMap::<String, usize>::new();
+        for job in page["items"].as_array().unwrap() {
+            if job_ids.iter().any(|id| job["id"] == id.as_str()) {
+                *counts
+                    .entry(job["state"].as_str().unwrap().to_owned())
+                    .or_default() += 1;
+            }
+        }
+        counts
+    };
+    let deadline = tokio::time::Instant::now() + T;
+    let settled = loop {
+        let counts = states().await;
+        if counts.get("succeeded") == Some(&10) && counts.get("parked") == Some(&40) {
+            break counts;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never settled: {counts:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(settled.len(), 2, "none failed: {settled:?}");
+    assert_eq!(
+        calls().await,
+        1 + 10,
+        "exactly ten paid calls reached the LLM"
+    );
+    let (_, page) = send(&app, Method::GET, "/jobs?state=parked&limit=1", None).await;
+    let parked = &page["items"][0];
+    assert_eq!(parked["attempts"], 0, "parking spends no attempt: {parked}");
+    assert!(
+        parked["parked_reason"]
+            .as_str()
+            .unwrap()
+            .contains(&budget_id),
+        "{parked}"
+    );
+    let (_, budget) = send(&app, Method::GET, &format!("/budgets/{budget_id}"), None).await;
+    assert_eq!(budget["spent_micros"], 10 * estimate, "{budget}");
+    assert_eq!(budget["parked_jobs"], 40, "{budget}");
+    // 100 % may come first: a refused reservation records it while calls are still held.
+    let mut thresholds: Vec<i64> = budget["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["threshold"].as_i64().unwrap())
+        .collect();
+    thresholds.sort();
+    assert_eq!(thresholds, vec![80, 100], "{budget}");
+
+    // Raising the limit resumes them at once; each reserves again and pays.
+    let (status, changed) = send(
+        &app,
+        Method::PATCH,
+        &format!("/budgets/{budget_id}"),
+        Some(json!({"limit_micros": 100 * estimate})),
+    )
+    .await;
+    assert_eq!(status, 200, "{changed}");
+    assert_eq!(changed["resumed_jobs"], 40);
+    let deadline = tokio::time::Instant::now() + T;
+    loop {
+        let counts = states().await;
+        if counts.get("succeeded") == Some(&50) {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not resumed: {counts:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(calls().await, 1 + 50);
+    let (_, costs) = send(&app, Method::GET, "/costs?entry=settle&limit=500", None).await;
+    assert_eq!(costs["totals"]["calls"], 51, "{}", costs["totals"]);
+}
