@@ -3,8 +3,9 @@
 //! [`ApiError`] is what went wrong, in HTTP terms; it is made from a [`DomainError`] (the
 //! domain's words) or from a [`poem::Error`] (what poem and poem-openapi reject before a handler
 //! runs: malformed JSON, a missing key, an unknown route, a body too large). Each endpoint's
-//! response enum documents the statuses it can answer and takes an `ApiError` through
-//! [`problem_responses!`], so the statuses in the spec and on the wire are the same list.
+//! response enum is declared with [`api_responses!`]: its success variants, then the problem
+//! statuses it can answer, and it takes an `ApiError` through [`problem_responses!`], so the
+//! statuses in the spec and on the wire are the same list.
 //!
 //! Unexpected failures become one opaque 500: the cause is logged with `tracing::error!` where
 //! the error is made, and never sent.
@@ -298,6 +299,72 @@ macro_rules! problem_responses {
                 }
             }
         }
+    };
+}
+
+/// Declares an endpoint's response enum: its success variants as written, then one
+/// `Json<Problem>` variant per problem status it documents (`status => Variant: "what it means
+/// here"`; 401, 413 and 429 may leave the description out: they read the same everywhere), then
+/// `Internal` (500), and its `From<ApiError>` ([`problem_responses!`]), so the statuses in the
+/// spec and on the wire are one list.
+///
+/// (The descriptions are spliced in as literals by the recursion below: poem-openapi reads doc
+/// attributes before macros inside them would expand.)
+#[macro_export]
+macro_rules! api_responses {
+    // Every problem placed: the enum and its `From<ApiError>`.
+    (@build [$($meta:tt)*] [$vis:vis] $name:ident [$($success:tt)*] [$($variants:tt)*]
+        [$($status:tt => $v:ident)*] ;) => {
+        $($meta)*
+        #[derive(::poem_openapi::ApiResponse)]
+        #[oai(bad_request_handler = "crate::problem::from_extractor")]
+        $vis enum $name {
+            $($success)*
+            $($variants)*
+            /// An unexpected failure (logged, not described).
+            #[oai(status = 500, content_type = "application/problem+json")]
+            Internal(::poem_openapi::payload::Json<$crate::problem::Problem>),
+        }
+        $crate::problem_responses!($name { $($status => $v),* });
+    };
+    // A problem with its description.
+    (@build $meta:tt $vis:tt $name:ident $success:tt [$($variants:tt)*] [$($list:tt)*] ;
+        $status:tt => $variant:ident : $doc:literal $(, $($rest:tt)*)?) => {
+        $crate::api_responses!(@build $meta $vis $name $success
+            [$($variants)*
+             #[doc = $doc]
+             #[oai(status = $status, content_type = "application/problem+json")]
+             $variant(::poem_openapi::payload::Json<$crate::problem::Problem>),]
+            [$($list)* $status => $variant] ; $($($rest)*)?);
+    };
+    // The statuses that mean the same on every endpoint.
+    (@build $meta:tt $vis:tt $name:ident $success:tt $variants:tt $list:tt ;
+        401 => $variant:ident $(, $($rest:tt)*)?) => {
+        $crate::api_responses!(@build $meta $vis $name $success $variants $list ;
+            401 => $variant: "No API key, or not a live one." $(, $($rest)*)?);
+    };
+    (@build $meta:tt $vis:tt $name:ident $success:tt $variants:tt $list:tt ;
+        413 => $variant:ident $(, $($rest:tt)*)?) => {
+        $crate::api_responses!(@build $meta $vis $name $success $variants $list ;
+            413 => $variant: "The body is larger than the server accepts." $(, $($rest)*)?);
+    };
+    (@build $meta:tt $vis:tt $name:ident $success:tt $variants:tt $list:tt ;
+        429 => $variant:ident $(, $($rest:tt)*)?) => {
+        $crate::api_responses!(@build $meta $vis $name $success $variants $list ;
+            429 => $variant: "Over the key's request rate, or too many bad keys from this address (see `Retry-After`)."
+            $(, $($rest)*)?);
+    };
+    (
+        $(#[$meta:meta])*
+        $vis:vis enum $name:ident {
+            $($success:tt)*
+        }
+        problems {
+            $($problems:tt)*
+        }
+    ) => {
+        $crate::api_responses!(@build [$(#[$meta])*] [$vis] $name [$($success)*] [] [] ;
+            $($problems)*);
     };
 }
 

@@ -4,15 +4,15 @@
 use chrono::{DateTime, Utc};
 use jobs::{FieldError, audit, auth::Role};
 use poem::web::Data;
-use poem_openapi::{ApiResponse, Object, OpenApi, param::Query, payload::Json};
+use poem_openapi::{Object, OpenApi, param::Query, payload::Json};
 use uuid::Uuid;
 
 use super::ApiTags;
 use crate::{
+    api_responses,
     app::AppState,
     auth::Auth,
-    problem::{ApiError, Problem, respond},
-    problem_responses,
+    problem::{ApiError, respond},
 };
 
 /// One change.
@@ -101,39 +101,21 @@ impl AuditApi {
     }
 }
 
-/// Outcomes of `listAudit`.
-#[derive(ApiResponse)]
-#[oai(bad_request_handler = "crate::problem::from_extractor")]
-pub enum ListAuditResponse {
-    /// A page of entries.
-    #[oai(status = 200)]
-    Ok(Json<AuditPage>),
-    /// A parameter could not be read (`limit` is not a number).
-    #[oai(status = 400, content_type = "application/problem+json")]
-    BadRequest(Json<Problem>),
-    /// No API key, or not a live one.
-    #[oai(status = 401, content_type = "application/problem+json")]
-    Unauthorized(Json<Problem>),
-    /// The key is not an admin's.
-    #[oai(status = 403, content_type = "application/problem+json")]
-    Forbidden(Json<Problem>),
-    /// A parameter is invalid; `errors[].path` names it.
-    #[oai(status = 422, content_type = "application/problem+json")]
-    Invalid(Json<Problem>),
-    /// Over the key's request rate, or too many bad keys from this address (see `Retry-After`).
-    #[oai(status = 429, content_type = "application/problem+json")]
-    TooManyRequests(Json<Problem>),
-    /// An unexpected failure (logged, not described).
-    #[oai(status = 500, content_type = "application/problem+json")]
-    Internal(Json<Problem>),
+api_responses! {
+    /// Outcomes of `listAudit`.
+    pub enum ListAuditResponse {
+        /// A page of entries.
+        #[oai(status = 200)]
+        Ok(Json<AuditPage>),
+    }
+    problems {
+        400 => BadRequest: "A parameter could not be read (`limit` is not a number).",
+        401 => Unauthorized,
+        403 => Forbidden: "The key is not an admin's.",
+        422 => Invalid: "A parameter is invalid; `errors[].path` names it.",
+        429 => TooManyRequests,
+    }
 }
-problem_responses!(ListAuditResponse {
-    400 => BadRequest,
-    401 => Unauthorized,
-    403 => Forbidden,
-    422 => Invalid,
-    429 => TooManyRequests,
-});
 
 type Params = (
     Option<String>,

@@ -16,7 +16,7 @@ use poem::{
     web::{Data, RemoteAddr},
 };
 use poem_openapi::{
-    ApiResponse, Enum, Object, OpenApi,
+    Enum, Object, OpenApi,
     param::{Path, Query},
     payload::Json,
 };
@@ -24,12 +24,11 @@ use uuid::Uuid;
 
 use super::{ApiTags, sources::parse_cursor};
 use crate::{
-    API_PREFIX,
+    API_PREFIX, api_responses,
     app::AppState,
     auth::{Auth, Origin},
     models::JsonAs,
-    problem::{ApiError, Problem, respond},
-    problem_responses,
+    problem::{ApiError, respond},
 };
 
 /// How long a budget's period lasts.
@@ -374,218 +373,107 @@ impl BudgetsApi {
     }
 }
 
-/// Outcomes of `createBudget`.
-#[derive(ApiResponse)]
-#[oai(bad_request_handler = "crate::problem::from_extractor")]
-pub enum CreateBudgetResponse {
-    /// The budget was created.
-    #[oai(status = 201)]
-    Created(
-        Json<Budget>,
-        /// Where the budget can be read.
-        #[oai(header = "Location")]
-        String,
-    ),
-    /// The body is not JSON.
-    #[oai(status = 400, content_type = "application/problem+json")]
-    BadRequest(Json<Problem>),
-    /// No API key, or not a live one.
-    #[oai(status = 401, content_type = "application/problem+json")]
-    Unauthorized(Json<Problem>),
-    /// The key is not an admin's.
-    #[oai(status = 403, content_type = "application/problem+json")]
-    Forbidden(Json<Problem>),
-    /// A budget for this provider and period exists already.
-    #[oai(status = 409, content_type = "application/problem+json")]
-    Conflict(Json<Problem>),
-    /// The body is larger than the server accepts.
-    #[oai(status = 413, content_type = "application/problem+json")]
-    PayloadTooLarge(Json<Problem>),
-    /// A field is invalid; `errors[].path` names it.
-    #[oai(status = 422, content_type = "application/problem+json")]
-    Invalid(Json<Problem>),
-    /// Too many requests for this key.
-    #[oai(status = 429, content_type = "application/problem+json")]
-    TooManyRequests(Json<Problem>),
-    /// An unexpected failure (logged, not described).
-    #[oai(status = 500, content_type = "application/problem+json")]
-    Internal(Json<Problem>),
+api_responses! {
+    /// Outcomes of `createBudget`.
+    pub enum CreateBudgetResponse {
+        /// The budget was created.
+        #[oai(status = 201)]
+        Created(
+            Json<Budget>,
+            /// Where the budget can be read.
+            #[oai(header = "Location")]
+            String,
+        ),
+    }
+    problems {
+        400 => BadRequest: "The body is not JSON.",
+        401 => Unauthorized,
+        403 => Forbidden: "The key is not an admin's.",
+        409 => Conflict: "A budget for this provider and period exists already.",
+        413 => PayloadTooLarge,
+        422 => Invalid: "A field is invalid; `errors[].path` names it.",
+        429 => TooManyRequests,
+    }
 }
-problem_responses!(CreateBudgetResponse {
-    400 => BadRequest,
-    401 => Unauthorized,
-    403 => Forbidden,
-    409 => Conflict,
-    413 => PayloadTooLarge,
-    422 => Invalid,
-    429 => TooManyRequests,
-});
 
-/// Outcomes of `listBudgets`.
-#[derive(ApiResponse)]
-#[oai(bad_request_handler = "crate::problem::from_extractor")]
-pub enum ListBudgetsResponse {
-    /// The budgets.
-    #[oai(status = 200)]
-    Ok(Json<BudgetList>),
-    /// A parameter could not be read.
-    #[oai(status = 400, content_type = "application/problem+json")]
-    BadRequest(Json<Problem>),
-    /// No API key, or not a live one.
-    #[oai(status = 401, content_type = "application/problem+json")]
-    Unauthorized(Json<Problem>),
-    /// A parameter is invalid; `errors[].path` names it.
-    #[oai(status = 422, content_type = "application/problem+json")]
-    Invalid(Json<Problem>),
-    /// Too many requests for this key.
-    #[oai(status = 429, content_type = "application/problem+json")]
-    TooManyRequests(Json<Problem>),
-    /// An unexpected failure (logged, not described).
-    #[oai(status = 500, content_type = "application/problem+json")]
-    Internal(Json<Problem>),
+api_responses! {
+    /// Outcomes of `listBudgets`.
+    pub enum ListBudgetsResponse {
+        /// The budgets.
+        #[oai(status = 200)]
+        Ok(Json<BudgetList>),
+    }
+    problems {
+        400 => BadRequest: "A parameter could not be read.",
+        401 => Unauthorized,
+        422 => Invalid: "A parameter is invalid; `errors[].path` names it.",
+        429 => TooManyRequests,
+    }
 }
-problem_responses!(ListBudgetsResponse {
-    400 => BadRequest,
-    401 => Unauthorized,
-    422 => Invalid,
-    429 => TooManyRequests,
-});
 
-/// Outcomes of `getBudget`.
-#[derive(ApiResponse)]
-#[oai(bad_request_handler = "crate::problem::from_extractor")]
-pub enum GetBudgetResponse {
-    /// The budget.
-    #[oai(status = 200)]
-    Ok(Json<Budget>),
-    /// The id is not a UUID.
-    #[oai(status = 400, content_type = "application/problem+json")]
-    BadRequest(Json<Problem>),
-    /// No API key, or not a live one.
-    #[oai(status = 401, content_type = "application/problem+json")]
-    Unauthorized(Json<Problem>),
-    /// No such budget in this tenant.
-    #[oai(status = 404, content_type = "application/problem+json")]
-    NotFound(Json<Problem>),
-    /// Too many requests for this key.
-    #[oai(status = 429, content_type = "application/problem+json")]
-    TooManyRequests(Json<Problem>),
-    /// An unexpected failure (logged, not described).
-    #[oai(status = 500, content_type = "application/problem+json")]
-    Internal(Json<Problem>),
+api_responses! {
+    /// Outcomes of `getBudget`.
+    pub enum GetBudgetResponse {
+        /// The budget.
+        #[oai(status = 200)]
+        Ok(Json<Budget>),
+    }
+    problems {
+        400 => BadRequest: "The id is not a UUID.",
+        401 => Unauthorized,
+        404 => NotFound: "No such budget in this tenant.",
+        429 => TooManyRequests,
+    }
 }
-problem_responses!(GetBudgetResponse {
-    400 => BadRequest,
-    401 => Unauthorized,
-    404 => NotFound,
-    429 => TooManyRequests,
-});
 
-/// Outcomes of `updateBudget`.
-#[derive(ApiResponse)]
-#[oai(bad_request_handler = "crate::problem::from_extractor")]
-pub enum UpdateBudgetResponse {
-    /// The budget as it is now, and the jobs resumed.
-    #[oai(status = 200)]
-    Ok(Json<BudgetChanged>),
-    /// The body is not JSON, or the id is not a UUID.
-    #[oai(status = 400, content_type = "application/problem+json")]
-    BadRequest(Json<Problem>),
-    /// No API key, or not a live one.
-    #[oai(status = 401, content_type = "application/problem+json")]
-    Unauthorized(Json<Problem>),
-    /// The key is not an admin's.
-    #[oai(status = 403, content_type = "application/problem+json")]
-    Forbidden(Json<Problem>),
-    /// No such budget in this tenant.
-    #[oai(status = 404, content_type = "application/problem+json")]
-    NotFound(Json<Problem>),
-    /// The body is larger than the server accepts.
-    #[oai(status = 413, content_type = "application/problem+json")]
-    PayloadTooLarge(Json<Problem>),
-    /// A field is invalid; `errors[].path` names it.
-    #[oai(status = 422, content_type = "application/problem+json")]
-    Invalid(Json<Problem>),
-    /// Too many requests for this key.
-    #[oai(status = 429, content_type = "application/problem+json")]
-    TooManyRequests(Json<Problem>),
-    /// An unexpected failure (logged, not described).
-    #[oai(status = 500, content_type = "application/problem+json")]
-    Internal(Json<Problem>),
+api_responses! {
+    /// Outcomes of `updateBudget`.
+    pub enum UpdateBudgetResponse {
+        /// The budget as it is now, and the jobs resumed.
+        #[oai(status = 200)]
+        Ok(Json<BudgetChanged>),
+    }
+    problems {
+        400 => BadRequest: "The body is not JSON, or the id is not a UUID.",
+        401 => Unauthorized,
+        403 => Forbidden: "The key is not an admin's.",
+        404 => NotFound: "No such budget in this tenant.",
+        413 => PayloadTooLarge,
+        422 => Invalid: "A field is invalid; `errors[].path` names it.",
+        429 => TooManyRequests,
+    }
 }
-problem_responses!(UpdateBudgetResponse {
-    400 => BadRequest,
-    401 => Unauthorized,
-    403 => Forbidden,
-    404 => NotFound,
-    413 => PayloadTooLarge,
-    422 => Invalid,
-    429 => TooManyRequests,
-});
 
-/// Outcomes of `deleteBudget`.
-#[derive(ApiResponse)]
-#[oai(bad_request_handler = "crate::problem::from_extractor")]
-pub enum DeleteBudgetResponse {
-    /// The budget is gone; the jobs parked on it are due again.
-    #[oai(status = 200)]
-    Ok(Json<BudgetDeleted>),
-    /// The id is not a UUID.
-    #[oai(status = 400, content_type = "application/problem+json")]
-    BadRequest(Json<Problem>),
-    /// No API key, or not a live one.
-    #[oai(status = 401, content_type = "application/problem+json")]
-    Unauthorized(Json<Problem>),
-    /// The key is not an admin's.
-    #[oai(status = 403, content_type = "application/problem+json")]
-    Forbidden(Json<Problem>),
-    /// No such budget in this tenant.
-    #[oai(status = 404, content_type = "application/problem+json")]
-    NotFound(Json<Problem>),
-    /// Too many requests for this key.
-    #[oai(status = 429, content_type = "application/problem+json")]
-    TooManyRequests(Json<Problem>),
-    /// An unexpected failure (logged, not described).
-    #[oai(status = 500, content_type = "application/problem+json")]
-    Internal(Json<Problem>),
+api_responses! {
+    /// Outcomes of `deleteBudget`.
+    pub enum DeleteBudgetResponse {
+        /// The budget is gone; the jobs parked on it are due again.
+        #[oai(status = 200)]
+        Ok(Json<BudgetDeleted>),
+    }
+    problems {
+        400 => BadRequest: "The id is not a UUID.",
+        401 => Unauthorized,
+        403 => Forbidden: "The key is not an admin's.",
+        404 => NotFound: "No such budget in this tenant.",
+        429 => TooManyRequests,
+    }
 }
-problem_responses!(DeleteBudgetResponse {
-    400 => BadRequest,
-    401 => Unauthorized,
-    403 => Forbidden,
-    404 => NotFound,
-    429 => TooManyRequests,
-});
 
-/// Outcomes of `listCosts`.
-#[derive(ApiResponse)]
-#[oai(bad_request_handler = "crate::problem::from_extractor")]
-pub enum ListCostsResponse {
-    /// A page of the ledger and the totals.
-    #[oai(status = 200)]
-    Ok(Json<CostPage>),
-    /// A parameter could not be read (`limit` is not a number).
-    #[oai(status = 400, content_type = "application/problem+json")]
-    BadRequest(Json<Problem>),
-    /// No API key, or not a live one.
-    #[oai(status = 401, content_type = "application/problem+json")]
-    Unauthorized(Json<Problem>),
-    /// A parameter is invalid; `errors[].path` names it.
-    #[oai(status = 422, content_type = "application/problem+json")]
-    Invalid(Json<Problem>),
-    /// Too many requests for this key.
-    #[oai(status = 429, content_type = "application/problem+json")]
-    TooManyRequests(Json<Problem>),
-    /// An unexpected failure (logged, not described).
-    #[oai(status = 500, content_type = "application/problem+json")]
-    Internal(Json<Problem>),
+api_responses! {
+    /// Outcomes of `listCosts`.
+    pub enum ListCostsResponse {
+        /// A page of the ledger and the totals.
+        #[oai(status = 200)]
+        Ok(Json<CostPage>),
+    }
+    problems {
+        400 => BadRequest: "A parameter could not be read (`limit` is not a number).",
+        401 => Unauthorized,
+        422 => Invalid: "A parameter is invalid; `errors[].path` names it.",
+        429 => TooManyRequests,
+    }
 }
-problem_responses!(ListCostsResponse {
-    400 => BadRequest,
-    401 => Unauthorized,
-    422 => Invalid,
-    429 => TooManyRequests,
-});
 
 #[tracing::instrument(skip_all, fields(tenant_id, budget_id))]
 async fn create_budget(

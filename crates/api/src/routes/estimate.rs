@@ -11,7 +11,7 @@ use jobs::{
     kinds::from_value,
 };
 use poem::web::Data;
-use poem_openapi::{ApiResponse, Enum, Object, OpenApi, payload::Json};
+use poem_openapi::{Enum, Object, OpenApi, payload::Json};
 use serde::Deserialize;
 use serde_json::Value;
 use uuid::Uuid;
@@ -20,11 +20,11 @@ use chrono::{DateTime, Utc};
 
 use super::{ApiTags, budgets::PeriodName};
 use crate::{
+    api_responses,
     app::AppState,
     auth::Auth,
     models::JsonAs,
-    problem::{ApiError, Problem, respond},
-    problem_responses,
+    problem::{ApiError, respond},
 };
 
 /// A batch to estimate.
@@ -189,43 +189,22 @@ impl EstimateApi {
     }
 }
 
-/// Outcomes of `estimateBatch`.
-#[derive(ApiResponse)]
-#[oai(bad_request_handler = "crate::problem::from_extractor")]
-pub enum EstimateResponse {
-    /// The estimate.
-    #[oai(status = 200)]
-    Ok(Json<EstimateView>),
-    /// The body is not JSON.
-    #[oai(status = 400, content_type = "application/problem+json")]
-    BadRequest(Json<Problem>),
-    /// No API key, or not a live one.
-    #[oai(status = 401, content_type = "application/problem+json")]
-    Unauthorized(Json<Problem>),
-    /// No such source in this tenant.
-    #[oai(status = 404, content_type = "application/problem+json")]
-    NotFound(Json<Problem>),
-    /// The body is larger than the server accepts.
-    #[oai(status = 413, content_type = "application/problem+json")]
-    PayloadTooLarge(Json<Problem>),
-    /// A field is invalid; `errors[].path` names it.
-    #[oai(status = 422, content_type = "application/problem+json")]
-    Invalid(Json<Problem>),
-    /// Too many requests for this key.
-    #[oai(status = 429, content_type = "application/problem+json")]
-    TooManyRequests(Json<Problem>),
-    /// An unexpected failure (logged, not described).
-    #[oai(status = 500, content_type = "application/problem+json")]
-    Internal(Json<Problem>),
+api_responses! {
+    /// Outcomes of `estimateBatch`.
+    pub enum EstimateResponse {
+        /// The estimate.
+        #[oai(status = 200)]
+        Ok(Json<EstimateView>),
+    }
+    problems {
+        400 => BadRequest: "The body is not JSON.",
+        401 => Unauthorized,
+        404 => NotFound: "No such source in this tenant.",
+        413 => PayloadTooLarge,
+        422 => Invalid: "A field is invalid; `errors[].path` names it.",
+        429 => TooManyRequests,
+    }
 }
-problem_responses!(EstimateResponse {
-    400 => BadRequest,
-    401 => Unauthorized,
-    404 => NotFound,
-    413 => PayloadTooLarge,
-    422 => Invalid,
-    429 => TooManyRequests,
-});
 
 #[tracing::instrument(skip_all, fields(tenant_id))]
 async fn estimate_batch(

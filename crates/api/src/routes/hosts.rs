@@ -3,17 +3,17 @@
 
 use jobs::{auth::Role, sources::hosts};
 use poem::web::Data;
-use poem_openapi::{ApiResponse, OpenApi, payload::Json};
+use poem_openapi::{OpenApi, payload::Json};
 
 use super::{
     ApiTags,
     sources_models::{Host, HostList},
 };
 use crate::{
+    api_responses,
     app::AppState,
     auth::Auth,
-    problem::{ApiError, Problem, respond},
-    problem_responses,
+    problem::{ApiError, respond},
 };
 
 /// The `/hosts` operation.
@@ -32,27 +32,18 @@ impl HostsApi {
     }
 }
 
-/// Outcomes of `listHosts`.
-#[derive(ApiResponse)]
-#[oai(bad_request_handler = "crate::problem::from_extractor")]
-pub enum ListHostsResponse {
-    /// The hosts.
-    #[oai(status = 200)]
-    Ok(Json<HostList>),
-    /// No API key, or not a live one.
-    #[oai(status = 401, content_type = "application/problem+json")]
-    Unauthorized(Json<Problem>),
-    /// Too many requests for this key.
-    #[oai(status = 429, content_type = "application/problem+json")]
-    TooManyRequests(Json<Problem>),
-    /// An unexpected failure (logged, not described).
-    #[oai(status = 500, content_type = "application/problem+json")]
-    Internal(Json<Problem>),
+api_responses! {
+    /// Outcomes of `listHosts`.
+    pub enum ListHostsResponse {
+        /// The hosts.
+        #[oai(status = 200)]
+        Ok(Json<HostList>),
+    }
+    problems {
+        401 => Unauthorized,
+        429 => TooManyRequests,
+    }
 }
-problem_responses!(ListHostsResponse {
-    401 => Unauthorized,
-    429 => TooManyRequests,
-});
 
 #[tracing::instrument(skip_all, fields(tenant_id))]
 async fn list_hosts(state: &AppState, auth: &Auth) -> Result<ListHostsResponse, ApiError> {

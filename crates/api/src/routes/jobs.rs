@@ -14,7 +14,7 @@ use poem::{
     web::{Data, RemoteAddr},
 };
 use poem_openapi::{
-    ApiResponse, OpenApi,
+    OpenApi,
     param::{Path, Query},
     payload::Json,
 };
@@ -23,12 +23,11 @@ use uuid::Uuid;
 
 use super::ApiTags;
 use crate::{
-    API_PREFIX,
+    API_PREFIX, api_responses,
     app::AppState,
     auth::{Auth, Origin},
     models::{Job, JobList, JobPage, JsonAs, NewJobBatchSchema, NewJobSchema, StateParam},
-    problem::{ApiError, Problem, respond},
-    problem_responses,
+    problem::{ApiError, respond},
 };
 
 /// Longest correlation id stored; a longer `X-Request-Id` is cut.
@@ -180,240 +179,120 @@ impl JobsApi {
     }
 }
 
-/// Outcomes of `createJob`.
-#[derive(ApiResponse)]
-#[oai(bad_request_handler = "crate::problem::from_extractor")]
-pub enum CreateJobResponse {
-    /// The job was enqueued.
-    #[oai(status = 201)]
-    Created(
-        Json<Job>,
-        /// Where the job can be read.
-        #[oai(header = "Location")]
-        String,
-    ),
-    /// The idempotency key was used before by this tenant: the existing job, unchanged.
-    #[oai(status = 200)]
-    Replayed(Json<Job>),
-    /// The body is not JSON.
-    #[oai(status = 400, content_type = "application/problem+json")]
-    BadRequest(Json<Problem>),
-    /// No API key, or not a live one.
-    #[oai(status = 401, content_type = "application/problem+json")]
-    Unauthorized(Json<Problem>),
-    /// The key is not an operator's.
-    #[oai(status = 403, content_type = "application/problem+json")]
-    Forbidden(Json<Problem>),
-    /// A concurrent request is enqueueing with the same idempotency key.
-    #[oai(status = 409, content_type = "application/problem+json")]
-    Conflict(Json<Problem>),
-    /// The body is larger than the server accepts.
-    #[oai(status = 413, content_type = "application/problem+json")]
-    PayloadTooLarge(Json<Problem>),
-    /// A field is invalid; `errors[].path` names it.
-    #[oai(status = 422, content_type = "application/problem+json")]
-    Invalid(Json<Problem>),
-    /// Over the key's request rate, or too many bad keys from this address (see `Retry-After`).
-    #[oai(status = 429, content_type = "application/problem+json")]
-    TooManyRequests(Json<Problem>),
-    /// An unexpected failure (logged, not described).
-    #[oai(status = 500, content_type = "application/problem+json")]
-    Internal(Json<Problem>),
+api_responses! {
+    /// Outcomes of `createJob`.
+    pub enum CreateJobResponse {
+        /// The job was enqueued.
+        #[oai(status = 201)]
+        Created(
+            Json<Job>,
+            /// Where the job can be read.
+            #[oai(header = "Location")]
+            String,
+        ),
+        /// The idempotency key was used before by this tenant: the existing job, unchanged.
+        #[oai(status = 200)]
+        Replayed(Json<Job>),
+    }
+    problems {
+        400 => BadRequest: "The body is not JSON.",
+        401 => Unauthorized,
+        403 => Forbidden: "The key is not an operator's.",
+        409 => Conflict: "A concurrent request is enqueueing with the same idempotency key.",
+        413 => PayloadTooLarge,
+        422 => Invalid: "A field is invalid; `errors[].path` names it.",
+        429 => TooManyRequests,
+    }
 }
-problem_responses!(CreateJobResponse {
-    400 => BadRequest,
-    401 => Unauthorized,
-    403 => Forbidden,
-    409 => Conflict,
-    413 => PayloadTooLarge,
-    422 => Invalid,
-    429 => TooManyRequests,
-});
 
-/// Outcomes of `createJobBatch`.
-#[derive(ApiResponse)]
-#[oai(bad_request_handler = "crate::problem::from_extractor")]
-pub enum CreateBatchResponse {
-    /// At least one job was enqueued; every job, in the order of the request.
-    #[oai(status = 201)]
-    Created(Json<JobList>),
-    /// Every job replayed an idempotency key: the existing jobs.
-    #[oai(status = 200)]
-    Replayed(Json<JobList>),
-    /// The body is not JSON.
-    #[oai(status = 400, content_type = "application/problem+json")]
-    BadRequest(Json<Problem>),
-    /// No API key, or not a live one.
-    #[oai(status = 401, content_type = "application/problem+json")]
-    Unauthorized(Json<Problem>),
-    /// The key is not an operator's.
-    #[oai(status = 403, content_type = "application/problem+json")]
-    Forbidden(Json<Problem>),
-    /// A concurrent request is enqueueing with one of the same idempotency keys.
-    #[oai(status = 409, content_type = "application/problem+json")]
-    Conflict(Json<Problem>),
-    /// The body is larger than the server accepts.
-    #[oai(status = 413, content_type = "application/problem+json")]
-    PayloadTooLarge(Json<Problem>),
-    /// A job is invalid; `errors[].path` names it (`jobs[3].args.url`).
-    #[oai(status = 422, content_type = "application/problem+json")]
-    Invalid(Json<Problem>),
-    /// Over the key's request rate, or too many bad keys from this address (see `Retry-After`).
-    #[oai(status = 429, content_type = "application/problem+json")]
-    TooManyRequests(Json<Problem>),
-    /// An unexpected failure (logged, not described).
-    #[oai(status = 500, content_type = "application/problem+json")]
-    Internal(Json<Problem>),
+api_responses! {
+    /// Outcomes of `createJobBatch`.
+    pub enum CreateBatchResponse {
+        /// At least one job was enqueued; every job, in the order of the request.
+        #[oai(status = 201)]
+        Created(Json<JobList>),
+        /// Every job replayed an idempotency key: the existing jobs.
+        #[oai(status = 200)]
+        Replayed(Json<JobList>),
+    }
+    problems {
+        400 => BadRequest: "The body is not JSON.",
+        401 => Unauthorized,
+        403 => Forbidden: "The key is not an operator's.",
+        409 => Conflict: "A concurrent request is enqueueing with one of the same idempotency keys.",
+        413 => PayloadTooLarge,
+        422 => Invalid: "A job is invalid; `errors[].path` names it (`jobs[3].args.url`).",
+        429 => TooManyRequests,
+    }
 }
-problem_responses!(CreateBatchResponse {
-    400 => BadRequest,
-    401 => Unauthorized,
-    403 => Forbidden,
-    409 => Conflict,
-    413 => PayloadTooLarge,
-    422 => Invalid,
-    429 => TooManyRequests,
-});
 
-/// Outcomes of `getJob`.
-// Built once per request and returned at once: boxing the job would buy nothing.
-#[allow(clippy::large_enum_variant)]
-#[derive(ApiResponse)]
-#[oai(bad_request_handler = "crate::problem::from_extractor")]
-pub enum GetJobResponse {
-    /// The job.
-    #[oai(status = 200)]
-    Ok(Json<Job>),
-    /// The id is not a UUID.
-    #[oai(status = 400, content_type = "application/problem+json")]
-    BadRequest(Json<Problem>),
-    /// No API key, or not a live one.
-    #[oai(status = 401, content_type = "application/problem+json")]
-    Unauthorized(Json<Problem>),
-    /// No such job in this tenant.
-    #[oai(status = 404, content_type = "application/problem+json")]
-    NotFound(Json<Problem>),
-    /// Over the key's request rate, or too many bad keys from this address (see `Retry-After`).
-    #[oai(status = 429, content_type = "application/problem+json")]
-    TooManyRequests(Json<Problem>),
-    /// An unexpected failure (logged, not described).
-    #[oai(status = 500, content_type = "application/problem+json")]
-    Internal(Json<Problem>),
+api_responses! {
+    /// Outcomes of `getJob`.
+    // Built once per request and returned at once: boxing the job would buy nothing.
+    #[allow(clippy::large_enum_variant)]
+    pub enum GetJobResponse {
+        /// The job.
+        #[oai(status = 200)]
+        Ok(Json<Job>),
+    }
+    problems {
+        400 => BadRequest: "The id is not a UUID.",
+        401 => Unauthorized,
+        404 => NotFound: "No such job in this tenant.",
+        429 => TooManyRequests,
+    }
 }
-problem_responses!(GetJobResponse {
-    400 => BadRequest,
-    401 => Unauthorized,
-    404 => NotFound,
-    429 => TooManyRequests,
-});
 
-/// Outcomes of `listJobs`.
-#[derive(ApiResponse)]
-#[oai(bad_request_handler = "crate::problem::from_extractor")]
-pub enum ListJobsResponse {
-    /// A page of jobs.
-    #[oai(status = 200)]
-    Ok(Json<JobPage>),
-    /// A parameter could not be read (`limit` is not a number).
-    #[oai(status = 400, content_type = "application/problem+json")]
-    BadRequest(Json<Problem>),
-    /// No API key, or not a live one.
-    #[oai(status = 401, content_type = "application/problem+json")]
-    Unauthorized(Json<Problem>),
-    /// A parameter is invalid; `errors[].path` names it.
-    #[oai(status = 422, content_type = "application/problem+json")]
-    Invalid(Json<Problem>),
-    /// Over the key's request rate, or too many bad keys from this address (see `Retry-After`).
-    #[oai(status = 429, content_type = "application/problem+json")]
-    TooManyRequests(Json<Problem>),
-    /// An unexpected failure (logged, not described).
-    #[oai(status = 500, content_type = "application/problem+json")]
-    Internal(Json<Problem>),
+api_responses! {
+    /// Outcomes of `listJobs`.
+    pub enum ListJobsResponse {
+        /// A page of jobs.
+        #[oai(status = 200)]
+        Ok(Json<JobPage>),
+    }
+    problems {
+        400 => BadRequest: "A parameter could not be read (`limit` is not a number).",
+        401 => Unauthorized,
+        422 => Invalid: "A parameter is invalid; `errors[].path` names it.",
+        429 => TooManyRequests,
+    }
 }
-problem_responses!(ListJobsResponse {
-    400 => BadRequest,
-    401 => Unauthorized,
-    422 => Invalid,
-    429 => TooManyRequests,
-});
 
-/// Outcomes of `cancelJob` and `retryJob`.
-// Built once per request and returned at once: boxing the job would buy nothing.
-#[allow(clippy::large_enum_variant)]
-#[derive(ApiResponse)]
-#[oai(bad_request_handler = "crate::problem::from_extractor")]
-pub enum ChangeJobResponse {
-    /// The job, as it is after the change.
-    #[oai(status = 200)]
-    Ok(Json<Job>),
-    /// The id is not a UUID.
-    #[oai(status = 400, content_type = "application/problem+json")]
-    BadRequest(Json<Problem>),
-    /// No API key, or not a live one.
-    #[oai(status = 401, content_type = "application/problem+json")]
-    Unauthorized(Json<Problem>),
-    /// The key is not an operator's.
-    #[oai(status = 403, content_type = "application/problem+json")]
-    Forbidden(Json<Problem>),
-    /// No such job in this tenant.
-    #[oai(status = 404, content_type = "application/problem+json")]
-    NotFound(Json<Problem>),
-    /// The job's state does not allow this.
-    #[oai(status = 409, content_type = "application/problem+json")]
-    Conflict(Json<Problem>),
-    /// Over the key's request rate, or too many bad keys from this address (see `Retry-After`).
-    #[oai(status = 429, content_type = "application/problem+json")]
-    TooManyRequests(Json<Problem>),
-    /// An unexpected failure (logged, not described).
-    #[oai(status = 500, content_type = "application/problem+json")]
-    Internal(Json<Problem>),
+api_responses! {
+    /// Outcomes of `cancelJob` and `retryJob`.
+    // Built once per request and returned at once: boxing the job would buy nothing.
+    #[allow(clippy::large_enum_variant)]
+    pub enum ChangeJobResponse {
+        /// The job, as it is after the change.
+        #[oai(status = 200)]
+        Ok(Json<Job>),
+    }
+    problems {
+        400 => BadRequest: "The id is not a UUID.",
+        401 => Unauthorized,
+        403 => Forbidden: "The key is not an operator's.",
+        404 => NotFound: "No such job in this tenant.",
+        409 => Conflict: "The job's state does not allow this.",
+        429 => TooManyRequests,
+    }
 }
-problem_responses!(ChangeJobResponse {
-    400 => BadRequest,
-    401 => Unauthorized,
-    403 => Forbidden,
-    404 => NotFound,
-    409 => Conflict,
-    429 => TooManyRequests,
-});
 
-/// Outcomes of `deleteJob`.
-#[derive(ApiResponse)]
-#[oai(bad_request_handler = "crate::problem::from_extractor")]
-pub enum DeleteJobResponse {
-    /// The job is gone.
-    #[oai(status = 204)]
-    Deleted,
-    /// The id is not a UUID.
-    #[oai(status = 400, content_type = "application/problem+json")]
-    BadRequest(Json<Problem>),
-    /// No API key, or not a live one.
-    #[oai(status = 401, content_type = "application/problem+json")]
-    Unauthorized(Json<Problem>),
-    /// The key is not an operator's.
-    #[oai(status = 403, content_type = "application/problem+json")]
-    Forbidden(Json<Problem>),
-    /// No such job in this tenant.
-    #[oai(status = 404, content_type = "application/problem+json")]
-    NotFound(Json<Problem>),
-    /// The job has not finished.
-    #[oai(status = 409, content_type = "application/problem+json")]
-    Conflict(Json<Problem>),
-    /// Over the key's request rate, or too many bad keys from this address (see `Retry-After`).
-    #[oai(status = 429, content_type = "application/problem+json")]
-    TooManyRequests(Json<Problem>),
-    /// An unexpected failure (logged, not described).
-    #[oai(status = 500, content_type = "application/problem+json")]
-    Internal(Json<Problem>),
+api_responses! {
+    /// Outcomes of `deleteJob`.
+    pub enum DeleteJobResponse {
+        /// The job is gone.
+        #[oai(status = 204)]
+        Deleted,
+    }
+    problems {
+        400 => BadRequest: "The id is not a UUID.",
+        401 => Unauthorized,
+        403 => Forbidden: "The key is not an operator's.",
+        404 => NotFound: "No such job in this tenant.",
+        409 => Conflict: "The job has not finished.",
+        429 => TooManyRequests,
+    }
 }
-problem_responses!(DeleteJobResponse {
-    400 => BadRequest,
-    401 => Unauthorized,
-    403 => Forbidden,
-    404 => NotFound,
-    409 => Conflict,
-    429 => TooManyRequests,
-});
 
 /// Inserts `jobs` in one transaction, with its audit entry, and wakes their workers after the
 /// commit.

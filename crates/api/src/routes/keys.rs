@@ -11,7 +11,7 @@ use poem::{
     web::{Data, RemoteAddr},
 };
 use poem_openapi::{
-    ApiResponse, Object, OpenApi,
+    Object, OpenApi,
     param::{Path, Query},
     payload::Json,
 };
@@ -20,11 +20,11 @@ use uuid::Uuid;
 
 use super::ApiTags;
 use crate::{
+    api_responses,
     app::AppState,
     auth::{Auth, Origin},
     models::JsonAs,
-    problem::{ApiError, Problem, respond},
-    problem_responses,
+    problem::{ApiError, respond},
 };
 
 /// A key, never its secret.
@@ -187,145 +187,70 @@ impl KeysApi {
     }
 }
 
-/// Outcomes of `createKey`.
-#[derive(ApiResponse)]
-#[oai(bad_request_handler = "crate::problem::from_extractor")]
-pub enum CreateKeyResponse {
-    /// The key, with its secret.
-    #[oai(status = 201)]
-    Created(Json<NewKeyCreated>),
-    /// The body is not JSON.
-    #[oai(status = 400, content_type = "application/problem+json")]
-    BadRequest(Json<Problem>),
-    /// No API key, or not a live one.
-    #[oai(status = 401, content_type = "application/problem+json")]
-    Unauthorized(Json<Problem>),
-    /// The key is not an admin's.
-    #[oai(status = 403, content_type = "application/problem+json")]
-    Forbidden(Json<Problem>),
-    /// The body is larger than the server accepts.
-    #[oai(status = 413, content_type = "application/problem+json")]
-    PayloadTooLarge(Json<Problem>),
-    /// A field is invalid; `errors[].path` names it.
-    #[oai(status = 422, content_type = "application/problem+json")]
-    Invalid(Json<Problem>),
-    /// Over the key's request rate, or too many bad keys from this address (see `Retry-After`).
-    #[oai(status = 429, content_type = "application/problem+json")]
-    TooManyRequests(Json<Problem>),
-    /// An unexpected failure (logged, not described).
-    #[oai(status = 500, content_type = "application/problem+json")]
-    Internal(Json<Problem>),
+api_responses! {
+    /// Outcomes of `createKey`.
+    pub enum CreateKeyResponse {
+        /// The key, with its secret.
+        #[oai(status = 201)]
+        Created(Json<NewKeyCreated>),
+    }
+    problems {
+        400 => BadRequest: "The body is not JSON.",
+        401 => Unauthorized,
+        403 => Forbidden: "The key is not an admin's.",
+        413 => PayloadTooLarge,
+        422 => Invalid: "A field is invalid; `errors[].path` names it.",
+        429 => TooManyRequests,
+    }
 }
-problem_responses!(CreateKeyResponse {
-    400 => BadRequest,
-    401 => Unauthorized,
-    403 => Forbidden,
-    413 => PayloadTooLarge,
-    422 => Invalid,
-    429 => TooManyRequests,
-});
 
-/// Outcomes of `listKeys`.
-#[derive(ApiResponse)]
-#[oai(bad_request_handler = "crate::problem::from_extractor")]
-pub enum ListKeysResponse {
-    /// The keys.
-    #[oai(status = 200)]
-    Ok(Json<KeyList>),
-    /// A parameter could not be read.
-    #[oai(status = 400, content_type = "application/problem+json")]
-    BadRequest(Json<Problem>),
-    /// No API key, or not a live one.
-    #[oai(status = 401, content_type = "application/problem+json")]
-    Unauthorized(Json<Problem>),
-    /// The key is not an admin's.
-    #[oai(status = 403, content_type = "application/problem+json")]
-    Forbidden(Json<Problem>),
-    /// Over the key's request rate, or too many bad keys from this address (see `Retry-After`).
-    #[oai(status = 429, content_type = "application/problem+json")]
-    TooManyRequests(Json<Problem>),
-    /// An unexpected failure (logged, not described).
-    #[oai(status = 500, content_type = "application/problem+json")]
-    Internal(Json<Problem>),
+api_responses! {
+    /// Outcomes of `listKeys`.
+    pub enum ListKeysResponse {
+        /// The keys.
+        #[oai(status = 200)]
+        Ok(Json<KeyList>),
+    }
+    problems {
+        400 => BadRequest: "A parameter could not be read.",
+        401 => Unauthorized,
+        403 => Forbidden: "The key is not an admin's.",
+        429 => TooManyRequests,
+    }
 }
-problem_responses!(ListKeysResponse {
-    400 => BadRequest,
-    401 => Unauthorized,
-    403 => Forbidden,
-    429 => TooManyRequests,
-});
 
-/// Outcomes of `rotateKey`.
-#[derive(ApiResponse)]
-#[oai(bad_request_handler = "crate::problem::from_extractor")]
-pub enum RotateKeyResponse {
-    /// The key with its new secret.
-    #[oai(status = 200)]
-    Ok(Json<NewKeyCreated>),
-    /// The id is not a UUID.
-    #[oai(status = 400, content_type = "application/problem+json")]
-    BadRequest(Json<Problem>),
-    /// No API key, or not a live one.
-    #[oai(status = 401, content_type = "application/problem+json")]
-    Unauthorized(Json<Problem>),
-    /// The key is not an admin's.
-    #[oai(status = 403, content_type = "application/problem+json")]
-    Forbidden(Json<Problem>),
-    /// No such live key in this tenant.
-    #[oai(status = 404, content_type = "application/problem+json")]
-    NotFound(Json<Problem>),
-    /// Over the key's request rate, or too many bad keys from this address (see `Retry-After`).
-    #[oai(status = 429, content_type = "application/problem+json")]
-    TooManyRequests(Json<Problem>),
-    /// An unexpected failure (logged, not described).
-    #[oai(status = 500, content_type = "application/problem+json")]
-    Internal(Json<Problem>),
+api_responses! {
+    /// Outcomes of `rotateKey`.
+    pub enum RotateKeyResponse {
+        /// The key with its new secret.
+        #[oai(status = 200)]
+        Ok(Json<NewKeyCreated>),
+    }
+    problems {
+        400 => BadRequest: "The id is not a UUID.",
+        401 => Unauthorized,
+        403 => Forbidden: "The key is not an admin's.",
+        404 => NotFound: "No such live key in this tenant.",
+        429 => TooManyRequests,
+    }
 }
-problem_responses!(RotateKeyResponse {
-    400 => BadRequest,
-    401 => Unauthorized,
-    403 => Forbidden,
-    404 => NotFound,
-    429 => TooManyRequests,
-});
 
-/// Outcomes of `revokeKey`.
-#[derive(ApiResponse)]
-#[oai(bad_request_handler = "crate::problem::from_extractor")]
-pub enum RevokeKeyResponse {
-    /// The key, revoked.
-    #[oai(status = 200)]
-    Ok(Json<Key>),
-    /// The id is not a UUID.
-    #[oai(status = 400, content_type = "application/problem+json")]
-    BadRequest(Json<Problem>),
-    /// No API key, or not a live one.
-    #[oai(status = 401, content_type = "application/problem+json")]
-    Unauthorized(Json<Problem>),
-    /// The key is not an admin's.
-    #[oai(status = 403, content_type = "application/problem+json")]
-    Forbidden(Json<Problem>),
-    /// No such key in this tenant.
-    #[oai(status = 404, content_type = "application/problem+json")]
-    NotFound(Json<Problem>),
-    /// The key is already revoked.
-    #[oai(status = 409, content_type = "application/problem+json")]
-    Conflict(Json<Problem>),
-    /// Over the key's request rate, or too many bad keys from this address (see `Retry-After`).
-    #[oai(status = 429, content_type = "application/problem+json")]
-    TooManyRequests(Json<Problem>),
-    /// An unexpected failure (logged, not described).
-    #[oai(status = 500, content_type = "application/problem+json")]
-    Internal(Json<Problem>),
+api_responses! {
+    /// Outcomes of `revokeKey`.
+    pub enum RevokeKeyResponse {
+        /// The key, revoked.
+        #[oai(status = 200)]
+        Ok(Json<Key>),
+    }
+    problems {
+        400 => BadRequest: "The id is not a UUID.",
+        401 => Unauthorized,
+        403 => Forbidden: "The key is not an admin's.",
+        404 => NotFound: "No such key in this tenant.",
+        409 => Conflict: "The key is already revoked.",
+        429 => TooManyRequests,
+    }
 }
-problem_responses!(RevokeKeyResponse {
-    400 => BadRequest,
-    401 => Unauthorized,
-    403 => Forbidden,
-    404 => NotFound,
-    409 => Conflict,
-    429 => TooManyRequests,
-});
 
 fn issued(key: &IssuedKey, info: KeyInfo) -> NewKeyCreated {
     NewKeyCreated {

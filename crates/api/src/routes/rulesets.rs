@@ -16,18 +16,17 @@ use poem::{
     middleware::ReqId,
     web::{Data, RemoteAddr},
 };
-use poem_openapi::{ApiResponse, Object, OpenApi, param::Path, payload::Json};
+use poem_openapi::{Object, OpenApi, param::Path, payload::Json};
 use serde_json::Value;
 use uuid::Uuid;
 
 use super::ApiTags;
 use crate::{
-    API_PREFIX,
+    API_PREFIX, api_responses,
     app::AppState,
     auth::{Auth, Origin},
     models::{JobOptions, JsonAs},
     problem::{ApiError, Problem, ProblemField, respond},
-    problem_responses,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -364,206 +363,104 @@ impl RulesetsApi {
     }
 }
 
-/// Outcomes of `createRuleset`.
-#[derive(ApiResponse)]
-#[oai(bad_request_handler = "crate::problem::from_extractor")]
-pub enum CreateRulesetResponse {
-    /// The ruleset, at version 1.
-    #[oai(status = 201)]
-    Created(
-        Json<RulesetView>,
-        /// Where the ruleset can be read.
-        #[oai(header = "Location")]
-        String,
-    ),
-    /// The body is not JSON.
-    #[oai(status = 400, content_type = "application/problem+json")]
-    BadRequest(Json<Problem>),
-    /// No API key, or not a live one.
-    #[oai(status = 401, content_type = "application/problem+json")]
-    Unauthorized(Json<Problem>),
-    /// The key is not an admin's.
-    #[oai(status = 403, content_type = "application/problem+json")]
-    Forbidden(Json<Problem>),
-    /// A ruleset of this name exists.
-    #[oai(status = 409, content_type = "application/problem+json")]
-    Conflict(Json<Problem>),
-    /// The body is larger than the server accepts.
-    #[oai(status = 413, content_type = "application/problem+json")]
-    PayloadTooLarge(Json<Problem>),
-    /// Fields are invalid; `errors[].path` names each.
-    #[oai(status = 422, content_type = "application/problem+json")]
-    Invalid(Json<Problem>),
-    /// Too many requests for this key.
-    #[oai(status = 429, content_type = "application/problem+json")]
-    TooManyRequests(Json<Problem>),
-    /// An unexpected failure (logged, not described).
-    #[oai(status = 500, content_type = "application/problem+json")]
-    Internal(Json<Problem>),
+api_responses! {
+    /// Outcomes of `createRuleset`.
+    pub enum CreateRulesetResponse {
+        /// The ruleset, at version 1.
+        #[oai(status = 201)]
+        Created(
+            Json<RulesetView>,
+            /// Where the ruleset can be read.
+            #[oai(header = "Location")]
+            String,
+        ),
+    }
+    problems {
+        400 => BadRequest: "The body is not JSON.",
+        401 => Unauthorized,
+        403 => Forbidden: "The key is not an admin's.",
+        409 => Conflict: "A ruleset of this name exists.",
+        413 => PayloadTooLarge,
+        422 => Invalid: "Fields are invalid; `errors[].path` names each.",
+        429 => TooManyRequests,
+    }
 }
-problem_responses!(CreateRulesetResponse {
-    400 => BadRequest,
-    401 => Unauthorized,
-    403 => Forbidden,
-    409 => Conflict,
-    413 => PayloadTooLarge,
-    422 => Invalid,
-    429 => TooManyRequests,
-});
 
-/// Outcomes of `listRulesets`.
-#[derive(ApiResponse)]
-#[oai(bad_request_handler = "crate::problem::from_extractor")]
-pub enum ListRulesetsResponse {
-    /// The rulesets.
-    #[oai(status = 200)]
-    Ok(Json<RulesetList>),
-    /// No API key, or not a live one.
-    #[oai(status = 401, content_type = "application/problem+json")]
-    Unauthorized(Json<Problem>),
-    /// Too many requests for this key.
-    #[oai(status = 429, content_type = "application/problem+json")]
-    TooManyRequests(Json<Problem>),
-    /// An unexpected failure (logged, not described).
-    #[oai(status = 500, content_type = "application/problem+json")]
-    Internal(Json<Problem>),
+api_responses! {
+    /// Outcomes of `listRulesets`.
+    pub enum ListRulesetsResponse {
+        /// The rulesets.
+        #[oai(status = 200)]
+        Ok(Json<RulesetList>),
+    }
+    problems {
+        401 => Unauthorized,
+        429 => TooManyRequests,
+    }
 }
-problem_responses!(ListRulesetsResponse {
-    401 => Unauthorized,
-    429 => TooManyRequests,
-});
 
-/// Outcomes of `getRuleset`.
-#[derive(ApiResponse)]
-#[oai(bad_request_handler = "crate::problem::from_extractor")]
-pub enum GetRulesetResponse {
-    /// The ruleset at its newest version.
-    #[oai(status = 200)]
-    Ok(Json<RulesetView>),
-    /// The id is not a UUID.
-    #[oai(status = 400, content_type = "application/problem+json")]
-    BadRequest(Json<Problem>),
-    /// No API key, or not a live one.
-    #[oai(status = 401, content_type = "application/problem+json")]
-    Unauthorized(Json<Problem>),
-    /// No such ruleset in this tenant.
-    #[oai(status = 404, content_type = "application/problem+json")]
-    NotFound(Json<Problem>),
-    /// Too many requests for this key.
-    #[oai(status = 429, content_type = "application/problem+json")]
-    TooManyRequests(Json<Problem>),
-    /// An unexpected failure (logged, not described).
-    #[oai(status = 500, content_type = "application/problem+json")]
-    Internal(Json<Problem>),
+api_responses! {
+    /// Outcomes of `getRuleset`.
+    pub enum GetRulesetResponse {
+        /// The ruleset at its newest version.
+        #[oai(status = 200)]
+        Ok(Json<RulesetView>),
+    }
+    problems {
+        400 => BadRequest: "The id is not a UUID.",
+        401 => Unauthorized,
+        404 => NotFound: "No such ruleset in this tenant.",
+        429 => TooManyRequests,
+    }
 }
-problem_responses!(GetRulesetResponse {
-    400 => BadRequest,
-    401 => Unauthorized,
-    404 => NotFound,
-    429 => TooManyRequests,
-});
 
-/// Outcomes of `createRulesetVersion`.
-#[derive(ApiResponse)]
-#[oai(bad_request_handler = "crate::problem::from_extractor")]
-pub enum NewRulesetVersionResponse {
-    /// The ruleset at its new version.
-    #[oai(status = 201)]
-    Created(Json<RulesetView>),
-    /// The body is not JSON, or the id is not a UUID.
-    #[oai(status = 400, content_type = "application/problem+json")]
-    BadRequest(Json<Problem>),
-    /// No API key, or not a live one.
-    #[oai(status = 401, content_type = "application/problem+json")]
-    Unauthorized(Json<Problem>),
-    /// The key is not an admin's.
-    #[oai(status = 403, content_type = "application/problem+json")]
-    Forbidden(Json<Problem>),
-    /// No such ruleset in this tenant.
-    #[oai(status = 404, content_type = "application/problem+json")]
-    NotFound(Json<Problem>),
-    /// The body is larger than the server accepts.
-    #[oai(status = 413, content_type = "application/problem+json")]
-    PayloadTooLarge(Json<Problem>),
-    /// Fields are invalid; `errors[].path` names each.
-    #[oai(status = 422, content_type = "application/problem+json")]
-    Invalid(Json<Problem>),
-    /// Too many requests for this key.
-    #[oai(status = 429, content_type = "application/problem+json")]
-    TooManyRequests(Json<Problem>),
-    /// An unexpected failure (logged, not described).
-    #[oai(status = 500, content_type = "application/problem+json")]
-    Internal(Json<Problem>),
+api_responses! {
+    /// Outcomes of `createRulesetVersion`.
+    pub enum NewRulesetVersionResponse {
+        /// The ruleset at its new version.
+        #[oai(status = 201)]
+        Created(Json<RulesetView>),
+    }
+    problems {
+        400 => BadRequest: "The body is not JSON, or the id is not a UUID.",
+        401 => Unauthorized,
+        403 => Forbidden: "The key is not an admin's.",
+        404 => NotFound: "No such ruleset in this tenant.",
+        413 => PayloadTooLarge,
+        422 => Invalid: "Fields are invalid; `errors[].path` names each.",
+        429 => TooManyRequests,
+    }
 }
-problem_responses!(NewRulesetVersionResponse {
-    400 => BadRequest,
-    401 => Unauthorized,
-    403 => Forbidden,
-    404 => NotFound,
-    413 => PayloadTooLarge,
-    422 => Invalid,
-    429 => TooManyRequests,
-});
 
-/// Outcomes of `getRulesetVersion`.
-#[derive(ApiResponse)]
-#[oai(bad_request_handler = "crate::problem::from_extractor")]
-pub enum GetRulesetVersionResponse {
-    /// The version.
-    #[oai(status = 200)]
-    Ok(Json<RulesetVersionView>),
-    /// The id is not a UUID or the version not a number.
-    #[oai(status = 400, content_type = "application/problem+json")]
-    BadRequest(Json<Problem>),
-    /// No API key, or not a live one.
-    #[oai(status = 401, content_type = "application/problem+json")]
-    Unauthorized(Json<Problem>),
-    /// No such ruleset in this tenant, or no such version.
-    #[oai(status = 404, content_type = "application/problem+json")]
-    NotFound(Json<Problem>),
-    /// Too many requests for this key.
-    #[oai(status = 429, content_type = "application/problem+json")]
-    TooManyRequests(Json<Problem>),
-    /// An unexpected failure (logged, not described).
-    #[oai(status = 500, content_type = "application/problem+json")]
-    Internal(Json<Problem>),
+api_responses! {
+    /// Outcomes of `getRulesetVersion`.
+    pub enum GetRulesetVersionResponse {
+        /// The version.
+        #[oai(status = 200)]
+        Ok(Json<RulesetVersionView>),
+    }
+    problems {
+        400 => BadRequest: "The id is not a UUID or the version not a number.",
+        401 => Unauthorized,
+        404 => NotFound: "No such ruleset in this tenant, or no such version.",
+        429 => TooManyRequests,
+    }
 }
-problem_responses!(GetRulesetVersionResponse {
-    400 => BadRequest,
-    401 => Unauthorized,
-    404 => NotFound,
-    429 => TooManyRequests,
-});
 
-/// Outcomes of `listSignalClassifications`.
-#[derive(ApiResponse)]
-#[oai(bad_request_handler = "crate::problem::from_extractor")]
-pub enum ListClassificationsResponse {
-    /// The verdicts.
-    #[oai(status = 200)]
-    Ok(Json<ClassificationList>),
-    /// The id is not a UUID.
-    #[oai(status = 400, content_type = "application/problem+json")]
-    BadRequest(Json<Problem>),
-    /// No API key, or not a live one.
-    #[oai(status = 401, content_type = "application/problem+json")]
-    Unauthorized(Json<Problem>),
-    /// No such signal in this tenant.
-    #[oai(status = 404, content_type = "application/problem+json")]
-    NotFound(Json<Problem>),
-    /// Too many requests for this key.
-    #[oai(status = 429, content_type = "application/problem+json")]
-    TooManyRequests(Json<Problem>),
-    /// An unexpected failure (logged, not described).
-    #[oai(status = 500, content_type = "application/problem+json")]
-    Internal(Json<Problem>),
+api_responses! {
+    /// Outcomes of `listSignalClassifications`.
+    pub enum ListClassificationsResponse {
+        /// The verdicts.
+        #[oai(status = 200)]
+        Ok(Json<ClassificationList>),
+    }
+    problems {
+        400 => BadRequest: "The id is not a UUID.",
+        401 => Unauthorized,
+        404 => NotFound: "No such signal in this tenant.",
+        429 => TooManyRequests,
+    }
 }
-problem_responses!(ListClassificationsResponse {
-    400 => BadRequest,
-    401 => Unauthorized,
-    404 => NotFound,
-    429 => TooManyRequests,
-});
 
 #[tracing::instrument(skip_all, fields(tenant_id, ruleset_id))]
 async fn create_ruleset(

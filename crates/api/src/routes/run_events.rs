@@ -20,9 +20,9 @@ use jobs::{
 };
 use poem::web::{Data, sse::Event};
 use poem_openapi::{
-    ApiResponse, Object, OpenApi,
+    Object, OpenApi,
     param::{Header, Path},
-    payload::{EventStream, Json},
+    payload::EventStream,
     types::ToJSON,
 };
 use serde_json::Value;
@@ -32,10 +32,10 @@ use uuid::Uuid;
 
 use super::ApiTags;
 use crate::{
+    api_responses,
     app::AppState,
     auth::Auth,
-    problem::{ApiError, Problem, respond},
-    problem_responses,
+    problem::{ApiError, respond},
 };
 
 /// How often an open stream looks for new events.
@@ -113,46 +113,25 @@ impl RunEventsApi {
     }
 }
 
-/// Outcomes of `streamRunEvents`.
-#[derive(ApiResponse)]
-#[oai(bad_request_handler = "crate::problem::from_extractor")]
-pub enum RunEventsResponse {
-    /// The event stream.
-    #[oai(status = 200)]
-    Ok(EventStream<BoxStream<'static, RunEventView>>),
-    /// The run has finished and there is no event after `Last-Event-ID`.
-    #[oai(status = 204)]
-    Finished,
-    /// A parameter could not be read.
-    #[oai(status = 400, content_type = "application/problem+json")]
-    BadRequest(Json<Problem>),
-    /// No API key, or not a live one.
-    #[oai(status = 401, content_type = "application/problem+json")]
-    Unauthorized(Json<Problem>),
-    /// No such run in this tenant.
-    #[oai(status = 404, content_type = "application/problem+json")]
-    NotFound(Json<Problem>),
-    /// `Last-Event-ID` is not an event id.
-    #[oai(status = 422, content_type = "application/problem+json")]
-    Invalid(Json<Problem>),
-    /// Over the key's request rate, or too many bad keys from this address (see `Retry-After`).
-    #[oai(status = 429, content_type = "application/problem+json")]
-    TooManyRequests(Json<Problem>),
-    /// An unexpected failure (logged, not described).
-    #[oai(status = 500, content_type = "application/problem+json")]
-    Internal(Json<Problem>),
-    /// Too many event streams are open on this api process; retry shortly.
-    #[oai(status = 503, content_type = "application/problem+json")]
-    Unavailable(Json<Problem>),
+api_responses! {
+    /// Outcomes of `streamRunEvents`.
+    pub enum RunEventsResponse {
+        /// The event stream.
+        #[oai(status = 200)]
+        Ok(EventStream<BoxStream<'static, RunEventView>>),
+        /// The run has finished and there is no event after `Last-Event-ID`.
+        #[oai(status = 204)]
+        Finished,
+    }
+    problems {
+        400 => BadRequest: "A parameter could not be read.",
+        401 => Unauthorized,
+        404 => NotFound: "No such run in this tenant.",
+        422 => Invalid: "`Last-Event-ID` is not an event id.",
+        429 => TooManyRequests,
+        503 => Unavailable: "Too many event streams are open on this api process; retry shortly.",
+    }
 }
-problem_responses!(RunEventsResponse {
-    400 => BadRequest,
-    401 => Unauthorized,
-    404 => NotFound,
-    422 => Invalid,
-    429 => TooManyRequests,
-    503 => Unavailable,
-});
 
 /// What an open stream carries from one poll to the next.
 struct Cursor {

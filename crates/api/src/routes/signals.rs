@@ -29,6 +29,7 @@ use super::{
     },
 };
 use crate::{
+    api_responses,
     app::AppState,
     auth::{Auth, Origin},
     models::{JsonAs, OneStatusManyTypes},
@@ -281,68 +282,38 @@ impl SignalsApi {
     }
 }
 
-/// Outcomes of `listSignals`.
-#[derive(ApiResponse)]
-#[oai(bad_request_handler = "crate::problem::from_extractor")]
-pub enum ListSignalsResponse {
-    /// A page of signals.
-    #[oai(status = 200)]
-    Ok(Json<SignalPage>),
-    /// A parameter could not be read (a malformed time).
-    #[oai(status = 400, content_type = "application/problem+json")]
-    BadRequest(Json<Problem>),
-    /// No API key, or not a live one.
-    #[oai(status = 401, content_type = "application/problem+json")]
-    Unauthorized(Json<Problem>),
-    /// A parameter is invalid; `errors[].path` names it.
-    #[oai(status = 422, content_type = "application/problem+json")]
-    Invalid(Json<Problem>),
-    /// Too many requests for this key.
-    #[oai(status = 429, content_type = "application/problem+json")]
-    TooManyRequests(Json<Problem>),
-    /// An unexpected failure (logged, not described).
-    #[oai(status = 500, content_type = "application/problem+json")]
-    Internal(Json<Problem>),
+api_responses! {
+    /// Outcomes of `listSignals`.
+    pub enum ListSignalsResponse {
+        /// A page of signals.
+        #[oai(status = 200)]
+        Ok(Json<SignalPage>),
+    }
+    problems {
+        400 => BadRequest: "A parameter could not be read (a malformed time).",
+        401 => Unauthorized,
+        422 => Invalid: "A parameter is invalid; `errors[].path` names it.",
+        429 => TooManyRequests,
+    }
 }
-problem_responses!(ListSignalsResponse {
-    400 => BadRequest,
-    401 => Unauthorized,
-    422 => Invalid,
-    429 => TooManyRequests,
-});
 
-/// Outcomes of `exportSignals`.
-#[derive(ApiResponse)]
-#[oai(bad_request_handler = "crate::problem::from_extractor")]
-pub enum ExportSignalsResponse {
-    /// The signals, as `format` asks: NDJSON (one signal a line) or CSV with a header row.
-    #[oai(status = 200, content_type = "application/x-ndjson")]
-    Ndjson(Binary<Body>),
-    /// The signals, as `format` asks: NDJSON (one signal a line) or CSV with a header row.
-    #[oai(status = 200, content_type = "text/csv")]
-    Csv(Binary<Body>),
-    /// A parameter could not be read.
-    #[oai(status = 400, content_type = "application/problem+json")]
-    BadRequest(Json<Problem>),
-    /// No API key, or not a live one.
-    #[oai(status = 401, content_type = "application/problem+json")]
-    Unauthorized(Json<Problem>),
-    /// A parameter is invalid; `errors[].path` names it.
-    #[oai(status = 422, content_type = "application/problem+json")]
-    Invalid(Json<Problem>),
-    /// Too many requests for this key.
-    #[oai(status = 429, content_type = "application/problem+json")]
-    TooManyRequests(Json<Problem>),
-    /// An unexpected failure (logged, not described).
-    #[oai(status = 500, content_type = "application/problem+json")]
-    Internal(Json<Problem>),
+api_responses! {
+    /// Outcomes of `exportSignals`.
+    pub enum ExportSignalsResponse {
+        /// The signals, as `format` asks: NDJSON (one signal a line) or CSV with a header row.
+        #[oai(status = 200, content_type = "application/x-ndjson")]
+        Ndjson(Binary<Body>),
+        /// The signals, as `format` asks: NDJSON (one signal a line) or CSV with a header row.
+        #[oai(status = 200, content_type = "text/csv")]
+        Csv(Binary<Body>),
+    }
+    problems {
+        400 => BadRequest: "A parameter could not be read.",
+        401 => Unauthorized,
+        422 => Invalid: "A parameter is invalid; `errors[].path` names it.",
+        429 => TooManyRequests,
+    }
 }
-problem_responses!(ExportSignalsResponse {
-    400 => BadRequest,
-    401 => Unauthorized,
-    422 => Invalid,
-    429 => TooManyRequests,
-});
 
 /// Outcomes of `getSignal`.
 #[derive(ApiResponse)]
@@ -361,7 +332,7 @@ pub enum GetSignalResponse {
     /// No such signal in this tenant.
     #[oai(status = 404, content_type = "application/problem+json")]
     NotFound(Json<Problem>),
-    /// Too many requests for this key.
+    /// Over the key's request rate, or too many bad keys from this address (see `Retry-After`).
     #[oai(status = 429, content_type = "application/problem+json")]
     TooManyRequests(Json<Problem>),
     /// An unexpected failure (logged, not described).
@@ -375,39 +346,21 @@ problem_responses!(GetSignalResponse {
     429 => TooManyRequests,
 });
 
-/// Outcomes of `deleteSignal`.
-#[derive(ApiResponse)]
-#[oai(bad_request_handler = "crate::problem::from_extractor")]
-pub enum DeleteSignalResponse {
-    /// The signal is deleted.
-    #[oai(status = 204)]
-    Deleted,
-    /// The id is not a UUID.
-    #[oai(status = 400, content_type = "application/problem+json")]
-    BadRequest(Json<Problem>),
-    /// No API key, or not a live one.
-    #[oai(status = 401, content_type = "application/problem+json")]
-    Unauthorized(Json<Problem>),
-    /// The key is not an operator's.
-    #[oai(status = 403, content_type = "application/problem+json")]
-    Forbidden(Json<Problem>),
-    /// No such signal in this tenant.
-    #[oai(status = 404, content_type = "application/problem+json")]
-    NotFound(Json<Problem>),
-    /// Too many requests for this key.
-    #[oai(status = 429, content_type = "application/problem+json")]
-    TooManyRequests(Json<Problem>),
-    /// An unexpected failure (logged, not described).
-    #[oai(status = 500, content_type = "application/problem+json")]
-    Internal(Json<Problem>),
+api_responses! {
+    /// Outcomes of `deleteSignal`.
+    pub enum DeleteSignalResponse {
+        /// The signal is deleted.
+        #[oai(status = 204)]
+        Deleted,
+    }
+    problems {
+        400 => BadRequest: "The id is not a UUID.",
+        401 => Unauthorized,
+        403 => Forbidden: "The key is not an operator's.",
+        404 => NotFound: "No such signal in this tenant.",
+        429 => TooManyRequests,
+    }
 }
-problem_responses!(DeleteSignalResponse {
-    400 => BadRequest,
-    401 => Unauthorized,
-    403 => Forbidden,
-    404 => NotFound,
-    429 => TooManyRequests,
-});
 
 /// Outcomes of `transitionSignal`.
 #[derive(ApiResponse)]
@@ -435,7 +388,7 @@ pub enum TransitionSignalResponse {
     /// The state is unknown.
     #[oai(status = 422, content_type = "application/problem+json")]
     Invalid(Json<Problem>),
-    /// Too many requests for this key.
+    /// Over the key's request rate, or too many bad keys from this address (see `Retry-After`).
     #[oai(status = 429, content_type = "application/problem+json")]
     TooManyRequests(Json<Problem>),
     /// An unexpected failure (logged, not described).
@@ -452,99 +405,51 @@ problem_responses!(TransitionSignalResponse {
     429 => TooManyRequests,
 });
 
-/// Outcomes of `eraseAuthor`.
-#[derive(ApiResponse)]
-#[oai(bad_request_handler = "crate::problem::from_extractor")]
-pub enum EraseAuthorResponse {
-    /// How many signals were erased.
-    #[oai(status = 200)]
-    Ok(Json<Erased>),
-    /// The body is not JSON.
-    #[oai(status = 400, content_type = "application/problem+json")]
-    BadRequest(Json<Problem>),
-    /// No API key, or not a live one.
-    #[oai(status = 401, content_type = "application/problem+json")]
-    Unauthorized(Json<Problem>),
-    /// The key is not an admin's.
-    #[oai(status = 403, content_type = "application/problem+json")]
-    Forbidden(Json<Problem>),
-    /// The author is missing or empty.
-    #[oai(status = 422, content_type = "application/problem+json")]
-    Invalid(Json<Problem>),
-    /// Too many requests for this key.
-    #[oai(status = 429, content_type = "application/problem+json")]
-    TooManyRequests(Json<Problem>),
-    /// An unexpected failure (logged, not described).
-    #[oai(status = 500, content_type = "application/problem+json")]
-    Internal(Json<Problem>),
+api_responses! {
+    /// Outcomes of `eraseAuthor`.
+    pub enum EraseAuthorResponse {
+        /// How many signals were erased.
+        #[oai(status = 200)]
+        Ok(Json<Erased>),
+    }
+    problems {
+        400 => BadRequest: "The body is not JSON.",
+        401 => Unauthorized,
+        403 => Forbidden: "The key is not an admin's.",
+        422 => Invalid: "The author is missing or empty.",
+        429 => TooManyRequests,
+    }
 }
-problem_responses!(EraseAuthorResponse {
-    400 => BadRequest,
-    401 => Unauthorized,
-    403 => Forbidden,
-    422 => Invalid,
-    429 => TooManyRequests,
-});
 
-/// Outcomes of `getSignalQuality`.
-#[derive(ApiResponse)]
-#[oai(bad_request_handler = "crate::problem::from_extractor")]
-pub enum GetQualityResponse {
-    /// The settings and rejection counts.
-    #[oai(status = 200)]
-    Ok(Json<SignalQuality>),
-    /// No API key, or not a live one.
-    #[oai(status = 401, content_type = "application/problem+json")]
-    Unauthorized(Json<Problem>),
-    /// Too many requests for this key.
-    #[oai(status = 429, content_type = "application/problem+json")]
-    TooManyRequests(Json<Problem>),
-    /// An unexpected failure (logged, not described).
-    #[oai(status = 500, content_type = "application/problem+json")]
-    Internal(Json<Problem>),
+api_responses! {
+    /// Outcomes of `getSignalQuality`.
+    pub enum GetQualityResponse {
+        /// The settings and rejection counts.
+        #[oai(status = 200)]
+        Ok(Json<SignalQuality>),
+    }
+    problems {
+        401 => Unauthorized,
+        429 => TooManyRequests,
+    }
 }
-problem_responses!(GetQualityResponse {
-    401 => Unauthorized,
-    429 => TooManyRequests,
-});
 
-/// Outcomes of `updateSignalQuality`.
-#[derive(ApiResponse)]
-#[oai(bad_request_handler = "crate::problem::from_extractor")]
-pub enum UpdateQualityResponse {
-    /// The settings after the change.
-    #[oai(status = 200)]
-    Ok(Json<QualitySettings>),
-    /// The body is not JSON.
-    #[oai(status = 400, content_type = "application/problem+json")]
-    BadRequest(Json<Problem>),
-    /// No API key, or not a live one.
-    #[oai(status = 401, content_type = "application/problem+json")]
-    Unauthorized(Json<Problem>),
-    /// The key is not an admin's.
-    #[oai(status = 403, content_type = "application/problem+json")]
-    Forbidden(Json<Problem>),
-    /// The body is larger than the server accepts.
-    #[oai(status = 413, content_type = "application/problem+json")]
-    PayloadTooLarge(Json<Problem>),
-    /// A field is invalid; `errors[].path` names it.
-    #[oai(status = 422, content_type = "application/problem+json")]
-    Invalid(Json<Problem>),
-    /// Too many requests for this key.
-    #[oai(status = 429, content_type = "application/problem+json")]
-    TooManyRequests(Json<Problem>),
-    /// An unexpected failure (logged, not described).
-    #[oai(status = 500, content_type = "application/problem+json")]
-    Internal(Json<Problem>),
+api_responses! {
+    /// Outcomes of `updateSignalQuality`.
+    pub enum UpdateQualityResponse {
+        /// The settings after the change.
+        #[oai(status = 200)]
+        Ok(Json<QualitySettings>),
+    }
+    problems {
+        400 => BadRequest: "The body is not JSON.",
+        401 => Unauthorized,
+        403 => Forbidden: "The key is not an admin's.",
+        413 => PayloadTooLarge,
+        422 => Invalid: "A field is invalid; `errors[].path` names it.",
+        429 => TooManyRequests,
+    }
 }
-problem_responses!(UpdateQualityResponse {
-    400 => BadRequest,
-    401 => Unauthorized,
-    403 => Forbidden,
-    413 => PayloadTooLarge,
-    422 => Invalid,
-    429 => TooManyRequests,
-});
 
 #[tracing::instrument(skip_all, fields(tenant_id))]
 async fn list_signals(

@@ -14,7 +14,7 @@ use poem::{
     web::{Data, RemoteAddr},
 };
 use poem_openapi::{
-    ApiResponse, OpenApi, SecurityScheme,
+    OpenApi, SecurityScheme,
     param::{Header, Path, Query},
     payload::Json,
 };
@@ -28,12 +28,11 @@ use super::{
     },
 };
 use crate::{
-    API_PREFIX,
+    API_PREFIX, api_responses,
     app::AppState,
     auth::{Auth, Origin},
     models::JsonAs,
-    problem::{ApiError, Problem, respond},
-    problem_responses,
+    problem::{ApiError, respond},
 };
 
 /// The `/sources` operations.
@@ -168,230 +167,110 @@ pub enum PushAuth {
     Signed,
 }
 
-/// Outcomes of `createSource`.
-#[derive(ApiResponse)]
-#[oai(bad_request_handler = "crate::problem::from_extractor")]
-pub enum CreateSourceResponse {
-    /// The source was created.
-    #[oai(status = 201)]
-    Created(
-        Json<Source>,
-        /// Where the source can be read.
-        #[oai(header = "Location")]
-        String,
-    ),
-    /// The body is not JSON.
-    #[oai(status = 400, content_type = "application/problem+json")]
-    BadRequest(Json<Problem>),
-    /// No API key, or not a live one.
-    #[oai(status = 401, content_type = "application/problem+json")]
-    Unauthorized(Json<Problem>),
-    /// The key is not an operator's.
-    #[oai(status = 403, content_type = "application/problem+json")]
-    Forbidden(Json<Problem>),
-    /// The body is larger than the server accepts.
-    #[oai(status = 413, content_type = "application/problem+json")]
-    PayloadTooLarge(Json<Problem>),
-    /// A field is invalid; `errors[].path` names it.
-    #[oai(status = 422, content_type = "application/problem+json")]
-    Invalid(Json<Problem>),
-    /// Too many requests for this key.
-    #[oai(status = 429, content_type = "application/problem+json")]
-    TooManyRequests(Json<Problem>),
-    /// An unexpected failure (logged, not described).
-    #[oai(status = 500, content_type = "application/problem+json")]
-    Internal(Json<Problem>),
+api_responses! {
+    /// Outcomes of `createSource`.
+    pub enum CreateSourceResponse {
+        /// The source was created.
+        #[oai(status = 201)]
+        Created(
+            Json<Source>,
+            /// Where the source can be read.
+            #[oai(header = "Location")]
+            String,
+        ),
+    }
+    problems {
+        400 => BadRequest: "The body is not JSON.",
+        401 => Unauthorized,
+        403 => Forbidden: "The key is not an operator's.",
+        413 => PayloadTooLarge,
+        422 => Invalid: "A field is invalid; `errors[].path` names it.",
+        429 => TooManyRequests,
+    }
 }
-problem_responses!(CreateSourceResponse {
-    400 => BadRequest,
-    401 => Unauthorized,
-    403 => Forbidden,
-    413 => PayloadTooLarge,
-    422 => Invalid,
-    429 => TooManyRequests,
-});
 
-/// Outcomes of `listSources`.
-#[derive(ApiResponse)]
-#[oai(bad_request_handler = "crate::problem::from_extractor")]
-pub enum ListSourcesResponse {
-    /// A page of sources.
-    #[oai(status = 200)]
-    Ok(Json<SourcePage>),
-    /// A parameter could not be read.
-    #[oai(status = 400, content_type = "application/problem+json")]
-    BadRequest(Json<Problem>),
-    /// No API key, or not a live one.
-    #[oai(status = 401, content_type = "application/problem+json")]
-    Unauthorized(Json<Problem>),
-    /// A parameter is invalid; `errors[].path` names it.
-    #[oai(status = 422, content_type = "application/problem+json")]
-    Invalid(Json<Problem>),
-    /// Too many requests for this key.
-    #[oai(status = 429, content_type = "application/problem+json")]
-    TooManyRequests(Json<Problem>),
-    /// An unexpected failure (logged, not described).
-    #[oai(status = 500, content_type = "application/problem+json")]
-    Internal(Json<Problem>),
+api_responses! {
+    /// Outcomes of `listSources`.
+    pub enum ListSourcesResponse {
+        /// A page of sources.
+        #[oai(status = 200)]
+        Ok(Json<SourcePage>),
+    }
+    problems {
+        400 => BadRequest: "A parameter could not be read.",
+        401 => Unauthorized,
+        422 => Invalid: "A parameter is invalid; `errors[].path` names it.",
+        429 => TooManyRequests,
+    }
 }
-problem_responses!(ListSourcesResponse {
-    400 => BadRequest,
-    401 => Unauthorized,
-    422 => Invalid,
-    429 => TooManyRequests,
-});
 
-/// Outcomes of `getSource`.
-#[derive(ApiResponse)]
-#[oai(bad_request_handler = "crate::problem::from_extractor")]
-pub enum GetSourceResponse {
-    /// The source.
-    #[oai(status = 200)]
-    Ok(Json<Source>),
-    /// The id is not a UUID.
-    #[oai(status = 400, content_type = "application/problem+json")]
-    BadRequest(Json<Problem>),
-    /// No API key, or not a live one.
-    #[oai(status = 401, content_type = "application/problem+json")]
-    Unauthorized(Json<Problem>),
-    /// No such source in this tenant.
-    #[oai(status = 404, content_type = "application/problem+json")]
-    NotFound(Json<Problem>),
-    /// Too many requests for this key.
-    #[oai(status = 429, content_type = "application/problem+json")]
-    TooManyRequests(Json<Problem>),
-    /// An unexpected failure (logged, not described).
-    #[oai(status = 500, content_type = "application/problem+json")]
-    Internal(Json<Problem>),
+api_responses! {
+    /// Outcomes of `getSource`.
+    pub enum GetSourceResponse {
+        /// The source.
+        #[oai(status = 200)]
+        Ok(Json<Source>),
+    }
+    problems {
+        400 => BadRequest: "The id is not a UUID.",
+        401 => Unauthorized,
+        404 => NotFound: "No such source in this tenant.",
+        429 => TooManyRequests,
+    }
 }
-problem_responses!(GetSourceResponse {
-    400 => BadRequest,
-    401 => Unauthorized,
-    404 => NotFound,
-    429 => TooManyRequests,
-});
 
-/// Outcomes of `updateSource`.
-#[derive(ApiResponse)]
-#[oai(bad_request_handler = "crate::problem::from_extractor")]
-pub enum UpdateSourceResponse {
-    /// The source, as it is after the change.
-    #[oai(status = 200)]
-    Ok(Json<Source>),
-    /// The body is not JSON, or the id is not a UUID.
-    #[oai(status = 400, content_type = "application/problem+json")]
-    BadRequest(Json<Problem>),
-    /// No API key, or not a live one.
-    #[oai(status = 401, content_type = "application/problem+json")]
-    Unauthorized(Json<Problem>),
-    /// The key is not an operator's.
-    #[oai(status = 403, content_type = "application/problem+json")]
-    Forbidden(Json<Problem>),
-    /// No such source in this tenant.
-    #[oai(status = 404, content_type = "application/problem+json")]
-    NotFound(Json<Problem>),
-    /// The body is larger than the server accepts.
-    #[oai(status = 413, content_type = "application/problem+json")]
-    PayloadTooLarge(Json<Problem>),
-    /// A field is invalid; `errors[].path` names it.
-    #[oai(status = 422, content_type = "application/problem+json")]
-    Invalid(Json<Problem>),
-    /// Too many requests for this key.
-    #[oai(status = 429, content_type = "application/problem+json")]
-    TooManyRequests(Json<Problem>),
-    /// An unexpected failure (logged, not described).
-    #[oai(status = 500, content_type = "application/problem+json")]
-    Internal(Json<Problem>),
+api_responses! {
+    /// Outcomes of `updateSource`.
+    pub enum UpdateSourceResponse {
+        /// The source, as it is after the change.
+        #[oai(status = 200)]
+        Ok(Json<Source>),
+    }
+    problems {
+        400 => BadRequest: "The body is not JSON, or the id is not a UUID.",
+        401 => Unauthorized,
+        403 => Forbidden: "The key is not an operator's.",
+        404 => NotFound: "No such source in this tenant.",
+        413 => PayloadTooLarge,
+        422 => Invalid: "A field is invalid; `errors[].path` names it.",
+        429 => TooManyRequests,
+    }
 }
-problem_responses!(UpdateSourceResponse {
-    400 => BadRequest,
-    401 => Unauthorized,
-    403 => Forbidden,
-    404 => NotFound,
-    413 => PayloadTooLarge,
-    422 => Invalid,
-    429 => TooManyRequests,
-});
 
-/// Outcomes of `deleteSource`.
-#[derive(ApiResponse)]
-#[oai(bad_request_handler = "crate::problem::from_extractor")]
-pub enum DeleteSourceResponse {
-    /// The source is deleted (its signals stay).
-    #[oai(status = 204)]
-    Deleted,
-    /// The id is not a UUID.
-    #[oai(status = 400, content_type = "application/problem+json")]
-    BadRequest(Json<Problem>),
-    /// No API key, or not a live one.
-    #[oai(status = 401, content_type = "application/problem+json")]
-    Unauthorized(Json<Problem>),
-    /// The key is not an operator's.
-    #[oai(status = 403, content_type = "application/problem+json")]
-    Forbidden(Json<Problem>),
-    /// No such source in this tenant.
-    #[oai(status = 404, content_type = "application/problem+json")]
-    NotFound(Json<Problem>),
-    /// Too many requests for this key.
-    #[oai(status = 429, content_type = "application/problem+json")]
-    TooManyRequests(Json<Problem>),
-    /// An unexpected failure (logged, not described).
-    #[oai(status = 500, content_type = "application/problem+json")]
-    Internal(Json<Problem>),
+api_responses! {
+    /// Outcomes of `deleteSource`.
+    pub enum DeleteSourceResponse {
+        /// The source is deleted (its signals stay).
+        #[oai(status = 204)]
+        Deleted,
+    }
+    problems {
+        400 => BadRequest: "The id is not a UUID.",
+        401 => Unauthorized,
+        403 => Forbidden: "The key is not an operator's.",
+        404 => NotFound: "No such source in this tenant.",
+        429 => TooManyRequests,
+    }
 }
-problem_responses!(DeleteSourceResponse {
-    400 => BadRequest,
-    401 => Unauthorized,
-    403 => Forbidden,
-    404 => NotFound,
-    429 => TooManyRequests,
-});
 
-/// Outcomes of `pushSignals`.
-#[derive(ApiResponse)]
-#[oai(bad_request_handler = "crate::problem::from_extractor")]
-pub enum PushSignalsResponse {
-    /// The batch was ingested: what was new, held already, near-duplicate or refused.
-    #[oai(status = 200)]
-    Ok(Json<IngestReport>),
-    /// The id is not a UUID.
-    #[oai(status = 400, content_type = "application/problem+json")]
-    BadRequest(Json<Problem>),
-    /// No API key, or the source has a secret and the signature is missing, stale or wrong.
-    #[oai(status = 401, content_type = "application/problem+json")]
-    Unauthorized(Json<Problem>),
-    /// The key is not an operator's.
-    #[oai(status = 403, content_type = "application/problem+json")]
-    Forbidden(Json<Problem>),
-    /// No such source in this tenant.
-    #[oai(status = 404, content_type = "application/problem+json")]
-    NotFound(Json<Problem>),
-    /// The source is not a push source, or it is disabled.
-    #[oai(status = 409, content_type = "application/problem+json")]
-    Conflict(Json<Problem>),
-    /// The body is larger than the server accepts.
-    #[oai(status = 413, content_type = "application/problem+json")]
-    PayloadTooLarge(Json<Problem>),
-    /// The body is not a valid batch; `errors[].path` names the item (`items[3].url`).
-    #[oai(status = 422, content_type = "application/problem+json")]
-    Invalid(Json<Problem>),
-    /// Too many requests for this key.
-    #[oai(status = 429, content_type = "application/problem+json")]
-    TooManyRequests(Json<Problem>),
-    /// An unexpected failure (logged, not described).
-    #[oai(status = 500, content_type = "application/problem+json")]
-    Internal(Json<Problem>),
+api_responses! {
+    /// Outcomes of `pushSignals`.
+    pub enum PushSignalsResponse {
+        /// The batch was ingested: what was new, held already, near-duplicate or refused.
+        #[oai(status = 200)]
+        Ok(Json<IngestReport>),
+    }
+    problems {
+        400 => BadRequest: "The id is not a UUID.",
+        401 => Unauthorized: "No API key, or the source has a secret and the signature is missing, stale or wrong.",
+        403 => Forbidden: "The key is not an operator's.",
+        404 => NotFound: "No such source in this tenant.",
+        409 => Conflict: "The source is not a push source, or it is disabled.",
+        413 => PayloadTooLarge,
+        422 => Invalid: "The body is not a valid batch; `errors[].path` names the item (`items[3].url`).",
+        429 => TooManyRequests,
+    }
 }
-problem_responses!(PushSignalsResponse {
-    400 => BadRequest,
-    401 => Unauthorized,
-    403 => Forbidden,
-    404 => NotFound,
-    409 => Conflict,
-    413 => PayloadTooLarge,
-    422 => Invalid,
-    429 => TooManyRequests,
-});
 
 #[tracing::instrument(skip_all, fields(tenant_id, source_id))]
 async fn create_source(

@@ -7,19 +7,15 @@ use chrono::{DateTime, Utc};
 use futures::{StreamExt, stream::BoxStream};
 use jobs::{auth::Role, queue::admin};
 use poem::web::Data;
-use poem_openapi::{
-    ApiResponse, Object, OpenApi,
-    param::Query,
-    payload::{EventStream, Json},
-};
+use poem_openapi::{Object, OpenApi, param::Query, payload::EventStream};
 
 use super::{ApiTags, system::WORKER_STALE_AFTER};
 use crate::{
+    api_responses,
     app::AppState,
     auth::Auth,
     models::{QueueStats, Worker},
-    problem::{ApiError, Problem, respond},
-    problem_responses,
+    problem::{ApiError, respond},
 };
 
 /// One moment of the fleet.
@@ -55,35 +51,20 @@ impl StreamApi {
     }
 }
 
-/// Outcomes of `streamFleet`.
-#[derive(ApiResponse)]
-#[oai(bad_request_handler = "crate::problem::from_extractor")]
-pub enum StreamResponse {
-    /// The event stream.
-    #[oai(status = 200)]
-    Ok(EventStream<BoxStream<'static, FleetSnapshot>>),
-    /// A parameter could not be read.
-    #[oai(status = 400, content_type = "application/problem+json")]
-    BadRequest(Json<Problem>),
-    /// No API key, or not a live one.
-    #[oai(status = 401, content_type = "application/problem+json")]
-    Unauthorized(Json<Problem>),
-    /// `interval_ms` is out of range.
-    #[oai(status = 422, content_type = "application/problem+json")]
-    Invalid(Json<Problem>),
-    /// Over the key's request rate, or too many bad keys from this address (see `Retry-After`).
-    #[oai(status = 429, content_type = "application/problem+json")]
-    TooManyRequests(Json<Problem>),
-    /// An unexpected failure (logged, not described).
-    #[oai(status = 500, content_type = "application/problem+json")]
-    Internal(Json<Problem>),
+api_responses! {
+    /// Outcomes of `streamFleet`.
+    pub enum StreamResponse {
+        /// The event stream.
+        #[oai(status = 200)]
+        Ok(EventStream<BoxStream<'static, FleetSnapshot>>),
+    }
+    problems {
+        400 => BadRequest: "A parameter could not be read.",
+        401 => Unauthorized,
+        422 => Invalid: "`interval_ms` is out of range.",
+        429 => TooManyRequests,
+    }
 }
-problem_responses!(StreamResponse {
-    400 => BadRequest,
-    401 => Unauthorized,
-    422 => Invalid,
-    429 => TooManyRequests,
-});
 
 fn open(
     state: &AppState,

@@ -6,16 +6,16 @@ use poem::{
     middleware::ReqId,
     web::{Data, RemoteAddr},
 };
-use poem_openapi::{ApiResponse, Object, OpenApi, payload::Json};
+use poem_openapi::{Object, OpenApi, payload::Json};
 use uuid::Uuid;
 
 use super::ApiTags;
 use crate::{
+    api_responses,
     app::AppState,
     auth::{Auth, Origin},
     models::JsonAs,
-    problem::{ApiError, Problem, respond},
-    problem_responses,
+    problem::{ApiError, respond},
 };
 
 /// A tenant and its settings.
@@ -100,69 +100,36 @@ impl TenantApi {
     }
 }
 
-/// Outcomes of `getTenant`.
-#[derive(ApiResponse)]
-#[oai(bad_request_handler = "crate::problem::from_extractor")]
-pub enum GetTenantResponse {
-    /// The tenant.
-    #[oai(status = 200)]
-    Ok(Json<Tenant>),
-    /// No API key, or not a live one.
-    #[oai(status = 401, content_type = "application/problem+json")]
-    Unauthorized(Json<Problem>),
-    /// The key is not an admin's.
-    #[oai(status = 403, content_type = "application/problem+json")]
-    Forbidden(Json<Problem>),
-    /// Over the key's request rate, or too many bad keys from this address (see `Retry-After`).
-    #[oai(status = 429, content_type = "application/problem+json")]
-    TooManyRequests(Json<Problem>),
-    /// An unexpected failure (logged, not described).
-    #[oai(status = 500, content_type = "application/problem+json")]
-    Internal(Json<Problem>),
+api_responses! {
+    /// Outcomes of `getTenant`.
+    pub enum GetTenantResponse {
+        /// The tenant.
+        #[oai(status = 200)]
+        Ok(Json<Tenant>),
+    }
+    problems {
+        401 => Unauthorized,
+        403 => Forbidden: "The key is not an admin's.",
+        429 => TooManyRequests,
+    }
 }
-problem_responses!(GetTenantResponse {
-    401 => Unauthorized,
-    403 => Forbidden,
-    429 => TooManyRequests,
-});
 
-/// Outcomes of `updateTenant`.
-#[derive(ApiResponse)]
-#[oai(bad_request_handler = "crate::problem::from_extractor")]
-pub enum UpdateTenantResponse {
-    /// The tenant, changed.
-    #[oai(status = 200)]
-    Ok(Json<Tenant>),
-    /// The body is not JSON.
-    #[oai(status = 400, content_type = "application/problem+json")]
-    BadRequest(Json<Problem>),
-    /// No API key, or not a live one.
-    #[oai(status = 401, content_type = "application/problem+json")]
-    Unauthorized(Json<Problem>),
-    /// The key is not an admin's.
-    #[oai(status = 403, content_type = "application/problem+json")]
-    Forbidden(Json<Problem>),
-    /// The body is larger than the server accepts.
-    #[oai(status = 413, content_type = "application/problem+json")]
-    PayloadTooLarge(Json<Problem>),
-    /// A field is invalid; `errors[].path` names it.
-    #[oai(status = 422, content_type = "application/problem+json")]
-    Invalid(Json<Problem>),
-    /// Over the key's request rate, or too many bad keys from this address (see `Retry-After`).
-    #[oai(status = 429, content_type = "application/problem+json")]
-    TooManyRequests(Json<Problem>),
-    /// An unexpected failure (logged, not described).
-    #[oai(status = 500, content_type = "application/problem+json")]
-    Internal(Json<Problem>),
+api_responses! {
+    /// Outcomes of `updateTenant`.
+    pub enum UpdateTenantResponse {
+        /// The tenant, changed.
+        #[oai(status = 200)]
+        Ok(Json<Tenant>),
+    }
+    problems {
+        400 => BadRequest: "The body is not JSON.",
+        401 => Unauthorized,
+        403 => Forbidden: "The key is not an admin's.",
+        413 => PayloadTooLarge,
+        422 => Invalid: "A field is invalid; `errors[].path` names it.",
+        429 => TooManyRequests,
+    }
 }
-problem_responses!(UpdateTenantResponse {
-    400 => BadRequest,
-    401 => Unauthorized,
-    403 => Forbidden,
-    413 => PayloadTooLarge,
-    422 => Invalid,
-    429 => TooManyRequests,
-});
 
 #[tracing::instrument(skip_all, fields(tenant_id))]
 async fn get_tenant(state: &AppState, auth: &Auth) -> Result<GetTenantResponse, ApiError> {

@@ -21,7 +21,7 @@ use poem::{
     web::{Data, RemoteAddr},
 };
 use poem_openapi::{
-    ApiResponse, Enum, Object, OpenApi,
+    Enum, Object, OpenApi,
     param::{Header, Path},
     payload::Json,
 };
@@ -35,12 +35,11 @@ use super::{
     workflows::{MAX_CORRELATION_ID, RunView, audited, invalid, wake},
 };
 use crate::{
-    API_PREFIX,
+    API_PREFIX, api_responses,
     app::AppState,
     auth::{Auth, Origin},
     models::JsonAs,
-    problem::{ApiError, Problem, respond},
-    problem_responses,
+    problem::{ApiError, respond},
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -609,256 +608,118 @@ async fn trigger(
 // ---------------------------------------------------------------------------------------------
 // Responses
 
-/// Outcomes of `createSchedule`.
-#[derive(ApiResponse)]
-#[oai(bad_request_handler = "crate::problem::from_extractor")]
-pub enum CreateScheduleResponse {
-    /// The schedule, with its first fire time.
-    #[oai(status = 201)]
-    Created(Json<ScheduleView>),
-    /// The body is not JSON, or a parameter could not be read.
-    #[oai(status = 400, content_type = "application/problem+json")]
-    BadRequest(Json<Problem>),
-    /// No API key, or not a live one.
-    #[oai(status = 401, content_type = "application/problem+json")]
-    Unauthorized(Json<Problem>),
-    /// The key's role is too low for this operation.
-    #[oai(status = 403, content_type = "application/problem+json")]
-    Forbidden(Json<Problem>),
-    /// No such workflow in this tenant.
-    #[oai(status = 404, content_type = "application/problem+json")]
-    NotFound(Json<Problem>),
-    /// The workflow has the most schedules it may have.
-    #[oai(status = 409, content_type = "application/problem+json")]
-    Conflict(Json<Problem>),
-    /// The body is larger than the server accepts.
-    #[oai(status = 413, content_type = "application/problem+json")]
-    PayloadTooLarge(Json<Problem>),
-    /// A field is invalid; `errors[].path` names each (`cron`, `time_zone`, `catch_up`, ...).
-    #[oai(status = 422, content_type = "application/problem+json")]
-    Invalid(Json<Problem>),
-    /// Over the key's request rate, or too many bad keys from this address (see `Retry-After`).
-    #[oai(status = 429, content_type = "application/problem+json")]
-    TooManyRequests(Json<Problem>),
-    /// An unexpected failure (logged, not described).
-    #[oai(status = 500, content_type = "application/problem+json")]
-    Internal(Json<Problem>),
+api_responses! {
+    /// Outcomes of `createSchedule`.
+    pub enum CreateScheduleResponse {
+        /// The schedule, with its first fire time.
+        #[oai(status = 201)]
+        Created(Json<ScheduleView>),
+    }
+    problems {
+        400 => BadRequest: "The body is not JSON, or a parameter could not be read.",
+        401 => Unauthorized,
+        403 => Forbidden: "The key's role is too low for this operation.",
+        404 => NotFound: "No such workflow in this tenant.",
+        409 => Conflict: "The workflow has the most schedules it may have.",
+        413 => PayloadTooLarge,
+        422 => Invalid: "A field is invalid; `errors[].path` names each (`cron`, `time_zone`, `catch_up`, ...).",
+        429 => TooManyRequests,
+    }
 }
-problem_responses!(CreateScheduleResponse {
-    400 => BadRequest,
-    401 => Unauthorized,
-    403 => Forbidden,
-    404 => NotFound,
-    409 => Conflict,
-    413 => PayloadTooLarge,
-    422 => Invalid,
-    429 => TooManyRequests,
-});
 
-/// Outcomes of `listSchedules`.
-#[derive(ApiResponse)]
-#[oai(bad_request_handler = "crate::problem::from_extractor")]
-pub enum ListSchedulesResponse {
-    /// The workflow's schedules.
-    #[oai(status = 200)]
-    Ok(Json<ScheduleList>),
-    /// A parameter could not be read.
-    #[oai(status = 400, content_type = "application/problem+json")]
-    BadRequest(Json<Problem>),
-    /// No API key, or not a live one.
-    #[oai(status = 401, content_type = "application/problem+json")]
-    Unauthorized(Json<Problem>),
-    /// No such workflow in this tenant.
-    #[oai(status = 404, content_type = "application/problem+json")]
-    NotFound(Json<Problem>),
-    /// Over the key's request rate, or too many bad keys from this address (see `Retry-After`).
-    #[oai(status = 429, content_type = "application/problem+json")]
-    TooManyRequests(Json<Problem>),
-    /// An unexpected failure (logged, not described).
-    #[oai(status = 500, content_type = "application/problem+json")]
-    Internal(Json<Problem>),
+api_responses! {
+    /// Outcomes of `listSchedules`.
+    pub enum ListSchedulesResponse {
+        /// The workflow's schedules.
+        #[oai(status = 200)]
+        Ok(Json<ScheduleList>),
+    }
+    problems {
+        400 => BadRequest: "A parameter could not be read.",
+        401 => Unauthorized,
+        404 => NotFound: "No such workflow in this tenant.",
+        429 => TooManyRequests,
+    }
 }
-problem_responses!(ListSchedulesResponse {
-    400 => BadRequest,
-    401 => Unauthorized,
-    404 => NotFound,
-    429 => TooManyRequests,
-});
 
-/// Outcomes of `getSchedule` and `updateSchedule`.
-#[derive(ApiResponse)]
-#[oai(bad_request_handler = "crate::problem::from_extractor")]
-pub enum ScheduleResponse {
-    /// The schedule.
-    #[oai(status = 200)]
-    Ok(Json<ScheduleView>),
-    /// The body is not JSON, or a parameter could not be read.
-    #[oai(status = 400, content_type = "application/problem+json")]
-    BadRequest(Json<Problem>),
-    /// No API key, or not a live one.
-    #[oai(status = 401, content_type = "application/problem+json")]
-    Unauthorized(Json<Problem>),
-    /// The key's role is too low for this operation.
-    #[oai(status = 403, content_type = "application/problem+json")]
-    Forbidden(Json<Problem>),
-    /// No such schedule in this tenant.
-    #[oai(status = 404, content_type = "application/problem+json")]
-    NotFound(Json<Problem>),
-    /// The body is larger than the server accepts.
-    #[oai(status = 413, content_type = "application/problem+json")]
-    PayloadTooLarge(Json<Problem>),
-    /// A field is invalid; `errors[].path` names each.
-    #[oai(status = 422, content_type = "application/problem+json")]
-    Invalid(Json<Problem>),
-    /// Over the key's request rate, or too many bad keys from this address (see `Retry-After`).
-    #[oai(status = 429, content_type = "application/problem+json")]
-    TooManyRequests(Json<Problem>),
-    /// An unexpected failure (logged, not described).
-    #[oai(status = 500, content_type = "application/problem+json")]
-    Internal(Json<Problem>),
+api_responses! {
+    /// Outcomes of `getSchedule` and `updateSchedule`.
+    pub enum ScheduleResponse {
+        /// The schedule.
+        #[oai(status = 200)]
+        Ok(Json<ScheduleView>),
+    }
+    problems {
+        400 => BadRequest: "The body is not JSON, or a parameter could not be read.",
+        401 => Unauthorized,
+        403 => Forbidden: "The key's role is too low for this operation.",
+        404 => NotFound: "No such schedule in this tenant.",
+        413 => PayloadTooLarge,
+        422 => Invalid: "A field is invalid; `errors[].path` names each.",
+        429 => TooManyRequests,
+    }
 }
-problem_responses!(ScheduleResponse {
-    400 => BadRequest,
-    401 => Unauthorized,
-    403 => Forbidden,
-    404 => NotFound,
-    413 => PayloadTooLarge,
-    422 => Invalid,
-    429 => TooManyRequests,
-});
 
-/// Outcomes of `deleteSchedule` and `deleteWebhook`.
-#[derive(ApiResponse)]
-#[oai(bad_request_handler = "crate::problem::from_extractor")]
-pub enum DeleteResponse {
-    /// Deleted.
-    #[oai(status = 204)]
-    Deleted,
-    /// A parameter could not be read.
-    #[oai(status = 400, content_type = "application/problem+json")]
-    BadRequest(Json<Problem>),
-    /// No API key, or not a live one.
-    #[oai(status = 401, content_type = "application/problem+json")]
-    Unauthorized(Json<Problem>),
-    /// The key's role is too low for this operation.
-    #[oai(status = 403, content_type = "application/problem+json")]
-    Forbidden(Json<Problem>),
-    /// No such schedule, workflow or webhook in this tenant.
-    #[oai(status = 404, content_type = "application/problem+json")]
-    NotFound(Json<Problem>),
-    /// Over the key's request rate, or too many bad keys from this address (see `Retry-After`).
-    #[oai(status = 429, content_type = "application/problem+json")]
-    TooManyRequests(Json<Problem>),
-    /// An unexpected failure (logged, not described).
-    #[oai(status = 500, content_type = "application/problem+json")]
-    Internal(Json<Problem>),
+api_responses! {
+    /// Outcomes of `deleteSchedule` and `deleteWebhook`.
+    pub enum DeleteResponse {
+        /// Deleted.
+        #[oai(status = 204)]
+        Deleted,
+    }
+    problems {
+        400 => BadRequest: "A parameter could not be read.",
+        401 => Unauthorized,
+        403 => Forbidden: "The key's role is too low for this operation.",
+        404 => NotFound: "No such schedule, workflow or webhook in this tenant.",
+        429 => TooManyRequests,
+    }
 }
-problem_responses!(DeleteResponse {
-    400 => BadRequest,
-    401 => Unauthorized,
-    403 => Forbidden,
-    404 => NotFound,
-    429 => TooManyRequests,
-});
 
-/// Outcomes of `createWebhook`.
-#[derive(ApiResponse)]
-#[oai(bad_request_handler = "crate::problem::from_extractor")]
-pub enum CreateWebhookResponse {
-    /// The webhook and its new secret (shown only here).
-    #[oai(status = 201)]
-    Created(Json<WebhookSecret>),
-    /// A parameter could not be read.
-    #[oai(status = 400, content_type = "application/problem+json")]
-    BadRequest(Json<Problem>),
-    /// No API key, or not a live one.
-    #[oai(status = 401, content_type = "application/problem+json")]
-    Unauthorized(Json<Problem>),
-    /// The key's role is too low for this operation.
-    #[oai(status = 403, content_type = "application/problem+json")]
-    Forbidden(Json<Problem>),
-    /// No such workflow in this tenant.
-    #[oai(status = 404, content_type = "application/problem+json")]
-    NotFound(Json<Problem>),
-    /// Over the key's request rate, or too many bad keys from this address (see `Retry-After`).
-    #[oai(status = 429, content_type = "application/problem+json")]
-    TooManyRequests(Json<Problem>),
-    /// An unexpected failure (logged, not described).
-    #[oai(status = 500, content_type = "application/problem+json")]
-    Internal(Json<Problem>),
+api_responses! {
+    /// Outcomes of `createWebhook`.
+    pub enum CreateWebhookResponse {
+        /// The webhook and its new secret (shown only here).
+        #[oai(status = 201)]
+        Created(Json<WebhookSecret>),
+    }
+    problems {
+        400 => BadRequest: "A parameter could not be read.",
+        401 => Unauthorized,
+        403 => Forbidden: "The key's role is too low for this operation.",
+        404 => NotFound: "No such workflow in this tenant.",
+        429 => TooManyRequests,
+    }
 }
-problem_responses!(CreateWebhookResponse {
-    400 => BadRequest,
-    401 => Unauthorized,
-    403 => Forbidden,
-    404 => NotFound,
-    429 => TooManyRequests,
-});
 
-/// Outcomes of `getWebhook`.
-#[derive(ApiResponse)]
-#[oai(bad_request_handler = "crate::problem::from_extractor")]
-pub enum GetWebhookResponse {
-    /// The webhook (without its secret).
-    #[oai(status = 200)]
-    Ok(Json<WebhookView>),
-    /// A parameter could not be read.
-    #[oai(status = 400, content_type = "application/problem+json")]
-    BadRequest(Json<Problem>),
-    /// No API key, or not a live one.
-    #[oai(status = 401, content_type = "application/problem+json")]
-    Unauthorized(Json<Problem>),
-    /// No such workflow in this tenant, or it has no webhook.
-    #[oai(status = 404, content_type = "application/problem+json")]
-    NotFound(Json<Problem>),
-    /// Over the key's request rate, or too many bad keys from this address (see `Retry-After`).
-    #[oai(status = 429, content_type = "application/problem+json")]
-    TooManyRequests(Json<Problem>),
-    /// An unexpected failure (logged, not described).
-    #[oai(status = 500, content_type = "application/problem+json")]
-    Internal(Json<Problem>),
+api_responses! {
+    /// Outcomes of `getWebhook`.
+    pub enum GetWebhookResponse {
+        /// The webhook (without its secret).
+        #[oai(status = 200)]
+        Ok(Json<WebhookView>),
+    }
+    problems {
+        400 => BadRequest: "A parameter could not be read.",
+        401 => Unauthorized,
+        404 => NotFound: "No such workflow in this tenant, or it has no webhook.",
+        429 => TooManyRequests,
+    }
 }
-problem_responses!(GetWebhookResponse {
-    400 => BadRequest,
-    401 => Unauthorized,
-    404 => NotFound,
-    429 => TooManyRequests,
-});
 
-/// Outcomes of `triggerWebhook`.
-#[derive(ApiResponse)]
-#[oai(bad_request_handler = "crate::problem::from_extractor")]
-pub enum TriggerWebhookResponse {
-    /// The run, with its root steps' jobs enqueued.
-    #[oai(status = 201)]
-    Created(Json<RunView>),
-    /// A parameter could not be read.
-    #[oai(status = 400, content_type = "application/problem+json")]
-    BadRequest(Json<Problem>),
-    /// No such webhook, or the signature is missing, malformed, stale or wrong.
-    #[oai(status = 401, content_type = "application/problem+json")]
-    Unauthorized(Json<Problem>),
-    /// The workflow is disabled.
-    #[oai(status = 409, content_type = "application/problem+json")]
-    Conflict(Json<Problem>),
-    /// The body is larger than the server accepts.
-    #[oai(status = 413, content_type = "application/problem+json")]
-    PayloadTooLarge(Json<Problem>),
-    /// The signed body is not a JSON object.
-    #[oai(status = 422, content_type = "application/problem+json")]
-    Invalid(Json<Problem>),
-    /// Too many requests (see `Retry-After`).
-    #[oai(status = 429, content_type = "application/problem+json")]
-    TooManyRequests(Json<Problem>),
-    /// An unexpected failure (logged, not described).
-    #[oai(status = 500, content_type = "application/problem+json")]
-    Internal(Json<Problem>),
+api_responses! {
+    /// Outcomes of `triggerWebhook`.
+    pub enum TriggerWebhookResponse {
+        /// The run, with its root steps' jobs enqueued.
+        #[oai(status = 201)]
+        Created(Json<RunView>),
+    }
+    problems {
+        400 => BadRequest: "A parameter could not be read.",
+        401 => Unauthorized: "No such webhook, or the signature is missing, malformed, stale or wrong.",
+        409 => Conflict: "The workflow is disabled.",
+        413 => PayloadTooLarge,
+        422 => Invalid: "The signed body is not a JSON object.",
+        429 => TooManyRequests: "Too many requests (see `Retry-After`).",
+    }
 }
-problem_responses!(TriggerWebhookResponse {
-    400 => BadRequest,
-    401 => Unauthorized,
-    409 => Conflict,
-    413 => PayloadTooLarge,
-    422 => Invalid,
-    429 => TooManyRequests,
-});

@@ -18,7 +18,7 @@ use poem::{
     web::{Data, RemoteAddr},
 };
 use poem_openapi::{
-    ApiResponse, Enum, Object, OpenApi,
+    Enum, Object, OpenApi,
     param::{Path, Query},
     payload::Json,
 };
@@ -27,11 +27,11 @@ use uuid::Uuid;
 
 use super::ApiTags;
 use crate::{
+    api_responses,
     app::AppState,
     auth::{Auth, Origin},
     models::JsonAs,
     problem::{ApiError, Problem, ProblemField, respond},
-    problem_responses,
 };
 
 /// Longest correlation id stored; a longer `X-Request-Id` is cut.
@@ -754,316 +754,148 @@ async fn change_run(
     ))))
 }
 
-/// Outcomes of `createWorkflow`.
-#[derive(ApiResponse)]
-#[oai(bad_request_handler = "crate::problem::from_extractor")]
-pub enum CreateWorkflowResponse {
-    /// The workflow, at version 1.
-    #[oai(status = 201)]
-    Created(Json<WorkflowView>),
-    /// The body is not JSON, or a parameter could not be read.
-    #[oai(status = 400, content_type = "application/problem+json")]
-    BadRequest(Json<Problem>),
-    /// No API key, or not a live one.
-    #[oai(status = 401, content_type = "application/problem+json")]
-    Unauthorized(Json<Problem>),
-    /// The key's role is too low for this operation.
-    #[oai(status = 403, content_type = "application/problem+json")]
-    Forbidden(Json<Problem>),
-    /// The body is larger than the server accepts.
-    #[oai(status = 413, content_type = "application/problem+json")]
-    PayloadTooLarge(Json<Problem>),
-    /// A field is invalid; `errors[].path` names each problem.
-    #[oai(status = 422, content_type = "application/problem+json")]
-    Invalid(Json<Problem>),
-    /// Over the key's request rate, or too many bad keys from this address (see `Retry-After`).
-    #[oai(status = 429, content_type = "application/problem+json")]
-    TooManyRequests(Json<Problem>),
-    /// An unexpected failure (logged, not described).
-    #[oai(status = 500, content_type = "application/problem+json")]
-    Internal(Json<Problem>),
+api_responses! {
+    /// Outcomes of `createWorkflow`.
+    pub enum CreateWorkflowResponse {
+        /// The workflow, at version 1.
+        #[oai(status = 201)]
+        Created(Json<WorkflowView>),
+    }
+    problems {
+        400 => BadRequest: "The body is not JSON, or a parameter could not be read.",
+        401 => Unauthorized,
+        403 => Forbidden: "The key's role is too low for this operation.",
+        413 => PayloadTooLarge,
+        422 => Invalid: "A field is invalid; `errors[].path` names each problem.",
+        429 => TooManyRequests,
+    }
 }
-problem_responses!(CreateWorkflowResponse {
-    400 => BadRequest,
-    401 => Unauthorized,
-    403 => Forbidden,
-    413 => PayloadTooLarge,
-    422 => Invalid,
-    429 => TooManyRequests,
-});
 
-/// Outcomes of `listWorkflows`.
-#[derive(ApiResponse)]
-#[oai(bad_request_handler = "crate::problem::from_extractor")]
-pub enum ListWorkflowsResponse {
-    /// The workflows, newest first.
-    #[oai(status = 200)]
-    Ok(Json<WorkflowList>),
-    /// The body is not JSON, or a parameter could not be read.
-    #[oai(status = 400, content_type = "application/problem+json")]
-    BadRequest(Json<Problem>),
-    /// No API key, or not a live one.
-    #[oai(status = 401, content_type = "application/problem+json")]
-    Unauthorized(Json<Problem>),
-    /// Over the key's request rate, or too many bad keys from this address (see `Retry-After`).
-    #[oai(status = 429, content_type = "application/problem+json")]
-    TooManyRequests(Json<Problem>),
-    /// An unexpected failure (logged, not described).
-    #[oai(status = 500, content_type = "application/problem+json")]
-    Internal(Json<Problem>),
+api_responses! {
+    /// Outcomes of `listWorkflows`.
+    pub enum ListWorkflowsResponse {
+        /// The workflows, newest first.
+        #[oai(status = 200)]
+        Ok(Json<WorkflowList>),
+    }
+    problems {
+        400 => BadRequest: "The body is not JSON, or a parameter could not be read.",
+        401 => Unauthorized,
+        429 => TooManyRequests,
+    }
 }
-problem_responses!(ListWorkflowsResponse {
-    400 => BadRequest,
-    401 => Unauthorized,
-    429 => TooManyRequests,
-});
 
-/// Outcomes of `getWorkflow`.
-#[derive(ApiResponse)]
-#[oai(bad_request_handler = "crate::problem::from_extractor")]
-pub enum GetWorkflowResponse {
-    /// The workflow with its latest definition.
-    #[oai(status = 200)]
-    Ok(Json<WorkflowView>),
-    /// The body is not JSON, or a parameter could not be read.
-    #[oai(status = 400, content_type = "application/problem+json")]
-    BadRequest(Json<Problem>),
-    /// No API key, or not a live one.
-    #[oai(status = 401, content_type = "application/problem+json")]
-    Unauthorized(Json<Problem>),
-    /// No such workflow or run in this tenant.
-    #[oai(status = 404, content_type = "application/problem+json")]
-    NotFound(Json<Problem>),
-    /// Over the key's request rate, or too many bad keys from this address (see `Retry-After`).
-    #[oai(status = 429, content_type = "application/problem+json")]
-    TooManyRequests(Json<Problem>),
-    /// An unexpected failure (logged, not described).
-    #[oai(status = 500, content_type = "application/problem+json")]
-    Internal(Json<Problem>),
+api_responses! {
+    /// Outcomes of `getWorkflow`.
+    pub enum GetWorkflowResponse {
+        /// The workflow with its latest definition.
+        #[oai(status = 200)]
+        Ok(Json<WorkflowView>),
+    }
+    problems {
+        400 => BadRequest: "The body is not JSON, or a parameter could not be read.",
+        401 => Unauthorized,
+        404 => NotFound: "No such workflow or run in this tenant.",
+        429 => TooManyRequests,
+    }
 }
-problem_responses!(GetWorkflowResponse {
-    400 => BadRequest,
-    401 => Unauthorized,
-    404 => NotFound,
-    429 => TooManyRequests,
-});
 
-/// Outcomes of `createWorkflowVersion`.
-#[derive(ApiResponse)]
-#[oai(bad_request_handler = "crate::problem::from_extractor")]
-pub enum NewVersionResponse {
-    /// The workflow at its new version.
-    #[oai(status = 201)]
-    Created(Json<WorkflowView>),
-    /// The body is not JSON, or a parameter could not be read.
-    #[oai(status = 400, content_type = "application/problem+json")]
-    BadRequest(Json<Problem>),
-    /// No API key, or not a live one.
-    #[oai(status = 401, content_type = "application/problem+json")]
-    Unauthorized(Json<Problem>),
-    /// The key's role is too low for this operation.
-    #[oai(status = 403, content_type = "application/problem+json")]
-    Forbidden(Json<Problem>),
-    /// No such workflow or run in this tenant.
-    #[oai(status = 404, content_type = "application/problem+json")]
-    NotFound(Json<Problem>),
-    /// The body is larger than the server accepts.
-    #[oai(status = 413, content_type = "application/problem+json")]
-    PayloadTooLarge(Json<Problem>),
-    /// A field is invalid; `errors[].path` names each problem.
-    #[oai(status = 422, content_type = "application/problem+json")]
-    Invalid(Json<Problem>),
-    /// Over the key's request rate, or too many bad keys from this address (see `Retry-After`).
-    #[oai(status = 429, content_type = "application/problem+json")]
-    TooManyRequests(Json<Problem>),
-    /// An unexpected failure (logged, not described).
-    #[oai(status = 500, content_type = "application/problem+json")]
-    Internal(Json<Problem>),
+api_responses! {
+    /// Outcomes of `createWorkflowVersion`.
+    pub enum NewVersionResponse {
+        /// The workflow at its new version.
+        #[oai(status = 201)]
+        Created(Json<WorkflowView>),
+    }
+    problems {
+        400 => BadRequest: "The body is not JSON, or a parameter could not be read.",
+        401 => Unauthorized,
+        403 => Forbidden: "The key's role is too low for this operation.",
+        404 => NotFound: "No such workflow or run in this tenant.",
+        413 => PayloadTooLarge,
+        422 => Invalid: "A field is invalid; `errors[].path` names each problem.",
+        429 => TooManyRequests,
+    }
 }
-problem_responses!(NewVersionResponse {
-    400 => BadRequest,
-    401 => Unauthorized,
-    403 => Forbidden,
-    404 => NotFound,
-    413 => PayloadTooLarge,
-    422 => Invalid,
-    429 => TooManyRequests,
-});
 
-/// Outcomes of `disableWorkflow`.
-#[derive(ApiResponse)]
-#[oai(bad_request_handler = "crate::problem::from_extractor")]
-pub enum DisableWorkflowResponse {
-    /// The workflow, disabled.
-    #[oai(status = 200)]
-    Ok(Json<WorkflowView>),
-    /// The body is not JSON, or a parameter could not be read.
-    #[oai(status = 400, content_type = "application/problem+json")]
-    BadRequest(Json<Problem>),
-    /// No API key, or not a live one.
-    #[oai(status = 401, content_type = "application/problem+json")]
-    Unauthorized(Json<Problem>),
-    /// The key's role is too low for this operation.
-    #[oai(status = 403, content_type = "application/problem+json")]
-    Forbidden(Json<Problem>),
-    /// No such workflow or run in this tenant.
-    #[oai(status = 404, content_type = "application/problem+json")]
-    NotFound(Json<Problem>),
-    /// Over the key's request rate, or too many bad keys from this address (see `Retry-After`).
-    #[oai(status = 429, content_type = "application/problem+json")]
-    TooManyRequests(Json<Problem>),
-    /// An unexpected failure (logged, not described).
-    #[oai(status = 500, content_type = "application/problem+json")]
-    Internal(Json<Problem>),
+api_responses! {
+    /// Outcomes of `disableWorkflow`.
+    pub enum DisableWorkflowResponse {
+        /// The workflow, disabled.
+        #[oai(status = 200)]
+        Ok(Json<WorkflowView>),
+    }
+    problems {
+        400 => BadRequest: "The body is not JSON, or a parameter could not be read.",
+        401 => Unauthorized,
+        403 => Forbidden: "The key's role is too low for this operation.",
+        404 => NotFound: "No such workflow or run in this tenant.",
+        429 => TooManyRequests,
+    }
 }
-problem_responses!(DisableWorkflowResponse {
-    400 => BadRequest,
-    401 => Unauthorized,
-    403 => Forbidden,
-    404 => NotFound,
-    429 => TooManyRequests,
-});
 
-/// Outcomes of `startRun`.
-#[derive(ApiResponse)]
-#[oai(bad_request_handler = "crate::problem::from_extractor")]
-pub enum StartRunResponse {
-    /// The run, with its root steps' jobs enqueued.
-    #[oai(status = 201)]
-    Created(Json<RunView>),
-    /// The body is not JSON, or a parameter could not be read.
-    #[oai(status = 400, content_type = "application/problem+json")]
-    BadRequest(Json<Problem>),
-    /// No API key, or not a live one.
-    #[oai(status = 401, content_type = "application/problem+json")]
-    Unauthorized(Json<Problem>),
-    /// The key's role is too low for this operation.
-    #[oai(status = 403, content_type = "application/problem+json")]
-    Forbidden(Json<Problem>),
-    /// No such workflow or run in this tenant.
-    #[oai(status = 404, content_type = "application/problem+json")]
-    NotFound(Json<Problem>),
-    /// The state forbids the operation.
-    #[oai(status = 409, content_type = "application/problem+json")]
-    Conflict(Json<Problem>),
-    /// The body is larger than the server accepts.
-    #[oai(status = 413, content_type = "application/problem+json")]
-    PayloadTooLarge(Json<Problem>),
-    /// A field is invalid; `errors[].path` names each problem.
-    #[oai(status = 422, content_type = "application/problem+json")]
-    Invalid(Json<Problem>),
-    /// Over the key's request rate, or too many bad keys from this address (see `Retry-After`).
-    #[oai(status = 429, content_type = "application/problem+json")]
-    TooManyRequests(Json<Problem>),
-    /// An unexpected failure (logged, not described).
-    #[oai(status = 500, content_type = "application/problem+json")]
-    Internal(Json<Problem>),
+api_responses! {
+    /// Outcomes of `startRun`.
+    pub enum StartRunResponse {
+        /// The run, with its root steps' jobs enqueued.
+        #[oai(status = 201)]
+        Created(Json<RunView>),
+    }
+    problems {
+        400 => BadRequest: "The body is not JSON, or a parameter could not be read.",
+        401 => Unauthorized,
+        403 => Forbidden: "The key's role is too low for this operation.",
+        404 => NotFound: "No such workflow or run in this tenant.",
+        409 => Conflict: "The state forbids the operation.",
+        413 => PayloadTooLarge,
+        422 => Invalid: "A field is invalid; `errors[].path` names each problem.",
+        429 => TooManyRequests,
+    }
 }
-problem_responses!(StartRunResponse {
-    400 => BadRequest,
-    401 => Unauthorized,
-    403 => Forbidden,
-    404 => NotFound,
-    409 => Conflict,
-    413 => PayloadTooLarge,
-    422 => Invalid,
-    429 => TooManyRequests,
-});
 
-/// Outcomes of `getRun`.
-#[derive(ApiResponse)]
-#[oai(bad_request_handler = "crate::problem::from_extractor")]
-pub enum GetRunResponse {
-    /// The run with its steps.
-    #[oai(status = 200)]
-    Ok(Json<RunView>),
-    /// The body is not JSON, or a parameter could not be read.
-    #[oai(status = 400, content_type = "application/problem+json")]
-    BadRequest(Json<Problem>),
-    /// No API key, or not a live one.
-    #[oai(status = 401, content_type = "application/problem+json")]
-    Unauthorized(Json<Problem>),
-    /// No such workflow or run in this tenant.
-    #[oai(status = 404, content_type = "application/problem+json")]
-    NotFound(Json<Problem>),
-    /// Over the key's request rate, or too many bad keys from this address (see `Retry-After`).
-    #[oai(status = 429, content_type = "application/problem+json")]
-    TooManyRequests(Json<Problem>),
-    /// An unexpected failure (logged, not described).
-    #[oai(status = 500, content_type = "application/problem+json")]
-    Internal(Json<Problem>),
+api_responses! {
+    /// Outcomes of `getRun`.
+    pub enum GetRunResponse {
+        /// The run with its steps.
+        #[oai(status = 200)]
+        Ok(Json<RunView>),
+    }
+    problems {
+        400 => BadRequest: "The body is not JSON, or a parameter could not be read.",
+        401 => Unauthorized,
+        404 => NotFound: "No such workflow or run in this tenant.",
+        429 => TooManyRequests,
+    }
 }
-problem_responses!(GetRunResponse {
-    400 => BadRequest,
-    401 => Unauthorized,
-    404 => NotFound,
-    429 => TooManyRequests,
-});
 
-/// Outcomes of `listRuns`.
-#[derive(ApiResponse)]
-#[oai(bad_request_handler = "crate::problem::from_extractor")]
-pub enum ListRunsResponse {
-    /// The runs, newest first (without their steps).
-    #[oai(status = 200)]
-    Ok(Json<RunList>),
-    /// The body is not JSON, or a parameter could not be read.
-    #[oai(status = 400, content_type = "application/problem+json")]
-    BadRequest(Json<Problem>),
-    /// No API key, or not a live one.
-    #[oai(status = 401, content_type = "application/problem+json")]
-    Unauthorized(Json<Problem>),
-    /// A field is invalid; `errors[].path` names each problem.
-    #[oai(status = 422, content_type = "application/problem+json")]
-    Invalid(Json<Problem>),
-    /// Over the key's request rate, or too many bad keys from this address (see `Retry-After`).
-    #[oai(status = 429, content_type = "application/problem+json")]
-    TooManyRequests(Json<Problem>),
-    /// An unexpected failure (logged, not described).
-    #[oai(status = 500, content_type = "application/problem+json")]
-    Internal(Json<Problem>),
+api_responses! {
+    /// Outcomes of `listRuns`.
+    pub enum ListRunsResponse {
+        /// The runs, newest first (without their steps).
+        #[oai(status = 200)]
+        Ok(Json<RunList>),
+    }
+    problems {
+        400 => BadRequest: "The body is not JSON, or a parameter could not be read.",
+        401 => Unauthorized,
+        422 => Invalid: "A field is invalid; `errors[].path` names each problem.",
+        429 => TooManyRequests,
+    }
 }
-problem_responses!(ListRunsResponse {
-    400 => BadRequest,
-    401 => Unauthorized,
-    422 => Invalid,
-    429 => TooManyRequests,
-});
 
-/// Outcomes of `cancelRun` and `retryRun`.
-#[derive(ApiResponse)]
-#[oai(bad_request_handler = "crate::problem::from_extractor")]
-pub enum ChangeRunResponse {
-    /// The run after the change.
-    #[oai(status = 200)]
-    Ok(Json<RunView>),
-    /// The body is not JSON, or a parameter could not be read.
-    #[oai(status = 400, content_type = "application/problem+json")]
-    BadRequest(Json<Problem>),
-    /// No API key, or not a live one.
-    #[oai(status = 401, content_type = "application/problem+json")]
-    Unauthorized(Json<Problem>),
-    /// The key's role is too low for this operation.
-    #[oai(status = 403, content_type = "application/problem+json")]
-    Forbidden(Json<Problem>),
-    /// No such workflow or run in this tenant.
-    #[oai(status = 404, content_type = "application/problem+json")]
-    NotFound(Json<Problem>),
-    /// The state forbids the operation.
-    #[oai(status = 409, content_type = "application/problem+json")]
-    Conflict(Json<Problem>),
-    /// Over the key's request rate, or too many bad keys from this address (see `Retry-After`).
-    #[oai(status = 429, content_type = "application/problem+json")]
-    TooManyRequests(Json<Problem>),
-    /// An unexpected failure (logged, not described).
-    #[oai(status = 500, content_type = "application/problem+json")]
-    Internal(Json<Problem>),
+api_responses! {
+    /// Outcomes of `cancelRun` and `retryRun`.
+    pub enum ChangeRunResponse {
+        /// The run after the change.
+        #[oai(status = 200)]
+        Ok(Json<RunView>),
+    }
+    problems {
+        400 => BadRequest: "The body is not JSON, or a parameter could not be read.",
+        401 => Unauthorized,
+        403 => Forbidden: "The key's role is too low for this operation.",
+        404 => NotFound: "No such workflow or run in this tenant.",
+        409 => Conflict: "The state forbids the operation.",
+        429 => TooManyRequests,
+    }
 }
-problem_responses!(ChangeRunResponse {
-    400 => BadRequest,
-    401 => Unauthorized,
-    403 => Forbidden,
-    404 => NotFound,
-    409 => Conflict,
-    429 => TooManyRequests,
-});
