@@ -165,10 +165,14 @@ impl Auth {
     }
 
     /// The caller, when its key has at least `role`; 403 otherwise (500 when the key could not
-    /// be checked).
+    /// be checked). The caller's tenant is recorded on the current span (the handler's
+    /// `tenant_id` field, where it declares one), so every log line of the request carries it.
     pub fn require(&self, role: Role) -> Result<Principal, ApiError> {
         match self.checked() {
-            Checked::Valid(p) if p.role >= role => Ok(p),
+            Checked::Valid(p) if p.role >= role => {
+                tracing::Span::current().record("tenant_id", tracing::field::display(p.tenant_id));
+                Ok(p)
+            }
             Checked::Valid(_) => Err(ApiError::Forbidden(role)),
             Checked::Unavailable => Err(ApiError::Internal),
         }

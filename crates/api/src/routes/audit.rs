@@ -162,7 +162,6 @@ async fn list_audit(
     params: Params,
 ) -> Result<ListAuditResponse, ApiError> {
     let principal = auth.require(Role::Admin)?;
-    tracing::Span::current().record("tenant_id", tracing::field::display(principal.tenant_id));
     let filter = filter(params)?;
     let (entries, next_cursor) = audit::list(&state.pool, principal.tenant_id, &filter).await?;
     Ok(ListAuditResponse::Ok(Json(AuditPage {

@@ -484,7 +484,6 @@ async fn create_budget(
 ) -> Result<CreateBudgetResponse, ApiError> {
     let principal = auth.require(Role::Admin)?;
     let span = tracing::Span::current();
-    span.record("tenant_id", tracing::field::display(principal.tenant_id));
     let new = NewBudget::try_from(body)?;
     let mut tx = state.pool.begin().await?;
     let id = budgets::create(&mut tx, principal.tenant_id, &origin.actor(&principal), new).await?;
@@ -504,7 +503,6 @@ async fn list_budgets(
     provider: Option<String>,
 ) -> Result<ListBudgetsResponse, ApiError> {
     let principal = auth.require(Role::Viewer)?;
-    tracing::Span::current().record("tenant_id", tracing::field::display(principal.tenant_id));
     let provider = provider.filter(|p| !p.is_empty());
     if let Some(p) = &provider {
         budgets::check_provider(p).map_err(|e| e.under("provider"))?;
@@ -522,7 +520,6 @@ async fn get_budget(
     id: Uuid,
 ) -> Result<GetBudgetResponse, ApiError> {
     let principal = auth.require(Role::Viewer)?;
-    tracing::Span::current().record("tenant_id", tracing::field::display(principal.tenant_id));
     let budget = budgets::get(&state.pool, principal.tenant_id, id).await?;
     Ok(GetBudgetResponse::Ok(Json(budget.into())))
 }
@@ -537,7 +534,6 @@ async fn update_budget(
 ) -> Result<UpdateBudgetResponse, ApiError> {
     let principal = auth.require(Role::Admin)?;
     let span = tracing::Span::current();
-    span.record("tenant_id", tracing::field::display(principal.tenant_id));
     let patch = BudgetPatch::try_from(body)?;
     let mut tx = state.pool.begin().await?;
     let resumed = budgets::update(
@@ -565,7 +561,6 @@ async fn delete_budget(
     id: Uuid,
 ) -> Result<DeleteBudgetResponse, ApiError> {
     let principal = auth.require(Role::Admin)?;
-    tracing::Span::current().record("tenant_id", tracing::field::display(principal.tenant_id));
     let mut tx = state.pool.begin().await?;
     let resumed =
         budgets::delete(&mut tx, principal.tenant_id, &origin.actor(&principal), id).await?;
@@ -646,7 +641,6 @@ async fn list_costs(
     params: CostParams,
 ) -> Result<ListCostsResponse, ApiError> {
     let principal = auth.require(Role::Viewer)?;
-    tracing::Span::current().record("tenant_id", tracing::field::display(principal.tenant_id));
     let filter = budgets::CostFilter::try_from(params)?;
     let page = budgets::costs(&state.pool, principal.tenant_id, &filter).await?;
     Ok(ListCostsResponse::Ok(Json(CostPage {

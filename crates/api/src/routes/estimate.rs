@@ -213,7 +213,6 @@ async fn estimate_batch(
     body: Value,
 ) -> Result<EstimateResponse, ApiError> {
     let principal = auth.require(Role::Viewer)?;
-    tracing::Span::current().record("tenant_id", tracing::field::display(principal.tenant_id));
     let body: EstimateBody = from_value(body)?;
     let req = EstimateRequest {
         source_id: body.source_id,

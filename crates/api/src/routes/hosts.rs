@@ -48,7 +48,6 @@ api_responses! {
 #[tracing::instrument(skip_all, fields(tenant_id))]
 async fn list_hosts(state: &AppState, auth: &Auth) -> Result<ListHostsResponse, ApiError> {
     let principal = auth.require(Role::Viewer)?;
-    tracing::Span::current().record("tenant_id", tracing::field::display(principal.tenant_id));
     let items = hosts::list(&state.pool, principal.tenant_id).await?;
     Ok(ListHostsResponse::Ok(Json(HostList {
         items: items.into_iter().map(Host::from).collect(),

@@ -360,7 +360,6 @@ async fn create_job(
 ) -> Result<CreateJobResponse, ApiError> {
     let principal = auth.require(Role::Operator)?;
     let span = tracing::Span::current();
-    span.record("tenant_id", tracing::field::display(principal.tenant_id));
     let job = NewJob::parse(body)?;
     span.record("kind", job.kind());
     let enqueued = enqueue_all(state, &principal, origin, std::slice::from_ref(&job))
@@ -386,7 +385,6 @@ async fn create_batch(
 ) -> Result<CreateBatchResponse, ApiError> {
     let principal = auth.require(Role::Operator)?;
     let span = tracing::Span::current();
-    span.record("tenant_id", tracing::field::display(principal.tenant_id));
     let jobs = NewJob::parse_batch(body)?;
     span.record("jobs", jobs.len());
     let enqueued = enqueue_all(state, &principal, origin, &jobs).await?;
@@ -404,7 +402,6 @@ async fn create_batch(
 #[tracing::instrument(skip_all, fields(tenant_id, job_id = %id))]
 async fn get_job(state: &AppState, auth: &Auth, id: Uuid) -> Result<GetJobResponse, ApiError> {
     let principal = auth.require(Role::Viewer)?;
-    tracing::Span::current().record("tenant_id", tracing::field::display(principal.tenant_id));
     let job = admin::get(&state.pool, principal.tenant_id, id).await?;
     Ok(GetJobResponse::Ok(Json(job.into())))
 }
@@ -458,7 +455,6 @@ async fn list_jobs(
     params: ListParams,
 ) -> Result<ListJobsResponse, ApiError> {
     let principal = auth.require(Role::Viewer)?;
-    tracing::Span::current().record("tenant_id", tracing::field::display(principal.tenant_id));
     let filter = params.filter()?;
     let page = admin::list(&state.pool, principal.tenant_id, &filter).await?;
     Ok(ListJobsResponse::Ok(Json(JobPage {
@@ -483,7 +479,6 @@ async fn change_job(
     change: Change,
 ) -> Result<ChangeJobResponse, ApiError> {
     let principal = auth.require(Role::Operator)?;
-    tracing::Span::current().record("tenant_id", tracing::field::display(principal.tenant_id));
     let mut tx = state.pool.begin().await?;
     let (changed, action) = match change {
         Change::Cancel => (
@@ -527,7 +522,6 @@ async fn delete_job(
     id: Uuid,
 ) -> Result<DeleteJobResponse, ApiError> {
     let principal = auth.require(Role::Operator)?;
-    tracing::Span::current().record("tenant_id", tracing::field::display(principal.tenant_id));
     let mut tx = state.pool.begin().await?;
     let deleted = admin::delete(&mut tx, principal.tenant_id, id).await?;
     audit::record(

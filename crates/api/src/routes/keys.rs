@@ -267,7 +267,6 @@ async fn create_key(
     body: serde_json::Value,
 ) -> Result<CreateKeyResponse, ApiError> {
     let principal = auth.require(Role::Admin)?;
-    tracing::Span::current().record("tenant_id", tracing::field::display(principal.tenant_id));
     let new = NewKey::parse(body)?;
     let mut tx = state.pool.begin().await?;
     let key = auth::create_key(
@@ -303,7 +302,6 @@ async fn list_keys(
     include_revoked: bool,
 ) -> Result<ListKeysResponse, ApiError> {
     let principal = auth.require(Role::Admin)?;
-    tracing::Span::current().record("tenant_id", tracing::field::display(principal.tenant_id));
     let keys = auth::list_keys(&state.pool, principal.tenant_id, include_revoked).await?;
     Ok(ListKeysResponse::Ok(Json(KeyList {
         items: keys.into_iter().map(Key::from).collect(),
@@ -318,7 +316,6 @@ async fn rotate_key(
     id: Uuid,
 ) -> Result<RotateKeyResponse, ApiError> {
     let principal = auth.require(Role::Admin)?;
-    tracing::Span::current().record("tenant_id", tracing::field::display(principal.tenant_id));
     let mut tx = state.pool.begin().await?;
     let before = auth::get_key(&mut tx, principal.tenant_id, id).await?;
     let key = auth::rotate_key(&mut tx, principal.tenant_id, id, state.key_rotation_grace).await?;
@@ -348,7 +345,6 @@ async fn revoke_key(
     id: Uuid,
 ) -> Result<RevokeKeyResponse, ApiError> {
     let principal = auth.require(Role::Admin)?;
-    tracing::Span::current().record("tenant_id", tracing::field::display(principal.tenant_id));
     let mut tx = state.pool.begin().await?;
     let before = auth::get_key(&mut tx, principal.tenant_id, id).await?;
     let after = auth::revoke_key(&mut tx, principal.tenant_id, id).await?;

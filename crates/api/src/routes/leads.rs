@@ -456,7 +456,6 @@ async fn list_leads(
     params: Params,
 ) -> Result<ListLeadsResponse, ApiError> {
     let principal = auth.require(Role::Viewer)?;
-    tracing::Span::current().record("tenant_id", tracing::field::display(principal.tenant_id));
     let page = leads::list(&state.pool, principal.tenant_id, &params.filter()?).await?;
     Ok(ListLeadsResponse::Ok(Json(LeadPage {
         items: page.items.into_iter().map(Lead::from).collect(),
@@ -487,7 +486,6 @@ fn export_leads(
 #[tracing::instrument(skip_all, fields(tenant_id, lead_id = %id))]
 async fn get_lead(state: &AppState, auth: &Auth, id: Uuid) -> Result<GetLeadResponse, ApiError> {
     let principal = auth.require(Role::Viewer)?;
-    tracing::Span::current().record("tenant_id", tracing::field::display(principal.tenant_id));
     let lead = leads::get(&state.pool, principal.tenant_id, id).await?;
     Ok(GetLeadResponse::Ok(Json(lead.into())))
 }
@@ -500,7 +498,6 @@ async fn delete_lead(
     id: Uuid,
 ) -> Result<DeleteLeadResponse, ApiError> {
     let principal = auth.require(Role::Operator)?;
-    tracing::Span::current().record("tenant_id", tracing::field::display(principal.tenant_id));
     let mut tx = state.pool.begin().await?;
     leads::delete(&mut tx, principal.tenant_id, &origin.actor(&principal), id).await?;
     tx.commit().await?;
@@ -523,7 +520,6 @@ async fn set_status(
         reason: Option<String>,
     }
     let principal = auth.require(Role::Operator)?;
-    tracing::Span::current().record("tenant_id", tracing::field::display(principal.tenant_id));
     let body: Body = jobs::kinds::from_value(body)?;
     let to = LeadStatus::parse(&body.status).ok_or_else(|| {
         FieldError::new("status", format!("expected one of {}", LeadStatus::names()))
@@ -545,7 +541,6 @@ async fn set_status(
 #[tracing::instrument(skip_all, fields(tenant_id))]
 async fn get_settings(state: &AppState, auth: &Auth) -> Result<GetLeadSettingsResponse, ApiError> {
     let principal = auth.require(Role::Viewer)?;
-    tracing::Span::current().record("tenant_id", tracing::field::display(principal.tenant_id));
     let mut conn = state.pool.acquire().await?;
     let settings = scoring::settings(&mut conn, principal.tenant_id).await?;
     Ok(GetLeadSettingsResponse::Ok(Json(settings.into())))
@@ -559,7 +554,6 @@ async fn update_settings(
     body: serde_json::Value,
 ) -> Result<UpdateLeadSettingsResponse, ApiError> {
     let principal = auth.require(Role::Admin)?;
-    tracing::Span::current().record("tenant_id", tracing::field::display(principal.tenant_id));
     let mut tx = state.pool.begin().await?;
     let settings = scoring::update_settings(
         &mut tx,
@@ -610,7 +604,6 @@ async fn gdpr_export(
     body: serde_json::Value,
 ) -> Result<ExportContactResponse, ApiError> {
     let principal = auth.require(Role::Admin)?;
-    tracing::Span::current().record("tenant_id", tracing::field::display(principal.tenant_id));
     let mut tx = state.pool.begin().await?;
     let contact = subject(&mut tx, principal.tenant_id, body).await?;
     let held = gdpr::export(
@@ -633,7 +626,6 @@ async fn gdpr_erase(
 ) -> Result<EraseContactResponse, ApiError> {
     let principal = auth.require(Role::Admin)?;
     let span = tracing::Span::current();
-    span.record("tenant_id", tracing::field::display(principal.tenant_id));
     let mut tx = state.pool.begin().await?;
     let contact = subject(&mut tx, principal.tenant_id, body).await?;
     let erased = gdpr::erase(

@@ -471,7 +471,6 @@ async fn create_ruleset(
 ) -> Result<CreateRulesetResponse, ApiError> {
     let principal = auth.require(Role::Admin)?;
     let span = tracing::Span::current();
-    span.record("tenant_id", tracing::field::display(principal.tenant_id));
     let (name, rules) = match rulesets::parse_body(&body, true) {
         Ok(parsed) => parsed,
         Err(errors) => return Ok(CreateRulesetResponse::Invalid(Json(invalid(errors)))),
@@ -497,7 +496,6 @@ async fn create_ruleset(
 #[tracing::instrument(skip_all, fields(tenant_id))]
 async fn list_rulesets(state: &AppState, auth: &Auth) -> Result<ListRulesetsResponse, ApiError> {
     let principal = auth.require(Role::Viewer)?;
-    tracing::Span::current().record("tenant_id", tracing::field::display(principal.tenant_id));
     let items = rulesets::list(&state.pool, principal.tenant_id).await?;
     Ok(ListRulesetsResponse::Ok(Json(RulesetList {
         items: items.into_iter().map(Into::into).collect(),
@@ -511,7 +509,6 @@ async fn get_ruleset(
     id: Uuid,
 ) -> Result<GetRulesetResponse, ApiError> {
     let principal = auth.require(Role::Viewer)?;
-    tracing::Span::current().record("tenant_id", tracing::field::display(principal.tenant_id));
     let ruleset = rulesets::get(&state.pool, principal.tenant_id, id).await?;
     Ok(GetRulesetResponse::Ok(Json(ruleset.into())))
 }
@@ -525,7 +522,6 @@ async fn new_version(
     body: Value,
 ) -> Result<NewRulesetVersionResponse, ApiError> {
     let principal = auth.require(Role::Admin)?;
-    tracing::Span::current().record("tenant_id", tracing::field::display(principal.tenant_id));
     let (_, rules) = match rulesets::parse_body(&body, false) {
         Ok(parsed) => parsed,
         Err(errors) => return Ok(NewRulesetVersionResponse::Invalid(Json(invalid(errors)))),
@@ -551,7 +547,6 @@ async fn get_version(
     version: i32,
 ) -> Result<GetRulesetVersionResponse, ApiError> {
     let principal = auth.require(Role::Viewer)?;
-    tracing::Span::current().record("tenant_id", tracing::field::display(principal.tenant_id));
     if version < 1 {
         return Err(ApiError::NotFound("ruleset version not found".into()));
     }
@@ -571,7 +566,6 @@ async fn list_classifications(
     id: Uuid,
 ) -> Result<ListClassificationsResponse, ApiError> {
     let principal = auth.require(Role::Viewer)?;
-    tracing::Span::current().record("tenant_id", tracing::field::display(principal.tenant_id));
     let items = classify::for_signal(&state.pool, principal.tenant_id, id).await?;
     Ok(ListClassificationsResponse::Ok(Json(ClassificationList {
         items: items.into_iter().map(Into::into).collect(),

@@ -458,7 +458,6 @@ async fn list_signals(
     params: Params,
 ) -> Result<ListSignalsResponse, ApiError> {
     let principal = auth.require(Role::Viewer)?;
-    tracing::Span::current().record("tenant_id", tracing::field::display(principal.tenant_id));
     let page = signals::list(&state.pool, principal.tenant_id, &params.filter()?).await?;
     Ok(ListSignalsResponse::Ok(Json(SignalPage {
         items: page.items.into_iter().map(Signal::from).collect(),
@@ -502,7 +501,6 @@ async fn get_signal(
     id: Uuid,
 ) -> Result<GetSignalResponse, ApiError> {
     let principal = auth.require(Role::Viewer)?;
-    tracing::Span::current().record("tenant_id", tracing::field::display(principal.tenant_id));
     let signal = signals::get(&state.pool, principal.tenant_id, id).await?;
     Ok(GetSignalResponse::Ok(Json(signal.into())))
 }
@@ -515,7 +513,6 @@ async fn delete_signal(
     id: Uuid,
 ) -> Result<DeleteSignalResponse, ApiError> {
     let principal = auth.require(Role::Operator)?;
-    tracing::Span::current().record("tenant_id", tracing::field::display(principal.tenant_id));
     let mut tx = state.pool.begin().await?;
     signals::delete(&mut tx, principal.tenant_id, &origin.actor(&principal), id).await?;
     tx.commit().await?;
@@ -538,7 +535,6 @@ async fn transition_signal(
         reason: Option<String>,
     }
     let principal = auth.require(Role::Operator)?;
-    tracing::Span::current().record("tenant_id", tracing::field::display(principal.tenant_id));
     let body: Body = jobs::kinds::from_value(body)?;
     let to = SignalState::parse(&body.state).ok_or_else(|| {
         FieldError::new("state", format!("expected one of {}", SignalState::names()))
@@ -578,7 +574,6 @@ async fn erase_author(
     }
     let principal = auth.require(Role::Admin)?;
     let span = tracing::Span::current();
-    span.record("tenant_id", tracing::field::display(principal.tenant_id));
     let body: Body = jobs::kinds::from_value(body)?;
     let mut tx = state.pool.begin().await?;
     let erased = signals::erase_author(
@@ -596,7 +591,6 @@ async fn erase_author(
 #[tracing::instrument(skip_all, fields(tenant_id))]
 async fn get_quality(state: &AppState, auth: &Auth) -> Result<GetQualityResponse, ApiError> {
     let principal = auth.require(Role::Viewer)?;
-    tracing::Span::current().record("tenant_id", tracing::field::display(principal.tenant_id));
     let mut conn = state.pool.acquire().await?;
     let settings = signals::settings(&mut conn, principal.tenant_id).await?;
     drop(conn);
@@ -615,7 +609,6 @@ async fn update_quality(
     body: serde_json::Value,
 ) -> Result<UpdateQualityResponse, ApiError> {
     let principal = auth.require(Role::Admin)?;
-    tracing::Span::current().record("tenant_id", tracing::field::display(principal.tenant_id));
     let mut tx = state.pool.begin().await?;
     let settings = signals::update_settings(
         &mut tx,

@@ -281,7 +281,6 @@ async fn create_source(
 ) -> Result<CreateSourceResponse, ApiError> {
     let principal = auth.require(Role::Operator)?;
     let span = tracing::Span::current();
-    span.record("tenant_id", tracing::field::display(principal.tenant_id));
     let new = NewSource::try_from(body)?;
     let mut tx = state.pool.begin().await?;
     let source =
@@ -304,7 +303,6 @@ async fn list_sources(
 ) -> Result<ListSourcesResponse, ApiError> {
     use jobs::FieldError;
     let principal = auth.require(Role::Viewer)?;
-    tracing::Span::current().record("tenant_id", tracing::field::display(principal.tenant_id));
     let kind = match kind.as_deref().filter(|k| !k.is_empty()) {
         None => None,
         Some(k) => Some(SourceKind::parse(k).ok_or_else(|| {
@@ -354,7 +352,6 @@ async fn get_source(
     id: Uuid,
 ) -> Result<GetSourceResponse, ApiError> {
     let principal = auth.require(Role::Viewer)?;
-    tracing::Span::current().record("tenant_id", tracing::field::display(principal.tenant_id));
     let source = sources::get(&state.pool, principal.tenant_id, id).await?;
     Ok(GetSourceResponse::Ok(Json(source.into())))
 }
@@ -368,7 +365,6 @@ async fn update_source(
     body: serde_json::Value,
 ) -> Result<UpdateSourceResponse, ApiError> {
     let principal = auth.require(Role::Operator)?;
-    tracing::Span::current().record("tenant_id", tracing::field::display(principal.tenant_id));
     let patch = SourcePatch::try_from(body)?;
     let mut tx = state.pool.begin().await?;
     let source = sources::update(
@@ -391,7 +387,6 @@ async fn delete_source(
     id: Uuid,
 ) -> Result<DeleteSourceResponse, ApiError> {
     let principal = auth.require(Role::Operator)?;
-    tracing::Span::current().record("tenant_id", tracing::field::display(principal.tenant_id));
     let mut tx = state.pool.begin().await?;
     sources::delete(&mut tx, principal.tenant_id, &origin.actor(&principal), id).await?;
     tx.commit().await?;
@@ -410,7 +405,6 @@ async fn push_signals(
     let outcome = match auth {
         PushAuth::Key(auth) => {
             let principal = auth.require(Role::Operator)?;
-            span.record("tenant_id", tracing::field::display(principal.tenant_id));
             push::accept(
                 &state.pool,
                 principal.tenant_id,

@@ -83,7 +83,6 @@ problem_responses!(ListWorkersResponse { 401 => Unauthorized, 429 => TooManyRequ
 #[tracing::instrument(skip_all, fields(tenant_id))]
 async fn list_queues(state: &AppState, auth: &Auth) -> Result<ListQueuesResponse, ApiError> {
     let principal = auth.require(Role::Viewer)?;
-    tracing::Span::current().record("tenant_id", tracing::field::display(principal.tenant_id));
     let queues = admin::queues(&state.pool, principal.tenant_id).await?;
     Ok(ListQueuesResponse::Ok(Json(QueueList {
         items: queues.into_iter().map(QueueStats::from).collect(),

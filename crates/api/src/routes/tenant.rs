@@ -134,7 +134,6 @@ api_responses! {
 #[tracing::instrument(skip_all, fields(tenant_id))]
 async fn get_tenant(state: &AppState, auth: &Auth) -> Result<GetTenantResponse, ApiError> {
     let principal = auth.require(Role::Admin)?;
-    tracing::Span::current().record("tenant_id", tracing::field::display(principal.tenant_id));
     let tenant = tenants::get(&state.pool, principal.tenant_id).await?;
     Ok(GetTenantResponse::Ok(Json(tenant.into())))
 }
@@ -147,7 +146,6 @@ async fn update_tenant(
     body: serde_json::Value,
 ) -> Result<UpdateTenantResponse, ApiError> {
     let principal = auth.require(Role::Admin)?;
-    tracing::Span::current().record("tenant_id", tracing::field::display(principal.tenant_id));
     let patch = tenants::SettingsPatch::parse(body)?;
     let mut tx = state.pool.begin().await?;
     let (before, after) = tenants::update(&mut tx, principal.tenant_id, &patch).await?;
