@@ -3,31 +3,20 @@
 //! (reserve → call → settle, parking under an exhausted budget) is tested with the jobs that
 //! spend, against a fake provider.
 
-use e2e::{App, spawn_app};
+use e2e::spawn_app;
 use reqwest::Method;
-use serde_json::{Value, json};
-
-async fn send(app: &App, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
-    let mut req = app.request(method, path);
-    if let Some(body) = body {
-        req = req.json(&body);
-    }
-    let res = req.send().await.unwrap();
-    let status = res.status().as_u16();
-    let body = res.json().await.unwrap_or(Value::Null);
-    (status, body)
-}
+use serde_json::json;
 
 #[tokio::test]
 async fn budgets_are_created_read_changed_and_deleted() {
     let app = spawn_app().await;
-    let (status, day) = send(
-        &app,
-        Method::POST,
-        "/budgets",
-        Some(json!({"provider": "openai", "period": "day", "limit_micros": 2_000_000})),
-    )
-    .await;
+    let (status, day) = app
+        .send(
+            Method::POST,
+            "/budgets",
+            Some(json!({"provider": "openai", "period": "day", "limit_micros": 2_000_000})),
+        )
+        .await;
     assert_eq!(status, 201, "{day}");
     let id = day["id"].as_str().unwrap().to_owned();
     assert_eq!(day["spent_micros"], 0);
@@ -38,17 +27,16 @@ async fn budgets_are_created_read_changed_and_deleted() {
     let end = chrono::DateTime::parse_from_rfc3339(day["period_end"].as_str().unwrap()).unwrap();
     assert_eq!((end - start).num_hours(), 24, "{day}");
 
-    let (status, again) = send(
-        &app,
-        Method::POST,
-        "/budgets",
-        Some(json!({"provider": "openai", "period": "day", "limit_micros": 1})),
-    )
-    .await;
+    let (status, again) = app
+        .send(
+            Method::POST,
+            "/budgets",
+            Some(json!({"provider": "openai", "period": "day", "limit_micros": 1})),
+        )
+        .await;
     assert_eq!(status, 409, "{again}");
     assert_eq!(
-        send(
-            &app,
+        app.send(
             Method::POST,
             "/budgets",
             Some(json!({"provider": "openai", "period": "month", "limit_micros": 30_000_000})),
@@ -58,7 +46,9 @@ async fn budgets_are_created_read_changed_and_deleted() {
         201
     );
 
-    let (status, list) = send(&app, Method::GET, "/budgets?provider=openai", None).await;
+    let (status, list) = app
+        .send(Method::GET, "/budgets?provider=openai", None)
+        .await;
     assert_eq!(status, 200);
     let periods: Vec<&str> = list["items"]
         .as_array()
@@ -67,21 +57,25 @@ async fn budgets_are_created_read_changed_and_deleted() {
         .map(|b| b["period"].as_str().unwrap())
         .collect();
     assert_eq!(periods, vec!["day", "month"]);
-    let (_, none) = send(&app, Method::GET, "/budgets?provider=anthropic", None).await;
+    let (_, none) = app
+        .send(Method::GET, "/budgets?provider=anthropic", None)
+        .await;
     assert_eq!(none["items"], json!([]));
 
-    let (status, changed) = send(
-        &app,
-        Method::PATCH,
-        &format!("/budgets/{id}"),
-        Some(json!({"limit_micros": 5_000_000})),
-    )
-    .await;
+    let (status, changed) = app
+        .send(
+            Method::PATCH,
+            &format!("/budgets/{id}"),
+            Some(json!({"limit_micros": 5_000_000})),
+        )
+        .await;
     assert_eq!(status, 200, "{changed}");
     assert_eq!(changed["budget"]["limit_micros"], 5_000_000);
     assert_eq!(changed["resumed_jobs"], 0);
 
-    let (status, audit) = send(&app, Method::GET, &format!("/audit?target={id}"), None).await;
+    let (status, audit) = app
+        .send(Method::GET, &format!("/audit?target={id}"), None)
+        .await;
     assert_eq!(status, 200);
     let actions: Vec<&str> = audit["items"]
         .as_array()
@@ -91,10 +85,12 @@ async fn budgets_are_created_read_changed_and_deleted() {
         .collect();
     assert_eq!(actions, vec!["budget.update", "budget.create"]);
 
-    let (status, deleted) = send(&app, Method::DELETE, &format!("/budgets/{id}"), None).await;
+    let (status, deleted) = app
+        .send(Method::DELETE, &format!("/budgets/{id}"), None)
+        .await;
     assert_eq!(status, 200, "{deleted}");
     assert_eq!(
-        send(&app, Method::GET, &format!("/budgets/{id}"), None)
+        app.send(Method::GET, &format!("/budgets/{id}"), None)
             .await
             .0,
         404
@@ -127,7 +123,7 @@ async fn bad_budget_input_is_a_problem_naming_the_field() {
             "currency",
         ),
     ] {
-        let (status, problem) = send(&app, Method::POST, "/budgets", Some(body.clone())).await;
+        let (status, problem) = app.send(Method::POST, "/budgets", Some(body.clone())).await;
         assert_eq!(status, 422, "{body}: {problem}");
         assert_eq!(problem["errors"][0]["path"], path, "{body}: {problem}");
     }
@@ -139,19 +135,24 @@ async fn bad_budget_input_is_a_problem_naming_the_field() {
         "limit=0",
         "cursor=x",
     ] {
-        let (status, problem) = send(&app, Method::GET, &format!("/costs?{query}"), None).await;
+        let (status, problem) = app
+            .send(Method::GET, &format!("/costs?{query}"), None)
+            .await;
         assert_eq!(status, 422, "{query}: {problem}");
         let field = query.split('=').next().unwrap();
         assert_eq!(problem["errors"][0]["path"], field, "{query}: {problem}");
     }
-    let (status, problem) = send(
-        &app,
-        Method::PATCH,
-        &format!("/budgets/{}", uuid::Uuid::now_v7()),
-        Some(json!({"limit_micros": 10})),
-    )
-    .await;
-    assert_eq!((status, problem["status"].clone()), (404, json!(404)));
+    let (status, problem) = app
+        .send(
+            Method::PATCH,
+            &format!("/budgets/{}", uuid::Uuid::now_v7()),
+            Some(json!({"limit_micros": 10})),
+        )
+        .await;
+    assert_eq!(
+        (status.as_u16(), problem["status"].clone()),
+        (404, json!(404))
+    );
 }
 
 #[tokio::test]
@@ -191,7 +192,7 @@ async fn the_ledger_lists_with_filters_and_totals() {
         .unwrap();
     b.release(&app.pool, "HTTP 500").await.unwrap();
 
-    let (status, all) = send(&app, Method::GET, "/costs", None).await;
+    let (status, all) = app.send(Method::GET, "/costs", None).await;
     assert_eq!(status, 200, "{all}");
     assert_eq!(all["items"].as_array().unwrap().len(), 5);
     assert_eq!(
@@ -199,24 +200,28 @@ async fn the_ledger_lists_with_filters_and_totals() {
         json!({"spent_micros": 750, "held_micros": 300, "calls": 1,
                "prompt_tokens": 1000, "completion_tokens": 50})
     );
-    let (_, b_only) = send(&app, Method::GET, "/costs?model=gpt-b&entry=release", None).await;
+    let (_, b_only) = app
+        .send(Method::GET, "/costs?model=gpt-b&entry=release", None)
+        .await;
     let items = b_only["items"].as_array().unwrap();
     assert_eq!(items.len(), 1, "{b_only}");
     assert_eq!(items[0]["note"], "HTTP 500");
     assert_eq!(items[0]["amount_micros"], 400);
-    let (_, paged) = send(&app, Method::GET, "/costs?limit=2", None).await;
+    let (_, paged) = app.send(Method::GET, "/costs?limit=2", None).await;
     assert_eq!(paged["items"].as_array().unwrap().len(), 2);
     let cursor = paged["next_cursor"].as_str().expect("more pages");
-    let (_, rest) = send(
-        &app,
-        Method::GET,
-        &format!("/costs?limit=10&cursor={cursor}"),
-        None,
-    )
-    .await;
+    let (_, rest) = app
+        .send(
+            Method::GET,
+            &format!("/costs?limit=10&cursor={cursor}"),
+            None,
+        )
+        .await;
     assert_eq!(rest["items"].as_array().unwrap().len(), 3);
     assert!(rest.get("next_cursor").is_none(), "{rest}");
-    let (_, future) = send(&app, Method::GET, "/costs?since=2999-01-01T00:00:00Z", None).await;
+    let (_, future) = app
+        .send(Method::GET, "/costs?since=2999-01-01T00:00:00Z", None)
+        .await;
     assert_eq!(future["items"], json!([]));
     assert_eq!(future["totals"]["spent_micros"], 0);
     held.release(&app.pool, "test over").await.unwrap();

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use e2e::{App, spawn_app};
-use reqwest::{Method, StatusCode};
+use reqwest::Method;
 use serde_json::{Value, json};
 use wiremock::{
     Mock, MockServer, ResponseTemplate,
@@ -69,44 +69,36 @@ fn worker(app: &App, env: &[(&'static str, String)]) -> e2e::Proc {
     app.spawn_worker(&env)
 }
 
-async fn send(app: &App, m: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-    let mut req = app.request(m, path);
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let res = req.send().await.unwrap();
-    let status = res.status();
-    (status, res.json().await.unwrap_or(Value::Null))
-}
-
 async fn ruleset(app: &App) -> String {
-    let (status, body) = send(
-        app,
-        Method::POST,
-        "/rulesets",
-        Some(json!({"name": "home", "rules": rules()})),
-    )
-    .await;
+    let (status, body) = app
+        .send(
+            Method::POST,
+            "/rulesets",
+            Some(json!({"name": "home", "rules": rules()})),
+        )
+        .await;
     assert_eq!(status, 201, "{body}");
     body["id"].as_str().unwrap().to_owned()
 }
 
 /// Pushes signals to a new push source; returns the source and the signals' ids by title.
 async fn signals(app: &App, items: &[(&str, &str)]) -> (String, Vec<String>) {
-    let (status, source) = send(app, Method::POST, "/sources", Some(json!({"kind": "push"}))).await;
+    let (status, source) = app
+        .send(Method::POST, "/sources", Some(json!({"kind": "push"})))
+        .await;
     assert_eq!(status, 201, "{source}");
     let source = source["id"].as_str().unwrap().to_owned();
     let batch: Vec<Value> = items
         .iter()
         .map(|(t, c)| json!({"title": t, "content": c}))
         .collect();
-    let (status, report) = send(
-        app,
-        Method::POST,
-        &format!("/sources/{source}/signals"),
-        Some(json!({ "items": batch })),
-    )
-    .await;
+    let (status, report) = app
+        .send(
+            Method::POST,
+            &format!("/sources/{source}/signals"),
+            Some(json!({ "items": batch })),
+        )
+        .await;
     assert_eq!(status, 200, "{report}");
     assert_eq!(report["inserted"], items.len(), "{report}");
     let mut ids = vec![];
@@ -128,17 +120,17 @@ fn classify_job(signal: &str, ruleset: &str) -> Value {
 #[tokio::test]
 async fn rulesets_are_checked_versioned_tenant_scoped_role_checked_and_audited() {
     let app = spawn_app().await;
-    let (status, problem) = send(
-        &app,
-        Method::POST,
-        "/rulesets",
-        Some(json!({"name": "x", "rules": {
-            "categories": ["a"],
-            "terms": [{"term": "t", "weight": 500, "category": "b"}],
-            "thresholds": {"relevant": 10, "irrelevant": 30}
-        }})),
-    )
-    .await;
+    let (status, problem) = app
+        .send(
+            Method::POST,
+            "/rulesets",
+            Some(json!({"name": "x", "rules": {
+                "categories": ["a"],
+                "terms": [{"term": "t", "weight": 500, "category": "b"}],
+                "thresholds": {"relevant": 10, "irrelevant": 30}
+            }})),
+        )
+        .await;
     assert_eq!(status, 422);
     let paths: Vec<&str> = problem["errors"]
         .as_array()
@@ -156,42 +148,34 @@ async fn rulesets_are_checked_versioned_tenant_scoped_role_checked_and_audited()
     );
 
     let id = ruleset(&app).await;
-    let (status, _) = send(
-        &app,
-        Method::POST,
-        "/rulesets",
-        Some(json!({"name": "home", "rules": rules()})),
-    )
-    .await;
+    let (status, _) = app
+        .send(
+            Method::POST,
+            "/rulesets",
+            Some(json!({"name": "home", "rules": rules()})),
+        )
+        .await;
     assert_eq!(status, 409, "names are unique in a tenant");
     let mut v2 = rules();
     v2["thresholds"]["relevant"] = json!(40);
-    let (status, body) = send(
-        &app,
-        Method::POST,
-        &format!("/rulesets/{id}/versions"),
-        Some(json!({ "rules": v2 })),
-    )
-    .await;
+    let (status, body) = app
+        .send(
+            Method::POST,
+            &format!("/rulesets/{id}/versions"),
+            Some(json!({ "rules": v2 })),
+        )
+        .await;
     assert_eq!(status, 201, "{body}");
     assert_eq!(body["version"], 2);
-    let (_, v1) = send(
-        &app,
-        Method::GET,
-        &format!("/rulesets/{id}/versions/1"),
-        None,
-    )
-    .await;
+    let (_, v1) = app
+        .send(Method::GET, &format!("/rulesets/{id}/versions/1"), None)
+        .await;
     assert_eq!(v1["rules"]["thresholds"]["relevant"], 60);
-    let (status, _) = send(
-        &app,
-        Method::GET,
-        &format!("/rulesets/{id}/versions/3"),
-        None,
-    )
-    .await;
+    let (status, _) = app
+        .send(Method::GET, &format!("/rulesets/{id}/versions/3"), None)
+        .await;
     assert_eq!(status, 404);
-    let (_, list) = send(&app, Method::GET, "/rulesets", None).await;
+    let (_, list) = app.send(Method::GET, "/rulesets", None).await;
     assert_eq!(list["items"][0]["version"], 2);
 
     let viewer = app.create_key("acme", "viewer").await;
@@ -242,13 +226,13 @@ async fn the_same_content_classified_from_two_workers_is_paid_for_once() {
     let (_, ids) = signals(&app, &[UNDECIDED]).await;
 
     // two jobs for the same content at the same moment, one per worker (most likely)
-    let (status, batch) = send(
-        &app,
-        Method::POST,
-        "/jobs/batch",
-        Some(json!({"jobs": [classify_job(&ids[0], &rs), classify_job(&ids[0], &rs)]})),
-    )
-    .await;
+    let (status, batch) = app
+        .send(
+            Method::POST,
+            "/jobs/batch",
+            Some(json!({"jobs": [classify_job(&ids[0], &rs), classify_job(&ids[0], &rs)]})),
+        )
+        .await;
     assert_eq!(status, 201, "{batch}");
     for job in batch["items"].as_array().unwrap() {
         let job = app
@@ -278,17 +262,19 @@ async fn the_same_content_classified_from_two_workers_is_paid_for_once() {
         "one paid call"
     );
 
-    let (status, verdicts) = send(
-        &app,
-        Method::GET,
-        &format!("/signals/{}/classifications", ids[0]),
-        None,
-    )
-    .await;
+    let (status, verdicts) = app
+        .send(
+            Method::GET,
+            &format!("/signals/{}/classifications", ids[0]),
+            None,
+        )
+        .await;
     assert_eq!(status, 200);
     assert_eq!(verdicts["items"].as_array().unwrap().len(), 1);
     assert_eq!(verdicts["items"][0]["method"], "llm");
-    let (_, signal) = send(&app, Method::GET, &format!("/signals/{}", ids[0]), None).await;
+    let (_, signal) = app
+        .send(Method::GET, &format!("/signals/{}", ids[0]), None)
+        .await;
     assert_eq!(signal["state"], "classified");
     let settled: i64 =
         sqlx::query_scalar("SELECT count(*) FROM cost_ledger WHERE entry = 'settle'")
@@ -351,32 +337,32 @@ async fn a_workflow_step_reads_the_verdict_with_no_llm_configured() {
     let _w = app.spawn_worker(&[]);
     let rs = ruleset(&app).await;
     let (_, ids) = signals(&app, &[DECIDED]).await;
-    let (status, wf) = send(
-        &app,
-        Method::POST,
-        "/workflows",
-        Some(json!({"name": "qualify", "definition": {"steps": [
-            {"name": "classify", "kind": "classify_signal",
-             "args": {"signal_id": "{{ input.signal }}", "ruleset_id": "{{ input.ruleset }}"}},
-            {"name": "score", "kind": "noop", "after": ["classify"],
-             "if": "steps.classify.output.relevant and steps.classify.output.score >= 70",
-             "args": {"output": {"confidence": "{{ steps.classify.output.confidence }}"}}}
-        ]}})),
-    )
-    .await;
+    let (status, wf) = app
+        .send(
+            Method::POST,
+            "/workflows",
+            Some(json!({"name": "qualify", "definition": {"steps": [
+                {"name": "classify", "kind": "classify_signal",
+                 "args": {"signal_id": "{{ input.signal }}", "ruleset_id": "{{ input.ruleset }}"}},
+                {"name": "score", "kind": "noop", "after": ["classify"],
+                 "if": "steps.classify.output.relevant and steps.classify.output.score >= 70",
+                 "args": {"output": {"confidence": "{{ steps.classify.output.confidence }}"}}}
+            ]}})),
+        )
+        .await;
     assert_eq!(status, 201, "{wf}");
-    let (status, run) = send(
-        &app,
-        Method::POST,
-        &format!("/workflows/{}/runs", wf["id"].as_str().unwrap()),
-        Some(json!({"input": {"signal": ids[0], "ruleset": rs}})),
-    )
-    .await;
+    let (status, run) = app
+        .send(
+            Method::POST,
+            &format!("/workflows/{}/runs", wf["id"].as_str().unwrap()),
+            Some(json!({"input": {"signal": ids[0], "ruleset": rs}})),
+        )
+        .await;
     assert_eq!(status, 201, "{run}");
     let id = run["id"].as_str().unwrap();
     let deadline = tokio::time::Instant::now() + T;
     let run = loop {
-        let (_, r) = send(&app, Method::GET, &format!("/runs/{id}"), None).await;
+        let (_, r) = app.send(Method::GET, &format!("/runs/{id}"), None).await;
         if r["status"] == "succeeded" || r["status"] == "failed" {
             break r;
         }
@@ -400,13 +386,13 @@ async fn a_workflow_step_reads_the_verdict_with_no_llm_configured() {
 async fn the_estimate_answers_from_history_and_checks_its_input() {
     let app = spawn_app_with_llm().await;
     let (source, _) = signals(&app, &[UNDECIDED, DECIDED]).await;
-    let (status, e) = send(
-        &app,
-        Method::POST,
-        "/budgets/estimate",
-        Some(json!({"source_id": source, "expected_items": 1000})),
-    )
-    .await;
+    let (status, e) = app
+        .send(
+            Method::POST,
+            "/budgets/estimate",
+            Some(json!({"source_id": source, "expected_items": 1000})),
+        )
+        .await;
     assert_eq!(status, 200, "{e}");
     assert_eq!(e["model"], MODEL);
     assert_eq!(e["llm_share_basis"], "fallback");
@@ -415,22 +401,22 @@ async fn the_estimate_answers_from_history_and_checks_its_input() {
     assert!(e["expected_cost_micros"].as_i64().unwrap() > 0);
     assert_eq!(e["fits_budgets"], true);
 
-    let (status, p) = send(
-        &app,
-        Method::POST,
-        "/budgets/estimate",
-        Some(json!({"source_id": source, "expected_items": 0})),
-    )
-    .await;
+    let (status, p) = app
+        .send(
+            Method::POST,
+            "/budgets/estimate",
+            Some(json!({"source_id": source, "expected_items": 0})),
+        )
+        .await;
     assert_eq!(status, 422);
     assert_eq!(p["errors"][0]["path"], "expected_items");
-    let (status, _) = send(
-        &app,
-        Method::POST,
-        "/budgets/estimate",
-        Some(json!({"source_id": uuid::Uuid::now_v7(), "expected_items": 5})),
-    )
-    .await;
+    let (status, _) = app
+        .send(
+            Method::POST,
+            "/budgets/estimate",
+            Some(json!({"source_id": uuid::Uuid::now_v7(), "expected_items": 5})),
+        )
+        .await;
     assert_eq!(status, 404);
 }
 
@@ -495,19 +481,19 @@ async fn fifty_classifications_against_a_budget_for_ten_make_ten_paid_calls_and_
         .wait_for_state(job["id"].as_str().unwrap(), &["succeeded", "dead"], T)
         .await;
     assert_eq!(job["result"]["llm"], "paid", "{job}");
-    let (_, costs) = send(&app, Method::GET, "/costs?entry=reserve", None).await;
+    let (_, costs) = app.send(Method::GET, "/costs?entry=reserve", None).await;
     let estimate = costs["items"][0]["amount_micros"].as_i64().unwrap();
     assert!(estimate > 0, "{costs}");
     assert_eq!(calls().await, 1);
 
     // A day budget that covers ten calls, and fifty at once.
-    let (status, budget) = send(
-        &app,
-        Method::POST,
-        "/budgets",
-        Some(json!({"provider": "openai", "period": "day", "limit_micros": 10 * estimate})),
-    )
-    .await;
+    let (status, budget) = app
+        .send(
+            Method::POST,
+            "/budgets",
+            Some(json!({"provider": "openai", "period": "day", "limit_micros": 10 * estimate})),
+        )
+        .await;
     assert_eq!(status, 201, "{budget}");
     let budget_id = budget["id"].as_str().unwrap().to_owned();
     let posts = undecided_posts(50, 1);
@@ -517,13 +503,9 @@ async fn fifty_classifications_against_a_budget_for_ten_make_ten_paid_calls_and_
         .collect();
     let (_, ids) = signals(&app, &items).await;
     let jobs: Vec<Value> = ids.iter().map(|id| classify_job(id, &rs)).collect();
-    let (status, batch) = send(
-        &app,
-        Method::POST,
-        "/jobs/batch",
-        Some(json!({ "jobs": jobs })),
-    )
-    .await;
+    let (status, batch) = app
+        .send(Method::POST, "/jobs/batch", Some(json!({ "jobs": jobs })))
+        .await;
     assert_eq!(status, 201, "{batch}");
     let job_ids: Vec<String> = batch["items"]
         .as_array()
@@ -534,13 +516,9 @@ async fn fifty_classifications_against_a_budget_for_ten_make_ten_paid_calls_and_
 
     // One listing a poll (the key's rate limit would refuse fifty reads a poll).
     let states = async || {
-        let (_, page) = send(
-            &app,
-            Method::GET,
-            "/jobs?kind=classify_signal&limit=500",
-            None,
-        )
-        .await;
+        let (_, page) = app
+            .send(Method::GET, "/jobs?kind=classify_signal&limit=500", None)
+            .await;
         let mut counts = std::collections::BTreeMap::<String, usize>::new();
         for job in page["items"].as_array().unwrap() {
             if job_ids.iter().any(|id| job["id"] == id.as_str()) {
@@ -569,7 +547,9 @@ async fn fifty_classifications_against_a_budget_for_ten_make_ten_paid_calls_and_
         1 + 10,
         "exactly ten paid calls reached the LLM"
     );
-    let (_, page) = send(&app, Method::GET, "/jobs?state=parked&limit=1", None).await;
+    let (_, page) = app
+        .send(Method::GET, "/jobs?state=parked&limit=1", None)
+        .await;
     let parked = &page["items"][0];
     assert_eq!(parked["attempts"], 0, "parking spends no attempt: {parked}");
     assert!(
@@ -579,7 +559,9 @@ async fn fifty_classifications_against_a_budget_for_ten_make_ten_paid_calls_and_
             .contains(&budget_id),
         "{parked}"
     );
-    let (_, budget) = send(&app, Method::GET, &format!("/budgets/{budget_id}"), None).await;
+    let (_, budget) = app
+        .send(Method::GET, &format!("/budgets/{budget_id}"), None)
+        .await;
     assert_eq!(budget["spent_micros"], 10 * estimate, "{budget}");
     assert_eq!(budget["parked_jobs"], 40, "{budget}");
     // 100 % may come first: a refused reservation records it while calls are still held.
@@ -593,13 +575,13 @@ async fn fifty_classifications_against_a_budget_for_ten_make_ten_paid_calls_and_
     assert_eq!(thresholds, vec![80, 100], "{budget}");
 
     // Raising the limit resumes them at once; each reserves again and pays.
-    let (status, changed) = send(
-        &app,
-        Method::PATCH,
-        &format!("/budgets/{budget_id}"),
-        Some(json!({"limit_micros": 100 * estimate})),
-    )
-    .await;
+    let (status, changed) = app
+        .send(
+            Method::PATCH,
+            &format!("/budgets/{budget_id}"),
+            Some(json!({"limit_micros": 100 * estimate})),
+        )
+        .await;
     assert_eq!(status, 200, "{changed}");
     assert_eq!(changed["resumed_jobs"], 40);
     let deadline = tokio::time::Instant::now() + T;
@@ -615,6 +597,8 @@ async fn fifty_classifications_against_a_budget_for_ten_make_ten_paid_calls_and_
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     assert_eq!(calls().await, 1 + 50);
-    let (_, costs) = send(&app, Method::GET, "/costs?entry=settle&limit=500", None).await;
+    let (_, costs) = app
+        .send(Method::GET, "/costs?entry=settle&limit=500", None)
+        .await;
     assert_eq!(costs["totals"]["calls"], 51, "{}", costs["totals"]);
 }

@@ -12,36 +12,26 @@ use uuid::Uuid;
 
 const T: Duration = Duration::from_secs(60);
 
-async fn send(app: &App, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-    let mut req = app.request(method, path);
-    if let Some(body) = body {
-        req = req.json(&body);
-    }
-    let res = req.send().await.unwrap();
-    let status = res.status();
-    (status, res.json().await.unwrap_or(Value::Null))
-}
-
 /// Starts a run of a two-step workflow whose first step sleeps.
 async fn start_run(app: &App, first: Value) -> String {
-    let (status, wf) = send(
-        app,
-        Method::POST,
-        "/workflows",
-        Some(json!({"name": "w", "definition": {"steps": [
-            first,
-            {"name": "b", "kind": "noop", "after": ["a"]},
-        ]}})),
-    )
-    .await;
+    let (status, wf) = app
+        .send(
+            Method::POST,
+            "/workflows",
+            Some(json!({"name": "w", "definition": {"steps": [
+                first,
+                {"name": "b", "kind": "noop", "after": ["a"]},
+            ]}})),
+        )
+        .await;
     assert_eq!(status, StatusCode::CREATED, "{wf}");
-    let (status, run) = send(
-        app,
-        Method::POST,
-        &format!("/workflows/{}/runs", wf["id"].as_str().unwrap()),
-        Some(json!({"input": {}})),
-    )
-    .await;
+    let (status, run) = app
+        .send(
+            Method::POST,
+            &format!("/workflows/{}/runs", wf["id"].as_str().unwrap()),
+            Some(json!({"input": {}})),
+        )
+        .await;
     assert_eq!(status, StatusCode::CREATED, "{run}");
     run["id"].as_str().unwrap().to_owned()
 }
@@ -55,30 +45,17 @@ async fn step_job(app: &App, run: &str, step: &str) -> Uuid {
         .unwrap()
 }
 
-async fn wait_run(app: &App, id: &str, status: &str) -> Value {
-    let deadline = tokio::time::Instant::now() + T;
-    loop {
-        let (_, run) = send(app, Method::GET, &format!("/runs/{id}"), None).await;
-        if run["status"] == status {
-            return run;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the run never became {status}: {run}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 #[tokio::test]
 async fn cancelling_a_queued_step_job_fails_its_run_at_once() {
     let app = spawn_app().await;
     // No worker: the step's job stays queued, so only the cancel can move the run.
     let run = start_run(&app, json!({"name": "a", "kind": "noop"})).await;
     let job = step_job(&app, &run, "a").await;
-    let (status, body) = send(&app, Method::POST, &format!("/jobs/{job}/cancel"), None).await;
+    let (status, body) = app
+        .send(Method::POST, &format!("/jobs/{job}/cancel"), None)
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let (_, now) = send(&app, Method::GET, &format!("/runs/{run}"), None).await;
+    let (_, now) = app.send(Method::GET, &format!("/runs/{run}"), None).await;
     assert_eq!(now["status"], "failed", "{now}");
     assert_eq!(now["failed_step"], "a", "{now}");
     let b = now["steps"]
@@ -93,16 +70,20 @@ async fn cancelling_a_queued_step_job_fails_its_run_at_once() {
     );
 
     // The job cannot be retried on its own; the run can, and then it completes.
-    let (status, problem) = send(&app, Method::POST, &format!("/jobs/{job}/retry"), None).await;
+    let (status, problem) = app
+        .send(Method::POST, &format!("/jobs/{job}/retry"), None)
+        .await;
     assert_eq!(status, StatusCode::CONFLICT, "{problem}");
     assert!(
         problem["detail"].as_str().unwrap().contains(&run),
         "{problem}"
     );
-    let (status, body) = send(&app, Method::POST, &format!("/runs/{run}/retry"), None).await;
+    let (status, body) = app
+        .send(Method::POST, &format!("/runs/{run}/retry"), None)
+        .await;
     assert!(status.is_success(), "{body}");
     let _worker = app.spawn_worker(&[]);
-    wait_run(&app, &run, "succeeded").await;
+    app.wait_run(&run, &["succeeded"]).await;
 }
 
 #[tokio::test]
@@ -121,7 +102,7 @@ async fn a_step_job_dead_lettered_by_lease_rescue_fails_its_run() {
     first.signal("KILL");
     // The survivor rescues the expired lease; nothing else of this run will ever finish.
     let _second = app.spawn_worker(&lease);
-    let failed = wait_run(&app, &run, "failed").await;
+    let failed = app.wait_run(&run, &["failed"]).await;
     assert_eq!(failed["failed_step"], "a", "{failed}");
     assert!(
         failed["error"].as_str().unwrap().contains("lease expired"),

@@ -34,24 +34,6 @@ async fn get(app: &App, path: &str) -> Value {
     res.json().await.unwrap()
 }
 
-async fn wait_run(app: &App, id: &str) -> Value {
-    let deadline = tokio::time::Instant::now() + T;
-    loop {
-        let r = get(app, &format!("/runs/{id}")).await;
-        if ["succeeded", "failed", "cancelled"]
-            .iter()
-            .any(|s| r["status"] == *s)
-        {
-            return r;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "run never finished: {r}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 fn paths(problem: &Value) -> Vec<String> {
     let mut p: Vec<String> = problem["errors"]
         .as_array()
@@ -140,7 +122,9 @@ async fn two_workers_start_exactly_one_run_per_cron_tick() {
     // The runs are real: each ran its step with the schedule's input.
     let runs = get(&app, &format!("/runs?workflow={wf}&limit=500")).await;
     let last = runs["items"][0]["id"].as_str().unwrap().to_owned();
-    let done = wait_run(&app, &last).await;
+    let done = app
+        .wait_run(&last, &["succeeded", "failed", "cancelled"])
+        .await;
     assert_eq!(done["status"], "succeeded", "{done}");
     assert_eq!(done["steps"][0]["output"], "tick");
     assert_eq!(done["trigger"]["type"], "schedule");
@@ -310,7 +294,12 @@ async fn a_signed_webhook_starts_a_run_with_its_body_and_anything_else_is_refuse
         json!({"lead": {"name": "Ada"}, "source": "form"})
     );
     assert_eq!(run["trigger"]["type"], "webhook");
-    let done = wait_run(&app, run["id"].as_str().unwrap()).await;
+    let done = app
+        .wait_run(
+            run["id"].as_str().unwrap(),
+            &["succeeded", "failed", "cancelled"],
+        )
+        .await;
     assert_eq!(done["steps"][0]["output"], "hello Ada", "{done}");
 
     // Refused alike: no signature, a wrong one, a stale one, a tampered body, an unknown hook.
@@ -641,7 +630,12 @@ async fn the_demo_pipeline_fetches_classifies_and_scores_the_relevant_posts_into
         .unwrap();
     assert_eq!(res.status(), StatusCode::CREATED);
     let run: Value = res.json().await.unwrap();
-    let done = wait_run(&app, run["id"].as_str().unwrap()).await;
+    let done = app
+        .wait_run(
+            run["id"].as_str().unwrap(),
+            &["succeeded", "failed", "cancelled"],
+        )
+        .await;
     assert_eq!(done["status"], "succeeded", "{done}");
     let fetch = &done["steps"][0]["output"];
     let ids = fetch["new_signal_ids"]

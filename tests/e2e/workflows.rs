@@ -44,21 +44,6 @@ async fn run(app: &App, id: &str) -> Value {
     res.json().await.unwrap()
 }
 
-async fn wait_run(app: &App, id: &str, statuses: &[&str]) -> Value {
-    let deadline = tokio::time::Instant::now() + T;
-    loop {
-        let r = run(app, id).await;
-        if statuses.iter().any(|s| r["status"] == *s) {
-            return r;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "run never reached {statuses:?}: {r}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 fn step<'a>(run: &'a Value, name: &str) -> &'a Value {
     run["steps"]
         .as_array()
@@ -100,7 +85,7 @@ async fn a_diamond_runs_each_step_once_and_joins_both_branches() {
     .await;
     let _worker = app.spawn_worker(&[]);
     let id = start(&app, &wf, json!({"n": 5})).await;
-    let done = wait_run(&app, &id, &["succeeded", "failed"]).await;
+    let done = app.wait_run(&id, &["succeeded", "failed"]).await;
     assert_eq!(done["status"], "succeeded", "{done}");
     assert_eq!(step(&done, "d")["output"], json!(["left-5", "right"]));
     assert_eq!(step(&done, "e")["state"], "skipped");
@@ -133,7 +118,7 @@ async fn a_fan_out_of_a_thousand_items_fans_in_to_the_next_step() {
     .await;
     let _worker = app.spawn_worker(&[("WORKER_CONCURRENCY", "64")]);
     let id = start(&app, &wf, json!({})).await;
-    let done = wait_run(&app, &id, &["succeeded", "failed"]).await;
+    let done = app.wait_run(&id, &["succeeded", "failed"]).await;
     assert_eq!(done["status"], "succeeded", "{}", done["error"]);
     let each = step(&done, "each");
     assert_eq!(each["items"], 1000);
@@ -161,7 +146,7 @@ async fn a_dead_step_fails_the_run_naming_it_and_its_successors_never_start() {
     .await;
     let _worker = app.spawn_worker(&[]);
     let id = start(&app, &wf, json!({})).await;
-    let failed = wait_run(&app, &id, &["failed", "succeeded"]).await;
+    let failed = app.wait_run(&id, &["failed", "succeeded"]).await;
     assert_eq!(failed["status"], "failed");
     assert_eq!(failed["failed_step"], "boom");
     assert!(
@@ -263,7 +248,7 @@ async fn a_run_completes_when_its_worker_is_killed_mid_step() {
     wait_step_running(&app, &id, "a").await;
     first.signal("KILL");
     let _second = app.spawn_worker(&[]);
-    let done = wait_run(&app, &id, &["succeeded", "failed"]).await;
+    let done = app.wait_run(&id, &["succeeded", "failed"]).await;
     assert_eq!(done["status"], "succeeded", "{done}");
     assert_eq!(step(&done, "b")["output"], 1);
 }
@@ -289,8 +274,8 @@ async fn a_new_version_leaves_runs_in_flight_on_theirs() {
     assert_eq!(res.status(), StatusCode::CREATED);
     let new = start(&app, &wf, json!({})).await;
     let _worker = app.spawn_worker(&[]);
-    let old = wait_run(&app, &old, &["succeeded", "failed"]).await;
-    let new = wait_run(&app, &new, &["succeeded", "failed"]).await;
+    let old = app.wait_run(&old, &["succeeded", "failed"]).await;
+    let new = app.wait_run(&new, &["succeeded", "failed"]).await;
     assert_eq!(
         (old["version"].clone(), step(&old, "a")["output"].clone()),
         (json!(1), json!("v1"))

@@ -317,6 +317,42 @@ impl App {
             .header("X-API-Key", &self.key)
     }
 
+    /// `METHOD /api/v1<path>` with the admin key and an optional JSON body: the status and the
+    /// JSON answer (`null` when there is none).
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (reqwest::StatusCode, Value) {
+        let mut req = self.request(method, path);
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let res = req.send().await.expect("the api answers");
+        let status = res.status();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Polls the workflow run `id` until its status is one of `statuses`, failing after 90 s.
+    pub async fn wait_run(&self, id: &str, statuses: &[&str]) -> Value {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
+        loop {
+            let (status, run) = self
+                .send(reqwest::Method::GET, &format!("/runs/{id}"), None)
+                .await;
+            assert_eq!(status, 200, "GET /runs/{id}: {run}");
+            if statuses.contains(&run["status"].as_str().unwrap_or_default()) {
+                return run;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "run {id} never reached {statuses:?}: {run}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// Enqueues a job and returns it, asserting 201.
     pub async fn enqueue(&self, body: Value) -> Value {
         let res = self
