@@ -466,8 +466,11 @@ mod tests {
         assert_eq!(delay, Duration::from_secs(120));
     }
 
-    #[sqlx::test(migrator = "crate::db::MIGRATOR")]
-    async fn a_stale_holder_cannot_overwrite_a_rescued_job(pool: sqlx::PgPool) {
+    /// A queued noop job of a new tenant, and a worker node that will not claim it by itself
+    /// (no kinds, an hour between polls): the tests play the holder's part by hand.
+    async fn queued_job_and_idle_node(
+        pool: &sqlx::PgPool,
+    ) -> (uuid::Uuid, crate::queue::Job, crate::queue::WorkerNode) {
         use crate::{
             auth,
             kinds::noop::Noop,
@@ -492,6 +495,12 @@ mod tests {
         let node = WorkerNode::start(pool.clone(), settings, &[])
             .await
             .unwrap();
+        (tenant, job, node)
+    }
+
+    #[sqlx::test(migrator = "crate::db::MIGRATOR")]
+    async fn a_stale_holder_cannot_overwrite_a_rescued_job(pool: sqlx::PgPool) {
+        let (_, job, node) = queued_job_and_idle_node(&pool).await;
         // This node held attempt 1; its lease expired and another worker now runs attempt 2.
         sqlx::query("UPDATE jobs SET state = 'running', attempt = 2, locked_by = 'other-worker' WHERE id = $1")
             .bind(job.id)
@@ -550,30 +559,7 @@ mod tests {
 
     #[sqlx::test(migrator = "crate::db::MIGRATOR")]
     async fn a_snoozed_job_waits_without_spending_an_attempt(pool: sqlx::PgPool) {
-        use crate::{
-            auth,
-            kinds::noop::Noop,
-            queue::{NewJob, NodeSettings, WorkerNode, enqueue},
-        };
-        let mut conn = pool.acquire().await.unwrap();
-        let tenant = auth::ensure_tenant(&mut conn, "t").await.unwrap();
-        let job = enqueue(
-            &mut conn,
-            tenant,
-            None,
-            &[NewJob::new(&Noop::default()).unwrap()],
-        )
-        .await
-        .unwrap()
-        .remove(0)
-        .job;
-        let settings = NodeSettings {
-            poll_interval: Duration::from_secs(3600),
-            ..Default::default()
-        };
-        let node = WorkerNode::start(pool.clone(), settings, &[])
-            .await
-            .unwrap();
+        let (_, job, node) = queued_job_and_idle_node(&pool).await;
         sqlx::query("UPDATE jobs SET state = 'running', attempt = 1, locked_by = $2 WHERE id = $1")
             .bind(job.id)
             .bind(node.id())
@@ -605,30 +591,8 @@ mod tests {
 
     #[sqlx::test(migrator = "crate::db::MIGRATOR")]
     async fn a_parked_job_shows_why_and_spends_no_attempt(pool: sqlx::PgPool) {
-        use crate::{
-            auth,
-            kinds::noop::Noop,
-            queue::{JobState, NewJob, NodeSettings, WorkerNode, admin, enqueue},
-        };
-        let mut conn = pool.acquire().await.unwrap();
-        let tenant = auth::ensure_tenant(&mut conn, "t").await.unwrap();
-        let job = enqueue(
-            &mut conn,
-            tenant,
-            None,
-            &[NewJob::new(&Noop::default()).unwrap()],
-        )
-        .await
-        .unwrap()
-        .remove(0)
-        .job;
-        let settings = NodeSettings {
-            poll_interval: Duration::from_secs(3600),
-            ..Default::default()
-        };
-        let node = WorkerNode::start(pool.clone(), settings, &[])
-            .await
-            .unwrap();
+        use crate::queue::{JobState, admin};
+        let (tenant, job, node) = queued_job_and_idle_node(&pool).await;
         sqlx::query("UPDATE jobs SET state = 'running', attempt = 2, locked_by = $2 WHERE id = $1")
             .bind(job.id)
             .bind(node.id())
