@@ -153,16 +153,8 @@ pub async fn costs(
     )
     .fetch_all(pool)
     .await?;
-    let totals = sqlx::query_as!(
-        CostTotals,
-        r#"SELECT coalesce(sum(amount_micros) FILTER (WHERE entry = 'settle'), 0)::int8 AS "spent_micros!",
-                  coalesce(sum(CASE entry WHEN 'reserve' THEN amount_micros
-                                          WHEN 'release' THEN -amount_micros END)
-                           FILTER (WHERE entry IN ('reserve', 'release')
-                                     AND reservation_id NOT IN (
-                                         SELECT reservation_id FROM cost_ledger s
-                                         WHERE s.tenant_id = $1 AND s.entry = 'settle')), 0)::int8
-                      AS "held_micros!",
+    let sums = sqlx::query!(
+        r#"SELECT coalesce(sum(amount_micros) FILTER (WHERE entry = 'settle'), 0)::int8 AS "spent!",
                   count(*) FILTER (WHERE entry = 'settle') AS "calls!",
                   coalesce(sum(prompt_tokens), 0)::int8 AS "prompt_tokens!",
                   coalesce(sum(completion_tokens), 0)::int8 AS "completion_tokens!"
@@ -184,6 +176,36 @@ pub async fn costs(
     )
     .fetch_one(pool)
     .await?;
+    // What is held is what the reservations still hold (their `reserve` rows match the filters).
+    let held = if filter.entry.as_deref().is_none_or(|e| e == "reserve") {
+        sqlx::query_scalar!(
+            r#"SELECT coalesce(sum(estimate_micros), 0)::int8 AS "held!"
+               FROM budget_reservations
+               WHERE tenant_id = $1 AND state = 'held'
+                 AND ($2::text IS NULL OR provider = $2)
+                 AND ($3::text IS NULL OR model = $3)
+                 AND ($4::uuid IS NULL OR job_id = $4)
+                 AND ($5::timestamptz IS NULL OR created_at >= $5)
+                 AND ($6::timestamptz IS NULL OR created_at < $6)"#,
+            tenant_id,
+            filter.provider,
+            filter.model,
+            filter.job_id,
+            filter.since,
+            filter.until
+        )
+        .fetch_one(pool)
+        .await?
+    } else {
+        0
+    };
+    let totals = CostTotals {
+        spent_micros: sums.spent,
+        held_micros: held,
+        calls: sums.calls,
+        prompt_tokens: sums.prompt_tokens,
+        completion_tokens: sums.completion_tokens,
+    };
     let more = rows.len() as i64 > limit;
     let items: Vec<CostEntry> = rows.into_iter().take(limit as usize).collect();
     let next_cursor = if more {
