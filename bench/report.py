@@ -236,7 +236,7 @@ def main():
     print("Jobs/s (higher is better); latency = handler start − enqueue call, ms (lower is better). "
           "`demandflow` enqueues over the REST API, `demandflow-lib` through the `jobs` crate; both are run by "
           "the real `worker` binary. The method is the harness' (see its README); how demandflow's driver "
-          "measures is in `crates/bench/src/main.rs` and below.\n")
+          "measures is in `bench/src/main.rs` and below.\n")
     print(md(peer_table(by)))
     if lc_rows:
         print()

@@ -5,7 +5,7 @@
 //!
 //! ```sh
 //! DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \
-//!   cargo run --release -p jobs --example classify_bench -- [signals] [runs] [concurrency]
+//!   cargo run --release -p bench --example classify_bench -- [signals] [runs] [concurrency]
 //! ```
 //!
 //! Phases, each over the same signals (a fresh tenant per run, in one scratch database that is

@@ -9,7 +9,7 @@
 //!
 //! ```sh
 //! DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \
-//!   cargo run --release -p jobs --example ingest_bench -- [items] [runs]
+//!   cargo run --release -p bench --example ingest_bench -- [items] [runs]
 //! ```
 //!
 //! Each run uses a fresh tenant and source in one scratch database (created and dropped):

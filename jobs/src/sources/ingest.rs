@@ -1229,7 +1229,7 @@ mod fixture_tests {
 
     #[test]
     fn the_fixture_repost_is_a_near_duplicate() {
-        let xml = include_bytes!("../../../../tests/fixtures/feeds/rss_quirks.xml");
+        let xml = include_bytes!("../../../tests/fixtures/feeds/rss_quirks.xml");
         let base = Url::parse("https://forum.example/forum/rss").unwrap();
         let items: Vec<Prepared> = feed::parse(SourceKind::Rss, xml, None, &base)
             .unwrap()

@@ -13,7 +13,7 @@ use crate::config::DatabaseSettings;
 pub use sqlx::PgPool as Pool;
 
 /// Every migration under `migrations/`, embedded at build time.
-pub static MIGRATOR: Migrator = sqlx::migrate!("../../migrations");
+pub static MIGRATOR: Migrator = sqlx::migrate!("../migrations");
 
 /// A pool for `settings`; connects lazily, so a process can start before the database.
 pub fn pool(settings: &DatabaseSettings) -> PgPool {
