@@ -23,6 +23,8 @@
 //! - [`auth`]: API keys and roles; [`tenants`]: tenants' settings; [`audit`]: the audit log.
 //! - [`config`], [`db`], [`telemetry`]: the settings, pool, migrations and logging that both
 //!   binaries share.
+//! - [`export`]: streamed exports (signals, leads) and the one CSV writer, which guards every
+//!   text cell against formula injection.
 //!
 //! It never speaks HTTP to its callers: no poem, no status codes. Errors are [`DomainError`]s;
 //! the `api` crate maps them to problem+json. It never starts a worker by itself: the `worker`
@@ -37,6 +39,7 @@ pub mod classify;
 pub mod config;
 pub mod db;
 mod error;
+pub mod export;
 pub mod kinds;
 pub mod leads;
 pub mod llm;

@@ -15,6 +15,7 @@ use jobs::{
         contacts::{Contact, ContactKind},
         gdpr, scoring,
     },
+    paging,
 };
 use poem::{
     Body,
@@ -88,7 +89,7 @@ impl Params {
             since: self.since,
             until: self.until,
             before: parse_cursor(self.cursor)?,
-            limit: self.limit.unwrap_or(50),
+            limit: self.limit.unwrap_or(paging::DEFAULT_PAGE),
         };
         filter.validate()?;
         Ok(filter)
@@ -167,7 +168,7 @@ impl LeadsApi {
             max_score: max_score.0,
             since: since.0,
             until: until.0,
-            limit: Some(500),
+            limit: Some(paging::MAX_PAGE),
             cursor: None,
         };
         respond(export_leads(&state, &auth, params))

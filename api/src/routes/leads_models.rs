@@ -99,7 +99,7 @@ impl From<leads::Lead> for Lead {
             id: l.id,
             email: l.email,
             phone: l.phone,
-            status: l.status,
+            status: l.status.as_str().to_owned(),
             score: l.score,
             factors: factors(l.factors),
             source_id: l.source_id,
@@ -163,7 +163,7 @@ impl From<leads::LeadDetail> for LeadDetail {
                 .contacts
                 .into_iter()
                 .map(|c| LeadContact {
-                    kind: c.kind,
+                    kind: c.kind.as_str().to_owned(),
                     value: c.value,
                 })
                 .collect(),

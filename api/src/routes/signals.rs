@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use jobs::{
     FieldError,
     auth::Role,
+    paging,
     sources::signals::{self, ExportFormat, Filter, SignalState},
 };
 use poem::{
@@ -79,7 +80,7 @@ impl Params {
             author: self.author.filter(|a| !a.is_empty()),
             include_deleted: false,
             before: parse_cursor(self.cursor)?,
-            limit: self.limit.unwrap_or(50),
+            limit: self.limit.unwrap_or(paging::DEFAULT_PAGE),
         };
         filter.validate()?;
         Ok(filter)
@@ -172,7 +173,7 @@ impl SignalsApi {
             until: until.0,
             q: q.0,
             author: author.0,
-            limit: Some(500),
+            limit: Some(paging::MAX_PAGE),
             cursor: None,
         };
         OneStatusManyTypes(respond(export_signals(&state, &auth, format.0, params)))
@@ -472,10 +473,10 @@ fn export_signals(
     params: Params,
 ) -> Result<ExportSignalsResponse, ApiError> {
     let principal = auth.require(Role::Viewer)?;
-    let format = match format.as_deref() {
-        None | Some("") | Some("ndjson") => ExportFormat::Ndjson,
-        Some("csv") => ExportFormat::Csv,
-        Some(_) => return Err(FieldError::new("format", "expected csv or ndjson").into()),
+    let format = match format.as_deref().filter(|f| !f.is_empty()) {
+        None => ExportFormat::Ndjson,
+        Some(f) => ExportFormat::parse(f)
+            .ok_or_else(|| FieldError::new("format", "expected csv or ndjson"))?,
     };
     let mut filter = params.filter()?;
     filter.include_deleted = filter.author.is_some();

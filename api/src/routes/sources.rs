@@ -7,6 +7,7 @@
 
 use jobs::{
     auth::Role,
+    paging,
     sources::{self, NewSource, SourceKind, SourcePatch, push},
 };
 use poem::{
@@ -306,16 +307,10 @@ async fn list_sources(
     let kind = match kind.as_deref().filter(|k| !k.is_empty()) {
         None => None,
         Some(k) => Some(SourceKind::parse(k).ok_or_else(|| {
-            let names: Vec<&str> = SourceKind::ALL.iter().map(|k| k.as_str()).collect();
-            FieldError::new("kind", format!("expected one of {}", names.join(", ")))
+            FieldError::new("kind", format!("expected one of {}", SourceKind::names()))
         })?),
     };
-    let limit = limit.unwrap_or(50);
-    if !(1..=sources::MAX_PAGE).contains(&limit) {
-        return Err(
-            FieldError::new("limit", format!("expected 1 to {}", sources::MAX_PAGE)).into(),
-        );
-    }
+    let limit = paging::check_limit(limit.unwrap_or(paging::DEFAULT_PAGE))?;
     let before = parse_cursor(cursor)?;
     let page = sources::list(
         &state.pool,

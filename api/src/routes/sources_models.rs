@@ -342,7 +342,7 @@ impl From<signals::Signal> for Signal {
             published_at: s.published_at,
             content_hash: s.content_hash,
             duplicate_of: s.duplicate_of,
-            state: s.state,
+            state: s.state.as_str().to_owned(),
             discard_reason: s.discard_reason,
             created_at: s.created_at,
             updated_at: s.updated_at,
@@ -531,7 +531,7 @@ impl From<hosts::HostState> for Host {
     fn from(h: hosts::HostState) -> Self {
         Self {
             host: h.host,
-            circuit: h.circuit,
+            circuit: h.circuit.as_str().to_owned(),
             consecutive_failures: h.consecutive_failures,
             opened_at: h.opened_at,
             next_slot_at: h.next_slot_at,

@@ -23,40 +23,19 @@
 
 use std::{fmt, str::FromStr, sync::LazyLock};
 
-use regex::Regex;
-use serde::{Deserialize, Serialize};
-
 use crate::FieldError;
+use regex::Regex;
 
 /// Most emails, and most phone numbers, taken from one signal.
 pub const MAX_PER_KIND: usize = 5;
 
-/// The kind of a contact.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ContactKind {
-    /// An email address.
-    Email,
-    /// A phone number in E.164.
-    Phone,
-}
-
-impl ContactKind {
-    /// The kind's name.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            ContactKind::Email => "email",
-            ContactKind::Phone => "phone",
-        }
-    }
-
-    /// Parses a kind's name.
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "email" => Some(ContactKind::Email),
-            "phone" => Some(ContactKind::Phone),
-            _ => None,
-        }
+crate::named_enum! {
+    /// The kind of a contact.
+    pub enum ContactKind {
+        /// An email address.
+        Email = "email",
+        /// A phone number in E.164.
+        Phone = "phone",
     }
 }
 

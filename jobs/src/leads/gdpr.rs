@@ -27,7 +27,7 @@ use super::{LeadDetail, contacts::Contact, detail, lead_row};
 use crate::{
     DomainError,
     audit::{self, Actor},
-    sources::signals::{self, Signal},
+    sources::signals::{self, Signal, SignalState},
 };
 
 /// What is held about a contact.
@@ -162,7 +162,8 @@ pub async fn export(
     let signals = sqlx::query_as!(
         Signal,
         r#"SELECT id, source_id, external_id, url, title, body_html, body_text, author, language,
-                  published_at, encode(content_hash, 'hex') AS "content_hash!", duplicate_of, state,
+                  published_at, encode(content_hash, 'hex') AS "content_hash!", duplicate_of,
+                  state AS "state: SignalState",
                   discard_reason, created_at, updated_at, deleted_at
            FROM signals WHERE tenant_id = $1 AND id = ANY($2) ORDER BY id"#,
         tenant_id,

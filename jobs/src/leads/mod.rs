@@ -12,10 +12,7 @@
 //!
 //! It never speaks HTTP, and never writes a contact to a log line or an audit entry.
 
-use std::pin::Pin;
-
 use chrono::{DateTime, Utc};
-use futures::Stream;
 use serde::Serialize;
 use serde_json::Value;
 use sqlx::{PgConnection, PgPool};
@@ -24,7 +21,8 @@ use uuid::Uuid;
 use crate::{
     DomainError, FieldError,
     audit::{self, Actor},
-    sources::{MAX_PAGE, Page},
+    export::{self, Csv},
+    paging::{self, Page},
 };
 
 pub mod contacts;
@@ -32,48 +30,26 @@ pub mod gdpr;
 pub mod scoring;
 pub mod store;
 
-/// Where a lead is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum LeadStatus {
-    /// Just found.
-    New,
-    /// Someone reached out.
-    Contacted,
-    /// Judged worth selling to.
-    Qualified,
-    /// Handed to a partner or CRM (final).
-    Exported,
-    /// Not a lead after all (can be reopened as `new`).
-    Rejected,
+pub use crate::export::ExportStream;
+use contacts::ContactKind;
+
+crate::named_enum! {
+    /// Where a lead is in its life.
+    pub enum LeadStatus {
+        /// Just found.
+        New = "new",
+        /// Someone reached out.
+        Contacted = "contacted",
+        /// Judged worth selling to.
+        Qualified = "qualified",
+        /// Handed to a partner or CRM (final).
+        Exported = "exported",
+        /// Not a lead after all (can be reopened as `new`).
+        Rejected = "rejected",
+    }
 }
 
 impl LeadStatus {
-    /// Every status.
-    pub const ALL: [LeadStatus; 5] = [
-        LeadStatus::New,
-        LeadStatus::Contacted,
-        LeadStatus::Qualified,
-        LeadStatus::Exported,
-        LeadStatus::Rejected,
-    ];
-
-    /// The status' name.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            LeadStatus::New => "new",
-            LeadStatus::Contacted => "contacted",
-            LeadStatus::Qualified => "qualified",
-            LeadStatus::Exported => "exported",
-            LeadStatus::Rejected => "rejected",
-        }
-    }
-
-    /// Parses a status' name.
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|st| st.as_str() == s)
-    }
-
     /// The statuses a lead may move to from this one: `new → contacted → qualified →
     /// exported`, `new → qualified`, any but `exported` to `rejected`, and `rejected → new`
     /// (reopened). `exported` is final.
@@ -95,11 +71,6 @@ impl LeadStatus {
             .filter(|s| s.next().contains(&self))
             .collect()
     }
-
-    /// Every status' name, for messages.
-    pub fn names() -> String {
-        Self::ALL.map(|s| s.as_str()).join(", ")
-    }
 }
 
 /// A lead.
@@ -112,7 +83,7 @@ pub struct Lead {
     /// The first phone number found (E.164).
     pub phone: Option<String>,
     /// Where it is in its life.
-    pub status: String,
+    pub status: LeadStatus,
     /// The best score of its signals, 0 to 100.
     pub score: i16,
     /// That signal's factor breakdown (a list of [`scoring::Factor`]).
@@ -152,7 +123,7 @@ pub struct LeadSignal {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct LeadContact {
     /// `email` or `phone`.
-    pub kind: String,
+    pub kind: ContactKind,
     /// The address, or the number in E.164.
     pub value: String,
 }
@@ -185,19 +156,14 @@ pub struct Filter {
     pub until: Option<DateTime<Utc>>,
     /// Older than this id (the previous page's cursor).
     pub before: Option<Uuid>,
-    /// Page size, 1 to [`MAX_PAGE`].
+    /// Page size, 1 to [`MAX_PAGE`](paging::MAX_PAGE).
     pub limit: i64,
 }
 
 impl Filter {
     /// Checks what the types cannot.
     pub fn validate(&self) -> Result<(), FieldError> {
-        if !(1..=MAX_PAGE).contains(&self.limit) {
-            return Err(FieldError::new(
-                "limit",
-                format!("expected 1 to {MAX_PAGE}"),
-            ));
-        }
+        paging::check_limit(self.limit)?;
         for (name, v) in [("min_score", self.min_score), ("max_score", self.max_score)] {
             if v.is_some_and(|s| !(0..=100).contains(&s)) {
                 return Err(FieldError::new(name, "expected 0 to 100"));
@@ -220,7 +186,7 @@ impl Filter {
 async fn page(pool: &PgPool, tenant_id: Uuid, f: &Filter) -> Result<Vec<Lead>, DomainError> {
     Ok(sqlx::query_as!(
         Lead,
-        r#"SELECT id, email, phone, status, score, factors, source_id, category,
+        r#"SELECT id, email, phone, status AS "status: LeadStatus", score, factors, source_id, category,
                   (SELECT count(*) FROM lead_signals ls WHERE ls.lead_id = l.id) AS "signal_count!",
                   created_at, updated_at, scored_at, deleted_at
            FROM leads l
@@ -257,15 +223,8 @@ pub async fn list(
     filter.validate()?;
     let mut f = filter.clone();
     f.limit += 1;
-    let mut items = page(pool, tenant_id, &f).await?;
-    let more = items.len() as i64 > filter.limit;
-    items.truncate(filter.limit as usize);
-    let next_cursor = if more {
-        items.last().map(|l| l.id)
-    } else {
-        None
-    };
-    Ok(Page { items, next_cursor })
+    let rows = page(pool, tenant_id, &f).await?;
+    Ok(Page::from_rows(rows, filter.limit, |l| l.id))
 }
 
 /// The lead `id` of the tenant (soft-deleted ones too when `include_deleted`).
@@ -277,7 +236,7 @@ pub(crate) async fn lead_row(
 ) -> Result<Option<Lead>, DomainError> {
     Ok(sqlx::query_as!(
         Lead,
-        r#"SELECT id, email, phone, status, score, factors, source_id, category,
+        r#"SELECT id, email, phone, status AS "status: LeadStatus", score, factors, source_id, category,
                   (SELECT count(*) FROM lead_signals ls WHERE ls.lead_id = l.id) AS "signal_count!",
                   created_at, updated_at, scored_at, deleted_at
            FROM leads l WHERE tenant_id = $1 AND id = $2 AND ($3 OR deleted_at IS NULL)"#,
@@ -293,7 +252,8 @@ pub(crate) async fn lead_row(
 pub(crate) async fn detail(conn: &mut PgConnection, lead: Lead) -> Result<LeadDetail, DomainError> {
     let contacts = sqlx::query_as!(
         LeadContact,
-        "SELECT kind, value FROM lead_contacts WHERE lead_id = $1 ORDER BY kind, created_at, value",
+        r#"SELECT kind AS "kind: ContactKind", value FROM lead_contacts
+           WHERE lead_id = $1 ORDER BY kind, created_at, value"#,
         lead.id
     )
     .fetch_all(&mut *conn)
@@ -333,7 +293,8 @@ pub async fn delete(
 ) -> Result<(), DomainError> {
     let status = sqlx::query_scalar!(
         r#"UPDATE leads SET deleted_at = now(), updated_at = now()
-           WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL RETURNING status"#,
+           WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL
+           RETURNING status AS "status: LeadStatus""#,
         tenant_id,
         id
     )
@@ -379,7 +340,7 @@ pub async fn set_status(
                         WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL FOR UPDATE)
            UPDATE leads l SET status = $3, updated_at = now()
            FROM old WHERE l.id = old.id AND old.status = ANY($4)
-           RETURNING old.status"#,
+           RETURNING old.status AS "status: LeadStatus""#,
         tenant_id,
         id,
         to.as_str(),
@@ -389,7 +350,8 @@ pub async fn set_status(
     .await?;
     let Some(from) = moved else {
         let current = sqlx::query_scalar!(
-            "SELECT status FROM leads WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL",
+            r#"SELECT status AS "status: LeadStatus" FROM leads
+               WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL"#,
             tenant_id,
             id
         )
@@ -397,8 +359,7 @@ pub async fn set_status(
         .await?
         .ok_or(DomainError::NotFound("lead"))?;
         return Err(DomainError::Conflict(format!(
-            "a lead cannot go from {current} to {}",
-            to.as_str()
+            "a lead cannot go from {current} to {to}"
         )));
     };
     audit::record(
@@ -434,80 +395,47 @@ const CSV_HEADER: &[&str] = &[
     "scored_at",
 ];
 
-/// A cell a spreadsheet will not run: text starting with `=`, `+`, `-`, `@`, a tab or a
-/// carriage return gets a leading `'` (OWASP's advice against CSV injection).
-pub fn csv_cell(s: &str) -> String {
-    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{s}")
-    } else {
-        s.to_owned()
+/// Leads as CSV rows (every text cell guarded against formula injection).
+fn csv_rows(leads: &[Lead]) -> Vec<u8> {
+    let mut csv = Csv::new();
+    for l in leads {
+        csv.id(l.id)
+            .name(l.status.as_str())
+            .number(i64::from(l.score))
+            .opt_text(l.email.as_deref())
+            .opt_text(l.phone.as_deref())
+            .opt_text(l.category.as_deref())
+            .opt_id(l.source_id)
+            .number(l.signal_count)
+            .time(l.created_at)
+            .time(l.updated_at)
+            .time(l.scored_at)
+            .end_row();
     }
+    csv.finish()
 }
-
-fn csv_row(l: &Lead) -> Vec<u8> {
-    let mut w = csv::WriterBuilder::new()
-        .has_headers(false)
-        .from_writer(Vec::new());
-    let opt = |v: Option<String>| csv_cell(&v.unwrap_or_default());
-    let _ = w.write_record([
-        l.id.to_string(),
-        l.status.clone(),
-        l.score.to_string(),
-        opt(l.email.clone()),
-        opt(l.phone.clone()),
-        opt(l.category.clone()),
-        opt(l.source_id.map(|s| s.to_string())),
-        l.signal_count.to_string(),
-        l.created_at.to_rfc3339(),
-        l.updated_at.to_rfc3339(),
-        l.scored_at.to_rfc3339(),
-    ]);
-    w.into_inner().unwrap_or_default()
-}
-
-/// A stream of export chunks.
-pub type ExportStream = Pin<Box<dyn Stream<Item = Result<Vec<u8>, DomainError>> + Send>>;
 
 /// Every live lead matching `filter` as CSV with a header row, streamed: pages of the keyset
 /// listing (`filter.limit` a page) are read as the consumer pulls, so memory stays flat and
 /// no connection is held between pages.
 pub fn export_csv(pool: PgPool, tenant_id: Uuid, filter: Filter) -> ExportStream {
-    struct St {
-        pool: PgPool,
-        filter: Filter,
-        header: bool,
-        done: bool,
-    }
-    let st = St {
-        pool,
-        filter,
-        header: true,
-        done: false,
+    let (start, page_size) = (filter.before, filter.limit);
+    let fetch = move |before| {
+        let pool = pool.clone();
+        let filter = Filter {
+            before,
+            ..filter.clone()
+        };
+        async move { page(&pool, tenant_id, &filter).await }
     };
-    Box::pin(futures::stream::unfold(st, move |mut st| async move {
-        if st.header {
-            st.header = false;
-            let mut w = csv::Writer::from_writer(Vec::new());
-            let _ = w.write_record(CSV_HEADER);
-            return Some((Ok(w.into_inner().unwrap_or_default()), st));
-        }
-        if st.done {
-            return None;
-        }
-        match page(&st.pool, tenant_id, &st.filter).await {
-            Err(e) => {
-                st.done = true;
-                Some((Err(e), st))
-            }
-            Ok(rows) if rows.is_empty() => None,
-            Ok(rows) => {
-                st.done = (rows.len() as i64) < st.filter.limit;
-                st.filter.before = rows.last().map(|l| l.id);
-                let chunk = rows.iter().flat_map(csv_row).collect();
-                Some((Ok(chunk), st))
-            }
-        }
-    }))
+    export::paged(
+        Some(Csv::header(CSV_HEADER)),
+        start,
+        page_size,
+        fetch,
+        |l: &Lead| l.id,
+        csv_rows,
+    )
 }
 
 #[cfg(test)]
