@@ -19,6 +19,7 @@
 use std::time::{Duration, Instant};
 
 use apalis_core::task::data::Data;
+use chrono::Utc;
 use reqwest::{
     StatusCode, Url,
     header::{CONTENT_TYPE, ETAG, HeaderValue, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED},
@@ -156,9 +157,15 @@ pub async fn run(
         return Err(JobError::permanent(refusal));
     }
 
-    match hosts::acquire(&ctx.pool, &host, source.rate_limit_per_min, &ctx.policy)
-        .await
-        .map_err(db)?
+    match hosts::acquire(
+        &ctx.pool,
+        &host,
+        source.rate_limit_per_min,
+        &ctx.policy,
+        Utc::now(),
+    )
+    .await
+    .map_err(db)?
     {
         Permit::Go { probe } => {
             if probe {
@@ -181,7 +188,7 @@ pub async fn run(
         let host = host.clone();
         let policy = ctx.policy;
         async move {
-            if let Err(e) = hosts::record_failure(&pool, &host, &error, &policy).await {
+            if let Err(e) = hosts::record_failure(&pool, &host, &error, &policy, Utc::now()).await {
                 tracing::warn!(error = %e, "could not record the host's failure");
             }
         }
@@ -190,7 +197,7 @@ pub async fn run(
         let pool = ctx.pool.clone();
         let host = host.clone();
         async move {
-            if let Err(e) = hosts::record_success(&pool, &host).await {
+            if let Err(e) = hosts::record_success(&pool, &host, Utc::now()).await {
                 tracing::warn!(error = %e, "could not record the host's success");
             }
         }
@@ -284,7 +291,7 @@ pub async fn run(
         .await;
         if status == StatusCode::TOO_MANY_REQUESTS {
             let wait = retry_after.unwrap_or(Duration::from_secs(60));
-            if let Err(e) = hosts::block(&ctx.pool, &host, wait).await {
+            if let Err(e) = hosts::block(&ctx.pool, &host, wait, Utc::now()).await {
                 tracing::warn!(error = %e, "could not record the host's Retry-After");
             }
             return Err(JobError::Retry {

@@ -12,6 +12,9 @@
 //!
 //! A job that may not go now gets [`Permit::Wait`] with the delay until its host is free; the
 //! caller snoozes it (no attempt spent).
+//!
+//! Every function takes the time as `now` (callers pass the current time) and the SQL uses it
+//! instead of the database's `now()`, so tests move the clock themselves.
 
 use std::time::Duration;
 
@@ -40,6 +43,18 @@ impl Default for HostPolicy {
             cooldown: Duration::from_secs(60),
             probe_lease: Duration::from_secs(120),
         }
+    }
+}
+
+crate::named_enum! {
+    /// A host's circuit breaker.
+    pub enum Circuit {
+        /// Requests go (within the rate limit).
+        Closed = "closed",
+        /// Requests wait until the cool-down is over.
+        Open = "open",
+        /// One probe is in flight; its outcome closes or opens the circuit.
+        HalfOpen = "half_open",
     }
 }
 
@@ -73,29 +88,32 @@ fn jitter(max: Duration) -> Duration {
     }
 }
 
-/// Asks for a request to `host` under a limit of `rate_per_min`.
+/// Asks at `now` for a request to `host` under a limit of `rate_per_min`.
 pub async fn acquire(
     pool: &PgPool,
     host: &str,
     rate_per_min: i32,
     policy: &HostPolicy,
+    now: DateTime<Utc>,
 ) -> Result<Permit, DomainError> {
     let spacing = Duration::from_secs_f64(60.0 / f64::from(rate_per_min.max(1)));
     let mut tx = pool.begin().await?;
     sqlx::query!(
-        "INSERT INTO hosts (host) VALUES ($1) ON CONFLICT (host) DO NOTHING",
-        host
+        r#"INSERT INTO hosts (host, next_slot_at, updated_at) VALUES ($1, $2, $2)
+           ON CONFLICT (host) DO NOTHING"#,
+        host,
+        now
     )
     .execute(&mut *tx)
     .await?;
     let h = sqlx::query!(
-        r#"SELECT now() AS "now!", next_slot_at, blocked_until, circuit, opened_at, probe_until
+        r#"SELECT next_slot_at, blocked_until, circuit AS "circuit: Circuit", opened_at,
+                  probe_until
            FROM hosts WHERE host = $1 FOR UPDATE"#,
         host
     )
     .fetch_one(&mut *tx)
     .await?;
-    let now = h.now;
     let wait = |delay: Duration, reason| {
         Ok(Permit::Wait {
             delay: delay + jitter(spacing.max(Duration::from_millis(200))),
@@ -105,8 +123,8 @@ pub async fn acquire(
     if let Some(until) = h.blocked_until.filter(|u| *u > now) {
         return wait(secs(until - now), "retry_after");
     }
-    let probe = match h.circuit.as_str() {
-        "open" => {
+    let probe = match h.circuit {
+        Circuit::Open => {
             let reopen = h.opened_at.unwrap_or(now)
                 + chrono::TimeDelta::from_std(policy.cooldown).unwrap_or_default();
             if reopen > now {
@@ -114,7 +132,7 @@ pub async fn acquire(
             }
             true
         }
-        "half_open" => match h.probe_until {
+        Circuit::HalfOpen => match h.probe_until {
             Some(until) if until > now => {
                 return wait(
                     secs(until - now).min(Duration::from_secs(2)),
@@ -123,22 +141,23 @@ pub async fn acquire(
             }
             _ => true,
         },
-        _ => false,
+        Circuit::Closed => false,
     };
     if h.next_slot_at > now {
         return wait(secs(h.next_slot_at - now), "rate_limit");
     }
     sqlx::query!(
-        r#"UPDATE hosts SET next_slot_at = now() + make_interval(secs => $2),
+        r#"UPDATE hosts SET next_slot_at = $5::timestamptz + make_interval(secs => $2),
                   requests_total = requests_total + 1,
                   circuit = CASE WHEN $3 THEN 'half_open' ELSE circuit END,
-                  probe_until = CASE WHEN $3 THEN now() + make_interval(secs => $4) ELSE probe_until END,
-                  updated_at = now()
+                  probe_until = CASE WHEN $3 THEN $5::timestamptz + make_interval(secs => $4) ELSE probe_until END,
+                  updated_at = $5
            WHERE host = $1"#,
         host,
         spacing.as_secs_f64(),
         probe,
-        policy.probe_lease.as_secs_f64()
+        policy.probe_lease.as_secs_f64(),
+        now
     )
     .execute(&mut *tx)
     .await?;
@@ -146,26 +165,32 @@ pub async fn acquire(
     Ok(Permit::Go { probe })
 }
 
-/// The host answered: the circuit closes and the failure count resets.
-pub async fn record_success(pool: &PgPool, host: &str) -> Result<(), DomainError> {
+/// The host answered at `now`: the circuit closes and the failure count resets.
+pub async fn record_success(
+    pool: &PgPool,
+    host: &str,
+    now: DateTime<Utc>,
+) -> Result<(), DomainError> {
     sqlx::query!(
         r#"UPDATE hosts SET circuit = 'closed', consecutive_failures = 0, opened_at = NULL,
-                  probe_until = NULL, last_success_at = now(), updated_at = now()
+                  probe_until = NULL, last_success_at = $2, updated_at = $2
            WHERE host = $1"#,
-        host
+        host,
+        now
     )
     .execute(pool)
     .await?;
     Ok(())
 }
 
-/// The host failed (a network error, a timeout or a 5xx): one more consecutive failure; the
-/// circuit opens at the threshold, or at once when this was the half-open probe.
+/// The host failed at `now` (a network error, a timeout or a 5xx): one more consecutive
+/// failure; the circuit opens at the threshold, or at once when this was the half-open probe.
 pub async fn record_failure(
     pool: &PgPool,
     host: &str,
     error: &str,
     policy: &HostPolicy,
+    now: DateTime<Utc>,
 ) -> Result<(), DomainError> {
     let error: String = error.chars().take(500).collect();
     sqlx::query!(
@@ -175,26 +200,33 @@ pub async fn record_failure(
                               THEN 'open' ELSE circuit END,
                opened_at = CASE WHEN circuit = 'half_open'
                                   OR (circuit = 'closed' AND consecutive_failures + 1 >= $2)
-                                THEN now() ELSE opened_at END,
-               probe_until = NULL, last_failure_at = now(), last_error = $3, updated_at = now()
+                                THEN $4 ELSE opened_at END,
+               probe_until = NULL, last_failure_at = $4, last_error = $3, updated_at = $4
            WHERE host = $1"#,
         host,
         policy.failure_threshold,
-        error
+        error,
+        now
     )
     .execute(pool)
     .await?;
     Ok(())
 }
 
-/// The host asked everyone to wait (`429` with `Retry-After`).
-pub async fn block(pool: &PgPool, host: &str, wait: Duration) -> Result<(), DomainError> {
+/// The host asked everyone, at `now`, to wait (`429` with `Retry-After`).
+pub async fn block(
+    pool: &PgPool,
+    host: &str,
+    wait: Duration,
+    now: DateTime<Utc>,
+) -> Result<(), DomainError> {
     sqlx::query!(
-        r#"UPDATE hosts SET blocked_until = greatest(coalesce(blocked_until, now()), now() + make_interval(secs => $2)),
-                  updated_at = now()
+        r#"UPDATE hosts SET blocked_until = greatest(coalesce(blocked_until, $3), $3::timestamptz + make_interval(secs => $2)),
+                  updated_at = $3
            WHERE host = $1"#,
         host,
-        wait.as_secs_f64()
+        wait.as_secs_f64(),
+        now
     )
     .execute(pool)
     .await?;
@@ -207,7 +239,7 @@ pub struct HostState {
     /// The host (with a non-default port).
     pub host: String,
     /// `closed`, `open` or `half_open`.
-    pub circuit: String,
+    pub circuit: Circuit,
     /// Failures since the last success.
     pub consecutive_failures: i32,
     /// When the circuit last opened.
@@ -232,7 +264,7 @@ pub struct HostState {
 pub async fn list(pool: &PgPool, tenant_id: Uuid) -> Result<Vec<HostState>, DomainError> {
     Ok(sqlx::query_as!(
         HostState,
-        r#"SELECT h.host, h.circuit, h.consecutive_failures, h.opened_at, h.next_slot_at,
+        r#"SELECT h.host, h.circuit AS "circuit: Circuit", h.consecutive_failures, h.opened_at, h.next_slot_at,
                   h.blocked_until, s.rate AS "rate_limit_per_min!", h.requests_total,
                   h.last_success_at, h.last_failure_at, h.last_error
            FROM hosts h
@@ -248,6 +280,8 @@ pub async fn list(pool: &PgPool, tenant_id: Uuid) -> Result<Vec<HostState>, Doma
 
 #[cfg(test)]
 mod tests {
+    use chrono::TimeDelta;
+
     use super::*;
 
     fn policy() -> HostPolicy {
@@ -258,15 +292,23 @@ mod tests {
         }
     }
 
+    fn ms(n: i64) -> TimeDelta {
+        TimeDelta::milliseconds(n)
+    }
+
     #[sqlx::test(migrator = "crate::db::MIGRATOR")]
     async fn the_rate_limit_spaces_requests_across_callers(pool: PgPool) {
         let p = policy();
+        let t = Utc::now();
         assert_eq!(
-            acquire(&pool, "a.example", 60, &p).await.unwrap(),
+            acquire(&pool, "a.example", 60, &p, t).await.unwrap(),
             Permit::Go { probe: false }
         );
         // A second caller (any worker) must wait about one second.
-        match acquire(&pool, "a.example", 60, &p).await.unwrap() {
+        match acquire(&pool, "a.example", 60, &p, t + ms(5))
+            .await
+            .unwrap()
+        {
             Permit::Wait { delay, reason } => {
                 assert_eq!(reason, "rate_limit");
                 assert!(
@@ -278,18 +320,28 @@ mod tests {
         }
         // Another host is independent.
         assert!(matches!(
-            acquire(&pool, "b.example", 60, &p).await.unwrap(),
+            acquire(&pool, "b.example", 60, &p, t + ms(5))
+                .await
+                .unwrap(),
             Permit::Go { .. }
+        ));
+        // A second later the slot is free.
+        assert!(matches!(
+            acquire(&pool, "a.example", 60, &p, t + ms(1000))
+                .await
+                .unwrap(),
+            Permit::Go { probe: false }
         ));
     }
 
     #[sqlx::test(migrator = "crate::db::MIGRATOR")]
     async fn concurrent_callers_get_one_slot(pool: PgPool) {
         let p = policy();
+        let t = Utc::now();
         let tasks: Vec<_> = (0..8)
             .map(|_| {
                 let pool = pool.clone();
-                tokio::spawn(async move { acquire(&pool, "c.example", 1, &p).await.unwrap() })
+                tokio::spawn(async move { acquire(&pool, "c.example", 1, &p, t).await.unwrap() })
             })
             .collect();
         let mut go = 0;
@@ -301,48 +353,57 @@ mod tests {
         assert_eq!(go, 1, "one request a minute means one");
     }
 
+    /// The clock only moves when the test moves it: each step happens at a chosen instant, just
+    /// before or just after the cool-down (300 ms) and the spacing (10 ms at 6000 a minute).
     #[sqlx::test(migrator = "crate::db::MIGRATOR")]
     async fn the_circuit_opens_probes_and_closes(pool: PgPool) {
         let p = policy();
         let h = "d.example";
+        let t = Utc::now();
         assert!(matches!(
-            acquire(&pool, h, 6000, &p).await.unwrap(),
+            acquire(&pool, h, 6000, &p, t).await.unwrap(),
             Permit::Go { probe: false }
         ));
-        record_failure(&pool, h, "HTTP 500", &p).await.unwrap();
-        record_failure(&pool, h, "HTTP 500", &p).await.unwrap();
-        match acquire(&pool, h, 6000, &p).await.unwrap() {
-            Permit::Wait { reason, .. } => assert_eq!(reason, "circuit_open"),
-            other => panic!("expected the circuit to be open, got {other:?}"),
+        record_failure(&pool, h, "HTTP 500", &p, t + ms(20))
+            .await
+            .unwrap();
+        record_failure(&pool, h, "HTTP 500", &p, t + ms(30))
+            .await
+            .unwrap();
+        // Opened at t + 30 ms: closed to everyone until t + 330 ms.
+        for at in [t + ms(40), t + ms(329)] {
+            match acquire(&pool, h, 6000, &p, at).await.unwrap() {
+                Permit::Wait { reason, .. } => assert_eq!(reason, "circuit_open"),
+                other => panic!("expected the circuit to be open, got {other:?}"),
+            }
         }
-        tokio::time::sleep(Duration::from_millis(400)).await;
         assert_eq!(
-            acquire(&pool, h, 6000, &p).await.unwrap(),
+            acquire(&pool, h, 6000, &p, t + ms(330)).await.unwrap(),
             Permit::Go { probe: true }
         );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-        match acquire(&pool, h, 6000, &p).await.unwrap() {
+        // The probe holds the host (past the rate limit's spacing) until it reports back.
+        match acquire(&pool, h, 6000, &p, t + ms(350)).await.unwrap() {
             Permit::Wait { reason, .. } => assert_eq!(reason, "circuit_half_open"),
             other => panic!("one probe at a time, got {other:?}"),
         }
-        // The probe fails: open again.
-        record_failure(&pool, h, "HTTP 503", &p).await.unwrap();
+        // The probe fails: open again, for another cool-down from its failure.
+        record_failure(&pool, h, "HTTP 503", &p, t + ms(400))
+            .await
+            .unwrap();
         assert!(matches!(
-            acquire(&pool, h, 6000, &p).await.unwrap(),
+            acquire(&pool, h, 6000, &p, t + ms(699)).await.unwrap(),
             Permit::Wait {
                 reason: "circuit_open",
                 ..
             }
         ));
-        tokio::time::sleep(Duration::from_millis(400)).await;
         assert_eq!(
-            acquire(&pool, h, 6000, &p).await.unwrap(),
+            acquire(&pool, h, 6000, &p, t + ms(700)).await.unwrap(),
             Permit::Go { probe: true }
         );
-        record_success(&pool, h).await.unwrap();
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        record_success(&pool, h, t + ms(710)).await.unwrap();
         assert_eq!(
-            acquire(&pool, h, 6000, &p).await.unwrap(),
+            acquire(&pool, h, 6000, &p, t + ms(720)).await.unwrap(),
             Permit::Go { probe: false }
         );
     }
@@ -350,19 +411,29 @@ mod tests {
     #[sqlx::test(migrator = "crate::db::MIGRATOR")]
     async fn retry_after_blocks_the_host_for_everyone(pool: PgPool) {
         let p = policy();
+        let t = Utc::now();
         assert!(matches!(
-            acquire(&pool, "e.example", 6000, &p).await.unwrap(),
+            acquire(&pool, "e.example", 6000, &p, t).await.unwrap(),
             Permit::Go { .. }
         ));
-        block(&pool, "e.example", Duration::from_secs(30))
+        block(&pool, "e.example", Duration::from_secs(30), t)
             .await
             .unwrap();
-        match acquire(&pool, "e.example", 6000, &p).await.unwrap() {
+        match acquire(&pool, "e.example", 6000, &p, t + ms(10))
+            .await
+            .unwrap()
+        {
             Permit::Wait { delay, reason } => {
                 assert_eq!(reason, "retry_after");
                 assert!(delay >= Duration::from_secs(29), "{delay:?}");
             }
             other => panic!("expected a wait, got {other:?}"),
         }
+        assert!(matches!(
+            acquire(&pool, "e.example", 6000, &p, t + ms(30_000))
+                .await
+                .unwrap(),
+            Permit::Go { .. }
+        ));
     }
 }
