@@ -64,6 +64,11 @@ impl Csv {
         let _ = self.w.write_field(s);
     }
 
+    fn empty(&mut self) -> &mut Self {
+        self.field("");
+        self
+    }
+
     /// Free text (a title, an author, an email address), guarded against formula injection.
     pub fn text(&mut self, s: &str) -> &mut Self {
         self.field(&guard(s));
@@ -91,7 +96,7 @@ impl Csv {
     pub fn opt_id(&mut self, id: Option<Uuid>) -> &mut Self {
         match id {
             Some(id) => self.id(id),
-            None => self.name(""),
+            None => self.empty(),
         }
     }
 
@@ -105,7 +110,7 @@ impl Csv {
     pub fn opt_time(&mut self, t: Option<DateTime<Utc>>) -> &mut Self {
         match t {
             Some(t) => self.time(t),
-            None => self.name(""),
+            None => self.empty(),
         }
     }
 

@@ -52,6 +52,7 @@ pub fn hamming(a: u64, b: u64) -> u32 {
     (a ^ b).count_ones()
 }
 
+/// The four 16-bit bands of a simhash, high to low, as the `band0`..`band3` columns hold them.
 pub(super) fn bands(h: i64) -> [i32; 4] {
     let u = h as u64;
     [

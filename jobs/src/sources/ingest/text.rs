@@ -11,6 +11,7 @@ const TRACKING_PARAMS: &[&str] = &[
     "fbclid", "gclid", "dclid", "msclkid", "mc_cid", "mc_eid", "ref_src", "igshid", "yclid",
 ];
 
+/// The first `max` characters of `s`.
 pub(super) fn cap(s: &str, max: usize) -> String {
     match s.char_indices().nth(max) {
         Some((i, _)) => s[..i].to_owned(),
@@ -18,6 +19,7 @@ pub(super) fn cap(s: &str, max: usize) -> String {
     }
 }
 
+/// `s` with every run of whitespace made one space, and none at either end.
 pub(super) fn collapse_ws(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for word in s.split_whitespace() {
@@ -192,6 +194,8 @@ pub fn normalize_url(raw: &str, base: Option<&Url>) -> Option<String> {
     (s.len() <= MAX_URL).then_some(s)
 }
 
+/// The sanitiser: safe tags only, links `nofollow`, relative links resolved against `base`
+/// (or dropped without one).
 pub(super) fn sanitizer(base: Option<&Url>) -> ammonia::Builder<'static> {
     let mut b = ammonia::Builder::default();
     b.link_rel(Some("noopener noreferrer nofollow"));
@@ -207,6 +211,7 @@ pub(super) fn sanitizer(base: Option<&Url>) -> ammonia::Builder<'static> {
     b
 }
 
+/// The lower-cased words of `text` (runs of letters and digits).
 pub(super) fn words_of(text: &str) -> Vec<String> {
     text.split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
