@@ -16,11 +16,7 @@ use jobs::{
         gdpr, scoring,
     },
 };
-use poem::{
-    Body,
-    middleware::ReqId,
-    web::{Data, RemoteAddr},
-};
+use poem::{Body, web::Data};
 use poem_openapi::{
     OpenApi,
     param::{Path, Query},
@@ -199,12 +195,10 @@ impl LeadsApi {
         &self,
         auth: Auth,
         state: Data<&AppState>,
-        request_id: ReqId,
-        remote: &RemoteAddr,
+        origin: Origin,
         /// The fields to change.
         body: Json<JsonAs<LeadSettingsPatchSchema>>,
     ) -> UpdateLeadSettingsResponse {
-        let origin = Origin::of(&request_id, remote);
         respond(update_settings(&state, &auth, &origin, body.0.value).await)
     }
 
@@ -222,12 +216,10 @@ impl LeadsApi {
         &self,
         auth: Auth,
         state: Data<&AppState>,
-        request_id: ReqId,
-        remote: &RemoteAddr,
+        origin: Origin,
         /// Whose data.
         body: Json<JsonAs<GdprSubjectSchema>>,
     ) -> ExportContactResponse {
-        let origin = Origin::of(&request_id, remote);
         respond(gdpr_export(&state, &auth, &origin, body.0.value).await)
     }
 
@@ -245,12 +237,10 @@ impl LeadsApi {
         &self,
         auth: Auth,
         state: Data<&AppState>,
-        request_id: ReqId,
-        remote: &RemoteAddr,
+        origin: Origin,
         /// Whose data.
         body: Json<JsonAs<GdprSubjectSchema>>,
     ) -> EraseContactResponse {
-        let origin = Origin::of(&request_id, remote);
         respond(gdpr_erase(&state, &auth, &origin, body.0.value).await)
     }
 
@@ -273,10 +263,8 @@ impl LeadsApi {
         auth: Auth,
         state: Data<&AppState>,
         id: Path<Uuid>,
-        request_id: ReqId,
-        remote: &RemoteAddr,
+        origin: Origin,
     ) -> DeleteLeadResponse {
-        let origin = Origin::of(&request_id, remote);
         respond(delete_lead(&state, &auth, &origin, id.0).await)
     }
 
@@ -295,12 +283,10 @@ impl LeadsApi {
         auth: Auth,
         state: Data<&AppState>,
         id: Path<Uuid>,
-        request_id: ReqId,
-        remote: &RemoteAddr,
+        origin: Origin,
         /// The new status.
         body: Json<JsonAs<StatusChangeSchema>>,
     ) -> SetLeadStatusResponse {
-        let origin = Origin::of(&request_id, remote);
         respond(set_status(&state, &auth, &origin, id.0, body.0.value).await)
     }
 }
@@ -463,6 +449,7 @@ async fn list_leads(
     })))
 }
 
+#[tracing::instrument(skip_all, fields(tenant_id))]
 fn export_leads(
     state: &AppState,
     auth: &Auth,

@@ -9,10 +9,7 @@ use jobs::{
     auth::Role,
     sources::{self, NewSource, SourceKind, SourcePatch, push},
 };
-use poem::{
-    middleware::ReqId,
-    web::{Data, RemoteAddr},
-};
+use poem::web::Data;
 use poem_openapi::{
     OpenApi, SecurityScheme,
     param::{Header, Path, Query},
@@ -51,12 +48,10 @@ impl SourcesApi {
         &self,
         auth: Auth,
         state: Data<&AppState>,
-        request_id: ReqId,
-        remote: &RemoteAddr,
+        origin: Origin,
         /// The source.
         body: Json<JsonAs<NewSourceSchema>>,
     ) -> CreateSourceResponse {
-        let origin = Origin::of(&request_id, remote);
         respond(create_source(&state, &auth, &origin, body.0.value).await)
     }
 
@@ -99,12 +94,10 @@ impl SourcesApi {
         auth: Auth,
         state: Data<&AppState>,
         id: Path<Uuid>,
-        request_id: ReqId,
-        remote: &RemoteAddr,
+        origin: Origin,
         /// The fields to change.
         body: Json<JsonAs<SourcePatchSchema>>,
     ) -> UpdateSourceResponse {
-        let origin = Origin::of(&request_id, remote);
         respond(update_source(&state, &auth, &origin, id.0, body.0.value).await)
     }
 
@@ -121,10 +114,8 @@ impl SourcesApi {
         auth: Auth,
         state: Data<&AppState>,
         id: Path<Uuid>,
-        request_id: ReqId,
-        remote: &RemoteAddr,
+        origin: Origin,
     ) -> DeleteSourceResponse {
-        let origin = Origin::of(&request_id, remote);
         respond(delete_source(&state, &auth, &origin, id.0).await)
     }
 
