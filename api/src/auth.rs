@@ -21,7 +21,7 @@ use jobs::{
     auth::{Principal, Role},
 };
 use moka::{Expiry, future::Cache};
-use poem::{Request, middleware::ReqId, web::RemoteAddr};
+use poem::{FromRequest, Request, RequestBody, middleware::ReqId};
 use poem_openapi::{
     SecurityScheme,
     auth::{ApiKey, Bearer},
@@ -180,6 +180,9 @@ impl Auth {
 }
 
 /// Where a request came from, for the audit log: its id and the client's address.
+///
+/// A poem extractor: an operation takes it as a parameter (it does not appear in the OpenAPI
+/// document), so every handler reads the origin the same way.
 #[derive(Debug, Clone)]
 pub struct Origin {
     /// The request's `X-Request-Id`.
@@ -188,15 +191,17 @@ pub struct Origin {
     pub client_addr: Option<String>,
 }
 
-impl Origin {
-    /// The origin of a request.
-    pub fn of(request_id: &ReqId, remote: &RemoteAddr) -> Self {
-        Self {
+impl<'a> FromRequest<'a> for Origin {
+    async fn from_request(req: &'a Request, body: &mut RequestBody) -> poem::Result<Self> {
+        let request_id = ReqId::from_request(req, body).await?;
+        Ok(Self {
             request_id: request_id.to_string(),
-            client_addr: client_ip(remote).map(|ip| ip.to_string()),
-        }
+            client_addr: client_ip(req).map(|ip| ip.to_string()),
+        })
     }
+}
 
+impl Origin {
     /// The audit actor: this origin and the caller's key.
     pub fn actor(&self, principal: &Principal) -> jobs::audit::Actor {
         jobs::audit::Actor::of(
@@ -207,7 +212,8 @@ impl Origin {
     }
 }
 
-/// The client's IP address, when the connection has one.
-pub fn client_ip(remote: &RemoteAddr) -> Option<std::net::IpAddr> {
-    remote.as_socket_addr().map(|a| a.ip())
+/// The client's IP address, when the connection has one: the one place that says who the client
+/// is, for the audit log ([`Origin`]) and the bad-key limit alike.
+pub fn client_ip(req: &Request) -> Option<std::net::IpAddr> {
+    req.remote_addr().as_socket_addr().map(|a| a.ip())
 }

@@ -23,7 +23,10 @@ use poem::{
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::{auth::Authenticator, problem::ApiError};
+use crate::{
+    auth::{Authenticator, client_ip},
+    problem::ApiError,
+};
 
 /// How long a tenant's quota is remembered (changes through the api apply at once in the
 /// process that made them).
@@ -276,7 +279,7 @@ impl<E: Endpoint> Endpoint for LimitEndpoint<E> {
     type Output = Response;
 
     async fn call(&self, req: Request) -> poem::Result<Self::Output> {
-        let ip = req.remote_addr().as_socket_addr().map(|a| a.ip());
+        let ip = client_ip(&req);
         if let Some(ip) = ip
             && let Some(wait) = self.limit.limits.blocked(ip).await
         {

@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use e2e::{spawn_app, spawn_app_with};
+use e2e::{spawn_app, spawn_app_with, wait_until};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -36,16 +36,11 @@ async fn status_with(base: &str, key: &str) -> StatusCode {
 /// Polls until `key` is refused at `base`; returns how long that took.
 async fn until_refused(base: &str, key: &str, limit: Duration) -> Duration {
     let start = Instant::now();
-    loop {
-        if status_with(base, key).await == StatusCode::UNAUTHORIZED {
-            return start.elapsed();
-        }
-        assert!(
-            start.elapsed() < limit,
-            "{key:.11}… still accepted after {limit:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_until(&format!("{key:.11}… to be refused"), limit, async || {
+        status_with(base, key).await == StatusCode::UNAUTHORIZED
+    })
+    .await;
+    start.elapsed()
 }
 
 #[tokio::test]

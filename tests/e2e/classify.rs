@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use e2e::{App, spawn_app};
+use e2e::{App, spawn_app, wait_until};
 use reqwest::Method;
 use serde_json::{Value, json};
 use wiremock::{
@@ -360,15 +360,15 @@ async fn a_workflow_step_reads_the_verdict_with_no_llm_configured() {
         .await;
     assert_eq!(status, 201, "{run}");
     let id = run["id"].as_str().unwrap();
-    let deadline = tokio::time::Instant::now() + T;
-    let run = loop {
+    let run = wait_until("the run to finish", T, async || {
         let (_, r) = app.send(Method::GET, &format!("/runs/{id}"), None).await;
         if r["status"] == "succeeded" || r["status"] == "failed" {
-            break r;
+            Ok(r)
+        } else {
+            Err(r)
         }
-        assert!(tokio::time::Instant::now() < deadline, "{r}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    })
+    .await;
     assert_eq!(run["status"], "succeeded", "{run}");
     let steps = run["steps"].as_array().unwrap();
     let classify = steps.iter().find(|s| s["name"] == "classify").unwrap();
@@ -529,18 +529,15 @@ async fn fifty_classifications_against_a_budget_for_ten_make_ten_paid_calls_and_
         }
         counts
     };
-    let deadline = tokio::time::Instant::now() + T;
-    let settled = loop {
+    let settled = wait_until("ten classifications paid and forty parked", T, async || {
         let counts = states().await;
         if counts.get("succeeded") == Some(&10) && counts.get("parked") == Some(&40) {
-            break counts;
+            Ok(counts)
+        } else {
+            Err(format!("{counts:?}"))
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "never settled: {counts:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    })
+    .await;
     assert_eq!(settled.len(), 2, "none failed: {settled:?}");
     assert_eq!(
         calls().await,
@@ -584,18 +581,15 @@ async fn fifty_classifications_against_a_budget_for_ten_make_ten_paid_calls_and_
         .await;
     assert_eq!(status, 200, "{changed}");
     assert_eq!(changed["resumed_jobs"], 40);
-    let deadline = tokio::time::Instant::now() + T;
-    loop {
+    wait_until("the parked jobs to resume and succeed", T, async || {
         let counts = states().await;
         if counts.get("succeeded") == Some(&50) {
-            break;
+            Ok(())
+        } else {
+            Err(format!("{counts:?}"))
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "not resumed: {counts:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    })
+    .await;
     assert_eq!(calls().await, 1 + 50);
     let (_, costs) = app
         .send(Method::GET, "/costs?entry=settle&limit=500", None)

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use e2e::spawn_app;
+use e2e::{spawn_app, wait_until};
 use serde_json::{Value, json};
 use wiremock::{Mock, MockServer, ResponseTemplate, matchers};
 
@@ -116,8 +116,7 @@ async fn the_dashboard_shows_queues_jobs_and_workers_live() {
         .await;
     app.wait_for_state(dead["id"].as_str().unwrap(), &["dead"], T)
         .await;
-    let deadline = tokio::time::Instant::now() + T;
-    loop {
+    wait_until("the run to succeed", T, async || {
         let now: Value = app
             .request(reqwest::Method::GET, &format!("/runs/{run_id}"))
             .send()
@@ -127,16 +126,14 @@ async fn the_dashboard_shows_queues_jobs_and_workers_live() {
             .await
             .unwrap();
         if now["status"] == "succeeded" {
-            break;
+            Ok(())
+        } else {
+            Err(now)
         }
-        assert!(tokio::time::Instant::now() < deadline, "the run: {now}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    })
+    .await;
     let worker_id = {
-        let line = worker
-            .wait_for_line("worker node started", T)
-            .await
-            .unwrap();
+        let line = worker.wait_for_line("worker node started", T).await;
         let v: Value = serde_json::from_str(&line).unwrap();
         v["worker"].as_str().unwrap().to_owned()
     };

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use e2e::spawn_app;
+use e2e::{spawn_app, wait_until};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -126,7 +126,7 @@ async fn the_request_id_follows_the_job_into_the_worker_logs() {
     assert_eq!(job["correlation_id"], "req-abc-123");
     app.wait_for_state(job["id"].as_str().unwrap(), &["succeeded"], T)
         .await;
-    let line = worker.wait_for_line("job succeeded", T).await.unwrap();
+    let line = worker.wait_for_line("job succeeded", T).await;
     assert!(line.contains("req-abc-123"), "{line}");
     // A request without one gets a generated id.
     let res = app.request(Method::GET, "/jobs").send().await.unwrap();
@@ -140,7 +140,7 @@ async fn queues_workers_health_and_metrics_report_the_fleet() {
     let worker = app.spawn_worker(&[]);
     app.wait_for_state(job["id"].as_str().unwrap(), &["succeeded"], T)
         .await;
-    worker.wait_for_line("worker running", T).await.unwrap();
+    worker.wait_for_line("worker running", T).await;
 
     let queues: Value = app
         .request(Method::GET, "/queues")
@@ -160,8 +160,7 @@ async fn queues_workers_health_and_metrics_report_the_fleet() {
     assert_eq!(noop["counts"]["succeeded"], 1, "{queues}");
     assert_eq!(noop["completed_last_minute"], 1);
 
-    let deadline = tokio::time::Instant::now() + T;
-    loop {
+    let workers = wait_until("the worker to be listed", T, async || {
         let workers: Value = app
             .request(Method::GET, "/workers")
             .send()
@@ -170,19 +169,19 @@ async fn queues_workers_health_and_metrics_report_the_fleet() {
             .json()
             .await
             .unwrap();
-        let items = workers["items"].as_array().unwrap();
-        if items.len() == 1 {
-            assert!(
-                items[0]["kinds"]
-                    .as_array()
-                    .unwrap()
-                    .contains(&json!("http_request"))
-            );
-            break;
+        if workers["items"].as_array().unwrap().len() == 1 {
+            Ok(workers)
+        } else {
+            Err(workers)
         }
-        assert!(tokio::time::Instant::now() < deadline, "{workers}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    })
+    .await;
+    assert!(
+        workers["items"][0]["kinds"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("http_request"))
+    );
 
     let live = app
         .http

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use e2e::{App, spawn_app};
+use e2e::{App, spawn_app, wait_until};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -398,8 +398,7 @@ async fn a_workflow_passes_its_classifiers_confidence_to_score_lead() {
     .await;
     assert_eq!(status, 201, "{run}");
     let run_id = run["id"].as_str().unwrap().to_owned();
-    let deadline = tokio::time::Instant::now() + T;
-    let run = loop {
+    let run = wait_until("the run to finish", T, async || {
         let (_, run) = call(
             &app,
             &app.key,
@@ -409,11 +408,12 @@ async fn a_workflow_passes_its_classifiers_confidence_to_score_lead() {
         )
         .await;
         if ["succeeded", "failed"].contains(&run["status"].as_str().unwrap_or_default()) {
-            break run;
+            Ok(run)
+        } else {
+            Err(run)
         }
-        assert!(tokio::time::Instant::now() < deadline, "{run}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    })
+    .await;
     assert_eq!(run["status"], "succeeded", "{run}");
     let (_, page) = call(&app, &app.key, Method::GET, "/leads", None).await;
     let lead = &page["items"][0];

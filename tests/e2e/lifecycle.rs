@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use e2e::spawn_app;
+use e2e::{spawn_app, wait_until};
 use serde_json::json;
 use wiremock::{Mock, MockServer, ResponseTemplate, matchers};
 
@@ -138,11 +138,35 @@ async fn private_targets_are_refused_unless_allowed() {
 #[tokio::test]
 async fn an_idle_worker_is_woken_by_notify_not_by_its_poll() {
     let app = spawn_app().await;
-    // With a one-hour poll, only the wake-up can start the job.
+    // With a one-hour poll, an idle worker looks at the queue only when a notification wakes it
+    // (or when its LISTEN connection is made again, which nothing here provokes).
     let worker = app.spawn_worker(&[("POLL_INTERVAL_MS", "3600000")]);
-    worker.wait_for_line("worker running", T).await.unwrap();
-    // The first poll happens at start; give the worker a moment to go idle.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    worker.wait_for_line("worker running", T).await;
+    // One job through first: once it is done, the looks a worker takes as it starts are over.
+    let first = app.enqueue(json!({"kind": "noop"})).await;
+    app.wait_for_state(first["id"].as_str().unwrap(), &["succeeded"], T)
+        .await;
+
+    // A job made due behind the workers' back (no notification) stays where it is: nothing
+    // polls. Proving that nothing happens takes a wait; it is the control of this test.
+    let later = chrono::Utc::now() + chrono::Duration::hours(1);
+    let unannounced = app
+        .enqueue(json!({"kind": "noop", "run_at": later.to_rfc3339()}))
+        .await;
+    let unannounced = unannounced["id"].as_str().unwrap().to_owned();
+    sqlx::query("UPDATE jobs SET run_at = now() WHERE id = $1::text::uuid")
+        .bind(&unannounced)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let idle = app.job(&unannounced).await;
+    assert_eq!(
+        idle["state"], "available",
+        "an idle worker must not look at the queue on its own: {idle}"
+    );
+
+    // An enqueue notifies: the worker wakes and claims the new job, and the unannounced one.
     let job = app.enqueue(json!({"kind": "noop"})).await;
     let done = app
         .wait_for_state(
@@ -152,6 +176,19 @@ async fn an_idle_worker_is_woken_by_notify_not_by_its_poll() {
         )
         .await;
     assert_eq!(done["attempts"], 1);
+    let at = |field: &str| {
+        done[field]
+            .as_str()
+            .unwrap()
+            .parse::<chrono::DateTime<chrono::Utc>>()
+            .unwrap()
+    };
+    let pickup = at("started_at") - at("created_at");
+    assert!(
+        pickup < chrono::Duration::seconds(5),
+        "picked up {pickup} after the enqueue: a wake-up, not the hourly poll"
+    );
+    app.wait_for_state(&unannounced, &["succeeded"], T).await;
 }
 
 #[tokio::test]
@@ -260,23 +297,16 @@ async fn finished_jobs_are_pruned_after_their_retention() {
     // A worker purges at start and every minute; with a 1 s retention the job must go.
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let _pruner = app.spawn_worker(&[("JOB_RETENTION_SECS", "1")]);
-    let deadline = tokio::time::Instant::now() + T;
-    loop {
+    wait_until("the job to be pruned", T, async || {
         let status = app
             .request(reqwest::Method::GET, &format!("/jobs/{id}"))
             .send()
             .await
             .unwrap()
             .status();
-        if status == 404 {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the job was not pruned"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+        status == 404
+    })
+    .await;
 }
 
 #[tokio::test]

@@ -3,9 +3,13 @@
 //! limit, Retry-After, the circuit breaker) shared by the fleet; failures that must be clear;
 //! push with signatures; the signals api, export, GDPR erase and retention.
 
-use std::time::{Duration, Instant};
+use std::{
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
 
-use e2e::{App, spawn_app};
+use chrono::{DateTime, Utc};
+use e2e::{App, spawn_app, wait_until};
 use reqwest::Method;
 use serde_json::{Value, json};
 use wiremock::{
@@ -45,15 +49,6 @@ async fn get(app: &App, path: &str) -> Value {
     let body: Value = res.json().await.unwrap();
     assert_eq!(status, 200, "GET {path}: {body}");
     body
-}
-
-/// Polls `f` until it is true, failing after `timeout`.
-async fn wait_until(what: &str, timeout: Duration, mut f: impl AsyncFnMut() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while !f().await {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 async fn scalar(app: &App, sql: &'static str, source: &str) -> i64 {
@@ -686,16 +681,25 @@ async fn a_429_blocks_the_host_for_its_retry_after() {
 async fn a_500_storm_opens_the_circuit_and_a_probe_closes_it() {
     let app = spawn_app().await;
     let server = MockServer::start().await;
+    // When each request reached the host.
+    let arrivals = Arc::new(Mutex::new(Vec::<DateTime<Utc>>::new()));
+    let arriving = |answer: ResponseTemplate| {
+        let arrivals = arrivals.clone();
+        move |_: &wiremock::Request| {
+            arrivals.lock().unwrap().push(Utc::now());
+            answer.clone()
+        }
+    };
     Mock::given(method("GET"))
         .and(path("/feed"))
-        .respond_with(ResponseTemplate::new(500))
+        .respond_with(arriving(ResponseTemplate::new(500)))
         .up_to_n_times(3)
         .with_priority(1)
         .mount(&server)
         .await;
     Mock::given(method("GET"))
         .and(path("/feed"))
-        .respond_with(feed("atom.xml", "application/atom+xml"))
+        .respond_with(arriving(feed("atom.xml", "application/atom+xml")))
         .with_priority(2)
         .mount(&server)
         .await;
@@ -705,6 +709,7 @@ async fn a_500_storm_opens_the_circuit_and_a_probe_closes_it() {
     )
     .await;
     let id = s["id"].as_str().unwrap().to_owned();
+    let cooldown = chrono::Duration::milliseconds(4000);
     let _worker = app.spawn_worker(&[
         ("CIRCUIT_FAILURE_THRESHOLD", "3"),
         ("CIRCUIT_COOLDOWN_MS", "4000"),
@@ -714,27 +719,31 @@ async fn a_500_storm_opens_the_circuit_and_a_probe_closes_it() {
     for _ in 0..2 {
         enqueue_fetch(&app, &id).await;
     }
-    wait_until("the circuit to open", T, async || {
-        get(&app, "/hosts").await["items"][0]["circuit"] == "open"
+    let host = wait_until("the circuit to open", T, async || {
+        let hosts = get(&app, "/hosts").await;
+        if hosts["items"][0]["circuit"] == "open" {
+            Ok(hosts["items"][0].clone())
+        } else {
+            Err(hosts)
+        }
     })
     .await;
-    let hosts = get(&app, "/hosts").await;
-    assert_eq!(hosts["items"][0]["consecutive_failures"], 3, "{hosts}");
+    assert_eq!(host["consecutive_failures"], 3, "{host}");
+    let opened_at: DateTime<Utc> = host["opened_at"].as_str().unwrap().parse().unwrap();
     // A new fetch waits for the circuit without spending attempts…
     let waiting = enqueue_fetch(&app, &id).await;
-    wait_until("the fetch to wait", T, async || {
-        app.job(&waiting).await["state"] == "scheduled"
+    let job = wait_until("the fetch to wait", T, async || {
+        let job = app.job(&waiting).await;
+        if job["state"] == "scheduled" {
+            Ok(job)
+        } else {
+            Err(job)
+        }
     })
     .await;
-    let job = app.job(&waiting).await;
     assert_eq!(
         job["attempts"], 0,
         "no attempt spent while the circuit is open: {job}"
-    );
-    assert_eq!(
-        server.received_requests().await.unwrap().len(),
-        3,
-        "nothing reaches an open host"
     );
     // …then the probe succeeds, the circuit closes and everything completes.
     let done = app.wait_for_state(&waiting, &["succeeded"], T).await;
@@ -743,13 +752,37 @@ async fn a_500_storm_opens_the_circuit_and_a_probe_closes_it() {
         app.wait_for_state(job["id"].as_str().unwrap(), &["succeeded"], T)
             .await;
     }
-    let hosts = get(&app, "/hosts").await;
-    assert_eq!(hosts["items"][0]["circuit"], "closed", "{hosts}");
-    assert_eq!(hosts["items"][0]["consecutive_failures"], 0);
+    let host = wait_until("the probe to close the circuit", T, async || {
+        let hosts = get(&app, "/hosts").await;
+        if hosts["items"][0]["circuit"] == "closed" {
+            Ok(hosts["items"][0].clone())
+        } else {
+            Err(hosts)
+        }
+    })
+    .await;
+    assert_eq!(host["consecutive_failures"], 0, "{host}");
+    // Nothing reached the host while its circuit was open: the storm came before, the probe
+    // and everything else after the cooldown.
+    let arrivals = arrivals.lock().unwrap().clone();
+    let reopened_at = opened_at + cooldown;
+    assert_eq!(
+        arrivals.iter().filter(|at| **at < opened_at).count(),
+        3,
+        "the storm: {arrivals:?}, the circuit opened at {opened_at}"
+    );
+    assert!(
+        arrivals
+            .iter()
+            .all(|at| *at < opened_at || *at >= reopened_at),
+        "nothing reaches an open host (open from {opened_at} to {reopened_at}): {arrivals:?}"
+    );
 }
 
 #[tokio::test]
 async fn sources_are_polled_once_per_interval_however_many_workers_run() {
+    const POLLS: usize = 4;
+    let interval_ms: i64 = 2000;
     let app = spawn_app().await;
     let server = MockServer::start().await;
     Mock::given(method("GET"))
@@ -757,33 +790,64 @@ async fn sources_are_polled_once_per_interval_however_many_workers_run() {
         .respond_with(feed("atom.xml", "application/atom+xml"))
         .mount(&server)
         .await;
-    let _w1 = app.spawn_worker(&[("SCHEDULER_TICK_MS", "50")]);
-    let _w2 = app.spawn_worker(&[("SCHEDULER_TICK_MS", "50")]);
-    let _w3 = app.spawn_worker(&[("SCHEDULER_TICK_MS", "50")]);
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    let workers: Vec<_> = (0..3)
+        .map(|_| app.spawn_worker(&[("SCHEDULER_TICK_MS", "50")]))
+        .collect();
+    for worker in &workers {
+        worker.wait_for_line("worker running", T).await;
+    }
     let s = create_source(
         &app,
         json!({"kind": "atom", "url": format!("{}/feed", server.uri()), "poll_every": 2, "rate_limit_per_min": 6000}),
     )
     .await;
     let id = s["id"].as_str().unwrap().to_owned();
-    let t0 = Instant::now();
-    tokio::time::sleep(Duration::from_millis(7000)).await;
-    let elapsed = t0.elapsed().as_secs_f64();
-    let jobs = fetch_jobs(&app, &id).await;
-    let slots = (elapsed / 2.0).floor() as usize + 1;
-    assert!(
-        jobs.len() == slots || jobs.len() + 1 == slots,
-        "one poll per 2 s slot over {elapsed:.1} s: expected {slots}, got {}",
-        jobs.len()
-    );
+    let jobs = wait_until(&format!("{POLLS} polls"), T, async || {
+        let jobs = fetch_jobs(&app, &id).await;
+        if jobs.len() >= POLLS {
+            Ok(jobs)
+        } else {
+            Err(format!("{} polls", jobs.len()))
+        }
+    })
+    .await;
     let keys: std::collections::HashSet<_> = jobs
         .iter()
         .map(|j| j["idempotency_key"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(keys.len(), jobs.len());
+    // Each poll is its slot's (the key ends with the slot, in ms): slots follow one another one
+    // interval apart, none skipped and none polled twice, and each poll was enqueued within its
+    // own slot.
+    let mut polls: Vec<(i64, DateTime<Utc>)> = jobs
+        .iter()
+        .map(|j| {
+            let key = j["idempotency_key"].as_str().unwrap();
+            let slot = key.rsplit(':').next().unwrap().parse().unwrap();
+            let created = j["created_at"].as_str().unwrap().parse().unwrap();
+            (slot, created)
+        })
+        .collect();
+    polls.sort();
+    for pair in polls.windows(2) {
+        assert_eq!(
+            pair[1].0 - pair[0].0,
+            interval_ms,
+            "one poll per 2 s slot: {polls:?}"
+        );
+    }
+    for (slot, created) in &polls {
+        // The slot is rounded to the millisecond; the enqueue is at or after it.
+        let into_slot = created.timestamp_micros() - slot * 1000;
+        assert!(
+            (-500..interval_ms * 1000).contains(&into_slot),
+            "the poll of slot {slot} was enqueued {into_slot} µs into it: {polls:?}"
+        );
+    }
+    // Every request is some poll's: read the requests, then the polls made by then.
     let requests = server.received_requests().await.unwrap().len();
-    assert!(requests <= slots, "{requests} requests for {slots} slots");
+    let polled = fetch_jobs(&app, &id).await.len();
+    assert!(requests <= polled, "{requests} requests for {polled} polls");
 }
 
 #[tokio::test]

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use chrono::Utc;
-use e2e::{App, spawn_app};
+use e2e::{App, spawn_app, wait_until};
 use jobs::signing::sign;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -78,14 +78,15 @@ async fn two_workers_start_exactly_one_run_per_cron_tick() {
         .await
         .unwrap()
     };
-    let deadline = tokio::time::Instant::now() + T;
-    while count().await < 8 {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the schedule never fired 8 times"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_until("the schedule to fire 8 times", T, async || {
+        let fired = count().await;
+        if fired >= 8 {
+            Ok(())
+        } else {
+            Err(format!("{fired} runs"))
+        }
+    })
+    .await;
     // Stop it: the change waits for a tick holding the row, and nothing fires after it.
     let res = app
         .request(Method::PATCH, &format!("/schedules/{id}"))
@@ -581,14 +582,15 @@ async fn the_demo_pipeline_fetches_classifies_and_scores_the_relevant_posts_into
     assert_eq!(res.status(), StatusCode::CREATED);
     let source: Value = res.json().await.unwrap();
     let source_id = source["id"].as_str().unwrap().to_owned();
-    let deadline = tokio::time::Instant::now() + T;
-    while get(&app, &format!("/sources/{source_id}")).await["last_status"] != 200 {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the first poll never came"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_until("the first poll", T, async || {
+        let source = get(&app, &format!("/sources/{source_id}")).await;
+        if source["last_status"] == 200 {
+            Ok(())
+        } else {
+            Err(source)
+        }
+    })
+    .await;
 
     let ruleset: Value = serde_json::from_str(include_str!("../../scripts/demo/ruleset.json"))
         .expect("the demo ruleset is JSON");

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use e2e::{App, spawn_app};
+use e2e::{App, spawn_app, wait_until};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -54,18 +54,15 @@ fn step<'a>(run: &'a Value, name: &str) -> &'a Value {
 }
 
 async fn wait_step_running(app: &App, id: &str, name: &str) {
-    let deadline = tokio::time::Instant::now() + T;
-    loop {
+    wait_until(&format!("step {name} to run"), T, async || {
         let r = run(app, id).await;
         if step(&r, name)["jobs"]["running"].as_i64().unwrap_or(0) > 0 {
-            return;
+            Ok(())
+        } else {
+            Err(r)
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{name} never ran: {r}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -185,18 +182,14 @@ async fn cancelling_a_run_stops_its_running_step_and_starts_nothing_more() {
     let _worker = app.spawn_worker(&[("WORKER_CONCURRENCY_NOOP", "1")]);
     let id = start(&app, &wf, json!({})).await;
     // One noop slot: one root step runs, the other waits in the queue.
-    let deadline = tokio::time::Instant::now() + T;
-    loop {
+    wait_until("a root step to run", T, async || {
         let r = run(&app, &id).await;
         let running = ["one", "two"]
             .iter()
             .any(|s| step(&r, s)["jobs"]["running"].as_i64().unwrap_or(0) > 0);
-        if running {
-            break;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "nothing ran: {r}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+        if running { Ok(()) } else { Err(r) }
+    })
+    .await;
     let res = app
         .request(Method::POST, &format!("/runs/{id}/cancel"))
         .send()
@@ -206,8 +199,7 @@ async fn cancelling_a_run_stops_its_running_step_and_starts_nothing_more() {
     let cancelled: Value = res.json().await.unwrap();
     assert_eq!(cancelled["status"], "cancelled");
     // The queued step job is cancelled at once; the running one by its worker.
-    let deadline = tokio::time::Instant::now() + T;
-    loop {
+    wait_until("both step jobs to be cancelled", T, async || {
         let states: Vec<String> =
             sqlx::query_scalar("SELECT state FROM jobs WHERE run_id = $1::text::uuid")
                 .bind(&id)
@@ -215,11 +207,12 @@ async fn cancelling_a_run_stops_its_running_step_and_starts_nothing_more() {
                 .await
                 .unwrap();
         if states.len() == 2 && states.iter().all(|s| s == "cancelled") {
-            break;
+            Ok(())
+        } else {
+            Err(format!("{states:?}"))
         }
-        assert!(tokio::time::Instant::now() < deadline, "{states:?}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    })
+    .await;
     let r = run(&app, &id).await;
     assert_eq!(r["status"], "cancelled");
     assert_eq!(step(&r, "next")["state"], "cancelled");

@@ -144,21 +144,21 @@ impl Proc {
         self.lines.lock().unwrap().clone()
     }
 
-    /// Waits until a printed line contains `needle`; returns that line.
-    pub async fn wait_for_line(&self, needle: &str, timeout: Duration) -> anyhow::Result<String> {
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            if let Some(l) = self.output().into_iter().find(|l| l.contains(needle)) {
-                return Ok(l);
-            }
-            if tokio::time::Instant::now() > deadline {
-                bail!(
-                    "no line containing {needle:?} within {timeout:?}; output:\n{}",
-                    self.output().join("\n")
-                );
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+    /// Waits until a printed line contains `needle`; returns that line. Panics after `timeout`
+    /// with the output so far.
+    pub async fn wait_for_line(&self, needle: &str, timeout: Duration) -> String {
+        wait_until(
+            &format!("a line containing {needle:?}"),
+            timeout,
+            async || {
+                let output = self.output();
+                match output.iter().find(|l| l.contains(needle)) {
+                    Some(line) => Ok(line.clone()),
+                    None => Err(format!("the output:\n{}", output.join("\n"))),
+                }
+            },
+        )
+        .await
     }
 
     /// Sends a signal (`TERM`, `KILL`) to the process.
@@ -233,8 +233,7 @@ pub async fn spawn_app_with(env: &[(&str, &str)]) -> App {
     let api = Proc::spawn(cmd).expect("api starts");
     let line = api
         .wait_for_line("listening on http://", Duration::from_secs(30))
-        .await
-        .expect("api listens");
+        .await;
     let base = line
         .split("listening on ")
         .nth(1)
@@ -268,8 +267,7 @@ impl App {
         let api = Proc::spawn(cmd).expect("api starts");
         let line = api
             .wait_for_line("listening on http://", Duration::from_secs(30))
-            .await
-            .expect("api listens");
+            .await;
         let base = line
             .split("listening on ")
             .nth(1)
@@ -336,21 +334,22 @@ impl App {
 
     /// Polls the workflow run `id` until its status is one of `statuses`, failing after 90 s.
     pub async fn wait_run(&self, id: &str, statuses: &[&str]) -> Value {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
-        loop {
-            let (status, run) = self
-                .send(reqwest::Method::GET, &format!("/runs/{id}"), None)
-                .await;
-            assert_eq!(status, 200, "GET /runs/{id}: {run}");
-            if statuses.contains(&run["status"].as_str().unwrap_or_default()) {
-                return run;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "run {id} never reached {statuses:?}: {run}"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        wait_until(
+            &format!("run {id} to reach {statuses:?}"),
+            Duration::from_secs(90),
+            async || {
+                let (status, run) = self
+                    .send(reqwest::Method::GET, &format!("/runs/{id}"), None)
+                    .await;
+                assert_eq!(status, 200, "GET /runs/{id}: {run}");
+                if statuses.contains(&run["status"].as_str().unwrap_or_default()) {
+                    Ok(run)
+                } else {
+                    Err(run)
+                }
+            },
+        )
+        .await
     }
 
     /// Enqueues a job and returns it, asserting 201.
@@ -380,17 +379,77 @@ impl App {
 
     /// Polls the job until its state is one of `states`, failing after `timeout`.
     pub async fn wait_for_state(&self, id: &str, states: &[&str], timeout: Duration) -> Value {
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            let job = self.job(id).await;
-            if states.contains(&job["state"].as_str().unwrap_or_default()) {
-                return job;
+        wait_until(
+            &format!("job {id} to reach {states:?}"),
+            timeout,
+            async || {
+                let job = self.job(id).await;
+                if states.contains(&job["state"].as_str().unwrap_or_default()) {
+                    Ok(job)
+                } else {
+                    Err(job)
+                }
+            },
+        )
+        .await
+    }
+}
+
+/// What one look of [`wait_until`] found: whether what is awaited holds yet.
+///
+/// A `bool` for a plain condition; an `Option<T>` to hand back what was awaited; a `Result<T, E>`
+/// to also say what was seen instead (its text is in the failure message).
+pub trait Check {
+    /// What [`wait_until`] returns once it holds.
+    type Done;
+    /// What was awaited, or what was seen instead (when there is something worth showing).
+    fn check(self) -> Result<Self::Done, Option<String>>;
+}
+
+impl Check for bool {
+    type Done = ();
+    fn check(self) -> Result<(), Option<String>> {
+        if self { Ok(()) } else { Err(None) }
+    }
+}
+
+impl<T> Check for Option<T> {
+    type Done = T;
+    fn check(self) -> Result<T, Option<String>> {
+        self.ok_or(None)
+    }
+}
+
+impl<T, E: std::fmt::Display> Check for Result<T, E> {
+    type Done = T;
+    fn check(self) -> Result<T, Option<String>> {
+        self.map_err(|seen| Some(seen.to_string()))
+    }
+}
+
+/// Looks at `probe` until it holds and returns what it found: often at first (10 ms), then every
+/// 100 ms at most. Panics after `timeout`, naming `what` was awaited and what the last look saw.
+pub async fn wait_until<C: Check>(
+    what: &str,
+    timeout: Duration,
+    mut probe: impl AsyncFnMut() -> C,
+) -> C::Done {
+    let deadline = tokio::time::Instant::now() + timeout;
+    let mut pause = Duration::from_millis(10);
+    loop {
+        let seen = match probe().await.check() {
+            Ok(done) => return done,
+            Err(seen) => seen,
+        };
+        if tokio::time::Instant::now() >= deadline {
+            match seen {
+                Some(seen) => {
+                    panic!("timed out after {timeout:?} waiting for {what}; last seen: {seen}")
+                }
+                None => panic!("timed out after {timeout:?} waiting for {what}"),
             }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "job {id} did not reach {states:?} within {timeout:?}: {job}"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
         }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_millis(100));
     }
 }

@@ -11,10 +11,7 @@ use jobs::{
     auth::Role,
     budgets::{self, BudgetPatch, NewBudget, Period},
 };
-use poem::{
-    middleware::ReqId,
-    web::{Data, RemoteAddr},
-};
+use poem::web::Data;
 use poem_openapi::{
     Enum, Object, OpenApi,
     param::{Path, Query},
@@ -262,12 +259,10 @@ impl BudgetsApi {
         &self,
         auth: Auth,
         state: Data<&AppState>,
-        request_id: ReqId,
-        remote: &RemoteAddr,
+        origin: Origin,
         /// The budget.
         body: Json<JsonAs<NewBudgetSchema>>,
     ) -> CreateBudgetResponse {
-        let origin = Origin::of(&request_id, remote);
         respond(create_budget(&state, &auth, &origin, body.0.value).await)
     }
 
@@ -302,12 +297,10 @@ impl BudgetsApi {
         auth: Auth,
         state: Data<&AppState>,
         id: Path<Uuid>,
-        request_id: ReqId,
-        remote: &RemoteAddr,
+        origin: Origin,
         /// The new limit.
         body: Json<JsonAs<BudgetPatchSchema>>,
     ) -> UpdateBudgetResponse {
-        let origin = Origin::of(&request_id, remote);
         respond(update_budget(&state, &auth, &origin, id.0, body.0.value).await)
     }
 
@@ -325,10 +318,8 @@ impl BudgetsApi {
         auth: Auth,
         state: Data<&AppState>,
         id: Path<Uuid>,
-        request_id: ReqId,
-        remote: &RemoteAddr,
+        origin: Origin,
     ) -> DeleteBudgetResponse {
-        let origin = Origin::of(&request_id, remote);
         respond(delete_budget(&state, &auth, &origin, id.0).await)
     }
 

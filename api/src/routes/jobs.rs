@@ -9,10 +9,7 @@ use jobs::{
     auth::{Principal, Role},
     queue::{self, Enqueued, NewJob, admin},
 };
-use poem::{
-    middleware::ReqId,
-    web::{Data, RemoteAddr},
-};
+use poem::web::Data;
 use poem_openapi::{
     OpenApi,
     param::{Path, Query},
@@ -21,7 +18,7 @@ use poem_openapi::{
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::ApiTags;
+use super::{ApiTags, MAX_CORRELATION_ID};
 use crate::{
     API_PREFIX, api_responses,
     app::AppState,
@@ -30,8 +27,6 @@ use crate::{
     problem::{ApiError, respond},
 };
 
-/// Longest correlation id stored; a longer `X-Request-Id` is cut.
-const MAX_CORRELATION_ID: usize = 200;
 /// Page size when `limit` is not given.
 const DEFAULT_PAGE: i64 = 50;
 
@@ -50,20 +45,11 @@ impl JobsApi {
         &self,
         auth: Auth,
         state: Data<&AppState>,
-        request_id: ReqId,
-        remote: &RemoteAddr,
+        origin: Origin,
         /// The job: `kind` selects the schema of `args`.
         body: Json<JsonAs<NewJobSchema>>,
     ) -> CreateJobResponse {
-        respond(
-            create_job(
-                &state,
-                &auth,
-                &Origin::of(&request_id, remote),
-                body.0.value,
-            )
-            .await,
-        )
+        respond(create_job(&state, &auth, &origin, body.0.value).await)
     }
 
     /// Enqueue jobs in a batch
@@ -76,20 +62,11 @@ impl JobsApi {
         &self,
         auth: Auth,
         state: Data<&AppState>,
-        request_id: ReqId,
-        remote: &RemoteAddr,
+        origin: Origin,
         /// The jobs, all or nothing.
         body: Json<JsonAs<NewJobBatchSchema>>,
     ) -> CreateBatchResponse {
-        respond(
-            create_batch(
-                &state,
-                &auth,
-                &Origin::of(&request_id, remote),
-                body.0.value,
-            )
-            .await,
-        )
+        respond(create_batch(&state, &auth, &origin, body.0.value).await)
     }
 
     /// Get a job
@@ -138,10 +115,8 @@ impl JobsApi {
         auth: Auth,
         state: Data<&AppState>,
         id: Path<Uuid>,
-        request_id: ReqId,
-        remote: &RemoteAddr,
+        origin: Origin,
     ) -> ChangeJobResponse {
-        let origin = Origin::of(&request_id, remote);
         respond(change_job(&state, &auth, &origin, id.0, Change::Cancel).await)
     }
 
@@ -155,10 +130,8 @@ impl JobsApi {
         auth: Auth,
         state: Data<&AppState>,
         id: Path<Uuid>,
-        request_id: ReqId,
-        remote: &RemoteAddr,
+        origin: Origin,
     ) -> ChangeJobResponse {
-        let origin = Origin::of(&request_id, remote);
         respond(change_job(&state, &auth, &origin, id.0, Change::Retry).await)
     }
 
@@ -172,10 +145,9 @@ impl JobsApi {
         auth: Auth,
         state: Data<&AppState>,
         id: Path<Uuid>,
-        request_id: ReqId,
-        remote: &RemoteAddr,
+        origin: Origin,
     ) -> DeleteJobResponse {
-        respond(delete_job(&state, &auth, &Origin::of(&request_id, remote), id.0).await)
+        respond(delete_job(&state, &auth, &origin, id.0).await)
     }
 }
 

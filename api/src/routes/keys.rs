@@ -6,10 +6,7 @@ use jobs::{
     audit,
     auth::{self, IssuedKey, KeyInfo, NewKey, Role},
 };
-use poem::{
-    middleware::ReqId,
-    web::{Data, RemoteAddr},
-};
+use poem::web::Data;
 use poem_openapi::{
     Object, OpenApi,
     param::{Path, Query},
@@ -127,12 +124,10 @@ impl KeysApi {
         &self,
         auth: Auth,
         state: Data<&AppState>,
-        request_id: ReqId,
-        remote: &RemoteAddr,
+        origin: Origin,
         /// The new key.
         body: Json<JsonAs<NewKeySchema>>,
     ) -> CreateKeyResponse {
-        let origin = Origin::of(&request_id, remote);
         respond(create_key(&state, &auth, &origin, body.0.value).await)
     }
 
@@ -162,10 +157,8 @@ impl KeysApi {
         auth: Auth,
         state: Data<&AppState>,
         id: Path<Uuid>,
-        request_id: ReqId,
-        remote: &RemoteAddr,
+        origin: Origin,
     ) -> RotateKeyResponse {
-        let origin = Origin::of(&request_id, remote);
         respond(rotate_key(&state, &auth, &origin, id.0).await)
     }
 
@@ -179,10 +172,8 @@ impl KeysApi {
         auth: Auth,
         state: Data<&AppState>,
         id: Path<Uuid>,
-        request_id: ReqId,
-        remote: &RemoteAddr,
+        origin: Origin,
     ) -> RevokeKeyResponse {
-        let origin = Origin::of(&request_id, remote);
         respond(revoke_key(&state, &auth, &origin, id.0).await)
     }
 }

@@ -17,11 +17,7 @@ use jobs::{
     },
     paging,
 };
-use poem::{
-    Body,
-    middleware::ReqId,
-    web::{Data, RemoteAddr},
-};
+use poem::{Body, web::Data};
 use poem_openapi::{
     OpenApi,
     param::{Path, Query},
@@ -200,12 +196,10 @@ impl LeadsApi {
         &self,
         auth: Auth,
         state: Data<&AppState>,
-        request_id: ReqId,
-        remote: &RemoteAddr,
+        origin: Origin,
         /// The fields to change.
         body: Json<JsonAs<LeadSettingsPatchSchema>>,
     ) -> UpdateLeadSettingsResponse {
-        let origin = Origin::of(&request_id, remote);
         respond(update_settings(&state, &auth, &origin, body.0.value).await)
     }
 
@@ -223,12 +217,10 @@ impl LeadsApi {
         &self,
         auth: Auth,
         state: Data<&AppState>,
-        request_id: ReqId,
-        remote: &RemoteAddr,
+        origin: Origin,
         /// Whose data.
         body: Json<JsonAs<GdprSubjectSchema>>,
     ) -> ExportContactResponse {
-        let origin = Origin::of(&request_id, remote);
         respond(gdpr_export(&state, &auth, &origin, body.0.value).await)
     }
 
@@ -246,12 +238,10 @@ impl LeadsApi {
         &self,
         auth: Auth,
         state: Data<&AppState>,
-        request_id: ReqId,
-        remote: &RemoteAddr,
+        origin: Origin,
         /// Whose data.
         body: Json<JsonAs<GdprSubjectSchema>>,
     ) -> EraseContactResponse {
-        let origin = Origin::of(&request_id, remote);
         respond(gdpr_erase(&state, &auth, &origin, body.0.value).await)
     }
 
@@ -274,10 +264,8 @@ impl LeadsApi {
         auth: Auth,
         state: Data<&AppState>,
         id: Path<Uuid>,
-        request_id: ReqId,
-        remote: &RemoteAddr,
+        origin: Origin,
     ) -> DeleteLeadResponse {
-        let origin = Origin::of(&request_id, remote);
         respond(delete_lead(&state, &auth, &origin, id.0).await)
     }
 
@@ -296,12 +284,10 @@ impl LeadsApi {
         auth: Auth,
         state: Data<&AppState>,
         id: Path<Uuid>,
-        request_id: ReqId,
-        remote: &RemoteAddr,
+        origin: Origin,
         /// The new status.
         body: Json<JsonAs<StatusChangeSchema>>,
     ) -> SetLeadStatusResponse {
-        let origin = Origin::of(&request_id, remote);
         respond(set_status(&state, &auth, &origin, id.0, body.0.value).await)
     }
 }
@@ -464,6 +450,7 @@ async fn list_leads(
     })))
 }
 
+#[tracing::instrument(skip_all, fields(tenant_id))]
 fn export_leads(
     state: &AppState,
     auth: &Auth,

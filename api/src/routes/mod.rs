@@ -1,6 +1,18 @@
-//! The `/api/v1` operations, grouped as OpenAPI services.
+//! The `/api/v1` operations, grouped as OpenAPI services, one module per resource.
+//!
+//! This module also holds what the operation modules share: the spec's tags, the 422 that names
+//! every problem of a document ([`invalid`]), the audit entry of a change ([`audited`]), and
+//! waking the workers of the kinds a change enqueued ([`wake`]).
 
+use ::jobs::{FieldError, auth::Principal};
 use poem_openapi::Tags;
+use uuid::Uuid;
+
+use crate::{
+    app::AppState,
+    auth::Origin,
+    problem::{ApiError, Problem, ProblemField},
+};
 
 pub mod audit;
 pub mod budgets;
@@ -12,13 +24,15 @@ pub mod leads;
 pub mod leads_models;
 pub mod rulesets;
 pub mod run_events;
+pub mod runs;
+pub mod schedules;
 pub mod signals;
 pub mod sources;
 pub mod sources_models;
 pub mod stream;
 pub mod system;
 pub mod tenant;
-pub mod triggers;
+pub mod webhooks;
 pub mod workflows;
 
 /// The spec's tags.
@@ -43,4 +57,65 @@ pub enum ApiTags {
     Leads,
     /// Classification: keyword rulesets, verdicts, and what a batch is expected to cost.
     Classification,
+}
+
+/// Longest correlation id stored; a longer `X-Request-Id` is cut.
+pub(crate) const MAX_CORRELATION_ID: usize = 200;
+
+/// A 422 naming every problem.
+pub(crate) fn invalid(errors: Vec<FieldError>) -> Problem {
+    let detail = match errors.as_slice() {
+        [one] => format!("`{}` is invalid: {}", one.path, one.message),
+        many => format!("the request has {} invalid fields", many.len()),
+    };
+    Problem {
+        type_: "urn:demandflow:problem:validation".into(),
+        title: "Unprocessable Entity".into(),
+        status: 422,
+        detail,
+        errors: Some(
+            errors
+                .into_iter()
+                .map(|e| ProblemField {
+                    path: e.path,
+                    message: e.message,
+                })
+                .collect(),
+        ),
+    }
+}
+
+/// Wakes the idle workers of `kinds` (job kind names; unknown ones are skipped). Call it after
+/// the commit that enqueued their jobs.
+pub(crate) fn wake(state: &AppState, kinds: &[String]) {
+    for k in kinds.iter().filter_map(|k| ::jobs::kinds::find(k)) {
+        state.notifier.wake_kind(k.name);
+    }
+}
+
+/// Records the audit entry of a change to `(target_type, id)`, in the change's transaction:
+/// `before` (none for a creation) and `after` as JSON.
+pub(crate) async fn audited<T: serde::Serialize>(
+    tx: &mut sqlx::PgConnection,
+    principal: &Principal,
+    origin: &Origin,
+    action: &str,
+    (target_type, id): (&str, Uuid),
+    before: Option<&T>,
+    after: &T,
+) -> Result<(), ApiError> {
+    ::jobs::audit::record(
+        tx,
+        principal.tenant_id,
+        &origin.actor(principal),
+        ::jobs::audit::Change {
+            action,
+            target_type,
+            target_id: id.to_string(),
+            before: before.map(|b| serde_json::to_value(b).unwrap_or_default()),
+            after: Some(serde_json::to_value(after).unwrap_or_default()),
+        },
+    )
+    .await?;
+    Ok(())
 }

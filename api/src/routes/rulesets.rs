@@ -8,25 +8,21 @@
 
 use chrono::{DateTime, Utc};
 use jobs::{
-    FieldError,
     auth::Role,
     classify::{self, rulesets},
 };
-use poem::{
-    middleware::ReqId,
-    web::{Data, RemoteAddr},
-};
+use poem::web::Data;
 use poem_openapi::{Object, OpenApi, param::Path, payload::Json};
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::ApiTags;
+use super::{ApiTags, invalid};
 use crate::{
     API_PREFIX, api_responses,
     app::AppState,
     auth::{Auth, Origin},
     models::{JobOptions, JsonAs},
-    problem::{ApiError, Problem, ProblemField, respond},
+    problem::{ApiError, respond},
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -242,28 +238,6 @@ pub struct ClassifySignalArgs {
     pub version: Option<i32>,
 }
 
-fn invalid(errors: Vec<FieldError>) -> Problem {
-    let detail = match errors.as_slice() {
-        [one] => format!("`{}` is invalid: {}", one.path, one.message),
-        many => format!("the request has {} invalid fields", many.len()),
-    };
-    Problem {
-        type_: "urn:demandflow:problem:validation".into(),
-        title: "Unprocessable Entity".into(),
-        status: 422,
-        detail,
-        errors: Some(
-            errors
-                .into_iter()
-                .map(|e| ProblemField {
-                    path: e.path,
-                    message: e.message,
-                })
-                .collect(),
-        ),
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Operations
 
@@ -282,12 +256,10 @@ impl RulesetsApi {
         &self,
         auth: Auth,
         state: Data<&AppState>,
-        request_id: ReqId,
-        remote: &RemoteAddr,
+        origin: Origin,
         /// The ruleset.
         body: Json<JsonAs<NewRulesetSchema>>,
     ) -> CreateRulesetResponse {
-        let origin = Origin::of(&request_id, remote);
         respond(create_ruleset(&state, &auth, &origin, body.0.value).await)
     }
 
@@ -319,12 +291,10 @@ impl RulesetsApi {
         auth: Auth,
         state: Data<&AppState>,
         id: Path<Uuid>,
-        request_id: ReqId,
-        remote: &RemoteAddr,
+        origin: Origin,
         /// The new rules.
         body: Json<JsonAs<NewRulesetVersionSchema>>,
     ) -> NewRulesetVersionResponse {
-        let origin = Origin::of(&request_id, remote);
         respond(new_version(&state, &auth, &origin, id.0, body.0.value).await)
     }
 

@@ -145,6 +145,7 @@ struct Cursor {
     _permit: SemaphorePermit<'static>,
 }
 
+#[tracing::instrument(skip_all, fields(tenant_id, run_id = %run_id))]
 async fn open(
     state: &AppState,
     auth: &Auth,

@@ -9,11 +9,7 @@ use jobs::{
     paging,
     sources::signals::{self, ExportFormat, Filter, SignalState},
 };
-use poem::{
-    Body,
-    middleware::ReqId,
-    web::{Data, RemoteAddr},
-};
+use poem::{Body, web::Data};
 use poem_openapi::{
     ApiResponse, OpenApi,
     param::{Path, Query},
@@ -199,10 +195,8 @@ impl SignalsApi {
         auth: Auth,
         state: Data<&AppState>,
         id: Path<Uuid>,
-        request_id: ReqId,
-        remote: &RemoteAddr,
+        origin: Origin,
     ) -> DeleteSignalResponse {
-        let origin = Origin::of(&request_id, remote);
         respond(delete_signal(&state, &auth, &origin, id.0).await)
     }
 
@@ -220,12 +214,10 @@ impl SignalsApi {
         auth: Auth,
         state: Data<&AppState>,
         id: Path<Uuid>,
-        request_id: ReqId,
-        remote: &RemoteAddr,
+        origin: Origin,
         /// The new state.
         body: Json<JsonAs<TransitionSchema>>,
     ) -> TransitionSignalResponse {
-        let origin = Origin::of(&request_id, remote);
         respond(transition_signal(&state, &auth, &origin, id.0, body.0.value).await)
     }
 
@@ -239,12 +231,10 @@ impl SignalsApi {
         &self,
         auth: Auth,
         state: Data<&AppState>,
-        request_id: ReqId,
-        remote: &RemoteAddr,
+        origin: Origin,
         /// The author.
         body: Json<JsonAs<EraseSchema>>,
     ) -> EraseAuthorResponse {
-        let origin = Origin::of(&request_id, remote);
         respond(erase_author(&state, &auth, &origin, body.0.value).await)
     }
 
@@ -273,12 +263,10 @@ impl SignalsApi {
         &self,
         auth: Auth,
         state: Data<&AppState>,
-        request_id: ReqId,
-        remote: &RemoteAddr,
+        origin: Origin,
         /// The fields to change.
         body: Json<JsonAs<QualityPatchSchema>>,
     ) -> UpdateQualityResponse {
-        let origin = Origin::of(&request_id, remote);
         respond(update_quality(&state, &auth, &origin, body.0.value).await)
     }
 }
@@ -466,6 +454,7 @@ async fn list_signals(
     })))
 }
 
+#[tracing::instrument(skip_all, fields(tenant_id))]
 fn export_signals(
     state: &AppState,
     auth: &Auth,

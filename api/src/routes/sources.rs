@@ -10,10 +10,7 @@ use jobs::{
     paging,
     sources::{self, NewSource, SourceKind, SourcePatch, push},
 };
-use poem::{
-    middleware::ReqId,
-    web::{Data, RemoteAddr},
-};
+use poem::web::Data;
 use poem_openapi::{
     OpenApi, SecurityScheme,
     param::{Header, Path, Query},
@@ -52,12 +49,10 @@ impl SourcesApi {
         &self,
         auth: Auth,
         state: Data<&AppState>,
-        request_id: ReqId,
-        remote: &RemoteAddr,
+        origin: Origin,
         /// The source.
         body: Json<JsonAs<NewSourceSchema>>,
     ) -> CreateSourceResponse {
-        let origin = Origin::of(&request_id, remote);
         respond(create_source(&state, &auth, &origin, body.0.value).await)
     }
 
@@ -100,12 +95,10 @@ impl SourcesApi {
         auth: Auth,
         state: Data<&AppState>,
         id: Path<Uuid>,
-        request_id: ReqId,
-        remote: &RemoteAddr,
+        origin: Origin,
         /// The fields to change.
         body: Json<JsonAs<SourcePatchSchema>>,
     ) -> UpdateSourceResponse {
-        let origin = Origin::of(&request_id, remote);
         respond(update_source(&state, &auth, &origin, id.0, body.0.value).await)
     }
 
@@ -122,10 +115,8 @@ impl SourcesApi {
         auth: Auth,
         state: Data<&AppState>,
         id: Path<Uuid>,
-        request_id: ReqId,
-        remote: &RemoteAddr,
+        origin: Origin,
     ) -> DeleteSourceResponse {
-        let origin = Origin::of(&request_id, remote);
         respond(delete_source(&state, &auth, &origin, id.0).await)
     }
 

@@ -66,6 +66,7 @@ api_responses! {
     }
 }
 
+#[tracing::instrument(skip_all, fields(tenant_id))]
 fn open(
     state: &AppState,
     auth: &Auth,

@@ -89,7 +89,7 @@ async fn list_queues(state: &AppState, auth: &Auth) -> Result<ListQueuesResponse
     })))
 }
 
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(skip_all, fields(tenant_id))]
 async fn list_workers(state: &AppState, auth: &Auth) -> Result<ListWorkersResponse, ApiError> {
     auth.require(Role::Viewer)?;
     let workers = admin::workers(&state.pool, WORKER_STALE_AFTER).await?;

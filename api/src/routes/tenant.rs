@@ -2,10 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use jobs::{audit, auth::Role, tenants};
-use poem::{
-    middleware::ReqId,
-    web::{Data, RemoteAddr},
-};
+use poem::web::Data;
 use poem_openapi::{Object, OpenApi, payload::Json};
 use uuid::Uuid;
 
@@ -90,12 +87,10 @@ impl TenantApi {
         &self,
         auth: Auth,
         state: Data<&AppState>,
-        request_id: ReqId,
-        remote: &RemoteAddr,
+        origin: Origin,
         /// The settings to change.
         body: Json<JsonAs<TenantPatchSchema>>,
     ) -> UpdateTenantResponse {
-        let origin = Origin::of(&request_id, remote);
         respond(update_tenant(&state, &auth, &origin, body.0.value).await)
     }
 }

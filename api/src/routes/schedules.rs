@@ -1,41 +1,24 @@
-//! Workflow triggers: cron schedules (`/workflows/{id}/schedules`, `/schedules/{id}`), the
-//! per-workflow webhook (`/workflows/{id}/webhook`) and its inbound URL (`/hooks/{id}`).
+//! Cron schedules of a workflow: `/workflows/{id}/schedules` and `/schedules/{id}`. A
+//! workflow's other trigger, its webhook, is in [`super::webhooks`].
 //!
 //! Bodies are read as raw JSON and parsed by the domain (`jobs::workflows::schedules`), which
 //! names every bad field (`cron`, `time_zone`, `catch_up`) in one 422. Changes need the operator
-//! role and are audited in their own transaction. A webhook's secret is in the response that
-//! creates or rotates it, and nowhere else. `/hooks/{id}` takes no API key: the signature made
-//! with the webhook's secret is the credential.
+//! role and are audited in their own transaction.
 
 use chrono::{DateTime, Utc};
 use jobs::{
     audit,
     auth::Role,
-    workflows::{
-        schedules::{self, CatchUp, Schedule, ScheduleFields},
-        webhooks::{self, HookError, Webhook},
-    },
+    workflows::schedules::{self, CatchUp, Schedule, ScheduleFields},
 };
-use poem::{
-    middleware::ReqId,
-    web::{Data, RemoteAddr},
-};
-use poem_openapi::{
-    Enum, Object, OpenApi,
-    param::{Header, Path},
-    payload::Json,
-};
-use secrecy::ExposeSecret;
+use poem::web::Data;
+use poem_openapi::{Enum, Object, OpenApi, param::Path, payload::Json};
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::{
-    ApiTags,
-    sources_models::RawJson,
-    workflows::{MAX_CORRELATION_ID, RunView, audited, invalid, wake},
-};
+use super::{ApiTags, audited, invalid};
 use crate::{
-    API_PREFIX, api_responses,
+    api_responses,
     app::AppState,
     auth::{Auth, Origin},
     models::JsonAs,
@@ -160,59 +143,14 @@ pub struct ScheduleList {
     pub items: Vec<ScheduleView>,
 }
 
-/// A workflow's webhook (never its secret).
-#[derive(Debug, Clone, Object)]
-#[oai(skip_serializing_if_is_none, rename = "Webhook")]
-pub struct WebhookView {
-    /// Its id.
-    pub id: Uuid,
-    /// Its workflow.
-    pub workflow_id: Uuid,
-    /// Where to send signed requests: `POST /api/v1/hooks/{id}`.
-    pub url: String,
-    /// When it was created.
-    pub created_at: DateTime<Utc>,
-    /// When its secret was last rotated.
-    pub rotated_at: Option<DateTime<Utc>>,
-    /// Until when the previous secret still verifies.
-    pub previous_secret_expires_at: Option<DateTime<Utc>>,
-    /// When a signed request last started a run.
-    pub last_used_at: Option<DateTime<Utc>>,
-}
-
-impl From<Webhook> for WebhookView {
-    fn from(w: Webhook) -> Self {
-        Self {
-            url: format!("{API_PREFIX}/hooks/{}", w.id),
-            id: w.id,
-            workflow_id: w.workflow_id,
-            created_at: w.created_at,
-            rotated_at: w.rotated_at,
-            previous_secret_expires_at: w.previous_secret_expires_at,
-            last_used_at: w.last_used_at,
-        }
-    }
-}
-
-/// A webhook with its new secret: shown here, and never again.
-#[derive(Debug, Clone, Object)]
-#[oai(skip_serializing_if_is_none, rename = "WebhookSecret")]
-pub struct WebhookSecret {
-    /// The webhook.
-    pub webhook: WebhookView,
-    /// `whsec_` + 64 hex digits. Sign each request with it: `X-Demandflow-Signature:
-    /// t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">`.
-    pub secret: String,
-}
-
 // ---------------------------------------------------------------------------------------------
 // Operations
 
-/// The trigger operations.
-pub struct TriggersApi;
+/// The schedule operations.
+pub struct SchedulesApi;
 
 #[OpenApi(tag = "ApiTags::Workflows")]
-impl TriggersApi {
+impl SchedulesApi {
     /// Create a cron schedule
     ///
     /// The workflow runs at each fire time of `cron` in `time_zone`, exactly once however many
@@ -228,12 +166,10 @@ impl TriggersApi {
         auth: Auth,
         state: Data<&AppState>,
         id: Path<Uuid>,
-        request_id: ReqId,
-        remote: &RemoteAddr,
+        origin: Origin,
         /// The schedule.
         body: Json<JsonAs<NewScheduleSchema>>,
     ) -> CreateScheduleResponse {
-        let origin = Origin::of(&request_id, remote);
         respond(create_schedule(&state, &auth, &origin, id.0, body.0.value).await)
     }
 
@@ -277,12 +213,10 @@ impl TriggersApi {
         auth: Auth,
         state: Data<&AppState>,
         id: Path<Uuid>,
-        request_id: ReqId,
-        remote: &RemoteAddr,
+        origin: Origin,
         /// The change.
         body: Json<JsonAs<SchedulePatchSchema>>,
     ) -> ScheduleResponse {
-        let origin = Origin::of(&request_id, remote);
         respond(update_schedule(&state, &auth, &origin, id.0, body.0.value).await)
     }
 
@@ -299,94 +233,9 @@ impl TriggersApi {
         auth: Auth,
         state: Data<&AppState>,
         id: Path<Uuid>,
-        request_id: ReqId,
-        remote: &RemoteAddr,
+        origin: Origin,
     ) -> DeleteResponse {
-        let origin = Origin::of(&request_id, remote);
         respond(delete_schedule(&state, &auth, &origin, id.0).await)
-    }
-
-    /// Create or rotate a workflow's webhook
-    ///
-    /// Gives the workflow a URL (`/api/v1/hooks/{id}`) where HMAC-signed requests start runs
-    /// with their body as input, and answers its secret — shown here and never again. When the
-    /// workflow has one already, its secret is rotated: the URL stays, and the previous secret
-    /// keeps working for 24 hours. Needs the operator role.
-    #[oai(
-        path = "/workflows/:id/webhook",
-        method = "post",
-        operation_id = "createWebhook"
-    )]
-    async fn create_webhook(
-        &self,
-        auth: Auth,
-        state: Data<&AppState>,
-        id: Path<Uuid>,
-        request_id: ReqId,
-        remote: &RemoteAddr,
-    ) -> CreateWebhookResponse {
-        let origin = Origin::of(&request_id, remote);
-        respond(create_webhook(&state, &auth, &origin, id.0).await)
-    }
-
-    /// Get a workflow's webhook
-    ///
-    /// Its URL and dates, never its secret.
-    #[oai(
-        path = "/workflows/:id/webhook",
-        method = "get",
-        operation_id = "getWebhook"
-    )]
-    async fn get_webhook(
-        &self,
-        auth: Auth,
-        state: Data<&AppState>,
-        id: Path<Uuid>,
-    ) -> GetWebhookResponse {
-        respond(get_webhook(&state, &auth, id.0).await)
-    }
-
-    /// Delete a workflow's webhook
-    ///
-    /// Its URL stops working at once. Needs the operator role.
-    #[oai(
-        path = "/workflows/:id/webhook",
-        method = "delete",
-        operation_id = "deleteWebhook"
-    )]
-    async fn delete_webhook(
-        &self,
-        auth: Auth,
-        state: Data<&AppState>,
-        id: Path<Uuid>,
-        request_id: ReqId,
-        remote: &RemoteAddr,
-    ) -> DeleteResponse {
-        let origin = Origin::of(&request_id, remote);
-        respond(delete_webhook(&state, &auth, &origin, id.0).await)
-    }
-
-    /// Start a run through a webhook
-    ///
-    /// No API key: the request must carry `X-Demandflow-Signature: t=<unix seconds>,v1=<hex
-    /// HMAC-SHA256 of "<t>.<raw body>">` made with the webhook's secret, at most 5 minutes off.
-    /// The body (a JSON object) becomes the run's input. An unknown webhook, or a missing,
-    /// malformed, stale or wrong signature, is the same 401; a disabled workflow is a 409.
-    #[oai(path = "/hooks/:id", method = "post", operation_id = "triggerWebhook")]
-    async fn trigger(
-        &self,
-        state: Data<&AppState>,
-        id: Path<Uuid>,
-        request_id: ReqId,
-        remote: &RemoteAddr,
-        /// `t=<unix seconds>,v1=<hex HMAC-SHA256>`.
-        #[oai(name = "X-Demandflow-Signature")]
-        signature: Header<Option<String>>,
-        /// Any JSON object: the run's input.
-        body: RawJson<Value>,
-    ) -> TriggerWebhookResponse {
-        let origin = Origin::of(&request_id, remote);
-        respond(trigger(&state, &origin, id.0, signature.0, &body.bytes).await)
     }
 }
 
@@ -425,6 +274,7 @@ async fn create_schedule(
     Ok(CreateScheduleResponse::Created(Json(schedule.into())))
 }
 
+#[tracing::instrument(skip_all, fields(tenant_id, workflow_id = %workflow_id))]
 async fn list_schedules(
     state: &AppState,
     auth: &Auth,
@@ -437,6 +287,7 @@ async fn list_schedules(
     })))
 }
 
+#[tracing::instrument(skip_all, fields(tenant_id, schedule_id = %id))]
 async fn get_schedule(
     state: &AppState,
     auth: &Auth,
@@ -502,107 +353,6 @@ async fn delete_schedule(
     .await?;
     tx.commit().await?;
     Ok(DeleteResponse::Deleted)
-}
-
-#[tracing::instrument(skip_all, fields(tenant_id, workflow_id = %workflow_id))]
-async fn create_webhook(
-    state: &AppState,
-    auth: &Auth,
-    origin: &Origin,
-    workflow_id: Uuid,
-) -> Result<CreateWebhookResponse, ApiError> {
-    let principal = auth.require(Role::Operator)?;
-    let mut tx = state.pool.begin().await?;
-    let (before, after, secret) =
-        webhooks::create_or_rotate(&mut tx, principal.tenant_id, workflow_id).await?;
-    let action = if before.is_some() {
-        "webhook.rotate"
-    } else {
-        "webhook.create"
-    };
-    audited(
-        &mut tx,
-        &principal,
-        origin,
-        action,
-        ("webhook", after.id),
-        before.as_ref(),
-        &after,
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(CreateWebhookResponse::Created(Json(WebhookSecret {
-        webhook: after.into(),
-        secret: secret.expose_secret().to_owned(),
-    })))
-}
-
-async fn get_webhook(
-    state: &AppState,
-    auth: &Auth,
-    workflow_id: Uuid,
-) -> Result<GetWebhookResponse, ApiError> {
-    let principal = auth.require(Role::Viewer)?;
-    let w = webhooks::get(&state.pool, principal.tenant_id, workflow_id).await?;
-    Ok(GetWebhookResponse::Ok(Json(w.into())))
-}
-
-#[tracing::instrument(skip_all, fields(tenant_id, workflow_id = %workflow_id))]
-async fn delete_webhook(
-    state: &AppState,
-    auth: &Auth,
-    origin: &Origin,
-    workflow_id: Uuid,
-) -> Result<DeleteResponse, ApiError> {
-    let principal = auth.require(Role::Operator)?;
-    let mut tx = state.pool.begin().await?;
-    let before = webhooks::delete(&mut tx, principal.tenant_id, workflow_id).await?;
-    audit::record(
-        &mut tx,
-        principal.tenant_id,
-        &origin.actor(&principal),
-        audit::Change {
-            action: "webhook.delete",
-            target_type: "webhook",
-            target_id: before.id.to_string(),
-            before: serde_json::to_value(&before).ok(),
-            after: None,
-        },
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(DeleteResponse::Deleted)
-}
-
-#[tracing::instrument(skip_all, fields(tenant_id, webhook_id = %id, run_id))]
-async fn trigger(
-    state: &AppState,
-    origin: &Origin,
-    id: Uuid,
-    signature: Option<String>,
-    body: &[u8],
-) -> Result<TriggerWebhookResponse, ApiError> {
-    let actor = audit::Actor {
-        request_id: Some(origin.request_id.chars().take(MAX_CORRELATION_ID).collect()),
-        client_addr: origin.client_addr.clone(),
-        ..audit::Actor::default()
-    };
-    match webhooks::trigger(&state.pool, id, signature.as_deref(), body, &actor).await {
-        Ok(t) => {
-            let span = tracing::Span::current();
-            span.record("tenant_id", tracing::field::display(t.tenant_id));
-            span.record("run_id", tracing::field::display(t.run.id));
-            wake(state, &t.kinds);
-            Ok(TriggerWebhookResponse::Created(Json(RunView::of(
-                t.run, true,
-            ))))
-        }
-        Err(HookError::Refused(why)) => Err(ApiError::Other(
-            poem::http::StatusCode::UNAUTHORIZED,
-            why.to_owned(),
-        )),
-        Err(HookError::Domain(e)) => Err(e.into()),
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -673,53 +423,5 @@ api_responses! {
         403 => Forbidden: "The key's role is too low for this operation.",
         404 => NotFound: "No such schedule, workflow or webhook in this tenant.",
         429 => TooManyRequests,
-    }
-}
-
-api_responses! {
-    /// Outcomes of `createWebhook`.
-    pub enum CreateWebhookResponse {
-        /// The webhook and its new secret (shown only here).
-        #[oai(status = 201)]
-        Created(Json<WebhookSecret>),
-    }
-    problems {
-        400 => BadRequest: "A parameter could not be read.",
-        401 => Unauthorized,
-        403 => Forbidden: "The key's role is too low for this operation.",
-        404 => NotFound: "No such workflow in this tenant.",
-        429 => TooManyRequests,
-    }
-}
-
-api_responses! {
-    /// Outcomes of `getWebhook`.
-    pub enum GetWebhookResponse {
-        /// The webhook (without its secret).
-        #[oai(status = 200)]
-        Ok(Json<WebhookView>),
-    }
-    problems {
-        400 => BadRequest: "A parameter could not be read.",
-        401 => Unauthorized,
-        404 => NotFound: "No such workflow in this tenant, or it has no webhook.",
-        429 => TooManyRequests,
-    }
-}
-
-api_responses! {
-    /// Outcomes of `triggerWebhook`.
-    pub enum TriggerWebhookResponse {
-        /// The run, with its root steps' jobs enqueued.
-        #[oai(status = 201)]
-        Created(Json<RunView>),
-    }
-    problems {
-        400 => BadRequest: "A parameter could not be read.",
-        401 => Unauthorized: "No such webhook, or the signature is missing, malformed, stale or wrong.",
-        409 => Conflict: "The workflow is disabled.",
-        413 => PayloadTooLarge,
-        422 => Invalid: "The signed body is not a JSON object.",
-        429 => TooManyRequests: "Too many requests (see `Retry-After`).",
     }
 }
