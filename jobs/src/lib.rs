@@ -49,6 +49,7 @@ pub mod signing;
 pub mod sources;
 pub mod telemetry;
 pub mod tenants;
+pub mod text;
 pub mod workflows;
 
 pub use error::{DomainError, FieldError};
