@@ -45,6 +45,7 @@ pub mod names;
 pub mod net;
 pub mod paging;
 pub mod queue;
+pub mod secrets;
 pub mod signing;
 pub mod sources;
 pub mod telemetry;
