@@ -137,8 +137,8 @@ const BLOCK_TAGS: &[&str] = &[
 ];
 
 /// Plain text of an HTML fragment: tags dropped (block tags read as a space), `<script>` and
-/// `<style>` dropped with their content, entities decoded, white space collapsed. One forward
-/// pass over at most [`MAX_HTML_BYTES`] of input.
+/// `<style>` dropped with their content, entities decoded, white space collapsed, NUL replaced
+/// (the result is [`storable`]). One forward pass over at most [`MAX_HTML_BYTES`] of input.
 pub fn html_to_text(html: &str) -> String {
     let html = truncate_at_char(html, MAX_HTML_BYTES);
     let bytes = html.as_bytes();
@@ -186,7 +186,9 @@ pub fn html_to_text(html: &str) -> String {
         text_from = i;
     }
     out.push_str(&html[text_from.min(html.len())..]);
-    collapse_ws(&decode_entities(&out))
+    let mut text = collapse_ws(&decode_entities(&out));
+    make_storable(&mut text);
+    text
 }
 
 /// The index just past the `>` of the first `</name…>` at or after `from`, if any.
