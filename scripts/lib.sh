@@ -49,3 +49,17 @@ ensure_postgres() {
     -o "-c listen_addresses=$PGHOST -p $PGPORT -c unix_socket_directories=$data -c max_connections=300" start >/dev/null
   pg_up || die "the private cluster did not start; see .data/postgres/server.log"
 }
+
+# Makes sure DEMANDFLOW_SECRET_KEY (the operator key that seals stored secrets) is set: a key
+# kept in .data/secret_key (git-ignored), made on first use. Production sets its own.
+ensure_secret_key() {
+  [ -n "${DEMANDFLOW_SECRET_KEY:-}" ] && return 0
+  local file="$PWD/.data/secret_key"
+  if [ ! -s "$file" ]; then
+    mkdir -p "$PWD/.data"
+    ( umask 077; printf 'dev:%s\n' "$(head -c 32 /dev/urandom | base64 | tr -d '\n')" > "$file" )
+    say "made an operator key for stored secrets in .data/secret_key"
+  fi
+  DEMANDFLOW_SECRET_KEY=$(cat "$file")
+  export DEMANDFLOW_SECRET_KEY
+}

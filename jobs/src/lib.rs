@@ -48,10 +48,12 @@ pub mod names;
 pub mod net;
 pub mod paging;
 pub mod queue;
+pub mod secrets;
 pub mod signing;
 pub mod sources;
 pub mod telemetry;
 pub mod tenants;
+pub mod text;
 pub mod workflows;
 
 pub use error::{DomainError, FieldError};

@@ -56,7 +56,9 @@ pub fn verify(
     body: &[u8],
     now: DateTime<Utc>,
 ) -> Result<(), PushError> {
-    crate::signing::verify(&[secret], header, body, now).map_err(|e| PushError::Signature(e.0))
+    crate::signing::verify(&[secret], header, body, now)
+        .map(drop)
+        .map_err(|e| PushError::Signature(e.0))
 }
 
 #[derive(Deserialize)]
