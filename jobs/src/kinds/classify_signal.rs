@@ -115,10 +115,6 @@ pub struct Attempt {
     pub attempt: i32,
 }
 
-fn db(e: DomainError) -> JobError {
-    JobError::retry(format!("database: {e}"))
-}
-
 /// Runs one attempt of a `classify_signal` job.
 #[tracing::instrument(skip_all, fields(signal_id = %args.signal_id, ruleset_id = %args.ruleset_id))]
 pub async fn handle(
@@ -156,8 +152,7 @@ pub async fn run(
         args.signal_id
     )
     .fetch_optional(&ctx.pool)
-    .await
-    .map_err(|e| db(e.into()))?;
+    .await?;
     let skipped =
         |why: &str| json!({"signal_id": args.signal_id, "skipped": why, "relevant": false});
     let Some(signal) = signal else {
@@ -175,13 +170,12 @@ pub async fn run(
                     None => format!("no ruleset {} in this tenant", args.ruleset_id),
                 }));
             }
-            Err(e) => return Err(db(e)),
+            Err(e) => return Err(e.into()),
         };
     {
-        let mut conn = ctx.pool.acquire().await.map_err(|e| db(e.into()))?;
-        if let Some(done) = classify::existing(&mut conn, at.tenant_id, args.signal_id, version.id)
-            .await
-            .map_err(db)?
+        let mut conn = ctx.pool.acquire().await?;
+        if let Some(done) =
+            classify::existing(&mut conn, at.tenant_id, args.signal_id, version.id).await?
         {
             return Ok(done.output());
         }
@@ -236,9 +230,9 @@ pub async fn run(
             .await?;
         }
     }
-    let mut tx = ctx.pool.begin().await.map_err(|e| db(e.into()))?;
-    let stored = classify::store(&mut tx, &verdict).await.map_err(db)?;
-    tx.commit().await.map_err(|e| db(e.into()))?;
+    let mut tx = ctx.pool.begin().await?;
+    let stored = classify::store(&mut tx, &verdict).await?;
+    tx.commit().await?;
     metrics::counter!(
         "classifications_total",
         "method" => verdict.method.as_str(),
@@ -305,8 +299,7 @@ async fn ask_llm(
     match ctx
         .memo
         .lookup_or_claim(at.tenant_id, &key, at.job_id, claim_for)
-        .await
-        .map_err(db)?
+        .await?
     {
         Lookup::Hit(answer) => {
             verdict.llm = LlmRoute::Memo;
@@ -340,8 +333,7 @@ async fn ask_llm(
         Ok(answer) => {
             ctx.memo
                 .fulfil(at.tenant_id, &key, &answer, asked.cost_micros)
-                .await
-                .map_err(db)?;
+                .await?;
             apply(verdict, &answer);
         }
         Err(why) => {

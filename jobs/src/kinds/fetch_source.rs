@@ -93,10 +93,6 @@ impl FetchContext {
     }
 }
 
-fn db(e: DomainError) -> JobError {
-    JobError::retry(format!("database: {e}"))
-}
-
 /// Runs one attempt of a `fetch_source` job.
 #[tracing::instrument(skip_all, fields(source_id = %args.source_id))]
 pub async fn handle(
@@ -113,11 +109,11 @@ pub async fn run(
     tenant_id: Uuid,
     ctx: &FetchContext,
 ) -> Result<Value, JobError> {
-    let mut conn = ctx.pool.acquire().await.map_err(|e| db(e.into()))?;
+    let mut conn = ctx.pool.acquire().await?;
     let row = match sources::get_row(&mut conn, tenant_id, args.source_id).await {
         Ok(row) => row,
         Err(DomainError::NotFound(_)) => return Ok(json!({ "skipped": "the source was deleted" })),
-        Err(e) => return Err(db(e)),
+        Err(e) => return Err(e.into()),
     };
     drop(conn);
     let source = &row.source;
@@ -156,10 +152,7 @@ pub async fn run(
         return Err(JobError::permanent(refusal));
     }
 
-    match hosts::acquire(&ctx.pool, &host, source.rate_limit_per_min, &ctx.policy)
-        .await
-        .map_err(db)?
-    {
+    match hosts::acquire(&ctx.pool, &host, source.rate_limit_per_min, &ctx.policy).await? {
         Permit::Go { probe } => {
             if probe {
                 tracing::info!(host, "half-open circuit: this fetch is the probe");
@@ -383,11 +376,9 @@ pub async fn run(
         }
     };
 
-    let mut tx = ctx.pool.begin().await.map_err(|e| db(e.into()))?;
-    let gates = Gates::new(signals::settings(&mut tx, tenant_id).await.map_err(db)?);
-    let report = ingest::store(&mut tx, tenant_id, source.id, &gates, prepared)
-        .await
-        .map_err(db)?;
+    let mut tx = ctx.pool.begin().await?;
+    let gates = Gates::new(signals::settings(&mut tx, tenant_id).await?);
+    let report = ingest::store(&mut tx, tenant_id, source.id, &gates, prepared).await?;
     sources::record_fetch(
         &mut tx,
         source.id,
@@ -398,9 +389,8 @@ pub async fn run(
             error: None,
         },
     )
-    .await
-    .map_err(db)?;
-    tx.commit().await.map_err(|e| db(e.into()))?;
+    .await?;
+    tx.commit().await?;
     metrics::counter!("signals_ingested_total", "outcome" => "new")
         .increment(report.inserted as u64);
     metrics::counter!("signals_ingested_total", "outcome" => "duplicate")
