@@ -77,7 +77,7 @@ impl From<sqlx::Error> for JobError {
 
 /// `e` and its sources, joined by `: `. A source whose text its parent already shows (sqlx
 /// prints its cause inside its own message) is not repeated.
-fn chain(e: &(dyn Error + 'static)) -> String {
+pub(crate) fn chain(e: &(dyn Error + 'static)) -> String {
     let mut text = e.to_string();
     let mut source = e.source();
     while let Some(cause) = source {
