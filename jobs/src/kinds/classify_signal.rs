@@ -23,7 +23,7 @@
 //! `score`, `relevant`, `method`, `low_confidence`, `ruleset_id`, `ruleset_version`, `llm`,
 //! `cost_micros`.
 
-use std::{sync::Arc, time::Duration};
+use std::{future::Future, sync::Arc, time::Duration};
 
 use apalis_core::task::data::Data;
 use serde::{Deserialize, Serialize};
@@ -31,7 +31,7 @@ use serde_json::{Value, json};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::{Backoff, JobKind};
+use super::{Backoff, Handler, JobKind, Resources};
 use crate::{
     DomainError, FieldError,
     budgets::{self, SpendRequest, Usage},
@@ -113,6 +113,25 @@ pub struct Attempt {
     pub tenant_id: Uuid,
     /// 1-based.
     pub attempt: i32,
+}
+
+impl Handler for ClassifySignal {
+    type Context = ClassifyContext;
+
+    fn context(resources: &Resources) -> ClassifyContext {
+        ClassifyContext::new(
+            resources.pool.clone(),
+            LlmClient::new(resources.llm.clone(), resources.allow_private_networks),
+        )
+    }
+
+    fn handle(
+        self,
+        job: JobContext,
+        ctx: Data<ClassifyContext>,
+    ) -> impl Future<Output = Result<Value, JobError>> + Send {
+        handle(self, job, ctx)
+    }
 }
 
 /// Runs one attempt of a `classify_signal` job.

@@ -16,7 +16,10 @@
 //! refused target, a redirect loop, another 4xx, a body over the cap or a malformed feed fail
 //! permanently. Every outcome is written on the source (`last_status`, `last_error`).
 
-use std::time::{Duration, Instant};
+use std::{
+    future::Future,
+    time::{Duration, Instant},
+};
 
 use apalis_core::task::data::Data;
 use reqwest::{
@@ -28,9 +31,11 @@ use serde_json::{Value, json};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::{Backoff, JobKind, http_request};
+use super::{Backoff, Handler, JobKind, Resources, http_request};
 use crate::{
-    DomainError, FieldError, net,
+    DomainError, FieldError,
+    config::{self, ConfigError},
+    net,
     queue::{JobContext, JobError},
     sources::{
         self, FetchRecord, SourceKind, feed,
@@ -62,6 +67,57 @@ impl JobKind for FetchSource {
     }
 }
 
+/// How feeds are read, as a worker's settings say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FetchSettings {
+    /// Longest wait for a feed (`FETCH_TIMEOUT_MS`, default 30 s).
+    pub timeout: Duration,
+    /// Largest feed read, after decompression (`FETCH_MAX_BYTES`, default 10 MiB).
+    pub max_bytes: usize,
+    /// The circuit breaker per host (`CIRCUIT_FAILURE_THRESHOLD`, default 5;
+    /// `CIRCUIT_COOLDOWN_MS`, default 60 s).
+    pub host_policy: HostPolicy,
+}
+
+impl Default for FetchSettings {
+    fn default() -> Self {
+        Self {
+            timeout: Duration::from_secs(30),
+            max_bytes: 10 * 1024 * 1024,
+            host_policy: HostPolicy::default(),
+        }
+    }
+}
+
+impl FetchSettings {
+    /// Reads `FETCH_TIMEOUT_MS`, `FETCH_MAX_BYTES`, `CIRCUIT_FAILURE_THRESHOLD` and
+    /// `CIRCUIT_COOLDOWN_MS`; each unset one keeps its default.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let default = Self::default();
+        Ok(Self {
+            timeout: config::millis("FETCH_TIMEOUT_MS", default.timeout, 100..=300_000)?,
+            max_bytes: config::number(
+                "FETCH_MAX_BYTES",
+                default.max_bytes as u64,
+                1024..=1024 * 1024 * 1024,
+            )? as usize,
+            host_policy: HostPolicy {
+                failure_threshold: config::number(
+                    "CIRCUIT_FAILURE_THRESHOLD",
+                    default.host_policy.failure_threshold as u64,
+                    1..=1000,
+                )? as i32,
+                cooldown: config::millis(
+                    "CIRCUIT_COOLDOWN_MS",
+                    default.host_policy.cooldown,
+                    100..=86_400_000,
+                )?,
+                ..default.host_policy
+            },
+        })
+    }
+}
+
 /// What the fetch_source handler shares across jobs.
 #[derive(Debug, Clone)]
 pub struct FetchContext {
@@ -82,14 +138,39 @@ pub struct FetchContext {
 impl FetchContext {
     /// A context with a fresh guarded client and default limits.
     pub fn new(pool: PgPool, allow_private: bool) -> Self {
+        Self::with_settings(pool, allow_private, FetchSettings::default())
+    }
+
+    /// A context with a fresh guarded client and the limits of `settings`.
+    pub fn with_settings(pool: PgPool, allow_private: bool, settings: FetchSettings) -> Self {
         Self {
             pool,
             client: net::client(allow_private),
             allow_private,
-            policy: HostPolicy::default(),
-            timeout: Duration::from_secs(30),
-            max_bytes: 10 * 1024 * 1024,
+            policy: settings.host_policy,
+            timeout: settings.timeout,
+            max_bytes: settings.max_bytes,
         }
+    }
+}
+
+impl Handler for FetchSource {
+    type Context = FetchContext;
+
+    fn context(resources: &Resources) -> FetchContext {
+        FetchContext::with_settings(
+            resources.pool.clone(),
+            resources.allow_private_networks,
+            resources.fetch,
+        )
+    }
+
+    fn handle(
+        self,
+        job: JobContext,
+        ctx: Data<FetchContext>,
+    ) -> impl Future<Output = Result<Value, JobError>> + Send {
+        handle(self, job, ctx)
     }
 }
 

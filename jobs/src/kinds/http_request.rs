@@ -7,7 +7,7 @@
 //! `ALLOW_PRIVATE_NETWORKS=true`. Every attempt sends `Idempotency-Key: <job id>` so a receiver
 //! can drop repeats.
 
-use std::{collections::BTreeMap, time::Duration, time::Instant};
+use std::{collections::BTreeMap, future::Future, time::Duration, time::Instant};
 
 use apalis_core::task::data::Data;
 use reqwest::{
@@ -17,7 +17,7 @@ use reqwest::{
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::{Backoff, JobKind};
+use super::{Backoff, Handler, JobKind, Resources};
 use crate::{
     FieldError, net,
     queue::{JobContext, JobError},
@@ -143,6 +143,22 @@ impl HttpContext {
             client: net::client(allow_private),
             allow_private,
         }
+    }
+}
+
+impl Handler for HttpRequest {
+    type Context = HttpContext;
+
+    fn context(resources: &Resources) -> HttpContext {
+        HttpContext::new(resources.allow_private_networks)
+    }
+
+    fn handle(
+        self,
+        job: JobContext,
+        ctx: Data<HttpContext>,
+    ) -> impl Future<Output = Result<Value, JobError>> + Send {
+        handle(self, job, ctx)
     }
 }
 

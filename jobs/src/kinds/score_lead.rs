@@ -19,7 +19,7 @@
 //!
 //! Failures: a database error is retried; nothing else can fail.
 
-use std::time::Duration;
+use std::{future::Future, time::Duration};
 
 use apalis_core::task::data::Data;
 use chrono::Utc;
@@ -28,7 +28,7 @@ use serde_json::{Value, json};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use super::{Backoff, JobKind};
+use super::{Backoff, Handler, JobKind, Resources};
 use crate::{
     DomainError, FieldError,
     audit::Actor,
@@ -133,6 +133,24 @@ async fn classification(
             None => Classification::Unknown,
         },
     )
+}
+
+impl Handler for ScoreLead {
+    type Context = ScoreContext;
+
+    fn context(resources: &Resources) -> ScoreContext {
+        ScoreContext {
+            pool: resources.pool.clone(),
+        }
+    }
+
+    fn handle(
+        self,
+        job: JobContext,
+        ctx: Data<ScoreContext>,
+    ) -> impl Future<Output = Result<Value, JobError>> + Send {
+        handle(self, job, ctx)
+    }
 }
 
 /// Runs one attempt of a `score_lead` job.
