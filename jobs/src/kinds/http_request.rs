@@ -181,10 +181,9 @@ pub async fn handle(
         headers.insert(name, value);
     }
     if !headers.contains_key("idempotency-key") {
-        headers.insert(
-            "idempotency-key",
-            HeaderValue::from_str(&job.id.to_string()).expect("a uuid is a valid header value"),
-        );
+        let key = HeaderValue::from_str(&job.id.to_string())
+            .map_err(|_| JobError::permanent("the job id is not a header value"))?;
+        headers.insert("idempotency-key", key);
     }
     if let Some(id) = job
         .correlation_id

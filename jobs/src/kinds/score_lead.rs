@@ -1,8 +1,9 @@
 //! `score_lead`: turn one signal into (or onto) a lead, with a score and its breakdown.
 //!
 //! One attempt, one transaction: read the signal (locked), extract its contacts
-//! ([`leads::contacts`]), compute the score from the tenant's weights ([`leads::scoring`]),
-//! find or make its lead deduplicated by contact ([`leads::store`]), and move the signal
+//! ([`crate::leads::contacts`]), compute the score from the tenant's weights
+//! ([`crate::leads::scoring`]), find or make its lead deduplicated by contact
+//! ([`crate::leads::store`]), and move the signal
 //! `classified → scored` through the signals' state machine (with its audit entry). A signal
 //! still `new` keeps its state (the machine allows no skipping of classification); one
 //! already `scored` or `alerted` is re-scored in place. A deleted, erased, discarded or expired
