@@ -15,46 +15,23 @@ use uuid::Uuid;
 
 use crate::{DomainError, FieldError};
 
-/// What a key may do. Each role includes the ones before it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Role {
-    /// Reads.
-    Viewer,
-    /// Reads, enqueues, cancels and retries.
-    Operator,
-    /// Everything, including keys and tenant settings.
-    Admin,
-}
-
-impl Role {
-    /// The name stored and shown.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Role::Viewer => "viewer",
-            Role::Operator => "operator",
-            Role::Admin => "admin",
-        }
+crate::named_enum! {
+    /// What a key may do. Each role includes the ones before it (roles compare in this order).
+    pub enum Role {
+        /// Reads.
+        Viewer = "viewer",
+        /// Reads, enqueues, cancels and retries.
+        Operator = "operator",
+        /// Everything, including keys and tenant settings.
+        Admin = "admin",
     }
 }
 
+/// [`Role::parse`], with the error a request body's `role` field answers.
 impl std::str::FromStr for Role {
     type Err = FieldError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "viewer" => Ok(Role::Viewer),
-            "operator" => Ok(Role::Operator),
-            "admin" => Ok(Role::Admin),
-            _ => Err(FieldError::new(
-                "role",
-                "expected admin, operator or viewer",
-            )),
-        }
-    }
-}
-
-impl fmt::Display for Role {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        Role::parse(s).ok_or_else(|| FieldError::new("role", "expected admin, operator or viewer"))
     }
 }
 

@@ -5,7 +5,7 @@
 
 use std::{fmt, str::FromStr, time::Duration};
 
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 
 /// The default database: the local server, database `demandflow`.
 pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/demandflow";
@@ -117,6 +117,8 @@ pub struct DatabaseSettings {
     pub url: SecretString,
     /// `DATABASE_POOL_SIZE`.
     pub pool_size: u32,
+    /// The URL, parsed once when it was validated.
+    options: sqlx::postgres::PgConnectOptions,
 }
 
 impl fmt::Debug for DatabaseSettings {
@@ -138,7 +140,8 @@ impl DatabaseSettings {
                 expected: "a postgres:// URL".to_owned(),
             });
         }
-        url.parse::<sqlx::postgres::PgConnectOptions>()
+        let options = url
+            .parse::<sqlx::postgres::PgConnectOptions>()
             .map_err(|_| ConfigError {
                 var: "DATABASE_URL".to_owned(),
                 expected: "a valid postgres:// URL".to_owned(),
@@ -147,15 +150,13 @@ impl DatabaseSettings {
         Ok(Self {
             url: SecretString::from(url),
             pool_size,
+            options,
         })
     }
 
     /// Connection options for this database.
     pub fn connect_options(&self) -> sqlx::postgres::PgConnectOptions {
-        self.url
-            .expose_secret()
-            .parse()
-            .expect("DATABASE_URL was validated when the settings were read")
+        self.options.clone()
     }
 }
 
@@ -185,9 +186,11 @@ mod tests {
 
     #[test]
     fn database_settings_debug_hides_the_url() {
+        let url = "postgres://u:hunter2@h/db";
         let s = DatabaseSettings {
-            url: SecretString::from("postgres://u:hunter2@h/db".to_owned()),
+            url: SecretString::from(url.to_owned()),
             pool_size: 5,
+            options: url.parse().unwrap(),
         };
         assert!(!format!("{s:?}").contains("hunter2"));
     }

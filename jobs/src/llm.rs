@@ -324,6 +324,13 @@ pub struct CallFailure {
     pub outcome: &'static str,
 }
 
+/// Its message (the reason a budget reservation is released with).
+impl fmt::Display for CallFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
 /// The LLM client: shared, cheap to clone.
 #[derive(Debug, Clone)]
 pub struct LlmClient {

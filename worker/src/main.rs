@@ -9,7 +9,7 @@
 //! Run as many as you like, on as many machines as you like, against one database. It owns no
 //! domain logic (that is in `jobs`) and never serves the public API (that is `api`).
 
-use std::{process::ExitCode, time::Duration};
+use std::{collections::BTreeMap, process::ExitCode, time::Duration};
 
 use anyhow::Context;
 use apalis::prelude::{Monitor, WorkerBuilder, WorkerBuilderExt};
@@ -17,20 +17,10 @@ use apalis_core::worker::ext::parallelize::ParallelizeExt;
 use jobs::{
     config::{self, ConfigError, DatabaseSettings},
     db,
-    kinds::{
-        JobKind,
-        classify_signal::{self, ClassifyContext, ClassifySignal},
-        fetch_source::{self, FetchContext, FetchSource},
-        http_request::{self, HttpContext, HttpRequest},
-        noop::{self, Noop},
-        score_lead::{self, ScoreContext, ScoreLead},
-    },
-    llm::{LlmClient, LlmSettings},
+    kinds::{self, EachKind, Handler, Resources, fetch_source::FetchSettings},
+    llm::LlmSettings,
     queue::{NodeSettings, WorkerNode, spawn_attempt},
-    sources::{
-        hosts::HostPolicy,
-        schedule::{self, ScheduleSettings},
-    },
+    sources::schedule::{self, ScheduleSettings},
     telemetry,
 };
 
@@ -39,8 +29,7 @@ use jobs::{
 struct Settings {
     database: DatabaseSettings,
     node: NodeSettings,
-    /// `WORKER_CONCURRENCY` (default 16), per kind `WORKER_CONCURRENCY_<KIND>`.
-    concurrency: Vec<(&'static str, usize)>,
+    concurrency: Concurrency,
     /// `SHUTDOWN_GRACE_MS` (default 30 s): how long in-flight jobs may finish after SIGTERM.
     grace: Duration,
     /// `ALLOW_PRIVATE_NETWORKS` (default false): let outbound calls reach private addresses.
@@ -49,7 +38,7 @@ struct Settings {
     metrics_port: Option<u16>,
     /// `FETCH_TIMEOUT_MS` (default 30 s), `FETCH_MAX_BYTES` (default 10 MiB),
     /// `CIRCUIT_FAILURE_THRESHOLD` (default 5), `CIRCUIT_COOLDOWN_MS` (default 60 s).
-    fetch: (Duration, usize, HostPolicy),
+    fetch: FetchSettings,
     /// `SCHEDULER_TICK_MS` (default 1 s): how often due sources are looked for;
     /// `SIGNAL_PURGE_INTERVAL_MS` (default 60 s): how often expired signals are purged.
     schedule: ScheduleSettings,
@@ -57,24 +46,34 @@ struct Settings {
     llm: LlmSettings,
 }
 
-const KINDS: &[&str] = &[
-    Noop::KIND,
-    HttpRequest::KIND,
-    FetchSource::KIND,
-    ScoreLead::KIND,
-    ClassifySignal::KIND,
-];
+/// How many attempts of each kind run at once in this process: `WORKER_CONCURRENCY` (default
+/// 16), or per kind `WORKER_CONCURRENCY_<KIND>` (default: `WORKER_CONCURRENCY`).
+#[derive(Debug)]
+struct Concurrency {
+    default: usize,
+    per_kind: BTreeMap<&'static str, usize>,
+}
+
+impl Concurrency {
+    fn from_env() -> Result<Self, ConfigError> {
+        let default = config::number("WORKER_CONCURRENCY", 16, 1..=1024)? as usize;
+        let per_kind = kinds::ALL
+            .iter()
+            .map(|kind| {
+                let var = format!("WORKER_CONCURRENCY_{}", kind.name.to_ascii_uppercase());
+                config::number(&var, default as u64, 1..=1024).map(|n| (kind.name, n as usize))
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Self { default, per_kind })
+    }
+
+    fn of(&self, kind: &str) -> usize {
+        self.per_kind.get(kind).copied().unwrap_or(self.default)
+    }
+}
 
 impl Settings {
     fn from_env() -> Result<Self, ConfigError> {
-        let default = config::number("WORKER_CONCURRENCY", 16, 1..=1024)? as usize;
-        let concurrency = KINDS
-            .iter()
-            .map(|kind| {
-                let var = format!("WORKER_CONCURRENCY_{}", kind.to_ascii_uppercase());
-                config::number(&var, default as u64, 1..=1024).map(|n| (*kind, n as usize))
-            })
-            .collect::<Result<_, _>>()?;
         let metrics_port = match config::number("WORKER_METRICS_PORT", 0, 0..=65535)? {
             0 => None,
             port => Some(port as u16),
@@ -82,28 +81,11 @@ impl Settings {
         Ok(Self {
             database: DatabaseSettings::from_env(8)?,
             node: NodeSettings::from_env()?,
-            concurrency,
+            concurrency: Concurrency::from_env()?,
             grace: config::millis("SHUTDOWN_GRACE_MS", Duration::from_secs(30), 0..=3_600_000)?,
             allow_private_networks: config::flag("ALLOW_PRIVATE_NETWORKS", false)?,
             metrics_port,
-            fetch: (
-                config::millis("FETCH_TIMEOUT_MS", Duration::from_secs(30), 100..=300_000)?,
-                config::number(
-                    "FETCH_MAX_BYTES",
-                    10 * 1024 * 1024,
-                    1024..=1024 * 1024 * 1024,
-                )? as usize,
-                HostPolicy {
-                    failure_threshold: config::number("CIRCUIT_FAILURE_THRESHOLD", 5, 1..=1000)?
-                        as i32,
-                    cooldown: config::millis(
-                        "CIRCUIT_COOLDOWN_MS",
-                        Duration::from_secs(60),
-                        100..=86_400_000,
-                    )?,
-                    ..HostPolicy::default()
-                },
-            ),
+            fetch: FetchSettings::from_env()?,
             schedule: ScheduleSettings {
                 tick: config::millis("SCHEDULER_TICK_MS", Duration::from_secs(1), 50..=3_600_000)?,
                 purge_every: config::millis(
@@ -115,13 +97,6 @@ impl Settings {
             },
             llm: LlmSettings::from_env()?,
         })
-    }
-
-    fn concurrency_of(&self, kind: &str) -> usize {
-        self.concurrency
-            .iter()
-            .find(|(k, _)| *k == kind)
-            .map_or(16, |(_, n)| *n)
     }
 }
 
@@ -158,91 +133,25 @@ async fn run(settings: Settings) -> anyhow::Result<()> {
     }
     let pool = db::pool(&settings.database);
     wait_for_schema(&pool).await?;
-    let node = WorkerNode::start(pool.clone(), settings.node.clone(), KINDS)
+    let kind_names: Vec<&'static str> = kinds::ALL.iter().map(|k| k.name).collect();
+    let node = WorkerNode::start(pool.clone(), settings.node.clone(), &kind_names)
         .await
         .context("Failed to register this worker")?;
-    let http = HttpContext::new(settings.allow_private_networks);
-    let (fetch_timeout, fetch_max_bytes, host_policy) = settings.fetch;
-    let fetch = FetchContext {
-        timeout: fetch_timeout,
-        max_bytes: fetch_max_bytes,
-        policy: host_policy,
-        ..FetchContext::new(pool.clone(), settings.allow_private_networks)
-    };
-    let fetch_concurrency = settings.concurrency_of(FetchSource::KIND);
-    let classify = ClassifyContext::new(
-        pool.clone(),
-        LlmClient::new(settings.llm.clone(), settings.allow_private_networks),
-    );
-    let classify_concurrency = settings.concurrency_of(ClassifySignal::KIND);
     // Every worker schedules: claiming a due source's row makes one of them win each slot.
     let scheduler = schedule::spawn(pool.clone(), settings.schedule);
-
-    let score = ScoreContext { pool: pool.clone() };
-    let score_concurrency = settings.concurrency_of(ScoreLead::KIND);
-    let noop_concurrency = settings.concurrency_of(Noop::KIND);
-    let http_concurrency = settings.concurrency_of(HttpRequest::KIND);
-    let monitor = Monitor::new()
-        .shutdown_timeout(settings.grace)
-        .register({
-            let node = node.clone();
-            move |_restarts| {
-                WorkerBuilder::new(format!("{}@{}", Noop::KIND, node.id()))
-                    .backend(node.backend::<Noop>(noop_concurrency))
-                    .catch_panic()
-                    .concurrency(noop_concurrency)
-                    .parallelize(spawn_attempt)
-                    .build(noop::handle)
-            }
-        })
-        .register({
-            let node = node.clone();
-            move |_restarts| {
-                WorkerBuilder::new(format!("{}@{}", HttpRequest::KIND, node.id()))
-                    .backend(node.backend::<HttpRequest>(http_concurrency))
-                    .data(http.clone())
-                    .catch_panic()
-                    .concurrency(http_concurrency)
-                    .parallelize(spawn_attempt)
-                    .build(http_request::handle)
-            }
-        })
-        .register({
-            let node = node.clone();
-            move |_restarts| {
-                WorkerBuilder::new(format!("{}@{}", FetchSource::KIND, node.id()))
-                    .backend(node.backend::<FetchSource>(fetch_concurrency))
-                    .data(fetch.clone())
-                    .catch_panic()
-                    .concurrency(fetch_concurrency)
-                    .parallelize(spawn_attempt)
-                    .build(fetch_source::handle)
-            }
-        })
-        .register({
-            let node = node.clone();
-            move |_restarts| {
-                WorkerBuilder::new(format!("{}@{}", ScoreLead::KIND, node.id()))
-                    .backend(node.backend::<ScoreLead>(score_concurrency))
-                    .data(score.clone())
-                    .catch_panic()
-                    .concurrency(score_concurrency)
-                    .parallelize(spawn_attempt)
-                    .build(score_lead::handle)
-            }
-        })
-        .register({
-            let node = node.clone();
-            move |_restarts| {
-                WorkerBuilder::new(format!("{}@{}", ClassifySignal::KIND, node.id()))
-                    .backend(node.backend::<ClassifySignal>(classify_concurrency))
-                    .data(classify.clone())
-                    .catch_panic()
-                    .concurrency(classify_concurrency)
-                    .parallelize(spawn_attempt)
-                    .build(classify_signal::handle)
-            }
-        });
+    let mut registry = Registry {
+        monitor: Monitor::new().shutdown_timeout(settings.grace),
+        node: &node,
+        concurrency: &settings.concurrency,
+        resources: Resources {
+            pool: pool.clone(),
+            allow_private_networks: settings.allow_private_networks,
+            fetch: settings.fetch,
+            llm: settings.llm.clone(),
+        },
+    };
+    kinds::for_each(&mut registry);
+    let monitor = registry.monitor;
     tracing::info!(
         worker = node.id(),
         grace_ms = settings.grace.as_millis() as u64,
@@ -259,6 +168,43 @@ async fn run(settings: Settings) -> anyhow::Result<()> {
         .context("Failed to return held jobs to the queue")?;
     tracing::info!(returned, "worker stopped");
     Ok(())
+}
+
+/// Gives every kind its own apalis worker in the monitor, with its context built once.
+struct Registry<'a> {
+    monitor: Monitor,
+    node: &'a WorkerNode,
+    concurrency: &'a Concurrency,
+    resources: Resources,
+}
+
+impl EachKind for Registry<'_> {
+    fn kind<K: Handler>(&mut self) {
+        let monitor = std::mem::take(&mut self.monitor);
+        let concurrency = self.concurrency.of(K::KIND);
+        self.monitor = register::<K>(monitor, self.node, concurrency, K::context(&self.resources));
+    }
+}
+
+/// Registers kind `K`'s worker: `concurrency` attempts at once over this node's backend, each
+/// on its own task (a panic fails the attempt, not the worker), all sharing `ctx`. On a restart
+/// the monitor builds the worker again with the same context.
+fn register<K: Handler>(
+    monitor: Monitor,
+    node: &WorkerNode,
+    concurrency: usize,
+    ctx: K::Context,
+) -> Monitor {
+    let node = node.clone();
+    monitor.register(move |_restarts| {
+        WorkerBuilder::new(format!("{}@{}", K::KIND, node.id()))
+            .backend(node.backend::<K>(concurrency))
+            .data(ctx.clone())
+            .catch_panic()
+            .concurrency(concurrency)
+            .parallelize(spawn_attempt)
+            .build(K::handle)
+    })
 }
 
 /// Waits (up to a minute) for the database to answer with every migration applied, so a worker

@@ -6,10 +6,10 @@ use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use super::Usage;
-use crate::DomainError;
-
-/// Most entries in one page.
-pub const MAX_PAGE: i64 = 500;
+use crate::{
+    DomainError,
+    paging::{self, Page},
+};
 
 pub(super) struct Line<'a> {
     pub tenant_id: Uuid,
@@ -89,7 +89,7 @@ pub struct CostFilter {
     pub until: Option<DateTime<Utc>>,
     /// Entries older than this id (the previous page's cursor).
     pub before: Option<Uuid>,
-    /// Page size (1 to [`MAX_PAGE`]).
+    /// Page size (1 to [`paging::MAX_PAGE`]; clamped into it).
     pub limit: i64,
 }
 
@@ -125,7 +125,7 @@ pub async fn costs(
     tenant_id: Uuid,
     filter: &CostFilter,
 ) -> Result<CostPage, DomainError> {
-    let limit = filter.limit.clamp(1, MAX_PAGE);
+    let limit = paging::clamp_limit(filter.limit);
     let rows = sqlx::query_as!(
         CostEntry,
         r#"SELECT id, at, entry, provider, model, amount_micros, prompt_tokens,
@@ -206,13 +206,7 @@ pub async fn costs(
         prompt_tokens: sums.prompt_tokens,
         completion_tokens: sums.completion_tokens,
     };
-    let more = rows.len() as i64 > limit;
-    let items: Vec<CostEntry> = rows.into_iter().take(limit as usize).collect();
-    let next_cursor = if more {
-        items.last().map(|e| e.id)
-    } else {
-        None
-    };
+    let Page { items, next_cursor } = Page::from_rows(rows, limit, |e| e.id);
     Ok(CostPage {
         items,
         next_cursor,

@@ -87,6 +87,72 @@ async fn concurrent_reservations_never_overrun_the_limit(pool: PgPool) {
 }
 
 #[sqlx::test(migrator = "crate::db::MIGRATOR")]
+async fn a_paid_call_settles_what_it_cost_releases_when_it_failed_and_is_never_made_past_the_limit(
+    pool: PgPool,
+) {
+    let t = tenant(&pool, "t").await;
+    let day = budget(&pool, t, "day", 10_000).await;
+    let hold = Duration::from_secs(60);
+    let cost = Usage {
+        cost_micros: 3_000,
+        prompt_tokens: 500,
+        completion_tokens: 40,
+    };
+    let paid = paid_call(&pool, &spend(t, 4_000), hold, || async {
+        Ok::<_, String>(("answer", cost))
+    })
+    .await
+    .unwrap();
+    assert_eq!(paid, Ok(("answer", cost)));
+    let failed = paid_call(&pool, &spend(t, 4_000), hold, || async {
+        Err::<((), Usage), _>("the provider answered 503".to_owned())
+    })
+    .await
+    .unwrap();
+    assert_eq!(failed, Err("the provider answered 503".to_owned()));
+    let b = get(&pool, t, day).await.unwrap();
+    assert_eq!((b.spent_micros, b.reserved_micros), (3_000, 0));
+
+    let mut called = false;
+    let refused = paid_call(&pool, &spend(t, 8_000), hold, || async {
+        called = true;
+        Ok::<_, String>(((), cost))
+    })
+    .await;
+    assert!(
+        matches!(refused, Err(BudgetError::Exhausted { budget_id, .. }) if budget_id == day),
+        "{refused:?}"
+    );
+    assert!(!called, "a refused call is never made");
+
+    let page = costs(
+        &pool,
+        t,
+        &CostFilter {
+            limit: 50,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let entries: Vec<(&str, i64, Option<&str>)> = page
+        .items
+        .iter()
+        .rev()
+        .map(|e| (e.entry.as_str(), e.amount_micros, e.note.as_deref()))
+        .collect();
+    assert_eq!(
+        entries,
+        vec![
+            ("reserve", 4_000, None),
+            ("settle", 3_000, None),
+            ("reserve", 4_000, None),
+            ("release", 4_000, Some("the provider answered 503")),
+        ]
+    );
+}
+
+#[sqlx::test(migrator = "crate::db::MIGRATOR")]
 async fn settle_books_the_real_cost_and_release_gives_the_estimate_back(pool: PgPool) {
     let t = tenant(&pool, "t").await;
     let day = budget(&pool, t, "day", 10_000).await;

@@ -26,49 +26,27 @@ pub mod estimate;
 pub mod rules;
 pub mod rulesets;
 
-/// How a verdict was reached.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Method {
-    /// The keyword score (decided, or kept when the LLM could not help).
-    Keyword,
-    /// The LLM's answer (paid for, or read from the memo).
-    Llm,
-}
-
-impl Method {
-    /// Its name, as stored.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Method::Keyword => "keyword",
-            Method::Llm => "llm",
-        }
+crate::named_enum! {
+    /// How a verdict was reached.
+    pub enum Method {
+        /// The keyword score (decided, or kept when the LLM could not help).
+        Keyword = "keyword",
+        /// The LLM's answer (paid for, or read from the memo).
+        Llm = "llm",
     }
 }
 
-/// The LLM's part in a verdict.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum LlmRoute {
-    /// The keywords decided.
-    NotNeeded,
-    /// Undecided, but no LLM is configured.
-    NotConfigured,
-    /// Answered from the memo: free.
-    Memo,
-    /// Paid calls were made.
-    Paid,
-}
-
-impl LlmRoute {
-    /// Its name, as stored.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            LlmRoute::NotNeeded => "not_needed",
-            LlmRoute::NotConfigured => "not_configured",
-            LlmRoute::Memo => "memo",
-            LlmRoute::Paid => "paid",
-        }
+crate::named_enum! {
+    /// The LLM's part in a verdict.
+    pub enum LlmRoute {
+        /// The keywords decided.
+        NotNeeded = "not_needed",
+        /// Undecided, but no LLM is configured.
+        NotConfigured = "not_configured",
+        /// Answered from the memo: free.
+        Memo = "memo",
+        /// Paid calls were made.
+        Paid = "paid",
     }
 }
 

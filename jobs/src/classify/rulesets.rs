@@ -18,12 +18,11 @@ use super::rules::{Compiled, Rules};
 use crate::{
     DomainError, FieldError,
     audit::{self, Actor},
+    paging::MAX_PAGE,
 };
 
 /// Longest ruleset name.
 pub const MAX_NAME: usize = 100;
-/// Most rulesets in one listing.
-pub const MAX_PAGE: i64 = 500;
 /// Compiled versions a worker keeps.
 const CACHE_CAPACITY: u64 = 1000;
 /// How long an unused compiled version stays cached.
@@ -271,7 +270,7 @@ pub async fn get(pool: &PgPool, tenant_id: Uuid, id: Uuid) -> Result<Ruleset, Do
     get_on(&mut conn, tenant_id, id, false).await
 }
 
-/// The tenant's rulesets, newest first, at their newest versions.
+/// The tenant's rulesets, newest first, at their newest versions (at most [`MAX_PAGE`]).
 pub async fn list(pool: &PgPool, tenant_id: Uuid) -> Result<Vec<Ruleset>, DomainError> {
     Ok(sqlx::query_as!(
         Ruleset,

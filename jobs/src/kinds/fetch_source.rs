@@ -16,7 +16,10 @@
 //! refused target, a redirect loop, another 4xx, a body over the cap or a malformed feed fail
 //! permanently. Every outcome is written on the source (`last_status`, `last_error`).
 
-use std::time::{Duration, Instant};
+use std::{
+    future::Future,
+    time::{Duration, Instant},
+};
 
 use apalis_core::task::data::Data;
 use chrono::Utc;
@@ -29,9 +32,11 @@ use serde_json::{Value, json};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::{Backoff, JobKind, http_request};
+use super::{Backoff, Handler, JobKind, Resources, http_request};
 use crate::{
-    DomainError, FieldError, net,
+    DomainError, FieldError,
+    config::{self, ConfigError},
+    net,
     queue::{JobContext, JobError},
     sources::{
         self, FetchRecord, SourceKind, feed,
@@ -63,6 +68,57 @@ impl JobKind for FetchSource {
     }
 }
 
+/// How feeds are read, as a worker's settings say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FetchSettings {
+    /// Longest wait for a feed (`FETCH_TIMEOUT_MS`, default 30 s).
+    pub timeout: Duration,
+    /// Largest feed read, after decompression (`FETCH_MAX_BYTES`, default 10 MiB).
+    pub max_bytes: usize,
+    /// The circuit breaker per host (`CIRCUIT_FAILURE_THRESHOLD`, default 5;
+    /// `CIRCUIT_COOLDOWN_MS`, default 60 s).
+    pub host_policy: HostPolicy,
+}
+
+impl Default for FetchSettings {
+    fn default() -> Self {
+        Self {
+            timeout: Duration::from_secs(30),
+            max_bytes: 10 * 1024 * 1024,
+            host_policy: HostPolicy::default(),
+        }
+    }
+}
+
+impl FetchSettings {
+    /// Reads `FETCH_TIMEOUT_MS`, `FETCH_MAX_BYTES`, `CIRCUIT_FAILURE_THRESHOLD` and
+    /// `CIRCUIT_COOLDOWN_MS`; each unset one keeps its default.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let default = Self::default();
+        Ok(Self {
+            timeout: config::millis("FETCH_TIMEOUT_MS", default.timeout, 100..=300_000)?,
+            max_bytes: config::number(
+                "FETCH_MAX_BYTES",
+                default.max_bytes as u64,
+                1024..=1024 * 1024 * 1024,
+            )? as usize,
+            host_policy: HostPolicy {
+                failure_threshold: config::number(
+                    "CIRCUIT_FAILURE_THRESHOLD",
+                    default.host_policy.failure_threshold as u64,
+                    1..=1000,
+                )? as i32,
+                cooldown: config::millis(
+                    "CIRCUIT_COOLDOWN_MS",
+                    default.host_policy.cooldown,
+                    100..=86_400_000,
+                )?,
+                ..default.host_policy
+            },
+        })
+    }
+}
+
 /// What the fetch_source handler shares across jobs.
 #[derive(Debug, Clone)]
 pub struct FetchContext {
@@ -83,19 +139,40 @@ pub struct FetchContext {
 impl FetchContext {
     /// A context with a fresh guarded client and default limits.
     pub fn new(pool: PgPool, allow_private: bool) -> Self {
+        Self::with_settings(pool, allow_private, FetchSettings::default())
+    }
+
+    /// A context with a fresh guarded client and the limits of `settings`.
+    pub fn with_settings(pool: PgPool, allow_private: bool, settings: FetchSettings) -> Self {
         Self {
             pool,
             client: net::client(allow_private),
             allow_private,
-            policy: HostPolicy::default(),
-            timeout: Duration::from_secs(30),
-            max_bytes: 10 * 1024 * 1024,
+            policy: settings.host_policy,
+            timeout: settings.timeout,
+            max_bytes: settings.max_bytes,
         }
     }
 }
 
-fn db(e: DomainError) -> JobError {
-    JobError::retry(format!("database: {e}"))
+impl Handler for FetchSource {
+    type Context = FetchContext;
+
+    fn context(resources: &Resources) -> FetchContext {
+        FetchContext::with_settings(
+            resources.pool.clone(),
+            resources.allow_private_networks,
+            resources.fetch,
+        )
+    }
+
+    fn handle(
+        self,
+        job: JobContext,
+        ctx: Data<FetchContext>,
+    ) -> impl Future<Output = Result<Value, JobError>> + Send {
+        handle(self, job, ctx)
+    }
 }
 
 /// Runs one attempt of a `fetch_source` job.
@@ -114,11 +191,11 @@ pub async fn run(
     tenant_id: Uuid,
     ctx: &FetchContext,
 ) -> Result<Value, JobError> {
-    let mut conn = ctx.pool.acquire().await.map_err(|e| db(e.into()))?;
+    let mut conn = ctx.pool.acquire().await?;
     let row = match sources::get_row(&mut conn, tenant_id, args.source_id).await {
         Ok(row) => row,
         Err(DomainError::NotFound(_)) => return Ok(json!({ "skipped": "the source was deleted" })),
-        Err(e) => return Err(db(e)),
+        Err(e) => return Err(e.into()),
     };
     drop(conn);
     let source = &row.source;
@@ -164,8 +241,7 @@ pub async fn run(
         &ctx.policy,
         Utc::now(),
     )
-    .await
-    .map_err(db)?
+    .await?
     {
         Permit::Go { probe } => {
             if probe {
@@ -390,11 +466,9 @@ pub async fn run(
         }
     };
 
-    let mut tx = ctx.pool.begin().await.map_err(|e| db(e.into()))?;
-    let gates = Gates::new(signals::settings(&mut tx, tenant_id).await.map_err(db)?);
-    let report = ingest::store(&mut tx, tenant_id, source.id, &gates, prepared)
-        .await
-        .map_err(db)?;
+    let mut tx = ctx.pool.begin().await?;
+    let gates = Gates::new(signals::settings(&mut tx, tenant_id).await?);
+    let report = ingest::store(&mut tx, tenant_id, source.id, &gates, prepared).await?;
     sources::record_fetch(
         &mut tx,
         source.id,
@@ -405,9 +479,8 @@ pub async fn run(
             error: None,
         },
     )
-    .await
-    .map_err(db)?;
-    tx.commit().await.map_err(|e| db(e.into()))?;
+    .await?;
+    tx.commit().await?;
     metrics::counter!("signals_ingested_total", "outcome" => "new")
         .increment(report.inserted as u64);
     metrics::counter!("signals_ingested_total", "outcome" => "duplicate")

@@ -7,7 +7,7 @@
 //! `ALLOW_PRIVATE_NETWORKS=true`. Every attempt sends `Idempotency-Key: <job id>` so a receiver
 //! can drop repeats.
 
-use std::{collections::BTreeMap, time::Duration, time::Instant};
+use std::{collections::BTreeMap, future::Future, time::Duration, time::Instant};
 
 use apalis_core::task::data::Data;
 use reqwest::{
@@ -17,7 +17,7 @@ use reqwest::{
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::{Backoff, JobKind};
+use super::{Backoff, Handler, JobKind, Resources};
 use crate::{
     FieldError, net,
     queue::{JobContext, JobError},
@@ -146,6 +146,22 @@ impl HttpContext {
     }
 }
 
+impl Handler for HttpRequest {
+    type Context = HttpContext;
+
+    fn context(resources: &Resources) -> HttpContext {
+        HttpContext::new(resources.allow_private_networks)
+    }
+
+    fn handle(
+        self,
+        job: JobContext,
+        ctx: Data<HttpContext>,
+    ) -> impl Future<Output = Result<Value, JobError>> + Send {
+        handle(self, job, ctx)
+    }
+}
+
 /// Runs one attempt of an `http_request` job.
 pub async fn handle(
     args: HttpRequest,
@@ -165,10 +181,9 @@ pub async fn handle(
         headers.insert(name, value);
     }
     if !headers.contains_key("idempotency-key") {
-        headers.insert(
-            "idempotency-key",
-            HeaderValue::from_str(&job.id.to_string()).expect("a uuid is a valid header value"),
-        );
+        let key = HeaderValue::from_str(&job.id.to_string())
+            .map_err(|_| JobError::permanent("the job id is not a header value"))?;
+        headers.insert("idempotency-key", key);
     }
     if let Some(id) = job
         .correlation_id

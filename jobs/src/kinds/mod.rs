@@ -3,13 +3,24 @@
 //!
 //! A kind's [`JobKind::KIND`] is its queue name and is stored in every job row: it never changes
 //! when code moves, and it never defaults to a Rust type path.
+//!
+//! Every kind is listed once, at the `kinds!` line below: that list makes [`ALL`] (what the api
+//! and the enqueue path know of each kind) and [`for_each`] (how the worker registers each, by
+//! its [`Handler`]). Adding a kind is its file, its line there, and — when its handler shares
+//! something across jobs — its [`Handler::Context`], built from [`Resources`].
 
-use std::time::Duration;
+use std::{future::Future, time::Duration};
 
+use apalis_core::task::data::Data;
 use serde::{Serialize, de::DeserializeOwned};
 use serde_json::Value;
+use sqlx::PgPool;
 
-use crate::FieldError;
+use crate::{
+    FieldError,
+    llm::LlmSettings,
+    queue::{JobContext, JobError},
+};
 
 pub mod classify_signal;
 pub mod fetch_source;
@@ -88,13 +99,61 @@ impl KindInfo {
     }
 }
 
-/// Every kind this build knows.
-pub const ALL: &[KindInfo] = &[
-    KindInfo::of::<noop::Noop>(),
-    KindInfo::of::<http_request::HttpRequest>(),
-    KindInfo::of::<fetch_source::FetchSource>(),
-    KindInfo::of::<score_lead::ScoreLead>(),
-    KindInfo::of::<classify_signal::ClassifySignal>(),
+/// A kind a worker runs: its handler, and what the handler shares across jobs.
+pub trait Handler: JobKind {
+    /// What the handler shares across jobs (`()` when nothing), built once per worker process.
+    type Context: Clone + Send + Sync + 'static;
+
+    /// Builds the context from what the worker read at start.
+    fn context(resources: &Resources) -> Self::Context;
+
+    /// Runs one attempt (apalis hands it the job and the context).
+    fn handle(
+        self,
+        job: JobContext,
+        ctx: Data<Self::Context>,
+    ) -> impl Future<Output = Result<Value, JobError>> + Send;
+}
+
+/// What a worker process builds every kind's [`Handler::Context`] from, once at start.
+#[derive(Debug, Clone)]
+pub struct Resources {
+    /// The database.
+    pub pool: PgPool,
+    /// `ALLOW_PRIVATE_NETWORKS`: whether outbound calls may reach private addresses.
+    pub allow_private_networks: bool,
+    /// How `fetch_source` reads feeds.
+    pub fetch: fetch_source::FetchSettings,
+    /// The LLM `classify_signal` asks when keywords are undecided (none configured: keywords only).
+    pub llm: LlmSettings,
+}
+
+/// Something done once for every kind of [`ALL`] with its type in hand (see [`for_each`]).
+pub trait EachKind {
+    /// Called with kind `K`.
+    fn kind<K: Handler>(&mut self);
+}
+
+/// Makes [`ALL`] and [`for_each`] from one list of kinds, so the two cannot disagree.
+macro_rules! kinds {
+    ($($kind:ty),+ $(,)?) => {
+        /// Every kind this build knows.
+        pub const ALL: &[KindInfo] = &[$(KindInfo::of::<$kind>()),+];
+
+        /// Calls `each.kind::<K>()` for every kind of [`ALL`], in its order (the worker registers
+        /// each kind so).
+        pub fn for_each(each: &mut impl EachKind) {
+            $(each.kind::<$kind>();)+
+        }
+    };
+}
+
+kinds![
+    noop::Noop,
+    http_request::HttpRequest,
+    fetch_source::FetchSource,
+    score_lead::ScoreLead,
+    classify_signal::ClassifySignal,
 ];
 
 /// The kind named `name`.
@@ -158,6 +217,20 @@ mod tests {
         assert_eq!(e.path, "sleep_ms");
         let e = parse_args::<noop::Noop>(serde_json::json!({"sleep": 1})).unwrap_err();
         assert!(e.message.contains("unknown field"), "{e}");
+    }
+
+    #[test]
+    fn for_each_visits_every_kind_of_all_in_order() {
+        struct Names(Vec<&'static str>);
+        impl EachKind for Names {
+            fn kind<K: Handler>(&mut self) {
+                self.0.push(K::KIND);
+            }
+        }
+        let mut names = Names(Vec::new());
+        for_each(&mut names);
+        let all: Vec<_> = ALL.iter().map(|k| k.name).collect();
+        assert_eq!(names.0, all);
     }
 
     #[test]

@@ -1,12 +1,14 @@
 //! `noop`: does nothing, optionally after sleeping. For tests, demos and benchmarks; it still
 //! passes every layer a real job passes (claim, tracing, metrics, timeout, cancellation, ack).
 
-use std::time::Duration;
+use std::{future::Future, time::Duration};
+
+use apalis_core::task::data::Data;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::{Backoff, JobKind};
+use super::{Backoff, Handler, JobKind, Resources};
 use crate::{FieldError, queue::JobContext, queue::JobError};
 
 /// The longest sleep a noop may ask for (10 minutes).
@@ -61,6 +63,20 @@ impl JobKind for Noop {
             ));
         }
         Ok(())
+    }
+}
+
+impl Handler for Noop {
+    type Context = ();
+
+    fn context(_: &Resources) {}
+
+    fn handle(
+        self,
+        job: JobContext,
+        _: Data<()>,
+    ) -> impl Future<Output = Result<Value, JobError>> + Send {
+        handle(self, job)
     }
 }
 

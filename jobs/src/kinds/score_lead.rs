@@ -1,8 +1,9 @@
 //! `score_lead`: turn one signal into (or onto) a lead, with a score and its breakdown.
 //!
 //! One attempt, one transaction: read the signal (locked), extract its contacts
-//! ([`leads::contacts`]), compute the score from the tenant's weights ([`leads::scoring`]),
-//! find or make its lead deduplicated by contact ([`leads::store`]), and move the signal
+//! ([`crate::leads::contacts`]), compute the score from the tenant's weights
+//! ([`crate::leads::scoring`]), find or make its lead deduplicated by contact
+//! ([`crate::leads::store`]), and move the signal
 //! `classified → scored` through the signals' state machine (with its audit entry). A signal
 //! still `new` keeps its state (the machine allows no skipping of classification); one
 //! already `scored` or `alerted` is re-scored in place. A deleted, erased, discarded or expired
@@ -19,7 +20,7 @@
 //!
 //! Failures: a database error is retried; nothing else can fail.
 
-use std::time::Duration;
+use std::{future::Future, time::Duration};
 
 use apalis_core::task::data::Data;
 use chrono::Utc;
@@ -28,7 +29,7 @@ use serde_json::{Value, json};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use super::{Backoff, JobKind};
+use super::{Backoff, Handler, JobKind, Resources};
 use crate::{
     DomainError, FieldError,
     audit::Actor,
@@ -135,8 +136,22 @@ async fn classification(
     )
 }
 
-fn db(e: impl Into<DomainError>) -> JobError {
-    JobError::retry(format!("database: {}", e.into()))
+impl Handler for ScoreLead {
+    type Context = ScoreContext;
+
+    fn context(resources: &Resources) -> ScoreContext {
+        ScoreContext {
+            pool: resources.pool.clone(),
+        }
+    }
+
+    fn handle(
+        self,
+        job: JobContext,
+        ctx: Data<ScoreContext>,
+    ) -> impl Future<Output = Result<Value, JobError>> + Send {
+        handle(self, job, ctx)
+    }
 }
 
 /// Runs one attempt of a `score_lead` job.
@@ -160,7 +175,7 @@ pub async fn run(
     actor: &Actor,
     args: &ScoreLead,
 ) -> Result<Value, JobError> {
-    let mut tx = pool.begin().await.map_err(db)?;
+    let mut tx = pool.begin().await?;
     let Some(signal) = sqlx::query!(
         r#"SELECT source_id, title, body_text, published_at, created_at, state
            FROM signals WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL FOR UPDATE"#,
@@ -168,8 +183,7 @@ pub async fn run(
         args.signal_id
     )
     .fetch_optional(&mut *tx)
-    .await
-    .map_err(db)?
+    .await?
     else {
         return Ok(json!({ "skipped": "the signal was deleted" }));
     };
@@ -177,32 +191,29 @@ pub async fn run(
     if matches!(state, SignalState::Discarded | SignalState::Expired) {
         return Ok(json!({ "skipped": format!("the signal is {}", state.as_str()) }));
     }
-    let settings = scoring::settings(&mut tx, tenant_id).await.map_err(db)?;
+    let settings = scoring::settings(&mut tx, tenant_id).await?;
     let text = format!("{}\n{}", signal.title, signal.body_text);
     let found = contacts::extract(&text, settings.region());
-    let source = scoring::source_record(&mut tx, tenant_id, signal.source_id)
-        .await
-        .map_err(db)?;
-    let (confidence, stored_category) =
-        match classification(&mut tx, tenant_id, args).await.map_err(db)? {
-            Classification::Given(c) => (Some(c), None),
-            // A signal its classifier judged not relevant is not a lead (pass a confidence in the
-            // args to score it anyway).
-            Classification::Stored {
-                relevant: false, ..
-            } => {
-                return Ok(json!({
-                    "skipped": "the signal was classified as not relevant",
-                    "signal_id": args.signal_id,
-                }));
-            }
-            Classification::Stored {
-                probability,
-                category,
-                ..
-            } => (Some(probability), category),
-            Classification::Unknown => (None, None),
-        };
+    let source = scoring::source_record(&mut tx, tenant_id, signal.source_id).await?;
+    let (confidence, stored_category) = match classification(&mut tx, tenant_id, args).await? {
+        Classification::Given(c) => (Some(c), None),
+        // A signal its classifier judged not relevant is not a lead (pass a confidence in the
+        // args to score it anyway).
+        Classification::Stored {
+            relevant: false, ..
+        } => {
+            return Ok(json!({
+                "skipped": "the signal was classified as not relevant",
+                "signal_id": args.signal_id,
+            }));
+        }
+        Classification::Stored {
+            probability,
+            category,
+            ..
+        } => (Some(probability), category),
+        Classification::Unknown => (None, None),
+    };
     let (score, factors) = scoring::score(
         &settings,
         &Inputs {
@@ -230,8 +241,7 @@ pub async fn run(
                 .map(str::trim),
         },
     )
-    .await
-    .map_err(db)?;
+    .await?;
     let signal_state = if state == SignalState::Classified {
         signals::transition(
             &mut tx,
@@ -241,13 +251,12 @@ pub async fn run(
             SignalState::Scored,
             None,
         )
-        .await
-        .map_err(db)?;
+        .await?;
         SignalState::Scored
     } else {
         state
     };
-    tx.commit().await.map_err(db)?;
+    tx.commit().await?;
     if attached.created {
         metrics::counter!("leads_created_total").increment(1);
     } else {
