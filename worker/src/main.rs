@@ -9,7 +9,7 @@
 //! Run as many as you like, on as many machines as you like, against one database. It owns no
 //! domain logic (that is in `jobs`) and never serves the public API (that is `api`).
 
-use std::{process::ExitCode, time::Duration};
+use std::{process::ExitCode, sync::Arc, time::Duration};
 
 use anyhow::Context;
 use apalis::prelude::{Monitor, WorkerBuilder, WorkerBuilderExt};
@@ -31,7 +31,7 @@ use jobs::{
         hosts::HostPolicy,
         schedule::{self, ScheduleSettings},
     },
-    telemetry,
+    telemetry, workflows,
 };
 
 /// Everything the worker reads from the environment.
@@ -158,9 +158,16 @@ async fn run(settings: Settings) -> anyhow::Result<()> {
     }
     let pool = db::pool(&settings.database);
     wait_for_schema(&pool).await?;
-    let node = WorkerNode::start(pool.clone(), settings.node.clone(), KINDS)
-        .await
-        .context("Failed to register this worker")?;
+    // Step jobs of workflow runs finish here: the engine advances their runs in the same
+    // transaction.
+    let node = WorkerNode::start(
+        pool.clone(),
+        settings.node.clone(),
+        KINDS,
+        Arc::new(workflows::Engine),
+    )
+    .await
+    .context("Failed to register this worker")?;
     let http = HttpContext::new(settings.allow_private_networks);
     let (fetch_timeout, fetch_max_bytes, host_policy) = settings.fetch;
     let fetch = FetchContext {
