@@ -28,8 +28,9 @@ use super::{CANCEL_CHANNEL, JOBS_CHANNEL, NewJob, enqueue};
 /// finished jobs' rows are locked) and returns the kinds of the jobs it enqueued: the queue
 /// wakes their workers at commit. An error rolls the whole transaction back.
 pub trait CompletionHook: std::fmt::Debug + Send + Sync {
-    /// Jobs of `groups` finished (succeeded, failed for good, were cancelled, or were given a
-    /// retry) in the transaction on `conn`.
+    /// Jobs of `groups` got an outcome in the transaction on `conn`: from the completer any
+    /// outcome (a success, a failure to retry or for good, a cancel, a snooze, a park); from
+    /// `admin::cancel` a queued job cancelled; from lease rescue a job dead-lettered.
     fn finished<'c>(
         &'c self,
         conn: &'c mut PgConnection,
