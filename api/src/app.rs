@@ -9,7 +9,7 @@
 
 use std::{sync::Arc, time::Duration};
 
-use jobs::queue::Notifier;
+use jobs::queue::{CompletionHook, Notifier};
 use poem::{
     Endpoint, EndpointExt, IntoEndpoint, Route, get,
     middleware::{Cors, RequestId, ReuseId, Tracing},
@@ -43,6 +43,9 @@ pub struct AppState {
     pub pool: PgPool,
     /// Wakes idle workers after an enqueue commits.
     pub notifier: Notifier,
+    /// What the queue tells when jobs of groups finish here (a queued step job cancelled): the
+    /// workflow engine, which advances the job's run in the same transaction.
+    pub completion_hook: Arc<dyn CompletionHook>,
     /// Per-key rate limits and bad-key throttling.
     pub limits: Limits,
     /// How long a rotated key's old secret still works.
@@ -56,6 +59,7 @@ impl AppState {
     pub fn new(pool: PgPool, access: &Access) -> Self {
         Self {
             notifier: Notifier::spawn(pool.clone()),
+            completion_hook: Arc::new(jobs::workflows::Engine),
             limits: Limits::new(pool.clone(), access.bad_key_limit, access.bad_key_cooldown),
             key_rotation_grace: access.key_rotation_grace,
             llm: Arc::default(),

@@ -9,7 +9,7 @@
 //! Run as many as you like, on as many machines as you like, against one database. It owns no
 //! domain logic (that is in `jobs`) and never serves the public API (that is `api`).
 
-use std::{collections::BTreeMap, process::ExitCode, time::Duration};
+use std::{collections::BTreeMap, process::ExitCode, sync::Arc, time::Duration};
 
 use anyhow::Context;
 use apalis::prelude::{Monitor, WorkerBuilder, WorkerBuilderExt};
@@ -21,7 +21,7 @@ use jobs::{
     llm::LlmSettings,
     queue::{NodeSettings, WorkerNode, spawn_attempt},
     sources::schedule::{self, ScheduleSettings},
-    telemetry,
+    telemetry, workflows,
 };
 
 /// Everything the worker reads from the environment.
@@ -134,9 +134,16 @@ async fn run(settings: Settings) -> anyhow::Result<()> {
     let pool = db::pool(&settings.database);
     wait_for_schema(&pool).await?;
     let kind_names: Vec<&'static str> = kinds::ALL.iter().map(|k| k.name).collect();
-    let node = WorkerNode::start(pool.clone(), settings.node.clone(), &kind_names)
-        .await
-        .context("Failed to register this worker")?;
+    // Step jobs of workflow runs finish here: the engine advances their runs in the same
+    // transaction.
+    let node = WorkerNode::start(
+        pool.clone(),
+        settings.node.clone(),
+        &kind_names,
+        Arc::new(workflows::Engine),
+    )
+    .await
+    .context("Failed to register this worker")?;
     // Every worker schedules: claiming a due source's row makes one of them win each slot.
     let scheduler = schedule::spawn(pool.clone(), settings.schedule);
     let mut registry = Registry {

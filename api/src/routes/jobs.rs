@@ -5,8 +5,8 @@
 //! workers are woken only after the commit.
 
 use jobs::{
-    audit,
     auth::{Principal, Role},
+    paging::{DEFAULT_PAGE, MAX_PAGE},
     queue::{self, Enqueued, NewJob, admin},
 };
 use poem::web::Data;
@@ -26,9 +26,6 @@ use crate::{
     models::{Job, JobList, JobPage, JsonAs, NewJobBatchSchema, NewJobSchema, StateParam},
     problem::{ApiError, respond},
 };
-
-/// Page size when `limit` is not given.
-const DEFAULT_PAGE: i64 = 50;
 
 /// The `/jobs` operations.
 pub struct JobsApi;
@@ -276,42 +273,14 @@ async fn enqueue_all(
 ) -> Result<Vec<Enqueued>, ApiError> {
     let correlation_id: String = origin.request_id.chars().take(MAX_CORRELATION_ID).collect();
     let mut tx = state.pool.begin().await?;
-    let enqueued =
-        queue::enqueue(&mut tx, principal.tenant_id, Some(&correlation_id), jobs).await?;
-    let created: Vec<&queue::Job> = enqueued
-        .iter()
-        .filter(|e| e.created)
-        .map(|e| &e.job)
-        .collect();
-    let change = match created.as_slice() {
-        [] => None,
-        [job] if jobs.len() == 1 => Some(audit::Change {
-            action: "job.create",
-            target_type: "job",
-            target_id: job.id.to_string(),
-            before: None,
-            after: Some(serde_json::to_value(job).unwrap_or_default()),
-        }),
-        many => Some(audit::Change {
-            action: "job.create_batch",
-            target_type: "job_batch",
-            target_id: many[0].id.to_string(),
-            before: None,
-            after: Some(serde_json::json!({
-                "count": many.len(),
-                "job_ids": many.iter().map(|j| j.id).collect::<Vec<_>>(),
-            })),
-        }),
-    };
-    if let Some(change) = change {
-        audit::record(
-            &mut tx,
-            principal.tenant_id,
-            &origin.actor(principal),
-            change,
-        )
-        .await?;
-    }
+    let enqueued = admin::enqueue(
+        &mut tx,
+        principal.tenant_id,
+        &origin.actor(principal),
+        Some(&correlation_id),
+        jobs,
+    )
+    .await?;
     tx.commit().await?;
     if enqueued.iter().any(|e| e.created) {
         state.notifier.wake(jobs);
@@ -399,10 +368,10 @@ impl ListParams {
             })?),
         };
         let limit = self.limit.unwrap_or(DEFAULT_PAGE);
-        if !(1..=admin::MAX_PAGE).contains(&limit) {
+        if !(1..=MAX_PAGE).contains(&limit) {
             return Err(FieldError::new(
                 "limit",
-                format!("expected 1 to {}", admin::MAX_PAGE),
+                format!("expected 1 to {MAX_PAGE}"),
             ));
         }
         let before = match self.cursor.as_deref() {
@@ -451,30 +420,15 @@ async fn change_job(
     change: Change,
 ) -> Result<ChangeJobResponse, ApiError> {
     let principal = auth.require(Role::Operator)?;
+    let actor = origin.actor(&principal);
     let mut tx = state.pool.begin().await?;
-    let (changed, action) = match change {
-        Change::Cancel => (
-            admin::cancel(&mut tx, principal.tenant_id, id).await?,
-            "job.cancel",
-        ),
-        Change::Retry => (
-            admin::retry(&mut tx, principal.tenant_id, id).await?,
-            "job.retry",
-        ),
+    let changed = match change {
+        Change::Cancel => {
+            let hook = state.completion_hook.as_ref();
+            admin::cancel(&mut tx, principal.tenant_id, &actor, id, hook).await?
+        }
+        Change::Retry => admin::retry(&mut tx, principal.tenant_id, &actor, id).await?,
     };
-    audit::record(
-        &mut tx,
-        principal.tenant_id,
-        &origin.actor(&principal),
-        audit::Change {
-            action,
-            target_type: "job",
-            target_id: id.to_string(),
-            before: serde_json::to_value(&changed.before).ok(),
-            after: serde_json::to_value(&changed.after).ok(),
-        },
-    )
-    .await?;
     let job = changed.after;
     // A cancel's NOTIFY to the running job's worker is delivered here, at commit.
     tx.commit().await?;
@@ -495,20 +449,7 @@ async fn delete_job(
 ) -> Result<DeleteJobResponse, ApiError> {
     let principal = auth.require(Role::Operator)?;
     let mut tx = state.pool.begin().await?;
-    let deleted = admin::delete(&mut tx, principal.tenant_id, id).await?;
-    audit::record(
-        &mut tx,
-        principal.tenant_id,
-        &origin.actor(&principal),
-        audit::Change {
-            action: "job.delete",
-            target_type: "job",
-            target_id: id.to_string(),
-            before: serde_json::to_value(&deleted).ok(),
-            after: None,
-        },
-    )
-    .await?;
+    admin::delete(&mut tx, principal.tenant_id, &origin.actor(&principal), id).await?;
     tx.commit().await?;
     Ok(DeleteJobResponse::Deleted)
 }

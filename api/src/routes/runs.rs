@@ -157,7 +157,7 @@ impl RunView {
                     .into_iter()
                     .map(|s| RunStepView {
                         name: s.name,
-                        state: s.state,
+                        state: s.state.to_string(),
                         items: s.items,
                         jobs: s.jobs,
                         output: s.output,
@@ -332,9 +332,9 @@ async fn list_runs(
         })?),
     };
     let limit = limit.unwrap_or(50);
-    if !(1..=workflows::MAX_PAGE).contains(&limit) {
+    if !(1..=jobs::paging::MAX_PAGE).contains(&limit) {
         return Err(
-            FieldError::new("limit", format!("expected 1 to {}", workflows::MAX_PAGE)).into(),
+            FieldError::new("limit", format!("expected 1 to {}", jobs::paging::MAX_PAGE)).into(),
         );
     }
     let runs =

@@ -345,13 +345,11 @@ impl Batch {
                 .await?,
             );
         }
-        // Workflow steps: their successors are enqueued in this same transaction, so a step's
-        // outcome and what follows from it commit together. Workers of the successors' kinds
-        // are woken by NOTIFY, delivered at commit.
-        let runs: Vec<Uuid> = applied.iter().filter_map(|a| a.run_id).collect();
-        if !runs.is_empty() {
-            super::admin::advance_runs(&mut tx, &runs).await?;
-        }
+        // Jobs of groups (a workflow run's steps): what follows from their outcomes is done by
+        // the completion hook in this same transaction, so both commit together. Workers of the
+        // kinds it enqueued are woken by NOTIFY, delivered at commit.
+        let groups: Vec<Uuid> = applied.iter().filter_map(|a| a.run_id).collect();
+        super::group::finished(&mut tx, node.hook.as_ref(), &groups).await?;
         tx.commit().await?;
         Ok(applied.into_iter().map(|a| a.id).collect())
     }
@@ -474,7 +472,7 @@ mod tests {
         use crate::{
             auth,
             kinds::noop::Noop,
-            queue::{NewJob, NodeSettings, WorkerNode, enqueue},
+            queue::{NewJob, NoHook, NodeSettings, WorkerNode, enqueue},
         };
         let mut conn = pool.acquire().await.unwrap();
         let tenant = auth::ensure_tenant(&mut conn, "t").await.unwrap();
@@ -492,7 +490,7 @@ mod tests {
             poll_interval: Duration::from_secs(3600),
             ..Default::default()
         };
-        let node = WorkerNode::start(pool.clone(), settings, &[])
+        let node = WorkerNode::start(pool.clone(), settings, &[], Arc::new(NoHook))
             .await
             .unwrap();
         (tenant, job, node)
@@ -623,9 +621,84 @@ mod tests {
         node.shutdown().await.unwrap();
     }
 
-    #[test]
-    fn other_errors_and_panics_are_retried() {
+    /// A kind whose handler panics, as a bug would. Its retries wait up to an hour, so the
+    /// attempt a test watches is the only one that runs.
+    #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+    struct Buggy {}
+
+    impl crate::kinds::JobKind for Buggy {
+        const KIND: &'static str = "test_buggy";
+        const MAX_ATTEMPTS: i32 = 3;
+        const TIMEOUT: Duration = Duration::from_secs(60);
+        const BACKOFF: Backoff = Backoff {
+            base: Duration::from_secs(3600),
+            cap: Duration::from_secs(3600),
+        };
+
+        fn validate(&self) -> Result<(), crate::FieldError> {
+            Ok(())
+        }
+    }
+
+    async fn buggy(_: Buggy) -> Result<Value, JobError> {
+        panic!("a bug in the handler")
+    }
+
+    #[sqlx::test(migrator = "crate::db::MIGRATOR")]
+    async fn other_errors_and_panics_are_retried(pool: sqlx::PgPool) {
+        use apalis::prelude::{WorkerBuilder, WorkerBuilderExt};
+        use apalis_core::worker::ext::parallelize::ParallelizeExt;
+
+        use crate::queue::{NewJob, enqueue, spawn_attempt};
+
         let out = Outcome::from_error(&ctx(1, 2), "some library error".into());
         assert!(matches!(out, Outcome::Retry { .. }));
+
+        // A real panic, through the stack the worker binary builds for every kind: the backend's
+        // ack layer, apalis' catch-panic layer, and the attempt on its own task
+        // (`spawn_attempt`), whose join error carries the panic to the ack layer.
+        let (tenant, _, node) = queued_job_and_idle_node(&pool).await;
+        let mut conn = pool.acquire().await.unwrap();
+        let job = enqueue(&mut conn, tenant, None, &[NewJob::new(&Buggy {}).unwrap()])
+            .await
+            .unwrap()
+            .remove(0)
+            .job;
+        let worker = WorkerBuilder::new("buggy")
+            .backend(node.backend::<Buggy>(1))
+            .catch_panic()
+            .concurrency(1)
+            .parallelize(spawn_attempt)
+            .build(buggy);
+        let running = tokio::spawn(worker.run());
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        let (state, attempt, errors) = loop {
+            let row: (String, i32, Value) =
+                sqlx::query_as("SELECT state, attempt, errors FROM jobs WHERE id = $1")
+                    .bind(job.id)
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap();
+            if !matches!(row.0.as_str(), "available" | "running") {
+                break row;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no outcome recorded: {row:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        running.abort();
+        assert_eq!(
+            (state.as_str(), attempt),
+            ("failed", 1),
+            "a panic is retried"
+        );
+        let error = errors[0]["error"].as_str().unwrap_or_default();
+        assert!(
+            error.contains("a bug in the handler"),
+            "the panic is the attempt's error: {error}"
+        );
+        node.shutdown().await.unwrap();
     }
 }

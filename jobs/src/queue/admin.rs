@@ -1,22 +1,30 @@
 //! What the api reads and changes on the queue, always within one tenant: a job of another
-//! tenant does not exist here.
+//! tenant does not exist here. Every change writes its audit entry in the transaction that makes
+//! it.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use super::{CANCEL_CHANNEL, Job, JobRow, JobState};
-use crate::DomainError;
-
-/// Most jobs in one page.
-pub const MAX_PAGE: i64 = 500;
+use super::{
+    CANCEL_CHANNEL, CompletionHook, Enqueued, Job, JobRow, JobState, NewJob, StoredState, group,
+};
+use crate::{
+    DomainError,
+    audit::{self, Actor},
+    paging::{self, Page},
+};
 
 /// One job of this tenant.
 pub async fn get(pool: &PgPool, tenant_id: Uuid, id: Uuid) -> Result<Job, DomainError> {
     sqlx::query_as!(
         JobRow,
-        "SELECT * FROM jobs WHERE id = $1 AND tenant_id = $2",
+        r#"SELECT id, tenant_id, kind, args, state AS "state: StoredState", priority, attempt,
+                  max_attempts, run_at, timeout_ms, idempotency_key, correlation_id, result,
+                  errors, locked_by, lease_expires_at, cancel_requested, created_at,
+                  started_at, finished_at, run_id, step, item, parked_on, parked_reason
+           FROM jobs WHERE id = $1 AND tenant_id = $2"#,
         id,
         tenant_id
     )
@@ -35,29 +43,24 @@ pub struct ListFilter {
     pub kind: Option<String>,
     /// Jobs older than this id (the previous page's cursor).
     pub before: Option<Uuid>,
-    /// Page size (1 to [`MAX_PAGE`]).
+    /// Page size (1 to [`paging::MAX_PAGE`]; clamped into it).
     pub limit: i64,
 }
 
-/// A page of jobs, newest first, and the cursor of the next page.
-#[derive(Debug, Clone)]
-pub struct Page {
-    /// The jobs.
-    pub items: Vec<Job>,
-    /// Pass as `before` to get the next page; none at the end.
-    pub next_cursor: Option<Uuid>,
-}
-
-/// Lists this tenant's jobs, newest first.
+/// Lists this tenant's jobs, newest first, a page at a time.
 pub async fn list(
     pool: &PgPool,
     tenant_id: Uuid,
     filter: &ListFilter,
-) -> Result<Page, DomainError> {
-    let limit = filter.limit.clamp(1, MAX_PAGE);
+) -> Result<Page<Job>, DomainError> {
+    let limit = paging::clamp_limit(filter.limit);
     let rows = sqlx::query_as!(
         JobRow,
-        r#"SELECT * FROM jobs
+        r#"SELECT id, tenant_id, kind, args, state AS "state: StoredState", priority, attempt,
+                  max_attempts, run_at, timeout_ms, idempotency_key, correlation_id, result,
+                  errors, locked_by, lease_expires_at, cancel_requested, created_at,
+                  started_at, finished_at, run_id, step, item, parked_on, parked_reason
+           FROM jobs
            WHERE tenant_id = $1
              AND ($2::text IS NULL OR kind = $2)
              AND ($3::uuid IS NULL OR id < $3)
@@ -76,30 +79,69 @@ pub async fn list(
     )
     .fetch_all(pool)
     .await?;
-    let more = rows.len() as i64 > limit;
-    let items: Vec<Job> = rows
-        .into_iter()
-        .take(limit as usize)
-        .map(Job::from)
-        .collect();
-    let next_cursor = if more {
-        items.last().map(|j| j.id)
-    } else {
-        None
-    };
-    Ok(Page { items, next_cursor })
+    Ok(Page::from_rows(
+        rows.into_iter().map(Job::from).collect(),
+        limit,
+        |j| j.id,
+    ))
 }
 
 async fn lock(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid) -> Result<JobRow, DomainError> {
     sqlx::query_as!(
         JobRow,
-        "SELECT * FROM jobs WHERE id = $1 AND tenant_id = $2 FOR UPDATE",
+        r#"SELECT id, tenant_id, kind, args, state AS "state: StoredState", priority, attempt,
+                  max_attempts, run_at, timeout_ms, idempotency_key, correlation_id, result,
+                  errors, locked_by, lease_expires_at, cancel_requested, created_at,
+                  started_at, finished_at, run_id, step, item, parked_on, parked_reason
+           FROM jobs WHERE id = $1 AND tenant_id = $2 FOR UPDATE"#,
         id,
         tenant_id
     )
     .fetch_optional(&mut *conn)
     .await?
     .ok_or(DomainError::NotFound("job"))
+}
+
+/// Enqueues `jobs` for a caller of the api ([`super::enqueue`]), with the audit entry of the
+/// jobs it created: `job.create` for a single job, `job.create_batch` (count and ids) for a batch;
+/// none when every job replayed an idempotency key.
+pub async fn enqueue(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    actor: &Actor,
+    correlation_id: Option<&str>,
+    jobs: &[NewJob],
+) -> Result<Vec<Enqueued>, DomainError> {
+    let enqueued = super::enqueue(conn, tenant_id, correlation_id, jobs).await?;
+    let created: Vec<&Job> = enqueued
+        .iter()
+        .filter(|e| e.created)
+        .map(|e| &e.job)
+        .collect();
+    let change = match created.as_slice() {
+        [] => None,
+        [job] if jobs.len() == 1 => Some(audit::Change {
+            action: "job.create",
+            target_type: "job",
+            target_id: job.id.to_string(),
+            before: None,
+            after: Some(serde_json::to_value(job).unwrap_or_default()),
+        }),
+        many => Some(audit::Change {
+            action: "job.create_batch",
+            target_type: "job_batch",
+            target_id: many[0].id.to_string(),
+            before: None,
+            after: Some(serde_json::json!({
+                "count": many.len(),
+                "job_ids": many.iter().map(|j| j.id).collect::<Vec<_>>(),
+            })),
+        }),
+    };
+    if let Some(change) = change {
+        audit::record(conn, tenant_id, actor, change).await?;
+    }
+    Ok(enqueued)
 }
 
 /// A job before and after a change.
@@ -111,37 +153,73 @@ pub struct Changed {
     pub after: Job,
 }
 
+/// Records a `job.cancel` or `job.retry` entry for `changed`.
+async fn audit_change(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    actor: &Actor,
+    action: &str,
+    changed: &Changed,
+) -> Result<(), DomainError> {
+    audit::record(
+        conn,
+        tenant_id,
+        actor,
+        audit::Change {
+            action,
+            target_type: "job",
+            target_id: changed.after.id.to_string(),
+            before: serde_json::to_value(&changed.before).ok(),
+            after: serde_json::to_value(&changed.after).ok(),
+        },
+    )
+    .await
+}
+
 /// Cancels a job: a queued one at once; a running one is told (its holder stops it and records
-/// `cancelled`). A finished job cannot be cancelled.
+/// `cancelled`). A finished job cannot be cancelled. Audited as `job.cancel`.
+///
+/// A queued job of a group finishes here: `hook` is told in this transaction, as if the
+/// completer had recorded the cancellation.
 pub async fn cancel(
     conn: &mut PgConnection,
     tenant_id: Uuid,
+    actor: &Actor,
     id: Uuid,
+    hook: &dyn CompletionHook,
 ) -> Result<Changed, DomainError> {
     let row = lock(conn, tenant_id, id).await?;
     let before = Job::from(row.clone());
-    let after: Job = match row.state.as_str() {
-        "available" | "failed" => {
+    let after: Job = match row.state {
+        StoredState::Available | StoredState::Failed => {
             let row = sqlx::query_as!(
                 JobRow,
                 r#"UPDATE jobs SET state = 'cancelled', finished_at = now(),
                                   parked_on = NULL, parked_reason = NULL
-                   WHERE id = $1 RETURNING *"#,
+                   WHERE id = $1
+                   RETURNING id, tenant_id, kind, args, state AS "state: StoredState", priority,
+                             attempt, max_attempts, run_at, timeout_ms, idempotency_key,
+                             correlation_id, result, errors, locked_by, lease_expires_at,
+                             cancel_requested, created_at, started_at, finished_at, run_id, step,
+                             item, parked_on, parked_reason"#,
                 id
             )
             .fetch_one(&mut *conn)
             .await?;
-            // A workflow step's job: its run moves on (the step fails) in this transaction,
-            // as if the completer had recorded the cancellation.
-            if let Some(run_id) = row.run_id {
-                advance_runs(conn, &[run_id]).await?;
+            if let Some(group) = row.run_id {
+                group::finished(conn, hook, &[group]).await?;
             }
             row.into()
         }
-        "running" => {
+        StoredState::Running => {
             let row = sqlx::query_as!(
                 JobRow,
-                "UPDATE jobs SET cancel_requested = true WHERE id = $1 RETURNING *",
+                r#"UPDATE jobs SET cancel_requested = true WHERE id = $1
+                   RETURNING id, tenant_id, kind, args, state AS "state: StoredState", priority,
+                             attempt, max_attempts, run_at, timeout_ms, idempotency_key,
+                             correlation_id, result, errors, locked_by, lease_expires_at,
+                             cancel_requested, created_at, started_at, finished_at, run_id, step,
+                             item, parked_on, parked_reason"#,
                 id
             )
             .fetch_one(&mut *conn)
@@ -152,28 +230,31 @@ pub async fn cancel(
                 .await?;
             row.into()
         }
-        state => {
+        state @ (StoredState::Succeeded | StoredState::Dead | StoredState::Cancelled) => {
             return Err(DomainError::Conflict(format!(
                 "the job is {state}; only queued or running jobs can be cancelled"
             )));
         }
     };
-    Ok(Changed { before, after })
+    let changed = Changed { before, after };
+    audit_change(conn, tenant_id, actor, "job.cancel", &changed).await?;
+    Ok(changed)
 }
 
 /// Puts a dead or cancelled job back in the queue with its attempts reset (its error history
-/// is kept).
+/// is kept). Audited as `job.retry`. A job of a group is refused: its group's owner retries it.
 pub async fn retry(
     conn: &mut PgConnection,
     tenant_id: Uuid,
+    actor: &Actor,
     id: Uuid,
 ) -> Result<Changed, DomainError> {
     let row = lock(conn, tenant_id, id).await?;
     let before = Job::from(row.clone());
-    if !matches!(row.state.as_str(), "dead" | "cancelled") {
+    if !matches!(row.state, StoredState::Dead | StoredState::Cancelled) {
         return Err(DomainError::Conflict(format!(
             "the job is {}; only dead or cancelled jobs can be retried",
-            JobState::shown(&row.state, row.run_at, row.parked_on.is_some(), Utc::now()).as_str()
+            before.state
         )));
     }
     if let Some(run_id) = row.run_id {
@@ -186,45 +267,32 @@ pub async fn retry(
         JobRow,
         r#"UPDATE jobs SET state = 'available', attempt = 0, run_at = now(), finished_at = NULL,
                   started_at = NULL, result = NULL, cancel_requested = false
-           WHERE id = $1 RETURNING *"#,
+           WHERE id = $1
+           RETURNING id, tenant_id, kind, args, state AS "state: StoredState", priority, attempt,
+                     max_attempts, run_at, timeout_ms, idempotency_key, correlation_id, result,
+                     errors, locked_by, lease_expires_at, cancel_requested, created_at,
+                     started_at, finished_at, run_id, step, item, parked_on, parked_reason"#,
         id
     )
     .fetch_one(&mut *conn)
     .await?;
-    Ok(Changed {
+    let changed = Changed {
         before,
         after: row.into(),
-    })
+    };
+    audit_change(conn, tenant_id, actor, "job.retry", &changed).await?;
+    Ok(changed)
 }
 
-/// Advances workflow runs whose step jobs were finished outside the completer (cancelled
-/// here, dead-lettered by lease rescue), in the caller's transaction, and wakes the workers of
-/// any successor enqueued.
-pub(crate) async fn advance_runs(
-    conn: &mut PgConnection,
-    run_ids: &[Uuid],
-) -> Result<(), sqlx::Error> {
-    let kinds = crate::workflows::advance(conn, run_ids).await?;
-    if !kinds.is_empty() {
-        sqlx::query!(
-            "SELECT pg_notify($1, k) FROM unnest($2::text[]) AS k",
-            super::JOBS_CHANNEL,
-            &kinds
-        )
-        .execute(&mut *conn)
-        .await?;
-    }
-    Ok(())
-}
-
-/// Deletes a finished job (succeeded, dead or cancelled).
+/// Deletes a finished job (succeeded, dead or cancelled). Audited as `job.delete`.
 pub async fn delete(
     conn: &mut PgConnection,
     tenant_id: Uuid,
+    actor: &Actor,
     id: Uuid,
 ) -> Result<Job, DomainError> {
     let row = lock(conn, tenant_id, id).await?;
-    if !matches!(row.state.as_str(), "succeeded" | "dead" | "cancelled") {
+    if !row.state.is_finished() {
         return Err(DomainError::Conflict(
             "only finished jobs (succeeded, dead or cancelled) can be deleted; cancel it first"
                 .into(),
@@ -233,7 +301,21 @@ pub async fn delete(
     sqlx::query!("DELETE FROM jobs WHERE id = $1", id)
         .execute(&mut *conn)
         .await?;
-    Ok(row.into())
+    let deleted = Job::from(row);
+    audit::record(
+        conn,
+        tenant_id,
+        actor,
+        audit::Change {
+            action: "job.delete",
+            target_type: "job",
+            target_id: id.to_string(),
+            before: serde_json::to_value(&deleted).ok(),
+            after: None,
+        },
+    )
+    .await?;
+    Ok(deleted)
 }
 
 /// One queue's numbers, for one tenant.
@@ -256,7 +338,7 @@ pub async fn queues(pool: &PgPool, tenant_id: Uuid) -> Result<Vec<QueueStats>, D
         r#"SELECT kind AS "kind!",
                   CASE WHEN state = 'available' AND run_at > now() AND parked_on IS NOT NULL THEN 'parked'
                        WHEN state = 'available' AND run_at > now() THEN 'scheduled'
-                       ELSE state END AS "state!",
+                       ELSE state END AS "state!: JobState",
                   count(*) AS "count!",
                   extract(epoch FROM now() - min(run_at) FILTER (WHERE state IN ('available', 'failed') AND run_at <= now()))::float8 AS oldest,
                   count(*) FILTER (WHERE state = 'succeeded' AND finished_at > now() - interval '1 minute') AS "recent!"
@@ -282,11 +364,7 @@ pub async fn queues(pool: &PgPool, tenant_id: Uuid) -> Result<Vec<QueueStats>, D
             let counts = JobState::ALL
                 .iter()
                 .map(|s| {
-                    let n = mine
-                        .iter()
-                        .filter(|r| r.state == s.as_str())
-                        .map(|r| r.count)
-                        .sum();
+                    let n = mine.iter().filter(|r| r.state == *s).map(|r| r.count).sum();
                     (*s, n)
                 })
                 .collect();

@@ -10,10 +10,10 @@ use sqlx::{PgConnection, PgPool};
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
-use super::{JOBS_CHANNEL, Job, JobRow, JobState};
+use super::{Group, JOBS_CHANNEL, Job, JobRow, JobState, StoredState};
 use crate::{
     DomainError, FieldError,
-    kinds::{self, JobKind},
+    kinds::{self, JobKind, KindInfo},
 };
 
 /// Highest and lowest priority.
@@ -74,6 +74,20 @@ impl NewJob {
         })
     }
 
+    /// A job of `kind` with default options, from untyped args checked here against the kind
+    /// (errors name paths relative to the args).
+    pub fn of_kind(kind: &'static KindInfo, args: Value) -> Result<Self, FieldError> {
+        Ok(Self {
+            kind: kind.name,
+            args: kind.validate(args)?,
+            priority: 0,
+            run_at: None,
+            max_attempts: kind.max_attempts,
+            timeout_ms: None,
+            idempotency_key: None,
+        })
+    }
+
     /// Parses an enqueue request (`{kind, args, priority?, run_at?, max_attempts?, timeout_ms?,
     /// idempotency_key?}`), checking the args against the kind's schema.
     pub fn parse(request: Value) -> Result<Self, FieldError> {
@@ -99,20 +113,12 @@ impl NewJob {
                 ),
             )
         })?;
-        let args = kind
-            .validate(
-                req.args
-                    .unwrap_or_else(|| Value::Object(Default::default())),
-            )
-            .map_err(|e| e.under("args"))?;
+        let args = req
+            .args
+            .unwrap_or_else(|| Value::Object(Default::default()));
         let job = Self {
-            kind: kind.name,
-            args,
-            priority: 0,
             run_at: req.run_at,
-            max_attempts: kind.max_attempts,
-            timeout_ms: None,
-            idempotency_key: None,
+            ..Self::of_kind(kind, args).map_err(|e| e.under("args"))?
         };
         let job = match req.priority {
             Some(p) => job.priority(p)?,
@@ -230,7 +236,7 @@ impl NewJob {
             id,
             kind: self.kind.to_owned(),
             args: self.args.clone(),
-            state: JobState::shown("available", run_at, false, now),
+            state: JobState::shown(StoredState::Available, run_at, false, now),
             priority: self.priority,
             attempts: 0,
             max_attempts: self.max_attempts,
@@ -275,40 +281,9 @@ pub async fn enqueue(
     correlation_id: Option<&str>,
     jobs: &[NewJob],
 ) -> Result<Vec<Enqueued>, DomainError> {
-    let ids: Vec<Uuid> = jobs.iter().map(|_| Uuid::now_v7()).collect();
-    let kinds: Vec<String> = jobs.iter().map(|j| j.kind.to_owned()).collect();
-    let args: Vec<Value> = jobs.iter().map(|j| j.args.clone()).collect();
-    let priorities: Vec<i16> = jobs.iter().map(|j| j.priority).collect();
-    let max_attempts: Vec<i32> = jobs.iter().map(|j| j.max_attempts).collect();
-    let run_ats: Vec<Option<DateTime<Utc>>> = jobs.iter().map(|j| j.run_at).collect();
-    let timeouts: Vec<Option<i32>> = jobs.iter().map(|j| j.timeout_ms).collect();
-    let keys: Vec<Option<String>> = jobs.iter().map(|j| j.idempotency_key.clone()).collect();
-
-    // Only what the database decides comes back; the rest of each job is what was sent.
-    let inserted = sqlx::query!(
-        r#"INSERT INTO jobs (id, tenant_id, kind, args, priority, max_attempts, run_at, timeout_ms,
-                             idempotency_key, correlation_id)
-           SELECT u.id, $2, u.kind, u.args, u.priority, u.max_attempts, coalesce(u.run_at, now()),
-                  u.timeout_ms, u.idempotency_key, $3
-           FROM unnest($1::uuid[], $4::text[], $5::jsonb[], $6::int2[], $7::int4[],
-                       $8::timestamptz[], $9::int4[], $10::text[])
-                AS u(id, kind, args, priority, max_attempts, run_at, timeout_ms, idempotency_key)
-           ON CONFLICT (tenant_id, idempotency_key) DO NOTHING
-           RETURNING id, run_at, created_at"#,
-        &ids,
-        tenant_id,
-        correlation_id,
-        &kinds,
-        &args,
-        &priorities,
-        &max_attempts,
-        &run_ats as &[Option<DateTime<Utc>>],
-        &timeouts as &[Option<i32>],
-        &keys as &[Option<String>],
-    )
-    .fetch_all(&mut *conn)
-    .await?;
-    drop(args);
+    let columns = Columns::new(jobs.iter().cloned());
+    let ids = columns.ids.clone();
+    let inserted = insert(conn, tenant_id, correlation_id, None, columns).await?;
 
     let mut by_id: HashMap<Uuid, (DateTime<Utc>, DateTime<Utc>)> = inserted
         .into_iter()
@@ -324,7 +299,11 @@ pub async fn enqueue(
     if !replayed.is_empty() {
         let existing = sqlx::query_as!(
             JobRow,
-            "SELECT * FROM jobs WHERE tenant_id = $1 AND idempotency_key = ANY($2)",
+            r#"SELECT id, tenant_id, kind, args, state AS "state: StoredState", priority, attempt,
+                      max_attempts, run_at, timeout_ms, idempotency_key, correlation_id, result,
+                      errors, locked_by, lease_expires_at, cancel_requested, created_at,
+                      started_at, finished_at, run_id, step, item, parked_on, parked_reason
+               FROM jobs WHERE tenant_id = $1 AND idempotency_key = ANY($2)"#,
             tenant_id,
             &replayed
         )
@@ -361,6 +340,94 @@ pub async fn enqueue(
                 })
         })
         .collect()
+}
+
+/// The jobs of one insert, column by column, as `unnest` reads them.
+pub(super) struct Columns {
+    ids: Vec<Uuid>,
+    kinds: Vec<String>,
+    args: Vec<Value>,
+    priorities: Vec<i16>,
+    max_attempts: Vec<i32>,
+    run_ats: Vec<Option<DateTime<Utc>>>,
+    timeouts: Vec<Option<i32>>,
+    keys: Vec<Option<String>>,
+}
+
+impl Columns {
+    /// The columns of `jobs`, each with a new id (UUIDv7).
+    pub(super) fn new(jobs: impl IntoIterator<Item = NewJob>) -> Self {
+        let jobs = jobs.into_iter();
+        let n = jobs.size_hint().0;
+        let mut c = Columns {
+            ids: Vec::with_capacity(n),
+            kinds: Vec::with_capacity(n),
+            args: Vec::with_capacity(n),
+            priorities: Vec::with_capacity(n),
+            max_attempts: Vec::with_capacity(n),
+            run_ats: Vec::with_capacity(n),
+            timeouts: Vec::with_capacity(n),
+            keys: Vec::with_capacity(n),
+        };
+        for j in jobs {
+            c.ids.push(Uuid::now_v7());
+            c.kinds.push(j.kind.to_owned());
+            c.args.push(j.args);
+            c.priorities.push(j.priority);
+            c.max_attempts.push(j.max_attempts);
+            c.run_ats.push(j.run_at);
+            c.timeouts.push(j.timeout_ms);
+            c.keys.push(j.idempotency_key);
+        }
+        c
+    }
+}
+
+/// What the database decided for an inserted job.
+pub(super) struct Inserted {
+    id: Uuid,
+    run_at: DateTime<Utc>,
+    created_at: DateTime<Utc>,
+}
+
+/// The one statement that puts jobs on the queue, however many: every row of `columns`, for
+/// `tenant_id`, in `group` when given (the i-th row as item i). A row whose idempotency key this
+/// tenant used before is skipped; only the rows inserted come back.
+pub(super) async fn insert(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    correlation_id: Option<&str>,
+    group: Option<Group<'_>>,
+    columns: Columns,
+) -> Result<Vec<Inserted>, sqlx::Error> {
+    // Only what the database decides comes back; the rest of each job is what was sent.
+    sqlx::query_as!(
+        Inserted,
+        r#"INSERT INTO jobs (id, tenant_id, kind, args, priority, max_attempts, run_at, timeout_ms,
+                             idempotency_key, correlation_id, run_id, step, item)
+           SELECT u.id, $2, u.kind, u.args, u.priority, u.max_attempts, coalesce(u.run_at, now()),
+                  u.timeout_ms, u.idempotency_key, $3, $11, $12,
+                  CASE WHEN $11::uuid IS NOT NULL THEN (u.ord - 1)::int4 END
+           FROM unnest($1::uuid[], $4::text[], $5::jsonb[], $6::int2[], $7::int4[],
+                       $8::timestamptz[], $9::int4[], $10::text[]) WITH ORDINALITY
+                AS u(id, kind, args, priority, max_attempts, run_at, timeout_ms, idempotency_key, ord)
+           ON CONFLICT (tenant_id, idempotency_key) DO NOTHING
+           RETURNING id, run_at, created_at"#,
+        &columns.ids,
+        tenant_id,
+        correlation_id,
+        &columns.kinds,
+        &columns.args,
+        &columns.priorities,
+        &columns.max_attempts,
+        &columns.run_ats as &[Option<DateTime<Utc>>],
+        &columns.timeouts as &[Option<i32>],
+        &columns.keys as &[Option<String>],
+        group.map(|g| g.id),
+        group.map(|g| g.step),
+    )
+    .fetch_all(&mut *conn)
+    .await
 }
 
 /// Wakes idle workers after jobs are committed.

@@ -14,8 +14,13 @@
 //!   rescued job. A job is reported done only once its row is committed.
 //! - [`WorkerNode`]: the process' identity (unique per start), heartbeats that renew leases,
 //!   rescue of expired leases, cancellation delivery, retention, and release on shutdown.
-//! - [`admin`]: what the api reads and changes: get, list, cancel, retry, delete, queue stats,
-//!   workers.
+//! - [`admin`]: what the api reads and changes: get, list, enqueue, cancel, retry, delete (each
+//!   change with its audit entry), queue stats, workers.
+//! - Groups: jobs a feature built on the queue tracks together (a workflow run's steps), enqueued
+//!   with [`enqueue_group`], cancelled with [`cancel_group`] and retried with [`retry_group`].
+//!   Whenever jobs of a group finish, the queue calls the [`CompletionHook`] it was given, in the
+//!   transaction that records it. The queue knows nothing of what a group means: it never calls
+//!   into the features built on it.
 
 use std::time::Duration;
 
@@ -32,11 +37,13 @@ mod ack;
 pub mod admin;
 mod backend;
 mod enqueue;
+mod group;
 mod node;
 
 pub use ack::AckLayer;
 pub use backend::PgBackend;
 pub use enqueue::{Enqueued, NewJob, Notifier, enqueue};
+pub use group::{CompletionHook, Group, NoHook, cancel_group, enqueue_group, retry_group};
 pub use node::{NodeSettings, WorkerNode};
 
 /// Channel that wakes idle workers; the payload is the job kind.
@@ -44,72 +51,46 @@ pub const JOBS_CHANNEL: &str = "demandflow_jobs";
 /// Channel that tells the holder of a running job to cancel it; the payload is the job id.
 pub const CANCEL_CHANNEL: &str = "demandflow_cancel";
 
-/// Where a job is in its life, as the api shows it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum JobState {
-    /// Waiting for its `run_at`.
-    Scheduled,
-    /// Ready to be claimed.
-    Available,
-    /// Held by a worker.
-    Running,
-    /// An attempt failed; a retry waits for `run_at`.
-    Failed,
-    /// Done.
-    Succeeded,
-    /// Out of attempts, or failed permanently; kept with every attempt's error.
-    Dead,
-    /// Cancelled before it finished.
-    Cancelled,
-    /// Held back (an exhausted budget) until its `run_at` or until what holds it is lifted;
-    /// no attempt spent.
-    Parked,
+crate::named_enum! {
+    /// Where a job is in its life, as the api shows it (in life order).
+    pub enum JobState {
+        /// Waiting for its `run_at`.
+        Scheduled = "scheduled",
+        /// Held back (an exhausted budget) until its `run_at` or until what holds it is lifted;
+        /// no attempt spent.
+        Parked = "parked",
+        /// Ready to be claimed.
+        Available = "available",
+        /// Held by a worker.
+        Running = "running",
+        /// An attempt failed; a retry waits for `run_at`.
+        Failed = "failed",
+        /// Done.
+        Succeeded = "succeeded",
+        /// Out of attempts, or failed permanently; kept with every attempt's error.
+        Dead = "dead",
+        /// Cancelled before it finished.
+        Cancelled = "cancelled",
+    }
 }
 
 impl JobState {
-    /// Every state, in life order.
-    pub const ALL: [JobState; 8] = [
-        JobState::Scheduled,
-        JobState::Parked,
-        JobState::Available,
-        JobState::Running,
-        JobState::Failed,
-        JobState::Succeeded,
-        JobState::Dead,
-        JobState::Cancelled,
-    ];
-
-    /// The state's name.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            JobState::Scheduled => "scheduled",
-            JobState::Available => "available",
-            JobState::Running => "running",
-            JobState::Failed => "failed",
-            JobState::Succeeded => "succeeded",
-            JobState::Dead => "dead",
-            JobState::Cancelled => "cancelled",
-            JobState::Parked => "parked",
-        }
-    }
-
-    /// Parses a state name.
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|st| st.as_str() == s)
-    }
-
     /// The state shown for a stored state, run time and hold (`parked_on`).
-    pub fn shown(stored: &str, run_at: DateTime<Utc>, parked: bool, now: DateTime<Utc>) -> Self {
+    pub fn shown(
+        stored: StoredState,
+        run_at: DateTime<Utc>,
+        parked: bool,
+        now: DateTime<Utc>,
+    ) -> Self {
         match stored {
-            "available" if run_at > now && parked => JobState::Parked,
-            "available" if run_at > now => JobState::Scheduled,
-            "available" => JobState::Available,
-            "running" => JobState::Running,
-            "failed" => JobState::Failed,
-            "succeeded" => JobState::Succeeded,
-            "dead" => JobState::Dead,
-            _ => JobState::Cancelled,
+            StoredState::Available if run_at > now && parked => JobState::Parked,
+            StoredState::Available if run_at > now => JobState::Scheduled,
+            StoredState::Available => JobState::Available,
+            StoredState::Running => JobState::Running,
+            StoredState::Failed => JobState::Failed,
+            StoredState::Succeeded => JobState::Succeeded,
+            StoredState::Dead => JobState::Dead,
+            StoredState::Cancelled => JobState::Cancelled,
         }
     }
 
@@ -118,6 +99,41 @@ impl JobState {
         matches!(
             self,
             JobState::Succeeded | JobState::Dead | JobState::Cancelled
+        )
+    }
+}
+
+crate::named_enum! {
+    /// A job's state as stored in `jobs.state` (decode it with `state AS "state: StoredState"`).
+    /// `scheduled` and `parked` are not stored: they are `available` rows whose `run_at` is
+    /// ahead (see [`JobState::shown`]).
+    pub enum StoredState {
+        /// Waiting to be claimed once its `run_at` has come.
+        Available = "available",
+        /// Claimed: held by a worker under a lease.
+        Running = "running",
+        /// An attempt failed; claimable again at its `run_at`.
+        Failed = "failed",
+        /// Done.
+        Succeeded = "succeeded",
+        /// Out of attempts, or failed permanently.
+        Dead = "dead",
+        /// Cancelled before it finished.
+        Cancelled = "cancelled",
+    }
+}
+
+impl StoredState {
+    /// Waiting in the queue (`available` or `failed`): cancelling it takes effect at once.
+    pub const fn is_queued(self) -> bool {
+        matches!(self, StoredState::Available | StoredState::Failed)
+    }
+
+    /// Finished (`succeeded`, `dead` or `cancelled`): it runs again only when retried.
+    pub const fn is_finished(self) -> bool {
+        matches!(
+            self,
+            StoredState::Succeeded | StoredState::Dead | StoredState::Cancelled
         )
     }
 }
@@ -180,15 +196,16 @@ pub struct Job {
     pub parked_reason: Option<String>,
 }
 
-/// A row of `jobs`, as stored (every column: queries select `*`).
-#[derive(Debug, Clone, sqlx::FromRow)]
+/// A row of `jobs`, as stored: every column, with `state` decoded. Queries name each column
+/// (`state` needs its type override, `state AS "state: StoredState"`), in table order.
+#[derive(Debug, Clone)]
 pub(crate) struct JobRow {
     pub id: Uuid,
     #[allow(dead_code)] // read by the queries' WHERE clauses, never shown
     pub tenant_id: Uuid,
     pub kind: String,
     pub args: Value,
-    pub state: String,
+    pub state: StoredState,
     pub priority: i16,
     pub attempt: i32,
     pub max_attempts: i32,
@@ -204,7 +221,7 @@ pub(crate) struct JobRow {
     pub created_at: DateTime<Utc>,
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
-    #[allow(dead_code)] // a workflow step's job: its run, step and item (see `crate::workflows`)
+    /// The group the job belongs to, if any (see `group`).
     pub run_id: Option<Uuid>,
     #[allow(dead_code)]
     pub step: Option<String>,
@@ -217,7 +234,7 @@ pub(crate) struct JobRow {
 impl From<JobRow> for Job {
     fn from(row: JobRow) -> Self {
         let errors: Vec<AttemptError> = serde_json::from_value(row.errors).unwrap_or_default();
-        let state = JobState::shown(&row.state, row.run_at, row.parked_on.is_some(), Utc::now());
+        let state = JobState::shown(row.state, row.run_at, row.parked_on.is_some(), Utc::now());
         Job {
             parked_reason: row.parked_reason.filter(|_| state == JobState::Parked),
             state,
@@ -376,29 +393,42 @@ mod tests {
     fn shown_state_tells_scheduled_from_available() {
         let now = Utc::now();
         let later = now + chrono::Duration::seconds(5);
+        let available = StoredState::Available;
         assert_eq!(
-            JobState::shown("available", later, false, now),
+            JobState::shown(available, later, false, now),
             JobState::Scheduled
         );
         assert_eq!(
-            JobState::shown("available", later, true, now),
+            JobState::shown(available, later, true, now),
             JobState::Parked
         );
         assert_eq!(
-            JobState::shown("available", now, true, now),
+            JobState::shown(available, now, true, now),
             JobState::Available,
             "a parked job whose hold ended is due"
         );
         assert_eq!(
-            JobState::shown("available", now, false, now),
+            JobState::shown(available, now, false, now),
             JobState::Available
         );
         assert_eq!(
-            JobState::shown("failed", later, false, now),
+            JobState::shown(StoredState::Failed, later, false, now),
             JobState::Failed
         );
         for s in JobState::ALL {
             assert_eq!(JobState::parse(s.as_str()), Some(s));
+        }
+        assert_eq!(
+            JobState::names(),
+            "scheduled, parked, available, running, failed, succeeded, dead, cancelled",
+            "life order, as listed in messages"
+        );
+        for s in StoredState::ALL {
+            assert_eq!(
+                JobState::shown(s, now, false, now).as_str(),
+                s.as_str(),
+                "a due stored state is shown as itself"
+            );
         }
     }
 }

@@ -9,7 +9,8 @@
 //! - the heartbeat: renews the leases of the jobs it holds, delivers cancels it missed, lets go
 //!   of jobs it lost, rescues any node's expired leases, and now and then prunes finished jobs
 //!   past their retention;
-//! - the completer: writes outcomes in batches (see `ack`).
+//! - the completer: writes outcomes in batches (see `ack`), telling the completion hook about
+//!   jobs of groups in the same transaction (see `group`).
 //!
 //! On shutdown it returns the jobs it still holds to the queue without spending their attempt.
 
@@ -27,7 +28,9 @@ use tokio::{
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use super::{CANCEL_CHANNEL, JOBS_CHANNEL, ack, backend::PgBackend};
+use super::{
+    CANCEL_CHANNEL, CompletionHook, JOBS_CHANNEL, StoredState, ack, backend::PgBackend, group,
+};
 use crate::{config, config::ConfigError, kinds::JobKind};
 
 /// How a worker process holds, renews and lets go of jobs.
@@ -111,6 +114,8 @@ pub(crate) struct NodeInner {
     wakers: Mutex<HashMap<&'static str, Arc<Notify>>>,
     running: Mutex<Running>,
     pub completer: mpsc::Sender<ack::Completion>,
+    /// Told when jobs of groups finish (see `group`).
+    pub hook: Arc<dyn CompletionHook>,
     pub stop: CancellationToken,
     tasks: Mutex<Vec<JoinHandle<()>>>,
 }
@@ -215,10 +220,14 @@ impl std::fmt::Debug for WorkerNode {
 
 impl WorkerNode {
     /// Registers this process in `workers` and starts its listener, heartbeat and completer.
+    /// `hook` is told, in the transaction that records it, whenever jobs of groups finish here
+    /// (outcomes, lease rescues): the features built on the queue hand it in (the worker gives
+    /// the workflow engine).
     pub async fn start(
         pool: PgPool,
         settings: NodeSettings,
         kinds: &[&'static str],
+        hook: Arc<dyn CompletionHook>,
     ) -> Result<Self, sqlx::Error> {
         let host = hostname();
         let pid = std::process::id();
@@ -243,6 +252,7 @@ impl WorkerNode {
             wakers: Mutex::default(),
             running: Mutex::default(),
             completer,
+            hook,
             stop: CancellationToken::new(),
             tasks: Mutex::default(),
         });
@@ -435,7 +445,8 @@ async fn beat(node: &NodeInner) -> Result<(), sqlx::Error> {
             tracing::warn!(job_id = %id, "lease lost; abandoning the attempt");
         }
     }
-    // One transaction: a step job dead-lettered here moves its workflow run on with it.
+    // One transaction: a job of a group dead-lettered here is handed to the completion hook
+    // with it (a workflow run moves on).
     let mut tx = node.pool.begin().await?;
     let rescued = sqlx::query!(
         r#"WITH expired AS (
@@ -453,18 +464,16 @@ async fn beat(node: &NodeInner) -> Result<(), sqlx::Error> {
                    'error', 'lease expired: worker ' || coalesce(j.locked_by, '?') || ' stopped heartbeating')),
                locked_by = NULL, lease_expires_at = NULL
            FROM expired WHERE j.id = expired.id
-           RETURNING j.id, j.kind, j.state, j.run_id"#
+           RETURNING j.id, j.kind, j.state AS "state: StoredState", j.run_id"#
     )
     .fetch_all(&mut *tx)
     .await?;
-    let runs: Vec<Uuid> = rescued
+    let groups: Vec<Uuid> = rescued
         .iter()
-        .filter(|r| r.state == "dead")
+        .filter(|r| r.state == StoredState::Dead)
         .filter_map(|r| r.run_id)
         .collect();
-    if !runs.is_empty() {
-        super::admin::advance_runs(&mut tx, &runs).await?;
-    }
+    group::finished(&mut tx, node.hook.as_ref(), &groups).await?;
     tx.commit().await?;
     if !rescued.is_empty() {
         for r in &rescued {

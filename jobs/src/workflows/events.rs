@@ -129,10 +129,7 @@ pub struct Progress {
 impl Progress {
     /// Nothing more will happen to the run unless someone retries it.
     pub fn is_settled(self) -> bool {
-        matches!(
-            self.status,
-            RunStatus::Succeeded | RunStatus::Failed | RunStatus::Cancelled
-        ) && !self.steps_running
+        self.status.is_finished() && !self.steps_running
     }
 }
 
@@ -147,7 +144,7 @@ pub async fn after(
     limit: i64,
 ) -> Result<(Progress, Vec<RunEvent>), DomainError> {
     let row = sqlx::query!(
-        r#"SELECT r.status,
+        r#"SELECT r.status AS "status: RunStatus",
                   EXISTS (SELECT 1 FROM workflow_run_steps s
                           WHERE s.run_id = r.id AND s.state = 'running') AS "steps_running!"
            FROM workflow_runs r WHERE r.id = $1 AND r.tenant_id = $2"#,
@@ -158,7 +155,7 @@ pub async fn after(
     .await?
     .ok_or(DomainError::NotFound("run"))?;
     let progress = Progress {
-        status: RunStatus::parse(&row.status).unwrap_or(RunStatus::Failed),
+        status: row.status,
         steps_running: row.steps_running,
     };
     let events = sqlx::query_as!(
