@@ -13,7 +13,7 @@ use jobs::{
     text,
     workflows::expr::{self, Condition, Scope},
 };
-use proptest::prelude::*;
+use proptest::{prelude::*, test_runner::FileFailurePersistence};
 use serde_json::{Value, json};
 use url::Url;
 
