@@ -421,4 +421,52 @@ mod tests {
             ("too_short", 1)
         );
     }
+
+    #[sqlx::test(migrator = "crate::db::MIGRATOR")]
+    async fn a_feed_item_with_nul_characters_is_stored_as_a_signal(pool: sqlx::PgPool) {
+        let (tenant, source) = tenant_and_source(&pool).await;
+        // `&#0;` in the title and the text, a raw NUL in the author, the guid and the body:
+        // Postgres refuses U+0000 in text, so each used to fail the whole batch's write.
+        let xml = "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>c</title>\
+            <item><title>Need a plumber &amp;#0; today</title><guid>id-\0-1</guid>\
+            <link>https://example.com/p/1</link><author>bob\0@example.com (Bob\0)</author>\
+            <description>Our water heater leaks &amp;#0; and \0 the valve drips every night, \
+            please help us find someone reliable nearby this week</description></item>\
+            </channel></rss>";
+        let base = url::Url::parse("https://example.com/feed").unwrap();
+        let items = crate::sources::feed::parse(
+            crate::sources::SourceKind::Rss,
+            xml.as_bytes(),
+            Some("application/rss+xml"),
+            &base,
+        )
+        .unwrap();
+        assert_eq!(items.len(), 1);
+        let gates = Gates::new(QualitySettings::default());
+        let mut tx = pool.begin().await.unwrap();
+        let r = store(
+            &mut tx,
+            tenant,
+            source,
+            &gates,
+            crate::sources::ingest::prepare_all(items, Some(&base)),
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(r.inserted, 1, "{r:?}");
+        let (title, text, author, external_id): (String, String, Option<String>, Option<String>) =
+            sqlx::query_as("SELECT title, body_text, author, external_id FROM signals")
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+        assert_eq!(title, "Need a plumber \u{FFFD} today");
+        assert!(text.contains("leaks \u{FFFD} and"), "{text}");
+        for field in [Some(title), Some(text), author, external_id]
+            .into_iter()
+            .flatten()
+        {
+            assert!(!field.contains('\0'), "{field:?}");
+        }
+    }
 }

@@ -1,7 +1,10 @@
-//! Text and URLs: HTML to plain text, entities, whitespace and length caps, the sanitiser's
-//! settings, and link normalisation (no fragment, no tracking parameters).
+//! Text and URLs: length caps, the sanitiser's settings, and link normalisation (no fragment,
+//! no tracking parameters). HTML to text, entities and white space are [`crate::text`]'s (one
+//! linear pass, NUL made storable); they are re-exported here for the stages.
 
 use url::Url;
+
+pub use crate::text::{collapse_ws, decode_entities, html_to_text};
 
 /// Longest URL kept; a longer one is dropped.
 pub const MAX_URL: usize = 2048;
@@ -17,147 +20,6 @@ pub(super) fn cap(s: &str, max: usize) -> String {
         Some((i, _)) => s[..i].to_owned(),
         None => s.to_owned(),
     }
-}
-
-/// `s` with every run of whitespace made one space, and none at either end.
-pub(super) fn collapse_ws(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for word in s.split_whitespace() {
-        if !out.is_empty() {
-            out.push(' ');
-        }
-        out.push_str(word);
-    }
-    out
-}
-
-const BLOCK_TAGS: &[&str] = &[
-    "p",
-    "br",
-    "div",
-    "li",
-    "ul",
-    "ol",
-    "h1",
-    "h2",
-    "h3",
-    "h4",
-    "h5",
-    "h6",
-    "tr",
-    "td",
-    "th",
-    "blockquote",
-    "pre",
-    "hr",
-    "table",
-    "section",
-    "article",
-    "dd",
-    "dt",
-];
-
-/// Plain text of (sanitised or raw) HTML: tags dropped (block tags become spaces), the
-/// contents of script and style dropped, entities decoded, whitespace collapsed.
-pub fn html_to_text(html: &str) -> String {
-    let mut out = String::with_capacity(html.len());
-    let mut rest = html;
-    while let Some(lt) = rest.find('<') {
-        out.push_str(&rest[..lt]);
-        let after = &rest[lt + 1..];
-        let Some(gt) = after.find('>') else {
-            // A lone `<` is text.
-            out.push('<');
-            rest = after;
-            continue;
-        };
-        let tag = &after[..gt];
-        let name: String = tag
-            .trim_start_matches('/')
-            .chars()
-            .take_while(|c| c.is_ascii_alphanumeric())
-            .collect::<String>()
-            .to_ascii_lowercase();
-        if name.is_empty() && !tag.starts_with('!') && !tag.starts_with('/') {
-            out.push('<');
-            rest = after;
-            continue;
-        }
-        rest = &after[gt + 1..];
-        if (name == "script" || name == "style") && !tag.starts_with('/') {
-            let close = format!("</{name}");
-            match rest.to_ascii_lowercase().find(&close) {
-                Some(i) => {
-                    rest = &rest[i..];
-                    rest = rest.find('>').map_or("", |j| &rest[j + 1..]);
-                }
-                None => rest = "",
-            }
-            out.push(' ');
-            continue;
-        }
-        if BLOCK_TAGS.contains(&name.as_str()) {
-            out.push(' ');
-        }
-    }
-    out.push_str(rest);
-    collapse_ws(&decode_entities(&out))
-}
-
-/// Decodes the entities feeds use: the XML five, `&nbsp;` and a few more, and numeric ones.
-pub fn decode_entities(s: &str) -> String {
-    if !s.contains('&') {
-        return s.to_owned();
-    }
-    let mut out = String::with_capacity(s.len());
-    let mut rest = s;
-    while let Some(amp) = rest.find('&') {
-        out.push_str(&rest[..amp]);
-        let after = &rest[amp + 1..];
-        let end = after
-            .char_indices()
-            .take(12)
-            .find(|(_, c)| *c == ';')
-            .map(|(i, _)| i);
-        let decoded = end.and_then(|end| {
-            let name = &after[..end];
-            let c = match name {
-                "amp" => Some('&'),
-                "lt" => Some('<'),
-                "gt" => Some('>'),
-                "quot" => Some('"'),
-                "apos" => Some('\''),
-                "nbsp" => Some(' '),
-                "hellip" => Some('…'),
-                "mdash" => Some('—'),
-                "ndash" => Some('–'),
-                "rsquo" => Some('’'),
-                "lsquo" => Some('‘'),
-                "rdquo" => Some('”'),
-                "ldquo" => Some('“'),
-                "copy" => Some('©'),
-                _ => name
-                    .strip_prefix("#x")
-                    .or_else(|| name.strip_prefix("#X"))
-                    .and_then(|h| u32::from_str_radix(h, 16).ok())
-                    .or_else(|| name.strip_prefix('#').and_then(|d| d.parse().ok()))
-                    .and_then(char::from_u32),
-            };
-            c.map(|c| (c, end))
-        });
-        match decoded {
-            Some((c, end)) => {
-                out.push(c);
-                rest = &after[end + 1..];
-            }
-            None => {
-                out.push('&');
-                rest = after;
-            }
-        }
-    }
-    out.push_str(rest);
-    out
 }
 
 /// Normalises a link: resolved against `base`, http(s) only, lower-cased host, no fragment,
