@@ -675,6 +675,27 @@ mod tests {
     }
 
     #[sqlx::test(migrator = "crate::db::MIGRATOR")]
+    async fn a_step_error_never_quotes_a_large_value_whole(pool: PgPool) {
+        let input = json!({"a": "x".repeat(200_000)});
+        for (definition, expected) in [
+            (
+                json!({"steps": [{"name": "a", "kind": "noop", "for_each": "input.a"}]}),
+                "for_each expects a list, found \"xxx",
+            ),
+            (
+                json!({"steps": [{"name": "a", "kind": "noop", "args": {"sleep_ms": "{{ input.a }}"}}]}),
+                "the args do not fit noop",
+            ),
+        ] {
+            let run = testing::start(&pool, definition, input.clone()).await;
+            assert_eq!(run.status, RunStatus::Failed);
+            let error = run.error.unwrap_or_default();
+            assert!(error.starts_with(expected), "{error}");
+            assert!(error.len() <= MAX_STEP_ERROR, "{} bytes", error.len());
+        }
+    }
+
+    #[sqlx::test(migrator = "crate::db::MIGRATOR")]
     async fn a_diamond_with_a_fan_out_a_skip_and_a_fan_in_runs_in_order(pool: PgPool) {
         let run = testing::start(
             &pool,
