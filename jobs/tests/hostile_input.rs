@@ -144,7 +144,30 @@ proptest! {
         if expr::template_paths(&template).is_ok() {
             let steps = HashMap::new();
             let scope = Scope { input: &input, steps: &steps, item: Some(&input) };
-            let _ = expr::render(&template, &scope);
+            let _ = expr::render(&template, &scope, &mut expr::Budget::new(usize::MAX));
+        }
+    }
+
+    #[test]
+    fn a_budget_only_cuts_a_render_never_changes_it(
+        tpl in "[a-z ]{0,5}(\\{\\{ ?(input|item)(\\.[a-z]{1,2}){0,2} ?\\}\\}[a-z ]{0,3}){0,4}",
+        input in json_value(),
+        limit in 0usize..4096,
+    ) {
+        let template = json!({"a": tpl, "b": [tpl, "{{ input }}"]});
+        if expr::template_paths(&template).is_ok() {
+            let steps = HashMap::new();
+            let scope = Scope { input: &input, steps: &steps, item: Some(&input) };
+            let mut unbounded = expr::Budget::new(usize::MAX);
+            let whole = expr::render(&template, &scope, &mut unbounded).unwrap();
+            let mut budget = expr::Budget::new(limit);
+            let cut = expr::render(&template, &scope, &mut budget);
+            if unbounded.spent() <= limit {
+                prop_assert_eq!(cut, Ok(whole));
+                prop_assert_eq!(budget.spent(), unbounded.spent());
+            } else {
+                prop_assert_eq!(cut, Err(expr::OverBudget { limit }));
+            }
         }
     }
 }

@@ -10,18 +10,22 @@ use std::collections::{BTreeSet, HashMap};
 
 use futures::future::BoxFuture;
 use serde_json::Value;
-use sqlx::PgConnection;
+use sqlx::{Connection, PgConnection};
 use uuid::Uuid;
 
 use super::{
-    Definition, MAX_ITEMS, Step, events,
-    expr::{self, Scope},
+    Definition, MAX_FOR_EACH_ARGS, MAX_ITEMS, MAX_RENDERED_ARGS, Step, events,
+    expr::{self, Budget, Scope},
     runs::{Run, RunRow, RunStatus, StepState, Trigger, get_run_on},
 };
 use crate::{
     DomainError, FieldError,
     queue::{self, CompletionHook, Group, NewJob},
+    text::truncate_at_char,
 };
+
+/// Longest error a step records about its args (a serde error may quote a large value).
+const MAX_STEP_ERROR: usize = 2000;
 
 /// The workflow engine as the queue's [`CompletionHook`]: when jobs of runs finish, the runs
 /// advance ([`advance`]) in the same transaction. Hand it to the queue wherever jobs finish:
@@ -42,6 +46,10 @@ impl CompletionHook for Engine {
 /// Starts a run of the workflow's latest version with `input`: the run row, its step rows, its
 /// `run_created` event and its root steps' jobs, on `conn` (the caller's transaction). Returns
 /// the run and the kinds of the jobs enqueued (wake their workers after the commit).
+///
+/// A root step whose args exceed their rendering budget with this input refuses the start
+/// ([`DomainError::Invalid`] at `input`, naming the step and the budget) and leaves nothing
+/// behind: the run is written under a savepoint, rolled back then.
 pub async fn start_run(
     conn: &mut PgConnection,
     tenant_id: Uuid,
@@ -61,6 +69,7 @@ pub async fn start_run(
         ));
     }
     let definition = Definition::parse(&workflow.definition).map_err(|mut e| e.remove(0))?;
+    let mut conn = conn.begin().await?;
     let id = Uuid::now_v7();
     let trigger = trigger.to_json();
     sqlx::query!(
@@ -77,7 +86,7 @@ pub async fn start_run(
     .execute(&mut *conn)
     .await?;
     events::record(
-        conn,
+        &mut conn,
         id,
         events::types::RUN_CREATED,
         None,
@@ -92,8 +101,14 @@ pub async fn start_run(
     )
     .execute(&mut *conn)
     .await?;
-    let kinds = advance(conn, &[id]).await?;
-    let run = get_run_on(conn, tenant_id, id).await?;
+    let mut refused = None;
+    let kinds = advance_runs(&mut conn, &[id], Some(&mut refused)).await?;
+    if let Some(error) = refused {
+        conn.rollback().await?;
+        return Err(FieldError::new("input", error).into());
+    }
+    let run = get_run_on(&mut conn, tenant_id, id).await?;
+    conn.commit().await?;
     Ok((run, kinds))
 }
 
@@ -106,6 +121,16 @@ pub async fn start_run(
 pub async fn advance(
     conn: &mut PgConnection,
     run_ids: &[Uuid],
+) -> Result<Vec<String>, sqlx::Error> {
+    advance_runs(conn, run_ids, None).await
+}
+
+/// [`advance`]; with `refuse`, a step over its rendering budget is not recorded as failed: the
+/// error is put in `refuse` and the run is left as it was (its start is refused).
+async fn advance_runs(
+    conn: &mut PgConnection,
+    run_ids: &[Uuid],
+    mut refuse: Option<&mut Option<String>>,
 ) -> Result<Vec<String>, sqlx::Error> {
     let mut ids: Vec<Uuid> = run_ids.to_vec();
     ids.sort();
@@ -129,7 +154,7 @@ pub async fn advance(
         if matches!(run.status, RunStatus::Succeeded | RunStatus::Cancelled) {
             continue;
         }
-        kinds.extend(advance_one(conn, &run).await?);
+        kinds.extend(advance_one(conn, &run, refuse.as_deref_mut()).await?);
     }
     Ok(kinds.into_iter().collect())
 }
@@ -152,7 +177,11 @@ struct StepCounts {
     error: Option<String>,
 }
 
-async fn advance_one(conn: &mut PgConnection, run: &RunRow) -> Result<Vec<String>, sqlx::Error> {
+async fn advance_one(
+    conn: &mut PgConnection,
+    run: &RunRow,
+    refuse: Option<&mut Option<String>>,
+) -> Result<Vec<String>, sqlx::Error> {
     let definition = match Definition::parse(&run.definition) {
         Ok(d) => d,
         Err(e) => {
@@ -281,7 +310,13 @@ async fn advance_one(conn: &mut PgConnection, run: &RunRow) -> Result<Vec<String
                     continue;
                 }
                 match jobs_of(step, &scope) {
-                    Err(error) => {
+                    Err(StepError::OverBudget(error)) if refuse.is_some() => {
+                        if let Some(refused) = refuse {
+                            *refused = Some(error);
+                        }
+                        return Ok(vec![]);
+                    }
+                    Err(StepError::OverBudget(error) | StepError::Other(error)) => {
                         fail_step(conn, run.id, &step.name, &error, false).await?;
                         states.insert(step.name.clone(), StepState::Failed);
                         first_failure.get_or_insert((step.name.clone(), error));
@@ -321,31 +356,72 @@ async fn advance_one(conn: &mut PgConnection, run: &RunRow) -> Result<Vec<String
     Ok(kinds.into_iter().collect())
 }
 
-/// The jobs of `step` (one per item of a for_each), their args rendered and checked against its
-/// kind. The error says why the step fails instead.
-fn jobs_of(step: &Step, scope: &Scope<'_>) -> Result<Vec<NewJob>, String> {
-    let job = |args: Value, label: &str| {
-        let job = NewJob::of_kind(step.kind, args)
-            .map_err(|e| format!("the args{label} do not fit {}: {e}", step.kind.name))?;
+/// Why a step fails before any of its jobs is enqueued.
+#[derive(Debug)]
+enum StepError {
+    /// Its args exceeded their rendering budget.
+    OverBudget(String),
+    /// Anything else: its args do not fit its kind, its `for_each` is not a list.
+    Other(String),
+}
+
+/// `bytes` for a reader: `1048576 bytes (1 MiB)`.
+fn bytes(n: usize) -> String {
+    format!("{n} bytes ({} MiB)", n / (1024 * 1024))
+}
+
+/// The jobs of `step` (one per item of a for_each), their args rendered under their budgets
+/// ([`MAX_RENDERED_ARGS`] each, [`MAX_FOR_EACH_ARGS`] for all the items together) and checked
+/// against its kind. The error says why the step fails instead.
+fn jobs_of(step: &Step, scope: &Scope<'_>) -> Result<Vec<NewJob>, StepError> {
+    let job = |scope: &Scope<'_>, budget: &mut Budget, item: Option<usize>| {
+        let label = item.map(|i| format!(" of item {i}")).unwrap_or_default();
+        let args = expr::render(&step.args, scope, budget).map_err(|e| {
+            StepError::OverBudget(match item {
+                Some(i) if e.limit < MAX_RENDERED_ARGS => format!(
+                    "step {:?}: rendering the args of its for_each items exceeds the budget of {} \
+                     for all items together (stopped at item {i})",
+                    step.name,
+                    bytes(MAX_FOR_EACH_ARGS)
+                ),
+                _ => format!(
+                    "step {:?}: rendering the args{label} exceeds the budget of {} per job",
+                    step.name,
+                    bytes(MAX_RENDERED_ARGS)
+                ),
+            })
+        })?;
+        let job = NewJob::of_kind(step.kind, args).map_err(|e| {
+            let e = format!("the args{label} do not fit {}: {e}", step.kind.name);
+            StepError::Other(truncate_at_char(&e, MAX_STEP_ERROR).to_owned())
+        })?;
         match step.max_attempts {
-            Some(n) => job.max_attempts(n).map_err(|e| e.to_string()),
+            Some(n) => job
+                .max_attempts(n)
+                .map_err(|e| StepError::Other(e.to_string())),
             None => Ok(job),
         }
     };
     let Some(path) = &step.for_each else {
-        return Ok(vec![job(expr::render(&step.args, scope), "")?]);
+        return Ok(vec![job(scope, &mut Budget::new(MAX_RENDERED_ARGS), None)?]);
     };
-    let items = match path.resolve(scope) {
-        Value::Array(items) => items,
-        Value::Null => vec![],
-        other => return Err(format!("for_each expects a list, found {other}")),
+    let items: &[Value] = match path.lookup(scope) {
+        Some(Value::Array(items)) => items,
+        None | Some(Value::Null) => &[],
+        Some(other) => {
+            return Err(StepError::Other(format!(
+                "for_each expects a list, found {}",
+                truncate_at_char(&other.to_string(), 100)
+            )));
+        }
     };
     if items.len() > MAX_ITEMS {
-        return Err(format!(
+        return Err(StepError::Other(format!(
             "for_each has {} items; at most {MAX_ITEMS}",
             items.len()
-        ));
+        )));
     }
+    let mut left = MAX_FOR_EACH_ARGS;
     items
         .iter()
         .enumerate()
@@ -354,7 +430,11 @@ fn jobs_of(step: &Step, scope: &Scope<'_>) -> Result<Vec<NewJob>, String> {
                 item: Some(item),
                 ..*scope
             };
-            job(expr::render(&step.args, &scope), &format!(" of item {i}"))
+            // One job's budget, or what is left of the step's when that is less.
+            let mut budget = Budget::new(left.min(MAX_RENDERED_ARGS));
+            let job = job(&scope, &mut budget, Some(i));
+            left -= budget.spent();
+            job
         })
         .collect()
 }
@@ -510,6 +590,110 @@ mod tests {
 
     use super::*;
     use crate::workflows::{get_run, testing};
+
+    #[sqlx::test(migrator = "crate::db::MIGRATOR")]
+    async fn a_root_step_over_its_budget_refuses_the_start_and_leaves_nothing(pool: PgPool) {
+        let mut conn = pool.acquire().await.unwrap();
+        let tenant = crate::auth::ensure_tenant(&mut conn, "t").await.unwrap();
+        let definition = json!({"steps": [
+            {"name": "fine", "kind": "noop", "args": {"output": "{{ input.a }}"}},
+            {"name": "bomb", "kind": "noop", "args": {"output": "{{ input.a }}".repeat(1000)}},
+        ]});
+        let wf = super::super::create(&mut conn, tenant, "wf", &definition)
+            .await
+            .unwrap();
+        // As the schedule tick does: the caller's transaction goes on and commits.
+        let mut tx = pool.begin().await.unwrap();
+        let input = json!({"a": "x".repeat(200_000)});
+        let started = start_run(&mut tx, tenant, wf.id, input, None, &Trigger::Api).await;
+        let Err(DomainError::Invalid(e)) = started else {
+            panic!("expected a refusal, got {started:?}");
+        };
+        assert_eq!(e.path, "input");
+        assert!(
+            e.message.contains("step \"bomb\"") && e.message.contains("1048576 bytes"),
+            "{}",
+            e.message
+        );
+        tx.commit().await.unwrap();
+        let rows: (i64, i64, i64) = sqlx::query_as(
+            "SELECT (SELECT count(*) FROM workflow_runs), (SELECT count(*) FROM jobs),
+                    (SELECT count(*) FROM workflow_run_events)",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        assert_eq!(
+            rows,
+            (0, 0, 0),
+            "a refused start leaves no run, job or event"
+        );
+        // The same workflow with a small input starts.
+        let ok = start_run(
+            &mut conn,
+            tenant,
+            wf.id,
+            json!({"a": "x"}),
+            None,
+            &Trigger::Api,
+        )
+        .await
+        .unwrap();
+        assert_eq!(ok.0.status, RunStatus::Queued);
+    }
+
+    #[sqlx::test(migrator = "crate::db::MIGRATOR")]
+    async fn a_fan_out_over_its_total_budget_fails_the_step_and_the_run(pool: PgPool) {
+        let run = testing::start(
+            &pool,
+            json!({"steps": [
+                {"name": "a", "kind": "noop"},
+                {"name": "b", "kind": "noop", "after": ["a"], "for_each": "input.list",
+                 "args": {"output": "{{ input.a }}"}},
+            ]}),
+            json!({"a": "x".repeat(200_000), "list": vec![0; 1000]}),
+        )
+        .await;
+        assert_eq!(testing::finish_queued(&pool, run.id, true).await, 1);
+        let tenant = testing::tenant_of(&pool, run.id).await;
+        let done = get_run(&pool, tenant, run.id).await.unwrap();
+        assert_eq!(done.status, RunStatus::Failed);
+        assert_eq!(done.failed_step.as_deref(), Some("b"));
+        let error = done.error.unwrap_or_default();
+        assert!(
+            error.contains("step \"b\"")
+                && error.contains("16 MiB")
+                && error.contains("stopped at item 83"),
+            "{error}"
+        );
+        assert_eq!(done.steps[1].error.as_deref(), Some(error.as_str()));
+        let jobs: i64 = sqlx::query_scalar("SELECT count(*) FROM jobs WHERE step = 'b'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_eq!(jobs, 0, "no item of the step is enqueued");
+    }
+
+    #[sqlx::test(migrator = "crate::db::MIGRATOR")]
+    async fn a_step_error_never_quotes_a_large_value_whole(pool: PgPool) {
+        let input = json!({"a": "x".repeat(200_000)});
+        for (definition, expected) in [
+            (
+                json!({"steps": [{"name": "a", "kind": "noop", "for_each": "input.a"}]}),
+                "for_each expects a list, found \"xxx",
+            ),
+            (
+                json!({"steps": [{"name": "a", "kind": "noop", "args": {"sleep_ms": "{{ input.a }}"}}]}),
+                "the args do not fit noop",
+            ),
+        ] {
+            let run = testing::start(&pool, definition, input.clone()).await;
+            assert_eq!(run.status, RunStatus::Failed);
+            let error = run.error.unwrap_or_default();
+            assert!(error.starts_with(expected), "{error}");
+            assert!(error.len() <= MAX_STEP_ERROR, "{} bytes", error.len());
+        }
+    }
 
     #[sqlx::test(migrator = "crate::db::MIGRATOR")]
     async fn a_diamond_with_a_fan_out_a_skip_and_a_fan_in_runs_in_order(pool: PgPool) {

@@ -9,8 +9,15 @@
 //! - Conditions: `path OP literal-or-path` with `== != < <= > >=`, joined by `and` / `or`
 //!   (`and` binds tighter), parentheses, and a bare path meaning "is truthy". Literals: numbers,
 //!   `'strings'` or `"strings"`, `true`, `false`, `null`.
+//!
+//! Rendering is bounded: a template can copy a large value many times (`{{ input.a }}` a
+//! thousand times over a 200 KB input), so every render spends a [`Budget`] of bytes *while* it
+//! builds its output and stops with [`OverBudget`] as soon as the budget is spent: memory never
+//! grows past the budget, whatever the template and the scope. Conditions need no budget: they
+//! cannot loop or build values, a path reads its value in place (no copy), and a condition is
+//! at most [`MAX_CONDITION_LEN`] characters, so evaluating one is linear in the values compared.
 
-use std::collections::HashMap;
+use std::{collections::HashMap, io};
 
 use serde_json::Value;
 
@@ -18,6 +25,14 @@ use serde_json::Value;
 pub const MAX_CONDITION_LEN: usize = 500;
 /// The deepest parenthesis nesting accepted in a condition.
 const MAX_DEPTH: usize = 16;
+
+/// What one JSON value costs a [`Budget`] besides its text: about its size in memory, so that a
+/// budget bounds memory even for values of many tiny parts (a list of 100,000 zeros is 200 KB of
+/// JSON but 3 MB in memory).
+pub const VALUE_COST: usize = 32;
+
+/// What a missing value reads as.
+static NULL: Value = Value::Null;
 
 /// What a path starts from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,29 +106,138 @@ impl Path {
         Ok(Self { root, segments })
     }
 
-    /// The value at this path, `null` when any part is missing.
+    /// The value at this path, `null` when any part is missing. A copy: prefer [`Path::lookup`]
+    /// to read a value that may be large.
     pub fn resolve(&self, scope: &Scope<'_>) -> Value {
-        let start = match &self.root {
+        self.lookup(scope).cloned().unwrap_or(Value::Null)
+    }
+
+    /// The value at this path, read in place; `None` when any part is missing.
+    pub fn lookup<'a>(&self, scope: &Scope<'a>) -> Option<&'a Value> {
+        let mut at = match &self.root {
             Root::Input => Some(scope.input),
             Root::Item => scope.item,
             Root::Step(name) => scope.steps.get(name),
-        };
-        let mut at = match start {
-            Some(v) => v,
-            None => return Value::Null,
-        };
+        }?;
         for seg in &self.segments {
-            let next = match at {
+            at = match at {
                 Value::Object(map) => map.get(seg),
                 Value::Array(items) => seg.parse::<usize>().ok().and_then(|i| items.get(i)),
                 _ => None,
-            };
-            match next {
-                Some(v) => at = v,
-                None => return Value::Null,
+            }?;
+        }
+        Some(at)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Budgets
+
+/// Bytes a render may still produce. Spent while rendering: a string by its length, every
+/// value by [`VALUE_COST`] more, a number, boolean or list interpolated into a string by the
+/// length of its JSON text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Budget {
+    limit: usize,
+    left: usize,
+}
+
+/// A render stopped: it would have produced more than its budget allowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the rendered value exceeds the budget of {limit} bytes")]
+pub struct OverBudget {
+    /// The budget it exceeded.
+    pub limit: usize,
+}
+
+impl Budget {
+    /// A budget of `limit` bytes.
+    pub fn new(limit: usize) -> Self {
+        Self { limit, left: limit }
+    }
+
+    /// What it started with.
+    pub fn limit(&self) -> usize {
+        self.limit
+    }
+
+    /// What was spent so far.
+    pub fn spent(&self) -> usize {
+        self.limit - self.left
+    }
+
+    fn spend(&mut self, bytes: usize) -> Result<(), OverBudget> {
+        match self.left.checked_sub(bytes) {
+            Some(left) => {
+                self.left = left;
+                Ok(())
+            }
+            None => {
+                self.left = 0;
+                Err(OverBudget { limit: self.limit })
             }
         }
-        at.clone()
+    }
+
+    /// Spends what a copy of `v` costs, walking it only as far as the budget lasts.
+    fn spend_on(&mut self, v: &Value) -> Result<(), OverBudget> {
+        self.spend(VALUE_COST)?;
+        match v {
+            Value::String(s) => self.spend(s.len()),
+            Value::Array(items) => items.iter().try_for_each(|item| self.spend_on(item)),
+            Value::Object(map) => map.iter().try_for_each(|(k, item)| {
+                self.spend(VALUE_COST + k.len())?;
+                self.spend_on(item)
+            }),
+            Value::Null | Value::Bool(_) | Value::Number(_) => Ok(()),
+        }
+    }
+}
+
+/// A string being built under a budget; serde_json writes into it and stops when it is spent.
+struct Capped<'b> {
+    out: Vec<u8>,
+    budget: &'b mut Budget,
+}
+
+impl io::Write for Capped<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.budget
+            .spend(buf.len())
+            .map_err(|e| io::Error::other(e.to_string()))?;
+        self.out.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Capped<'_> {
+    fn push(&mut self, s: &str) -> Result<(), OverBudget> {
+        self.budget.spend(s.len())?;
+        self.out.extend_from_slice(s.as_bytes());
+        Ok(())
+    }
+
+    /// Appends `v`'s text: a string as itself, `null` as nothing, anything else as JSON.
+    fn push_value(&mut self, v: Option<&Value>) -> Result<(), OverBudget> {
+        match v {
+            None | Some(Value::Null) => Ok(()),
+            Some(Value::String(s)) => self.push(s),
+            Some(other) => serde_json::to_writer(&mut *self, other).map_err(|_| OverBudget {
+                limit: self.budget.limit,
+            }),
+        }
+    }
+
+    fn finish(self) -> String {
+        // Only whole strings and whole JSON documents were appended: valid UTF-8.
+        match String::from_utf8(self.out) {
+            Ok(s) => s,
+            Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+        }
     }
 }
 
@@ -180,41 +304,64 @@ pub fn has_template(v: &Value) -> bool {
     }
 }
 
-/// Fills the placeholders of `template` from `scope`. Call only on templates that passed
-/// [`template_paths`].
-pub fn render(template: &Value, scope: &Scope<'_>) -> Value {
+/// Fills the placeholders of `template` from `scope`, spending `budget` as it goes: it stops
+/// with [`OverBudget`] as soon as the output would exceed it, never building more than the
+/// budget. Call only on templates that passed [`template_paths`].
+pub fn render(
+    template: &Value,
+    scope: &Scope<'_>,
+    budget: &mut Budget,
+) -> Result<Value, OverBudget> {
     match template {
         Value::String(s) => {
             let Ok(found) = placeholders(s) else {
-                return template.clone();
+                budget.spend_on(template)?;
+                return Ok(template.clone());
             };
             if let [(range, path)] = found.as_slice()
                 && range.start == 0
                 && range.end == s.len()
             {
-                return path.resolve(scope);
+                let value = path.lookup(scope).unwrap_or(&NULL);
+                budget.spend_on(value)?;
+                return Ok(value.clone());
             }
-            let mut out = String::with_capacity(s.len());
+            budget.spend(VALUE_COST)?;
+            let mut out = Capped {
+                out: Vec::new(),
+                budget,
+            };
             let mut last = 0;
             for (range, path) in found {
-                out.push_str(&s[last..range.start]);
-                match path.resolve(scope) {
-                    Value::String(v) => out.push_str(&v),
-                    Value::Null => {}
-                    other => out.push_str(&other.to_string()),
-                }
+                out.push(&s[last..range.start])?;
+                out.push_value(path.lookup(scope))?;
                 last = range.end;
             }
-            out.push_str(&s[last..]);
-            Value::String(out)
+            out.push(&s[last..])?;
+            Ok(Value::String(out.finish()))
         }
-        Value::Array(items) => Value::Array(items.iter().map(|v| render(v, scope)).collect()),
-        Value::Object(map) => Value::Object(
+        Value::Array(items) => {
+            budget.spend(VALUE_COST)?;
+            items
+                .iter()
+                .map(|v| render(v, scope, budget))
+                .collect::<Result<_, _>>()
+                .map(Value::Array)
+        }
+        Value::Object(map) => {
+            budget.spend(VALUE_COST)?;
             map.iter()
-                .map(|(k, v)| (k.clone(), render(v, scope)))
-                .collect(),
-        ),
-        other => other.clone(),
+                .map(|(k, v)| {
+                    budget.spend(VALUE_COST + k.len())?;
+                    Ok((k.clone(), render(v, scope, budget)?))
+                })
+                .collect::<Result<_, _>>()
+                .map(Value::Object)
+        }
+        other => {
+            budget.spend_on(other)?;
+            Ok(other.clone())
+        }
     }
 }
 
@@ -500,17 +647,20 @@ impl Condition {
         }
     }
 
-    /// Whether the condition holds in `scope`.
+    /// Whether the condition holds in `scope`. Values are read in place, never copied: the
+    /// work is linear in the condition's length and the size of the values it compares.
     pub fn eval(&self, scope: &Scope<'_>) -> bool {
-        let value = |o: &Operand| match o {
-            Operand::Path(p) => p.resolve(scope),
-            Operand::Literal(v) => v.clone(),
-        };
+        fn value<'v>(o: &'v Operand, scope: &Scope<'v>) -> &'v Value {
+            match o {
+                Operand::Path(p) => p.lookup(scope).unwrap_or(&NULL),
+                Operand::Literal(v) => v,
+            }
+        }
         match self {
             Condition::Or(parts) => parts.iter().any(|c| c.eval(scope)),
             Condition::And(parts) => parts.iter().all(|c| c.eval(scope)),
-            Condition::Compare(a, op, b) => compare(&value(a), *op, &value(b)),
-            Condition::Truthy(p) => truthy(&p.resolve(scope)),
+            Condition::Compare(a, op, b) => compare(value(a, scope), *op, value(b, scope)),
+            Condition::Truthy(p) => p.lookup(scope).is_some_and(truthy),
         }
     }
 }
@@ -571,10 +721,13 @@ mod tests {
             "text": "n={{ input.n }} name={{ input.name }}{{ input.missing }}",
             "nested": ["{{ input.name }}", 5],
         });
+        let mut budget = Budget::new(1024);
         assert_eq!(
-            render(&t, &s),
+            render(&t, &s, &mut budget).unwrap(),
             json!({"whole": 3, "list": [1, 2], "text": "n=3 name=x", "nested": ["x", 5]})
         );
+        // 4 keys and their 19 bytes, 9 values, 11 bytes of text ("n=3 name=x", "x").
+        assert_eq!(budget.spent(), 4 * VALUE_COST + 19 + 9 * VALUE_COST + 11);
         let paths = template_paths(&t).unwrap();
         assert!(paths.iter().any(|(at, _)| at == "nested[0]"));
         assert_eq!(
@@ -584,6 +737,69 @@ mod tests {
             "a.b"
         );
         assert!(template_paths(&json!("{{ input.x")).is_err());
+    }
+
+    /// A scope whose `input.a` is 100 KB of text and `input.list` 100,000 zeros.
+    fn large_input() -> Value {
+        json!({"a": "x".repeat(100_000), "list": vec![0; 100_000]})
+    }
+
+    #[test]
+    fn a_render_over_its_budget_stops_as_soon_as_the_budget_is_spent() {
+        let input = large_input();
+        let steps = HashMap::new();
+        let s = scope_with(&input, &steps, None);
+        // Each of these renders to over 10 GB: built whole, the test would run out of memory.
+        let copies = "{{ input.a }}".repeat(1000);
+        let keys: serde_json::Map<String, Value> = (0..100)
+            .map(|i| {
+                (
+                    format!("k{i}"),
+                    json!({"t": copies.clone(), "whole": "{{ input.a }}"}),
+                )
+            })
+            .collect();
+        let list_text = "{{ input.list }}".repeat(100_000);
+        let bombs = [
+            json!({"interpolated": keys}),
+            json!({"whole": vec!["{{ input.a }}"; 200_000]}),
+            json!({"list_as_text": list_text}),
+            json!({"list_copies": vec!["{{ input.list }}"; 200_000]}),
+        ];
+        for bomb in bombs {
+            let mut budget = Budget::new(1024 * 1024);
+            assert_eq!(
+                render(&bomb, &s, &mut budget),
+                Err(OverBudget { limit: 1024 * 1024 })
+            );
+            assert_eq!(budget.spent(), budget.limit());
+        }
+    }
+
+    #[test]
+    fn a_copied_value_costs_its_size_in_memory_not_only_its_text() {
+        let input = large_input();
+        let steps = HashMap::new();
+        let s = scope_with(&input, &steps, None);
+        // 200 KB of JSON, over 3 MB in memory.
+        let t = json!("{{ input.list }}");
+        assert!(render(&t, &s, &mut Budget::new(1024 * 1024)).is_err());
+        let mut roomy = Budget::new(8 * 1024 * 1024);
+        assert_eq!(render(&t, &s, &mut roomy).unwrap(), input["list"]);
+        assert_eq!(roomy.spent(), (100_000 + 1) * VALUE_COST);
+    }
+
+    #[test]
+    fn one_budget_is_shared_by_every_render_that_spends_it() {
+        let input = json!({"a": "x".repeat(1000)});
+        let steps = HashMap::new();
+        let s = scope_with(&input, &steps, None);
+        let t = json!("{{ input.a }}");
+        let mut budget = Budget::new(10 * 1024);
+        let fit = (0..100)
+            .take_while(|_| render(&t, &s, &mut budget).is_ok())
+            .count();
+        assert_eq!(fit, 10 * 1024 / (1000 + VALUE_COST));
     }
 
     #[test]

@@ -23,6 +23,10 @@
 //! fails when one of its jobs is dead or cancelled; the run then fails naming the step, and no
 //! new step starts (steps already running finish). Retrying a run re-runs only its failed steps.
 //!
+//! Rendering a step's args is bounded ([`MAX_RENDERED_ARGS`] per job, [`MAX_FOR_EACH_ARGS`] for
+//! all the items of a `for_each`), checked while rendering: a step over budget fails naming the
+//! budget, and a run whose root step is over budget is refused at the start (a 422) instead.
+//!
 //! A step job finished outside the completer — cancelled through `/jobs` while queued, or
 //! dead-lettered by lease rescue — advances its run in that same transaction too: a run is a
 //! group of jobs to the queue, and [`Engine`] is the completion hook the queue calls whenever
@@ -57,6 +61,11 @@ pub use workflow::{
 
 /// Most items a `for_each` step may fan out to.
 pub const MAX_ITEMS: usize = 10_000;
+/// Most bytes one job's rendered args may take (see [`expr::Budget`] for how they are
+/// counted). Rendering stops as soon as it is exceeded, and the step fails saying so.
+pub const MAX_RENDERED_ARGS: usize = 1024 * 1024;
+/// Most bytes the rendered args of all the items of one `for_each` step may take together.
+pub const MAX_FOR_EACH_ARGS: usize = 16 * 1024 * 1024;
 /// Longest workflow name.
 pub const MAX_WORKFLOW_NAME: usize = 100;
 
