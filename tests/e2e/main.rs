@@ -8,6 +8,7 @@ mod budgets;
 mod classify;
 mod dashboard;
 mod endpoints;
+mod hostile_api;
 mod leads;
 mod lifecycle;
 mod run_jobs;
