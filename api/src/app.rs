@@ -2,17 +2,18 @@
 //! same thing.
 //!
 //! Layers, outermost first: `RequestId` (reuses an incoming `X-Request-Id`, makes one
-//! otherwise, returns it on every response), `Tracing` (one span per request, carrying the id),
-//! [`SecurityHeaders`], the problem+json catch-all (every error that escapes a route, a 404 or
-//! 405 included, becomes problem+json before the layers above see it), [`BodyLimit`], then the
-//! routes.
+//! otherwise, returns it on every response), the [`TrustedProxies`] as request data (so
+//! [`client_ip`](crate::auth::client_ip) can say who the client is from here on), [`RequestLog`]
+//! (one span per request, carrying the id and the client's address), [`SecurityHeaders`], the
+//! problem+json catch-all (every error that escapes a route, a 404 or 405 included, becomes
+//! problem+json before the layers above see it), [`BodyLimit`], then the routes.
 
 use std::{sync::Arc, time::Duration};
 
 use jobs::queue::{CompletionHook, Notifier};
 use poem::{
     Endpoint, EndpointExt, IntoEndpoint, Route, get,
-    middleware::{Cors, RequestId, ReuseId, Tracing},
+    middleware::{Cors, RequestId, ReuseId},
 };
 use poem_openapi::OpenApiService;
 use sqlx::PgPool;
@@ -23,9 +24,11 @@ use crate::{
     dashboard, health,
     limits::{Limit, Limits},
     metrics::{self, Metrics},
-    middleware::{BodyLimit, SecurityHeaders},
+    middleware::{BodyLimit, RequestLog, SecurityHeaders},
     problem,
+    proxies::TrustedProxies,
     routes::leads::LeadsApi,
+    routes::stream::FleetSnapshots,
     routes::{
         audit::AuditApi, budgets::BudgetsApi, hosts::HostsApi, jobs::JobsApi, keys::KeysApi,
         run_events::RunEventsApi, runs::RunsApi, schedules::SchedulesApi, signals::SignalsApi,
@@ -34,6 +37,7 @@ use crate::{
     },
     routes::{estimate::EstimateApi, rulesets::RulesetsApi},
     settings::Access,
+    streams::Streams,
 };
 
 /// What every handler shares.
@@ -48,8 +52,18 @@ pub struct AppState {
     pub completion_hook: Arc<dyn CompletionHook>,
     /// Per-key rate limits and bad-key throttling.
     pub limits: Limits,
+    /// Checks keys (cached); revoking a key forgets it here.
+    pub authenticator: Authenticator,
     /// How long a rotated key's old secret still works.
     pub key_rotation_grace: Duration,
+    /// What a tenant admin cannot exceed.
+    pub ceilings: jobs::tenants::Ceilings,
+    /// The open event streams and their caps.
+    pub streams: Streams,
+    /// The fleet snapshots `/stream` shares between its streams.
+    pub fleet: FleetSnapshots,
+    /// The proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: TrustedProxies,
     /// The LLM's model, provider and prices, for cost estimates (`LLM_*`; off by default).
     pub llm: Arc<jobs::llm::LlmSettings>,
 }
@@ -60,8 +74,18 @@ impl AppState {
         Self {
             notifier: Notifier::spawn(pool.clone()),
             completion_hook: Arc::new(jobs::workflows::Engine),
-            limits: Limits::new(pool.clone(), access.bad_key_limit, access.bad_key_cooldown),
+            limits: Limits::new(
+                pool.clone(),
+                access.bad_key_limit,
+                access.bad_key_cooldown,
+                access.ceilings,
+            ),
+            authenticator: Authenticator::new(pool.clone()),
             key_rotation_grace: access.key_rotation_grace,
+            ceilings: access.ceilings,
+            streams: Streams::new(access.streams),
+            fleet: FleetSnapshots::new(pool.clone()),
+            trusted_proxies: access.trusted_proxies.clone(),
             llm: Arc::default(),
             pool,
         }
@@ -161,7 +185,8 @@ pub fn build(parts: AppParts) -> impl Endpoint<Output = poem::Response> + 'stati
     let api = api_service();
     let spec = api.spec_endpoint();
     let docs = api.swagger_ui();
-    let authenticator = Authenticator::new(parts.state.pool.clone());
+    let authenticator = parts.state.authenticator.clone();
+    let trusted_proxies = parts.state.trusted_proxies.clone();
     let limit = Limit {
         limits: parts.state.limits.clone(),
         authenticator: authenticator.clone(),
@@ -194,7 +219,8 @@ pub fn build(parts: AppParts) -> impl Endpoint<Output = poem::Response> + 'stati
         .with(BodyLimit::new(parts.max_body_bytes))
         .catch_all_error(problem::catch_all)
         .with(SecurityHeaders)
-        .with(Tracing)
+        .with(RequestLog)
+        .data(trusted_proxies)
         .with_if(cors.is_some(), cors.unwrap_or_default())
         .with(RequestId::default().reuse_id(ReuseId::Use))
 }

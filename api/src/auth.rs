@@ -4,9 +4,12 @@
 //! poem-openapi security scheme of both). The checkers look the key up through
 //! [`Authenticator`]: `jobs::auth::authenticate` fronted by a small moka cache keyed by the key's
 //! SHA-256 (never by the key), so a burst of requests costs one query. A live key is cached for
-//! [`VALID_TTL`] at most, so a revoked key stops working within that; an unknown key for
+//! [`VALID_TTL`] at most, so a revoked key stops working within that in every process (and at
+//! once in the process that revoked it: [`Authenticator::forget_key`]); an unknown key for
 //! [`INVALID_TTL`], which keeps a stream of bad keys off the database without making a
 //! just-created key wait long.
+//!
+//! [`client_ip`] says who the client is (through the operator's trusted proxies).
 //!
 //! Roles are checked in the handlers with [`Auth::require`]: viewers read; operators also
 //! enqueue, cancel, retry and delete; admins can do everything.
@@ -30,7 +33,7 @@ use poem_openapi::{
 use secrecy::SecretString;
 use sqlx::PgPool;
 
-use crate::problem::ApiError;
+use crate::{problem::ApiError, proxies::TrustedProxies};
 
 /// How long a live key is trusted without asking the database again.
 pub const VALID_TTL: Duration = Duration::from_secs(5);
@@ -79,7 +82,21 @@ impl Authenticator {
             cache: Cache::builder()
                 .max_capacity(CACHE_CAPACITY)
                 .expire_after(TtlByOutcome)
+                .support_invalidation_closures()
                 .build(),
+        }
+    }
+
+    /// Forgets key `key_id` (every secret of it that was cached), so this process asks the
+    /// database again at its next use: call it after the change that revoked the key commits.
+    pub fn forget_key(&self, key_id: uuid::Uuid) {
+        let forgotten = self
+            .cache
+            .invalidate_entries_if(move |_, p| p.is_some_and(|p| p.key_id == key_id));
+        if let Err(e) = forgotten {
+            // Only when the cache was built without invalidation closures; the TTL still
+            // bounds how long the key keeps working.
+            tracing::error!(error = %e, "could not forget a revoked key");
         }
     }
 
@@ -213,7 +230,19 @@ impl Origin {
 }
 
 /// The client's IP address, when the connection has one: the one place that says who the client
-/// is, for the audit log ([`Origin`]) and the bad-key limit alike.
+/// is, for the audit log ([`Origin`]), the bad-key limit and the request logs alike.
+///
+/// The TCP peer, unless it is one of the [`TrustedProxies`] in the request's data: then the
+/// client its `X-Forwarded-For` names ([`TrustedProxies::client`]).
 pub fn client_ip(req: &Request) -> Option<std::net::IpAddr> {
-    req.remote_addr().as_socket_addr().map(|a| a.ip())
+    let peer = req.remote_addr().as_socket_addr()?.ip();
+    let forwarded_for = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok());
+    Some(match req.data::<TrustedProxies>() {
+        Some(trusted) => trusted.client(peer, forwarded_for),
+        None => peer.to_canonical(),
+    })
 }

@@ -20,8 +20,10 @@ pub mod metrics;
 pub mod middleware;
 pub mod models;
 pub mod problem;
+pub mod proxies;
 pub mod routes;
 pub mod settings;
+pub mod streams;
 
 /// Where the REST operations are served, and the spec's server URL.
 pub const API_PREFIX: &str = "/api/v1";

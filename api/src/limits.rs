@@ -1,5 +1,12 @@
-//! Request limits: a token bucket per API key (rate and burst from the key's tenant settings),
-//! and a cooling-off for client addresses that present too many bad keys.
+//! Request limits: a token bucket per API key (rate and burst from the key's tenant settings,
+//! under the operator's [`Ceilings`]), and a cooling-off for client addresses that present too
+//! many bad keys.
+//!
+//! The cooling-off never refuses a request that carries a valid key: behind a shared router (or
+//! with a neighbour who sends garbage) one address is many clients, and someone else's bad keys
+//! must not lock out a good one. The key is checked first; only a request without a valid key is
+//! refused while its address cools off. A cooling address's requests with a key therefore still
+//! cost a key check each (one indexed probe; each unknown key is then cached for a second).
 //!
 //! Both live in this api process' memory: with N api processes a key may make up to N times its
 //! rate. That is deliberate: a fleet-wide limit would cost a database round trip (or a shared
@@ -14,7 +21,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use jobs::auth::Principal;
+use jobs::{auth::Principal, tenants::Ceilings};
 use moka::future::Cache;
 use poem::{
     Endpoint, IntoResponse, Middleware, Request, Response,
@@ -117,6 +124,7 @@ struct Inner {
     failures: Cache<IpAddr, Arc<Mutex<Failures>>>,
     bad_key_limit: u32,
     cooldown: Duration,
+    ceilings: Ceilings,
 }
 
 impl std::fmt::Debug for Limits {
@@ -129,8 +137,9 @@ impl std::fmt::Debug for Limits {
 }
 
 impl Limits {
-    /// Limits that refuse an address for `cooldown` after `bad_key_limit` bad keys in a minute.
-    pub fn new(pool: PgPool, bad_key_limit: u32, cooldown: Duration) -> Self {
+    /// Limits that refuse an address for `cooldown` after `bad_key_limit` bad keys in a minute,
+    /// with tenants' rates held under `ceilings`.
+    pub fn new(pool: PgPool, bad_key_limit: u32, cooldown: Duration, ceilings: Ceilings) -> Self {
         Self {
             inner: Arc::new(Inner {
                 pool,
@@ -148,6 +157,7 @@ impl Limits {
                     .build(),
                 bad_key_limit,
                 cooldown,
+                ceilings,
             }),
         }
     }
@@ -159,14 +169,19 @@ impl Limits {
 
     async fn quota(&self, tenant_id: Uuid) -> Quota {
         let pool = self.inner.pool.clone();
+        let ceilings = self.inner.ceilings;
         self.inner
             .quotas
             .get_with(tenant_id, async move {
                 match jobs::tenants::get(&pool, tenant_id).await {
-                    Ok(t) => Quota {
-                        per_second: f64::from(t.rate_limit_per_second),
-                        burst: f64::from(t.rate_limit_burst),
-                    },
+                    Ok(t) => {
+                        let (rate, burst) =
+                            ceilings.clamp_rate(t.rate_limit_per_second, t.rate_limit_burst);
+                        Quota {
+                            per_second: f64::from(rate),
+                            burst: f64::from(burst),
+                        }
+                    }
                     Err(e) => {
                         tracing::warn!(error = %e, "could not read the tenant's rate limit; using the defaults");
                         Quota { per_second: 50.0, burst: 100.0 }
@@ -280,20 +295,26 @@ impl<E: Endpoint> Endpoint for LimitEndpoint<E> {
 
     async fn call(&self, req: Request) -> poem::Result<Self::Output> {
         let ip = client_ip(&req);
-        if let Some(ip) = ip
-            && let Some(wait) = self.limit.limits.blocked(ip).await
-        {
-            return Ok(too_many(
-                "too many requests with bad API keys from this address; wait before trying again"
-                    .into(),
-                wait,
-                None,
-            ));
-        }
+        let cooling = async || match ip {
+            Some(ip) => self.limit.limits.blocked(ip).await.map(|wait| {
+                too_many(
+                    "too many requests with bad API keys from this address; wait before trying \
+                     again (a valid key is never refused for this)"
+                        .into(),
+                    wait,
+                    None,
+                )
+            }),
+            None => None,
+        };
         let Some(key) = presented_key(&req) else {
+            if let Some(refused) = cooling().await {
+                return Ok(refused);
+            }
             return self.inner.call(req).await.map(IntoResponse::into_response);
         };
         match self.limit.authenticator.principal(key).await {
+            // A valid key is never refused for its address: only by its own rate.
             Ok(Some(principal)) => match self.limit.limits.take(&principal).await {
                 Decision::Allowed {
                     limit,
@@ -314,6 +335,9 @@ impl<E: Endpoint> Endpoint for LimitEndpoint<E> {
                 )),
             },
             Ok(None) => {
+                if let Some(refused) = cooling().await {
+                    return Ok(refused);
+                }
                 if let Some(ip) = ip {
                     self.limit.limits.record_failure(ip).await;
                 }

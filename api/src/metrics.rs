@@ -1,12 +1,15 @@
 //! `GET /metrics`: Prometheus text from the `metrics` recorder.
 //!
-//! The api records `jobs_enqueued_total{kind}` as it enqueues; at every scrape it refreshes
+//! The api records `jobs_enqueued_total{kind}` as it enqueues; a scrape refreshes
 //! `jobs_queue_depth{kind,state}` (stored states `available`, `running`, `failed`, across every
-//! tenant) from the database, so the gauge is never older than the scrape.
+//! tenant) from the database when the last read is older than [`DEPTH_MAX_AGE`], so however often
+//! (and however many at once) `/metrics` is scraped, the database sees at most one such query per
+//! [`DEPTH_MAX_AGE`]. The gauge is never older than that.
 
 use std::{
     collections::BTreeSet,
     sync::{Arc, Mutex},
+    time::{Duration, Instant},
 };
 
 use metrics_exporter_prometheus::PrometheusHandle;
@@ -20,11 +23,16 @@ pub const ENQUEUED_TOTAL: &str = "jobs_enqueued_total";
 pub const QUEUE_DEPTH: &str = "jobs_queue_depth";
 /// The stored states `jobs::queue::admin::depth` counts.
 const DEPTH_STATES: [&str; 3] = ["available", "running", "failed"];
+/// Oldest the depth gauges may be at a scrape before it reads them again.
+pub const DEPTH_MAX_AGE: Duration = Duration::from_secs(5);
 
-/// The recorder's handle and the depth series already reported.
+/// The recorder's handle, the depth series already reported and when they were last read.
 pub struct Metrics {
     handle: PrometheusHandle,
     depth_series: Mutex<BTreeSet<(String, String)>>,
+    /// When the depth was last read (or tried); held across the read, so concurrent scrapes
+    /// wait for one read instead of making their own.
+    depth_read_at: tokio::sync::Mutex<Option<Instant>>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -52,7 +60,24 @@ impl Metrics {
         Arc::new(Self {
             handle,
             depth_series: Mutex::new(series),
+            depth_read_at: tokio::sync::Mutex::new(None),
         })
+    }
+
+    /// Reads the depth from the database unless it was read within [`DEPTH_MAX_AGE`]. A failed
+    /// read keeps the last values and is not tried again before then either.
+    async fn refresh_depth(&self, pool: &sqlx::PgPool) {
+        let mut read_at = self.depth_read_at.lock().await;
+        if !due(*read_at, Instant::now(), DEPTH_MAX_AGE) {
+            return;
+        }
+        match jobs::queue::admin::depth(pool).await {
+            Ok(rows) => self.set_depth(rows),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not refresh jobs_queue_depth; serving the last values")
+            }
+        }
+        *read_at = Some(Instant::now());
     }
 
     /// Sets the depth gauges from `rows`; a series seen before and absent now is set to 0.
@@ -72,19 +97,34 @@ impl Metrics {
     }
 }
 
+/// Whether a value read at `read_at` (never: `None`) is older than `max_age` at `now`.
+fn due(read_at: Option<Instant>, now: Instant, max_age: Duration) -> bool {
+    read_at.is_none_or(|at| now.saturating_duration_since(at) >= max_age)
+}
+
 /// `GET /metrics`.
 #[handler]
 pub async fn scrape(state: Data<&AppState>, metrics: Data<&Arc<Metrics>>) -> Response {
-    match jobs::queue::admin::depth(&state.pool).await {
-        Ok(rows) => metrics.set_depth(rows),
-        Err(e) => {
-            tracing::warn!(error = %e, "could not refresh jobs_queue_depth; serving the last values")
-        }
-    }
+    metrics.refresh_depth(&state.pool).await;
     metrics.handle.run_upkeep();
     metrics
         .handle
         .render()
         .with_content_type("text/plain; version=0.0.4; charset=utf-8")
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_depth_is_read_again_only_once_it_is_old_enough() {
+        let t0 = Instant::now();
+        let age = Duration::from_secs(5);
+        assert!(due(None, t0, age), "never read");
+        assert!(!due(Some(t0), t0, age));
+        assert!(!due(Some(t0), t0 + Duration::from_millis(4999), age));
+        assert!(due(Some(t0), t0 + age, age));
+    }
 }

@@ -1,11 +1,73 @@
-//! The api's own middleware: a request body limit and the security headers.
+//! The api's own middleware: the request log, a request body limit and the security headers.
+
+use std::time::Instant;
 
 use poem::{
     Body, Endpoint, IntoResponse, Middleware, Request, Response, Result,
     error::SizedLimitError,
     http::{HeaderValue, StatusCode, header},
+    middleware::ReqId,
     web::headers::{ContentLength, HeaderMapExt},
 };
+use tracing::Instrument;
+
+use crate::auth::client_ip;
+
+/// One `request` span per request, with its id, method, URI and the client's address as
+/// [`client_ip`] decides it (poem's own `Tracing` believes any `X-Forwarded-For` or
+/// `X-Real-IP`), and one `response` (or `error`) line with the status and the duration.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RequestLog;
+
+impl<E: Endpoint> Middleware<E> for RequestLog {
+    type Output = RequestLogEndpoint<E>;
+
+    fn transform(&self, inner: E) -> Self::Output {
+        RequestLogEndpoint { inner }
+    }
+}
+
+/// [`RequestLog`] around an endpoint.
+#[derive(Debug)]
+pub struct RequestLogEndpoint<E> {
+    inner: E,
+}
+
+impl<E: Endpoint> Endpoint for RequestLogEndpoint<E> {
+    type Output = Response;
+
+    async fn call(&self, req: Request) -> Result<Self::Output> {
+        let remote_addr = client_ip(&req).map(|ip| ip.to_string()).unwrap_or_default();
+        let request_id = req
+            .extensions()
+            .get::<ReqId>()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        let span = tracing::info_span!(
+            "request",
+            remote_addr = %remote_addr,
+            method = %req.method(),
+            uri = %req.original_uri(),
+            request_id = %request_id,
+        );
+        async move {
+            let started = Instant::now();
+            match self.inner.call(req).await {
+                Ok(resp) => {
+                    let resp = resp.into_response();
+                    tracing::info!(status = %resp.status(), duration = ?started.elapsed(), "response");
+                    Ok(resp)
+                }
+                Err(err) => {
+                    tracing::info!(status = %err.status(), error = %err, duration = ?started.elapsed(), "error");
+                    Err(err)
+                }
+            }
+        }
+        .instrument(span)
+        .await
+    }
+}
 
 /// Refuses request bodies larger than `max` bytes with 413.
 ///

@@ -133,7 +133,8 @@ pub struct NewJobBatchSchema {
 #[oai(skip_serializing_if_is_none)]
 #[oai(rename = "JobOptions")]
 pub struct JobOptions {
-    /// Higher runs first; -100 to 100 (default 0).
+    /// Higher runs first, across every tenant's jobs of the kind; -100 to 100 (default 0), and
+    /// no higher than the server's ceiling (`JOB_PRIORITY_MAX`; above it, a 422).
     #[oai(validator(minimum(value = "-100"), maximum(value = "100")))]
     pub priority: Option<i16>,
     /// Run no earlier than this instant (default: now).

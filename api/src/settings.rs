@@ -2,7 +2,12 @@
 
 use std::time::Duration;
 
-use jobs::config::{self, ConfigError, DatabaseSettings};
+use jobs::{
+    config::{self, ConfigError, DatabaseSettings},
+    tenants::Ceilings,
+};
+
+use crate::{proxies::TrustedProxies, streams::StreamLimits};
 
 /// Default `MAX_BODY_BYTES`: 1 MiB.
 pub const DEFAULT_MAX_BODY_BYTES: u64 = 1024 * 1024;
@@ -22,7 +27,7 @@ pub struct Settings {
     pub llm: jobs::llm::LlmSettings,
 }
 
-/// How keys rotate and who may call from where.
+/// How keys rotate, who may call from where, and what one caller may hold.
 #[derive(Debug, Clone)]
 pub struct Access {
     /// `KEY_ROTATION_GRACE_SECS` (default 24 h): how long a rotated key's old secret still works.
@@ -33,6 +38,14 @@ pub struct Access {
     pub bad_key_limit: u32,
     /// `BAD_KEY_COOLDOWN_SECS` (default 60): how long such an address is refused.
     pub bad_key_cooldown: Duration,
+    /// `TRUSTED_PROXIES`: comma-separated CIDRs or addresses whose `X-Forwarded-For` names the
+    /// client (none by default).
+    pub trusted_proxies: TrustedProxies,
+    /// `TENANT_MAX_RATE_PER_SECOND`, `TENANT_MAX_BURST`, `TENANT_MAX_KEYS`, `JOB_PRIORITY_MAX`:
+    /// what a tenant admin cannot exceed.
+    pub ceilings: Ceilings,
+    /// `STREAM_MAX_PER_KEY`, `STREAM_MAX_PER_TENANT`, `STREAM_MAX_LIFETIME_SECS`.
+    pub streams: StreamLimits,
 }
 
 impl Default for Access {
@@ -42,6 +55,9 @@ impl Default for Access {
             cors_origins: Vec::new(),
             bad_key_limit: 20,
             bad_key_cooldown: Duration::from_secs(60),
+            trusted_proxies: TrustedProxies::default(),
+            ceilings: Ceilings::default(),
+            streams: StreamLimits::default(),
         }
     }
 }
@@ -68,6 +84,15 @@ impl Access {
                 ),
             });
         }
+        let trusted_proxies = TrustedProxies::parse(
+            &std::env::var("TRUSTED_PROXIES").unwrap_or_default(),
+        )
+        .map_err(|bad| ConfigError {
+            var: "TRUSTED_PROXIES".into(),
+            expected: format!(
+                "comma-separated CIDRs or addresses like 10.0.0.0/8,192.0.2.7 (not {bad:?})"
+            ),
+        })?;
         Ok(Self {
             key_rotation_grace: config::seconds(
                 "KEY_ROTATION_GRACE_SECS",
@@ -82,8 +107,40 @@ impl Access {
                 d.bad_key_cooldown,
                 1..=86_400,
             )?,
+            trusted_proxies,
+            ceilings: ceilings_from_env(d.ceilings)?,
+            streams: streams_from_env(d.streams)?,
         })
     }
+}
+
+fn ceilings_from_env(d: Ceilings) -> Result<Ceilings, ConfigError> {
+    let rate =
+        |var, default: i32| config::number(var, default as u64, 1..=100_000).map(|n| n as i32);
+    Ok(Ceilings {
+        max_rate_per_second: rate("TENANT_MAX_RATE_PER_SECOND", d.max_rate_per_second)?,
+        max_burst: rate("TENANT_MAX_BURST", d.max_burst)?,
+        max_keys: config::number("TENANT_MAX_KEYS", d.max_keys as u64, 1..=100_000)? as i64,
+        max_priority: config::number("JOB_PRIORITY_MAX", d.max_priority as u64, 0..=100)? as i16,
+    })
+}
+
+fn streams_from_env(d: StreamLimits) -> Result<StreamLimits, ConfigError> {
+    let per_tenant = config::number(
+        "STREAM_MAX_PER_TENANT",
+        d.per_tenant as u64,
+        1..=crate::streams::MAX_PER_TENANT as u64,
+    )? as usize;
+    let per_key = config::number(
+        "STREAM_MAX_PER_KEY",
+        d.per_key as u64,
+        1..=per_tenant as u64,
+    )? as usize;
+    Ok(StreamLimits {
+        per_key,
+        per_tenant,
+        max_lifetime: config::seconds("STREAM_MAX_LIFETIME_SECS", d.max_lifetime, 1..=86_400)?,
+    })
 }
 
 impl Settings {

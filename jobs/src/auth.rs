@@ -185,6 +185,36 @@ pub async fn create_key(
     })
 }
 
+/// Creates a key for `tenant_id` like [`create_key`], unless the tenant already holds
+/// `max_live` live keys (neither revoked nor expired): then a conflict. The tenant's row is locked
+/// for the rest of the transaction, so concurrent creations take turns and cannot both pass the
+/// count.
+pub async fn create_key_within(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    new: &NewKey,
+    max_live: i64,
+) -> Result<IssuedKey, DomainError> {
+    sqlx::query_scalar!("SELECT id FROM tenants WHERE id = $1 FOR UPDATE", tenant_id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or(DomainError::NotFound("tenant"))?;
+    let live = sqlx::query_scalar!(
+        r#"SELECT count(*) AS "n!" FROM api_keys
+           WHERE tenant_id = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())"#,
+        tenant_id
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    if live >= max_live {
+        return Err(DomainError::Conflict(format!(
+            "the tenant holds {live} live keys, the most this server allows ({max_live}); \
+             revoke one first"
+        )));
+    }
+    create_key(conn, tenant_id, &new.name, new.role, new.expires_at).await
+}
+
 /// The principal behind `key`, if it is a live key: not revoked, not expired, and either its
 /// current secret or its previous one within the rotation grace period.
 pub async fn authenticate(
@@ -392,6 +422,28 @@ mod tests {
             rotate_key(&mut conn, other, old.id, std::time::Duration::ZERO).await,
             Err(DomainError::NotFound(_))
         ));
+    }
+
+    #[sqlx::test(migrator = "crate::db::MIGRATOR")]
+    async fn a_tenant_cannot_hold_more_live_keys_than_the_ceiling(pool: PgPool) {
+        let mut conn = pool.acquire().await.unwrap();
+        let tenant = ensure_tenant(&mut conn, "acme").await.unwrap();
+        let new = NewKey {
+            name: "ci".into(),
+            role: Role::Viewer,
+            expires_at: None,
+        };
+        let first = create_key_within(&mut conn, tenant, &new, 2).await.unwrap();
+        create_key_within(&mut conn, tenant, &new, 2).await.unwrap();
+        assert!(matches!(
+            create_key_within(&mut conn, tenant, &new, 2).await,
+            Err(DomainError::Conflict(m)) if m.contains("(2)")
+        ));
+        // Another tenant's keys do not count; a revoked key frees its place.
+        let other = ensure_tenant(&mut conn, "globex").await.unwrap();
+        create_key_within(&mut conn, other, &new, 2).await.unwrap();
+        revoke_key(&mut conn, tenant, first.id).await.unwrap();
+        create_key_within(&mut conn, tenant, &new, 2).await.unwrap();
     }
 
     #[sqlx::test(migrator = "crate::db::MIGRATOR")]

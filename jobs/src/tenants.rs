@@ -1,4 +1,5 @@
-//! A tenant's own settings: request rate limits and job retention.
+//! A tenant's own settings: request rate limits and job retention, within the ceilings the
+//! operator sets for every tenant ([`Ceilings`]).
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -95,6 +96,66 @@ impl SettingsPatch {
         }
         Ok(())
     }
+
+    /// Refuses a rate or burst above the operator's ceilings, naming the field and the ceiling.
+    pub fn within(&self, ceilings: &Ceilings) -> Result<(), FieldError> {
+        for (path, value, max) in [
+            (
+                "rate_limit_per_second",
+                self.rate_limit_per_second,
+                ceilings.max_rate_per_second,
+            ),
+            (
+                "rate_limit_burst",
+                self.rate_limit_burst,
+                ceilings.max_burst,
+            ),
+        ] {
+            if value.is_some_and(|v| v > max) {
+                return Err(FieldError::new(
+                    path,
+                    format!("expected 1 to {max}: {max} is this server's ceiling"),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What the operator lets any tenant have: a tenant admin cannot set more.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ceilings {
+    /// Highest `rate_limit_per_second` (`TENANT_MAX_RATE_PER_SECOND`).
+    pub max_rate_per_second: i32,
+    /// Highest `rate_limit_burst` (`TENANT_MAX_BURST`).
+    pub max_burst: i32,
+    /// Most live keys a tenant may hold (`TENANT_MAX_KEYS`).
+    pub max_keys: i64,
+    /// Highest job priority a tenant may ask for (`JOB_PRIORITY_MAX`): priorities order every
+    /// tenant's jobs of a kind in one queue, so above 0 a tenant's jobs overtake the others'.
+    pub max_priority: i16,
+}
+
+impl Default for Ceilings {
+    fn default() -> Self {
+        Self {
+            max_rate_per_second: 1000,
+            max_burst: 2000,
+            max_keys: 100,
+            max_priority: 100,
+        }
+    }
+}
+
+impl Ceilings {
+    /// `rate` and `burst` as they apply: a stored value above a ceiling (set before the ceiling
+    /// was lowered) counts as the ceiling.
+    pub fn clamp_rate(&self, rate: i32, burst: i32) -> (i32, i32) {
+        (
+            rate.min(self.max_rate_per_second),
+            burst.min(self.max_burst),
+        )
+    }
 }
 
 /// The tenant `id`.
@@ -151,6 +212,34 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn a_patch_above_a_ceiling_names_the_field_and_the_ceiling() {
+        let ceilings = Ceilings {
+            max_rate_per_second: 100,
+            max_burst: 200,
+            ..Ceilings::default()
+        };
+        let ok =
+            SettingsPatch::parse(json!({"rate_limit_per_second": 100, "rate_limit_burst": 200}))
+                .unwrap();
+        assert_eq!(ok.within(&ceilings), Ok(()));
+        for (body, path) in [
+            (
+                json!({"rate_limit_per_second": 101}),
+                "rate_limit_per_second",
+            ),
+            (json!({"rate_limit_burst": 100_000}), "rate_limit_burst"),
+        ] {
+            let err = SettingsPatch::parse(body)
+                .unwrap()
+                .within(&ceilings)
+                .unwrap_err();
+            assert_eq!(err.path, path);
+            assert!(err.message.contains("ceiling"), "{}", err.message);
+        }
+        assert_eq!(ceilings.clamp_rate(5000, 50), (100, 50));
+    }
 
     #[test]
     fn patches_are_parsed_with_paths() {

@@ -9,6 +9,7 @@ mod classify;
 mod dashboard;
 mod endpoints;
 mod hostile_templates;
+mod hostile_api;
 mod leads;
 mod lifecycle;
 mod run_jobs;

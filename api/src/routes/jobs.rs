@@ -302,6 +302,7 @@ async fn create_job(
     let principal = auth.require(Role::Operator)?;
     let span = tracing::Span::current();
     let job = NewJob::parse(body)?;
+    job.priority_at_most(state.ceilings.max_priority)?;
     span.record("kind", job.kind());
     let enqueued = enqueue_all(state, &principal, origin, std::slice::from_ref(&job))
         .await?
@@ -327,6 +328,10 @@ async fn create_batch(
     let principal = auth.require(Role::Operator)?;
     let span = tracing::Span::current();
     let jobs = NewJob::parse_batch(body)?;
+    for (i, job) in jobs.iter().enumerate() {
+        job.priority_at_most(state.ceilings.max_priority)
+            .map_err(|e| e.under(&format!("jobs[{i}]")))?;
+    }
     span.record("jobs", jobs.len());
     let enqueued = enqueue_all(state, &principal, origin, &jobs).await?;
     let any_created = enqueued.iter().any(|e| e.created);

@@ -118,7 +118,8 @@ pub struct KeysApi;
 impl KeysApi {
     /// Create a key
     ///
-    /// The secret is in the response and nowhere else. Needs the admin role.
+    /// The secret is in the response and nowhere else. A tenant holds at most the server's
+    /// number of live keys (`TENANT_MAX_KEYS`, default 100): beyond, a 409. Needs the admin role.
     #[oai(path = "/keys", method = "post", operation_id = "createKey")]
     async fn create(
         &self,
@@ -164,8 +165,8 @@ impl KeysApi {
 
     /// Revoke a key
     ///
-    /// Every api process refuses it within 5 seconds. The key stays listed (with
-    /// `include_revoked=true`) for the history. Needs the admin role.
+    /// The api process that revokes it refuses it at once, every other one within 5 seconds.
+    /// The key stays listed (with `include_revoked=true`) for the history. Needs the admin role.
     #[oai(path = "/keys/:id", method = "delete", operation_id = "revokeKey")]
     async fn revoke(
         &self,
@@ -189,6 +190,7 @@ api_responses! {
         400 => BadRequest: "The body is not JSON.",
         401 => Unauthorized,
         403 => Forbidden: "The key is not an admin's.",
+        409 => Conflict: "The tenant holds as many live keys as the server allows; revoke one first.",
         413 => PayloadTooLarge,
         422 => Invalid: "A field is invalid; `errors[].path` names it.",
         429 => TooManyRequests,
@@ -260,14 +262,8 @@ async fn create_key(
     let principal = auth.require(Role::Admin)?;
     let new = NewKey::parse(body)?;
     let mut tx = state.pool.begin().await?;
-    let key = auth::create_key(
-        &mut tx,
-        principal.tenant_id,
-        &new.name,
-        new.role,
-        new.expires_at,
-    )
-    .await?;
+    let key = auth::create_key_within(&mut tx, principal.tenant_id, &new, state.ceilings.max_keys)
+        .await?;
     let info = auth::get_key(&mut tx, principal.tenant_id, key.id).await?;
     audit::record(
         &mut tx,
@@ -353,5 +349,6 @@ async fn revoke_key(
     )
     .await?;
     tx.commit().await?;
+    state.authenticator.forget_key(id);
     Ok(RevokeKeyResponse::Ok(Json(after.into())))
 }

@@ -3,11 +3,12 @@
 //!
 //! Each event's SSE `id` is its id in `workflow_run_events` (increasing within a run), its SSE
 //! `event` its type, its `data` the [`RunEventView`] as JSON. The stream reads the table with a
-//! short poll ([`POLL`]) per open stream; at most [`MAX_STREAMS`] are open per api process (503
-//! beyond), and each lasts at most [`MAX_LIFETIME`] (then it ends and the client resumes). It
-//! ends once the run has settled (finished, with no step still running) and every event has been
-//! sent; asked again after that, it answers 204, which tells an `EventSource` to stop
-//! reconnecting. It never writes anything.
+//! short poll ([`POLL`]) per open stream; each holds a slot of [`crate::streams`] (a key's and a
+//! tenant's caps: 429 beyond; the process's: 503), and each lasts at most
+//! `STREAM_MAX_LIFETIME_SECS` (then it ends and the client resumes). It ends once the run has
+//! settled (finished, with no step still running) and every event has been sent; asked again
+//! after that, it answers 204, which tells an `EventSource` to stop reconnecting. It never writes
+//! anything.
 
 use std::{collections::VecDeque, time::Duration};
 
@@ -22,12 +23,11 @@ use poem::web::{Data, sse::Event};
 use poem_openapi::{
     Object, OpenApi,
     param::{Header, Path},
-    payload::EventStream,
+    payload::{EventStream, Json},
     types::ToJSON,
 };
 use serde_json::Value;
 use sqlx::PgPool;
-use tokio::sync::{Semaphore, SemaphorePermit};
 use uuid::Uuid;
 
 use super::ApiTags;
@@ -35,17 +35,12 @@ use crate::{
     api_responses,
     app::AppState,
     auth::Auth,
-    problem::{ApiError, respond},
+    problem::{ApiError, Problem, respond},
+    streams::{self, Refused, StreamSlot},
 };
 
 /// How often an open stream looks for new events.
 pub const POLL: Duration = Duration::from_millis(500);
-/// Most event streams open at once in one api process.
-pub const MAX_STREAMS: usize = 256;
-/// Longest an event stream stays open; the client resumes with `Last-Event-ID`.
-pub const MAX_LIFETIME: Duration = Duration::from_secs(3600);
-
-static OPEN: Semaphore = Semaphore::const_new(MAX_STREAMS);
 
 /// One event of a run.
 #[derive(Debug, Clone, Object)]
@@ -122,14 +117,31 @@ api_responses! {
         /// The run has finished and there is no event after `Last-Event-ID`.
         #[oai(status = 204)]
         Finished,
+        /// Over the key's request rate, too many bad keys from this address, or the key or its
+        /// tenant holds as many open streams as it may (see `Retry-After`).
+        #[oai(status = 429, content_type = "application/problem+json")]
+        TooManyRequests(
+            Json<Problem>,
+            /// Seconds to wait before trying again.
+            #[oai(header = "Retry-After")]
+            u64,
+        ),
     }
     problems {
         400 => BadRequest: "A parameter could not be read.",
         401 => Unauthorized,
         404 => NotFound: "No such run in this tenant.",
         422 => Invalid: "`Last-Event-ID` is not an event id.",
-        429 => TooManyRequests,
         503 => Unavailable: "Too many event streams are open on this api process; retry shortly.",
+    }
+}
+
+impl From<Refused> for RunEventsResponse {
+    fn from(refused: Refused) -> Self {
+        match refused {
+            Refused::Process => Self::Unavailable(Json(refused.problem())),
+            _ => Self::TooManyRequests(Json(refused.problem()), streams::RETRY_AFTER.as_secs()),
+        }
     }
 }
 
@@ -142,7 +154,7 @@ struct Cursor {
     pending: VecDeque<RunEvent>,
     settled: bool,
     deadline: tokio::time::Instant,
-    _permit: SemaphorePermit<'static>,
+    _slot: StreamSlot,
 }
 
 #[tracing::instrument(skip_all, fields(tenant_id, run_id = %run_id))]
@@ -162,6 +174,10 @@ async fn open(
             )
         })?,
     };
+    let slot = match state.streams.open(&principal) {
+        Ok(slot) => slot,
+        Err(refused) => return Ok(refused.into()),
+    };
     let (progress, first) = events::after(
         &state.pool,
         principal.tenant_id,
@@ -174,11 +190,6 @@ async fn open(
     if settled && first.is_empty() {
         return Ok(RunEventsResponse::Finished);
     }
-    let permit = OPEN.try_acquire().map_err(|_| {
-        ApiError::Unavailable(format!(
-            "{MAX_STREAMS} event streams are open on this api process; retry shortly"
-        ))
-    })?;
     let cursor = Cursor {
         pool: state.pool.clone(),
         tenant_id: principal.tenant_id,
@@ -186,8 +197,8 @@ async fn open(
         last: first.last().map_or(last, |e| e.id),
         pending: first.into(),
         settled,
-        deadline: tokio::time::Instant::now() + MAX_LIFETIME,
-        _permit: permit,
+        deadline: tokio::time::Instant::now() + state.streams.limits().max_lifetime,
+        _slot: slot,
     };
     let stream = futures::stream::unfold(cursor, |mut c| async move {
         loop {

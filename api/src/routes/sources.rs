@@ -379,6 +379,11 @@ async fn delete_source(
     Ok(DeleteSourceResponse::Deleted)
 }
 
+/// The one answer to a push without a key that is not signed with the source's secret, or to
+/// an unknown source.
+pub const PUSH_REFUSED: &str = "an API key, or a valid X-Demandflow-Signature made with the \
+     secret of a push source, is required (no more detail is given to callers without a key)";
+
 #[tracing::instrument(skip_all, fields(tenant_id, source_id = %id, items))]
 async fn push_signals(
     state: &AppState,
@@ -388,6 +393,7 @@ async fn push_signals(
     body: &[u8],
 ) -> Result<PushSignalsResponse, ApiError> {
     let span = tracing::Span::current();
+    let keyless = matches!(auth, PushAuth::Signed);
     let outcome = match auth {
         PushAuth::Key(auth) => {
             let principal = auth.require(Role::Operator)?;
@@ -411,6 +417,16 @@ async fn push_signals(
         Ok(report) => {
             span.record("items", report.items);
             Ok(PushSignalsResponse::Ok(Json(report.into())))
+        }
+        // Without a key, one answer for every refusal, whatever the reason (logged for the
+        // operator), so a caller cannot tell a known source from an unknown one. A key's holder
+        // sees the reason: it can read its tenant's sources anyway.
+        Err(push::PushError::Signature(why)) if keyless => {
+            tracing::info!(reason = why, "refused an unsigned push");
+            Err(ApiError::Other(
+                poem::http::StatusCode::UNAUTHORIZED,
+                PUSH_REFUSED.to_owned(),
+            ))
         }
         Err(push::PushError::Signature(why)) => Err(ApiError::Other(
             poem::http::StatusCode::UNAUTHORIZED,

@@ -23,7 +23,8 @@ pub struct Tenant {
     pub id: Uuid,
     /// Its name.
     pub name: String,
-    /// Requests a second each of its keys may make, sustained (per api process).
+    /// Requests a second each of its keys may make, sustained (per api process; no more than
+    /// the server's ceiling, whatever is stored).
     pub rate_limit_per_second: i32,
     /// Requests a key may make in a burst (per api process).
     pub rate_limit_burst: i32,
@@ -54,10 +55,10 @@ impl From<tenants::Tenant> for Tenant {
 #[derive(Debug, Clone, Object)]
 #[oai(skip_serializing_if_is_none)]
 pub struct TenantPatchSchema {
-    /// 1 to 100000.
+    /// 1 to 100000, and no more than the server's ceiling (`TENANT_MAX_RATE_PER_SECOND`).
     #[oai(validator(minimum(value = "1"), maximum(value = "100000")))]
     pub rate_limit_per_second: Option<i32>,
-    /// 1 to 100000.
+    /// 1 to 100000, and no more than the server's ceiling (`TENANT_MAX_BURST`).
     #[oai(validator(minimum(value = "1"), maximum(value = "100000")))]
     pub rate_limit_burst: Option<i32>,
     /// 60 to 31536000 seconds, or null for the server's default.
@@ -81,7 +82,9 @@ impl TenantApi {
     /// Change the tenant's settings
     ///
     /// Rate limits apply to the next request in the api process that made the change, and in
-    /// the others within 10 seconds. Needs the admin role.
+    /// the others within 10 seconds. Neither may exceed the server's ceilings
+    /// (`TENANT_MAX_RATE_PER_SECOND`, `TENANT_MAX_BURST`): above one, a 422 names the field and
+    /// the ceiling. Needs the admin role.
     #[oai(path = "/tenant", method = "patch", operation_id = "updateTenant")]
     async fn update(
         &self,
@@ -142,6 +145,7 @@ async fn update_tenant(
 ) -> Result<UpdateTenantResponse, ApiError> {
     let principal = auth.require(Role::Admin)?;
     let patch = tenants::SettingsPatch::parse(body)?;
+    patch.within(&state.ceilings)?;
     let mut tx = state.pool.begin().await?;
     let (before, after) = tenants::update(&mut tx, principal.tenant_id, &patch).await?;
     audit::record(

@@ -169,6 +169,12 @@ impl WebhooksApi {
 // ---------------------------------------------------------------------------------------------
 // Handlers
 
+/// The one answer to a webhook request that is not signed with the webhook's secret, or to an
+/// unknown webhook.
+pub const HOOK_REFUSED: &str = "a valid X-Demandflow-Signature made with this webhook's secret \
+     is required: t=<unix seconds>,v1=<hex HMAC-SHA256 of \"<t>.<raw body>\"> (no more detail is \
+     given to unsigned callers)";
+
 #[tracing::instrument(skip_all, fields(tenant_id, workflow_id = %workflow_id))]
 async fn create_webhook(
     state: &AppState,
@@ -263,10 +269,15 @@ async fn trigger(
                 t.run, true,
             ))))
         }
-        Err(HookError::Refused(why)) => Err(ApiError::Other(
-            poem::http::StatusCode::UNAUTHORIZED,
-            why.to_owned(),
-        )),
+        // One answer for every refusal, whatever the reason (logged for the operator), so a
+        // caller without the secret cannot tell a known webhook from an unknown one.
+        Err(HookError::Refused(why)) => {
+            tracing::info!(reason = why, "refused a webhook request");
+            Err(ApiError::Other(
+                poem::http::StatusCode::UNAUTHORIZED,
+                HOOK_REFUSED.to_owned(),
+            ))
+        }
         Err(HookError::Domain(e)) => Err(e.into()),
     }
 }

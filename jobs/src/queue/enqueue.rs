@@ -223,6 +223,21 @@ impl NewJob {
         self.kind
     }
 
+    /// Refuses a priority above `max` (the operator's ceiling, under [`PRIORITY_RANGE`]'s),
+    /// naming the field.
+    pub fn priority_at_most(&self, max: i16) -> Result<(), FieldError> {
+        if self.priority > max {
+            return Err(FieldError::new(
+                "priority",
+                format!(
+                    "expected {} to {max}: {max} is this server's ceiling",
+                    PRIORITY_RANGE.start()
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     /// The job as the insert just stored it: what was sent plus what the database decided.
     fn inserted(
         &self,
@@ -494,6 +509,8 @@ mod tests {
         let job =
             NewJob::parse(json!({"kind": "noop", "args": {"sleep_ms": 5}, "priority": 3})).unwrap();
         assert_eq!((job.kind, job.priority), ("noop", 3));
+        assert!(job.priority_at_most(3).is_ok());
+        assert_eq!(job.priority_at_most(2).unwrap_err().path, "priority");
         let cases = [
             (json!({"args": {}}), "kind"),
             (json!({"kind": "nope"}), "kind"),
