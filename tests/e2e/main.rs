@@ -5,6 +5,7 @@
 mod access;
 mod bad_input;
 mod budgets;
+mod chaos;
 mod classify;
 mod dashboard;
 mod endpoints;

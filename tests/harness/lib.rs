@@ -55,21 +55,29 @@ pub struct TestDb {
     pub name: String,
     /// Its URL.
     pub url: String,
+    /// The server's URL, without a database.
+    server: String,
 }
 
 impl TestDb {
     /// Creates an empty database.
     pub async fn create() -> anyhow::Result<Self> {
+        Self::create_on(&server_url()).await
+    }
+
+    /// Creates an empty database on the server at `server` (a URL without a database).
+    pub async fn create_on(server: &str) -> anyhow::Result<Self> {
         let name = format!("e2e_{}", Uuid::new_v4().simple());
-        let mut admin = PgConnection::connect(&format!("{}/postgres", server_url()))
+        let mut admin = PgConnection::connect(&format!("{server}/postgres"))
             .await
             .context("Failed to reach PostgreSQL (set DATABASE_URL)")?;
         sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
             .execute(&mut admin)
             .await?;
         Ok(Self {
-            url: format!("{}/{name}", server_url()),
+            url: format!("{server}/{name}"),
             name,
+            server: server.to_owned(),
         })
     }
 }
@@ -77,7 +85,7 @@ impl TestDb {
 impl Drop for TestDb {
     fn drop(&mut self) {
         let name = self.name.clone();
-        let admin = format!("{}/postgres", server_url());
+        let admin = format!("{}/postgres", self.server);
         // Drop runs outside any runtime guarantee: use a thread with its own runtime.
         let _ = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread()
@@ -220,7 +228,13 @@ pub async fn spawn_app() -> App {
 
 /// [`spawn_app`] with extra environment for the api.
 pub async fn spawn_app_with(env: &[(&str, &str)]) -> App {
-    let db = TestDb::create().await.expect("a test database");
+    spawn_app_on(&server_url(), env).await
+}
+
+/// [`spawn_app_with`] on the server at `server` (a URL without a database), e.g. a
+/// [`PrivateCluster`].
+pub async fn spawn_app_on(server: &str, env: &[(&str, &str)]) -> App {
+    let db = TestDb::create_on(server).await.expect("a test database");
     api_cli(&db, &["migrate"]).await.expect("api migrate");
     let mut cmd = Command::new(bin("api"));
     cmd.arg("serve")
@@ -451,5 +465,208 @@ pub async fn wait_until<C: Check>(
         }
         tokio::time::sleep(pause).await;
         pause = (pause * 2).min(Duration::from_millis(100));
+    }
+}
+
+/// A PostgreSQL cluster of one test's own, on a free port in a temporary directory: for tests
+/// that restart or stop the database (never the shared server). Stopped and removed on drop.
+pub struct PrivateCluster {
+    dir: PathBuf,
+    bin: PathBuf,
+    /// Its port on 127.0.0.1.
+    pub port: u16,
+}
+
+impl PrivateCluster {
+    /// Creates and starts a cluster (trust authentication, user `postgres`).
+    pub async fn start() -> anyhow::Result<Self> {
+        let bin = std::fs::read_dir("/usr/lib/postgresql")
+            .context("PostgreSQL's binaries are not in /usr/lib/postgresql")?
+            .filter_map(Result::ok)
+            .map(|e| e.path().join("bin"))
+            .filter(|p| p.join("pg_ctl").exists())
+            .max()
+            .context("no pg_ctl under /usr/lib/postgresql/*/bin")?;
+        let port = free_port()?;
+        let dir = std::env::temp_dir().join(format!("e2e-pg-{}", Uuid::new_v4().simple()));
+        let cluster = Self { dir, bin, port };
+        cluster
+            .pg(
+                "initdb",
+                &[
+                    "-D",
+                    &cluster.dir.to_string_lossy(),
+                    "-A",
+                    "trust",
+                    "-U",
+                    "postgres",
+                    "--no-sync",
+                ],
+            )
+            .await?;
+        cluster.ctl(&["start"]).await?;
+        Ok(cluster)
+    }
+
+    /// `postgres://postgres@127.0.0.1:<port>`, without a database.
+    pub fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}", self.port)
+    }
+
+    /// `pg_ctl restart -m fast`: every connection is closed, and the server is back when this
+    /// returns.
+    pub async fn restart(&self) -> anyhow::Result<()> {
+        self.ctl(&["restart", "-m", "fast"]).await
+    }
+
+    async fn ctl(&self, args: &[&str]) -> anyhow::Result<()> {
+        let options = format!(
+            "-p {} -c listen_addresses=127.0.0.1 -c unix_socket_directories={} -c fsync=off",
+            self.port,
+            self.dir.display()
+        );
+        let dir = self.dir.to_string_lossy().into_owned();
+        let log = self.dir.join("log").to_string_lossy().into_owned();
+        let mut all = vec!["-D", &dir, "-l", &log, "-w", "-o", &options];
+        all.extend_from_slice(args);
+        self.pg("pg_ctl", &all).await
+    }
+
+    /// Runs one of PostgreSQL's programs, as user postgres when this runs as root (the server
+    /// refuses to run as root).
+    async fn pg(&self, program: &str, args: &[&str]) -> anyhow::Result<()> {
+        let path = self.bin.join(program);
+        let mut cmd = if running_as_root() {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(&path);
+            c
+        } else {
+            Command::new(&path)
+        };
+        let out = cmd
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .await
+            .with_context(|| format!("Failed to run {program}"))?;
+        if !out.status.success() {
+            bail!(
+                "{program} {args:?} failed: {}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        Ok(())
+    }
+}
+
+impl Drop for PrivateCluster {
+    fn drop(&mut self) {
+        let pg_ctl = self.bin.join("pg_ctl");
+        let dir = self.dir.to_string_lossy().into_owned();
+        let mut cmd = if running_as_root() {
+            let mut c = std::process::Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(&pg_ctl);
+            c
+        } else {
+            std::process::Command::new(&pg_ctl)
+        };
+        let _ = cmd
+            .args(["-D", &dir, "-m", "immediate", "-w", "stop"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn running_as_root() -> bool {
+    std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    Ok(listener.local_addr()?.port())
+}
+
+/// A TCP proxy in front of a server, whose connections a test can cut: a process pointed at it
+/// loses the server (its connections reset, new ones refused at once) until it is restored.
+pub struct CuttableProxy {
+    /// Its port on 127.0.0.1.
+    pub port: u16,
+    open: Arc<std::sync::atomic::AtomicBool>,
+    cut: tokio::sync::watch::Sender<u64>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl CuttableProxy {
+    /// Starts a proxy to `127.0.0.1:<target>`.
+    pub async fn start(target: u16) -> anyhow::Result<Self> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let port = listener.local_addr()?.port();
+        let open = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let (cut, cuts) = tokio::sync::watch::channel(0u64);
+        let task = {
+            let open = open.clone();
+            tokio::spawn(async move {
+                while let Ok((mut inbound, _)) = listener.accept().await {
+                    if !open.load(std::sync::atomic::Ordering::SeqCst) {
+                        continue; // dropped: the client sees the connection closed at once
+                    }
+                    let mut cuts = cuts.clone();
+                    cuts.mark_unchanged();
+                    tokio::spawn(async move {
+                        let Ok(mut outbound) =
+                            tokio::net::TcpStream::connect(("127.0.0.1", target)).await
+                        else {
+                            return;
+                        };
+                        tokio::select! {
+                            _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                            _ = cuts.changed() => {}
+                        }
+                    });
+                }
+            })
+        };
+        Ok(Self {
+            port,
+            open,
+            cut,
+            task,
+        })
+    }
+
+    /// Closes every connection through the proxy and refuses new ones.
+    pub fn cut(&self) {
+        self.open.store(false, std::sync::atomic::Ordering::SeqCst);
+        self.cut.send_modify(|n| *n += 1);
+    }
+
+    /// Lets connections through again.
+    pub fn restore(&self) {
+        self.open.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// `url` (a database URL on 127.0.0.1) through this proxy.
+    pub fn url(&self, url: &str) -> String {
+        match url.find("127.0.0.1:") {
+            Some(i) => {
+                let rest = &url[i + "127.0.0.1:".len()..];
+                let after_port = rest.find('/').map(|j| &rest[j..]).unwrap_or("");
+                format!("{}127.0.0.1:{}{after_port}", &url[..i], self.port)
+            }
+            None => panic!("the proxy stands in front of 127.0.0.1 only: {url}"),
+        }
+    }
+}
+
+impl Drop for CuttableProxy {
+    fn drop(&mut self) {
+        self.task.abort();
     }
 }

@@ -8,6 +8,7 @@
 //! job rescued, this worker's late outcome changes nothing.
 
 use std::{
+    collections::HashSet,
     sync::Arc,
     task::{Context, Poll},
     time::Duration,
@@ -24,6 +25,7 @@ use tracing::Instrument;
 use uuid::Uuid;
 
 use super::{JobContext, JobError, node::NodeInner};
+use crate::{kinds::Backoff, text};
 
 /// The longest a retry is put off, whatever the backoff or `Retry-After` says.
 const MAX_RETRY_DELAY: Duration = Duration::from_secs(24 * 3600);
@@ -67,12 +69,27 @@ impl Outcome {
 
     /// A failure: retried after the backoff while attempts remain, dead otherwise.
     fn failure(ctx: &JobContext, error: String, retry_after: Option<Duration>) -> Self {
-        if ctx.attempt >= ctx.max_attempts {
+        Self::failure_of(
+            ctx.attempt,
+            ctx.max_attempts,
+            ctx.backoff,
+            error,
+            retry_after,
+        )
+    }
+
+    fn failure_of(
+        attempt: i32,
+        max_attempts: i32,
+        backoff: Backoff,
+        error: String,
+        retry_after: Option<Duration>,
+    ) -> Self {
+        if attempt >= max_attempts {
             return Outcome::Dead(error);
         }
-        let delay = ctx
-            .backoff
-            .delay(ctx.attempt.max(1) as u32)
+        let delay = backoff
+            .delay(attempt.max(1) as u32)
             .max(retry_after.unwrap_or_default())
             .min(MAX_RETRY_DELAY);
         Outcome::Retry { error, delay }
@@ -105,7 +122,13 @@ impl Outcome {
 pub(crate) struct Completion {
     id: Uuid,
     attempt: i32,
+    max_attempts: i32,
+    backoff: Backoff,
     outcome: Outcome,
+    /// How often Postgres refused this outcome when written alone.
+    refusals: u8,
+    /// Whether `outcome` already replaced one that could not be stored.
+    replaced: bool,
     done: Option<oneshot::Sender<bool>>,
 }
 
@@ -117,11 +140,61 @@ impl Completion {
             Self {
                 id: ctx.id,
                 attempt: ctx.attempt,
+                max_attempts: ctx.max_attempts,
+                backoff: ctx.backoff,
                 outcome,
+                refusals: 0,
+                replaced: false,
                 done: Some(tx),
             },
             rx,
         )
+    }
+
+    /// Counts a refusal of this outcome written alone. The second one replaces the outcome by a
+    /// failed attempt saying why (retried while attempts remain); returns false when even that
+    /// was refused twice: the outcome is given up (the lease, no longer renewed, expires and the
+    /// job is rescued).
+    fn refused(&mut self, error: &sqlx::Error) -> bool {
+        self.refusals += 1;
+        if self.refusals < 2 {
+            return true;
+        }
+        if self.replaced {
+            tracing::error!(job_id = %self.id, %error, "even the failure could not be recorded; giving the job up to lease rescue");
+            return false;
+        }
+        tracing::error!(job_id = %self.id, %error, outcome = self.outcome.label(), "the outcome could not be stored; recording a failed attempt instead");
+        self.outcome = Outcome::failure_of(
+            self.attempt,
+            self.max_attempts,
+            self.backoff,
+            format!("the outcome could not be stored: {error}"),
+            None,
+        );
+        self.refusals = 0;
+        self.replaced = true;
+        true
+    }
+}
+
+/// Whether a failed write was refused by Postgres for what it was asked to store (a value out of
+/// range, a constraint, a trigger, the completion hook's own error), rather than lost on the way
+/// (a dropped connection, a restart, a failover, a deadlock): only the former is the outcome's
+/// fault, and retrying it unchanged can never succeed.
+fn refused(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Database(db) => {
+            let class = db.code().and_then(|c| c.get(..2).map(str::to_owned));
+            // 08 connection, 25 read-only (failover), 40 rollback (deadlock, serialization),
+            // 53 resources, 57 operator intervention (shutdown, terminate), 58 system, XX internal.
+            !matches!(
+                class.as_deref(),
+                Some("08" | "25" | "40" | "53" | "57" | "58" | "XX") | None
+            )
+        }
+        sqlx::Error::Encode(_) => true,
+        _ => false,
     }
 }
 
@@ -206,6 +279,12 @@ where
                         ),
                     },
                 };
+                if matches!(outcome, Outcome::Cancelled) && node.take_abandoned(ctx.id) {
+                    // Fenced: this worker could not renew the lease, so the job is another
+                    // worker's to rescue; nothing is recorded here.
+                    tracing::warn!("attempt abandoned: this worker lost the database; the job will be rescued");
+                    return Ok(());
+                }
                 let elapsed = started.elapsed().as_secs_f64();
                 metrics::histogram!("job_duration_seconds", "kind" => ctx.kind).record(elapsed);
                 let label = outcome.label();
@@ -262,10 +341,12 @@ impl Batch {
         };
         for c in items {
             match &c.outcome {
+                // The one place outcomes are written: no string in them can make Postgres refuse
+                // the write (NUL), whatever a handler returned or an error said.
                 Outcome::Succeeded(v) => {
                     b.ok_ids.push(c.id);
                     b.ok_attempts.push(c.attempt);
-                    b.ok_results.push(v.clone());
+                    b.ok_results.push(text::storable_json(v.clone()));
                 }
                 other => {
                     b.ids.push(c.id);
@@ -278,13 +359,16 @@ impl Batch {
                         Outcome::Dead(error) => (0.0, Some(error.clone()), None),
                         Outcome::Snoozed(delay) => (delay.as_secs_f64(), None, None),
                         // The reason rides in `error` (it is not an attempt's error: see below).
-                        Outcome::Parked { delay, on, reason } => {
-                            (delay.as_secs_f64(), Some(reason.clone()), Some(on.clone()))
-                        }
+                        Outcome::Parked { delay, on, reason } => (
+                            delay.as_secs_f64(),
+                            Some(reason.clone()),
+                            Some(text::storable(on).into_owned()),
+                        ),
                         _ => (0.0, None, None),
                     };
                     b.delays.push(delay);
-                    b.errors.push(error);
+                    b.errors
+                        .push(error.map(|e| text::storable(&e).into_owned()));
                     b.parked_on.push(parked_on);
                 }
             }
@@ -384,34 +468,67 @@ pub(crate) async fn run_completer(node: Arc<NodeInner>, mut rx: mpsc::Receiver<C
                 Err(_) => break,
             }
         }
-        let batch = Batch::of(&items);
-        let mut wait = Duration::from_millis(50);
-        let applied = loop {
-            match batch.write(&node).await {
-                Ok(applied) => break Some(applied),
-                Err(e) if node_stopping(&node) => {
-                    tracing::error!(error = %e, "could not record outcomes during shutdown; their leases will expire and the jobs will be rescued");
-                    break None;
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, pending = items.len(), "recording outcomes failed; retrying");
-                    tokio::time::sleep(wait).await;
-                    wait = (wait * 2).min(Duration::from_secs(5));
-                }
-            }
-        };
-        let applied: std::collections::HashSet<Uuid> =
-            applied.unwrap_or_default().into_iter().collect();
-        for mut c in items.drain(..) {
-            if let Some(done) = c.done.take() {
-                let _ = done.send(applied.contains(&c.id));
-            }
+        let waiting: Vec<(Uuid, oneshot::Sender<bool>)> = items
+            .iter_mut()
+            .filter_map(|c| c.done.take().map(|d| (c.id, d)))
+            .collect();
+        let applied = record(&node, std::mem::take(&mut items)).await;
+        for (id, done) in waiting {
+            let _ = done.send(applied.contains(&id));
         }
     }
 }
 
-fn node_stopping(node: &NodeInner) -> bool {
-    node.is_stopping()
+/// Writes `items`' outcomes and returns the ids they were applied to.
+///
+/// A write lost on the way (the database unreachable, restarting) is retried with a growing
+/// pause until it goes through. A batch Postgres refuses is written again item by item, so the
+/// outcomes it can store are stored at once; an outcome refused twice on its own is replaced by
+/// a failed attempt saying why (see [`Completion::refused`]), so one job's outcome never holds
+/// up the others.
+async fn record(node: &NodeInner, mut items: Vec<Completion>) -> HashSet<Uuid> {
+    let mut applied = HashSet::new();
+    let mut wait = Duration::from_millis(50);
+    while !items.is_empty() {
+        let error = match Batch::of(&items).write(node).await {
+            Ok(ids) => {
+                applied.extend(ids);
+                break;
+            }
+            Err(e) => e,
+        };
+        if node.is_stopping() {
+            tracing::error!(%error, pending = items.len(), "could not record outcomes during shutdown; their leases will expire and the jobs will be rescued");
+            break;
+        }
+        if !refused(&error) {
+            tracing::warn!(%error, pending = items.len(), "recording outcomes failed; retrying");
+            tokio::time::sleep(wait).await;
+            wait = (wait * 2).min(Duration::from_secs(5));
+            continue;
+        }
+        if items.len() == 1 {
+            if !items[0].refused(&error) {
+                items.clear();
+            }
+            continue;
+        }
+        tracing::warn!(%error, pending = items.len(), "outcomes refused; writing them one by one");
+        let mut left = Vec::new();
+        for mut c in items {
+            match Batch::of(std::slice::from_ref(&c)).write(node).await {
+                Ok(ids) => applied.extend(ids),
+                Err(e) if !refused(&e) => left.push(c),
+                Err(e) => {
+                    if c.refused(&e) {
+                        left.push(c);
+                    }
+                }
+            }
+        }
+        items = left;
+    }
+    applied
 }
 
 #[cfg(test)]
@@ -618,6 +735,172 @@ mod tests {
         );
         let drift = (parked.run_at - until).num_seconds().abs();
         assert!(drift <= 2, "it resumes when the hold ends: {drift} s off");
+        node.shutdown().await.unwrap();
+    }
+
+    /// Marks `job` as held by `node` in its attempt `attempt`, as a claim would.
+    async fn hold(pool: &sqlx::PgPool, node: &crate::queue::WorkerNode, id: Uuid, attempt: i32) {
+        sqlx::query(
+            "UPDATE jobs SET state = 'running', attempt = $3, locked_by = $2 WHERE id = $1",
+        )
+        .bind(id)
+        .bind(node.id())
+        .bind(attempt)
+        .execute(pool)
+        .await
+        .unwrap();
+    }
+
+    #[sqlx::test(migrator = "crate::db::MIGRATOR")]
+    async fn nul_characters_in_results_and_errors_are_stored_replaced(pool: sqlx::PgPool) {
+        use crate::queue::{NewJob, enqueue};
+        let (tenant, first, node) = queued_job_and_idle_node(&pool).await;
+        let mut conn = pool.acquire().await.unwrap();
+        let second = enqueue(
+            &mut conn,
+            tenant,
+            None,
+            &[NewJob::new(&crate::kinds::noop::Noop::default()).unwrap()],
+        )
+        .await
+        .unwrap()
+        .remove(0)
+        .job;
+        hold(&pool, &node, first.id, 1).await;
+        hold(&pool, &node, second.id, 1).await;
+        let mut a = ctx(1, 3);
+        a.id = first.id;
+        let mut b = ctx(1, 3);
+        b.id = second.id;
+        let (ok, ok_applied) = Completion::new(
+            &a,
+            Outcome::Succeeded(serde_json::json!({"body": "PNG\u{0}\u{1}", "k\u{0}": 1})),
+        );
+        let (failed, failed_applied) = Completion::new(
+            &b,
+            Outcome::Retry {
+                error: "answer: \u{0}\u{0}".into(),
+                delay: Duration::from_secs(60),
+            },
+        );
+        node.inner().completer.send(ok).await.unwrap();
+        node.inner().completer.send(failed).await.unwrap();
+        let within = Duration::from_secs(10);
+        assert!(
+            tokio::time::timeout(within, ok_applied)
+                .await
+                .unwrap()
+                .unwrap()
+        );
+        assert!(
+            tokio::time::timeout(within, failed_applied)
+                .await
+                .unwrap()
+                .unwrap()
+        );
+        let (state, result): (String, Value) =
+            sqlx::query_as("SELECT state, result FROM jobs WHERE id = $1")
+                .bind(first.id)
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+        assert_eq!(state, "succeeded");
+        assert_eq!(
+            result,
+            serde_json::json!({"body": "PNG\u{FFFD}\u{1}", "k\u{FFFD}": 1})
+        );
+        let (state, errors): (String, Value) =
+            sqlx::query_as("SELECT state, errors FROM jobs WHERE id = $1")
+                .bind(second.id)
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+        assert_eq!(state, "failed");
+        assert_eq!(errors[0]["error"], "answer: \u{FFFD}\u{FFFD}");
+        node.shutdown().await.unwrap();
+    }
+
+    #[sqlx::test(migrator = "crate::db::MIGRATOR")]
+    async fn an_outcome_postgres_refuses_never_holds_up_the_others(pool: sqlx::PgPool) {
+        use crate::queue::{NewJob, enqueue};
+        // Postgres refuses one result (as it would an oversized or otherwise invalid value):
+        // a trigger of this test's database only.
+        sqlx::raw_sql(
+            r#"CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$
+               BEGIN
+                   IF NEW.result ? 'poison' THEN RAISE EXCEPTION 'value refused'; END IF;
+                   RETURN NEW;
+               END $$;
+               CREATE TRIGGER refuse_poison BEFORE UPDATE ON jobs
+                   FOR EACH ROW EXECUTE FUNCTION refuse_poison();"#,
+        )
+        .execute(&pool)
+        .await
+        .unwrap();
+        let (tenant, _, node) = queued_job_and_idle_node(&pool).await;
+        let mut conn = pool.acquire().await.unwrap();
+        let noop = NewJob::new(&crate::kinds::noop::Noop::default()).unwrap();
+        let jobs: Vec<Uuid> = enqueue(&mut conn, tenant, None, &vec![noop; 5])
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.job.id)
+            .collect();
+        let poisoned = [jobs[1], jobs[3]];
+        let mut receivers = Vec::new();
+        let mut completions = Vec::new();
+        for (i, id) in jobs.iter().enumerate() {
+            // The second poisoned job is on its last attempt: it is dead, not retried.
+            let attempt = if *id == jobs[3] { 3 } else { 1 };
+            hold(&pool, &node, *id, attempt).await;
+            let mut c = ctx(attempt, 3);
+            c.id = *id;
+            let result = if poisoned.contains(id) {
+                serde_json::json!({"poison": i})
+            } else {
+                serde_json::json!({"fine": i})
+            };
+            let (completion, applied) = Completion::new(&c, Outcome::Succeeded(result));
+            completions.push(completion);
+            receivers.push(applied);
+        }
+        // One batch: every outcome reaches the completer before it writes.
+        let (tx, rx) = mpsc::channel(16);
+        for c in completions {
+            tx.send(c).await.unwrap();
+        }
+        drop(tx);
+        let completer = tokio::spawn(run_completer(node.inner().clone(), rx));
+        for applied in receivers {
+            let applied = tokio::time::timeout(Duration::from_secs(10), applied)
+                .await
+                .expect("every outcome is settled: none stalls the completer")
+                .unwrap();
+            assert!(applied);
+        }
+        completer.await.unwrap();
+        for (i, id) in jobs.iter().enumerate() {
+            let (state, errors, result): (String, Value, Option<Value>) =
+                sqlx::query_as("SELECT state, errors, result FROM jobs WHERE id = $1")
+                    .bind(id)
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap();
+            if poisoned.contains(id) {
+                let expected = if *id == jobs[3] { "dead" } else { "failed" };
+                assert_eq!(state, expected, "job {i}");
+                let error = errors[0]["error"].as_str().unwrap();
+                assert!(
+                    error.starts_with("the outcome could not be stored: ")
+                        && error.contains("value refused"),
+                    "the error says why: {error}"
+                );
+                assert_eq!(result, None);
+            } else {
+                assert_eq!(state, "succeeded", "job {i}");
+                assert_eq!(result, Some(serde_json::json!({"fine": i})));
+            }
+        }
         node.shutdown().await.unwrap();
     }
 

@@ -164,13 +164,22 @@ impl<K: JobKind> PgBackend<K> {
                 ),
                 Err(e) => {
                     // Stored args no longer fit the kind (a code change?): retrying cannot help.
-                    let completion = Completion::new(
+                    // The job is dead at once and lets go of its slot once that is recorded
+                    // (until then it is held like any job whose outcome waits to be written).
+                    tracing::error!(job_id = %job.id, kind = K::KIND, error = %e, "stored args do not fit the kind; the job is dead");
+                    let (completion, applied) = Completion::new(
                         &ctx,
-                        Outcome::Dead(format!("stored args do not fit kind {}: {e}", K::KIND)),
+                        Outcome::Dead(format!(
+                            "the stored args do not fit kind {} (written by another version?): {e}",
+                            K::KIND
+                        )),
                     );
-                    let completer = self.node.completer.clone();
+                    let node = self.node.clone();
                     tokio::spawn(async move {
-                        let _ = completer.send(completion.0).await;
+                        if node.completer.send(completion).await.is_ok() {
+                            let _ = applied.await;
+                        }
+                        node.untrack(ctx.id);
                     });
                 }
             }
@@ -222,6 +231,11 @@ impl<K: JobKind> Backend for PgBackend<K> {
                         continue;
                     }
                 }
+            }
+            // Fenced (leases cannot be renewed): claim nothing until the database answers
+            // again; the node wakes every kind then.
+            if self.fetch_now && self.node.is_fenced() {
+                self.fetch_now = false;
             }
             if self.fetch_now {
                 self.fetch_now = false;
@@ -317,5 +331,105 @@ impl<K: JobKind> BackendConfig for PgBackend<K> {
 
     fn middleware(&mut self, _worker: &mut WorkerContext) -> Self::Layer {
         AckLayer::new(self.node.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::{sync::Arc, time::Duration};
+
+    use apalis::prelude::{WorkerBuilder, WorkerBuilderExt};
+    use apalis_core::worker::ext::parallelize::ParallelizeExt;
+    use serde_json::Value;
+
+    use super::MAX_UNSETTLED;
+    use crate::{
+        auth,
+        kinds::{JobKind, noop::Noop},
+        queue::{JobError, NewJob, NoHook, NodeSettings, WorkerNode, enqueue, spawn_attempt},
+    };
+
+    async fn done(_: Noop) -> Result<Value, JobError> {
+        Ok(serde_json::json!({}))
+    }
+
+    #[sqlx::test(migrator = "crate::db::MIGRATOR")]
+    async fn jobs_whose_stored_args_no_longer_parse_are_dead_and_free_their_slot(
+        pool: sqlx::PgPool,
+    ) {
+        let mut conn = pool.acquire().await.unwrap();
+        let tenant = auth::ensure_tenant(&mut conn, "t").await.unwrap();
+        // More jobs with args an older version wrote than the kind may ever hold at once
+        // (its concurrency plus the outcomes waiting to be written), queued before a good one.
+        let bad = 1 + MAX_UNSETTLED + 40;
+        sqlx::query(
+            "INSERT INTO jobs (id, tenant_id, kind, args, max_attempts, run_at)
+             SELECT gen_random_uuid(), $1, $2, '{\"written_by\": \"v0\"}', 3, now() - interval '1 hour'
+             FROM generate_series(1, $3)",
+        )
+        .bind(tenant)
+        .bind(Noop::KIND)
+        .bind(bad as i32)
+        .execute(&pool)
+        .await
+        .unwrap();
+        let good = enqueue(
+            &mut conn,
+            tenant,
+            None,
+            &[NewJob::new(&Noop::default()).unwrap()],
+        )
+        .await
+        .unwrap()
+        .remove(0)
+        .job;
+        let settings = NodeSettings {
+            poll_interval: Duration::from_millis(50),
+            ..Default::default()
+        };
+        let node = WorkerNode::start(pool.clone(), settings, &[Noop::KIND], Arc::new(NoHook))
+            .await
+            .unwrap();
+        let worker = WorkerBuilder::new("noop")
+            .backend(node.backend::<Noop>(1))
+            .concurrency(1)
+            .parallelize(spawn_attempt)
+            .build(done);
+        let running = tokio::spawn(worker.run());
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let state: String = sqlx::query_scalar("SELECT state FROM jobs WHERE id = $1")
+                .bind(good.id)
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+            if state == "succeeded" {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the good job never ran (it is {state}): the bad ones kept the kind's slots"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let (dead, said): (i64, Option<String>) = sqlx::query_as(
+            "SELECT count(*), min(errors -> 0 ->> 'error') FROM jobs WHERE state = 'dead'",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        assert_eq!(dead, bad as i64, "every bad job is dead at once");
+        let said = said.unwrap_or_default();
+        assert!(
+            said.contains("stored args do not fit kind noop"),
+            "the error says why: {said}"
+        );
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while node.inner().held(Noop::KIND) > 0 {
+            assert!(std::time::Instant::now() < deadline, "a slot is still held");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        running.abort();
+        node.shutdown().await.unwrap();
     }
 }

@@ -5,10 +5,15 @@
 //! background tasks:
 //!
 //! - the listener: LISTEN on the wake-up and cancel channels, reconnecting when the connection
-//!   drops (every kind is then woken once, in case something was missed);
+//!   drops (every kind is then woken once, and the heartbeat runs at once, in case a wake-up or
+//!   a cancel was missed);
 //! - the heartbeat: renews the leases of the jobs it holds, delivers cancels it missed, lets go
 //!   of jobs it lost, rescues any node's expired leases, and now and then prunes finished jobs
-//!   past their retention;
+//!   past their retention. When it cannot renew its leases for most of a lease (`fence_after`),
+//!   the process fences itself: it stops every job it holds without recording anything (their
+//!   leases, no longer renewed, expire and another worker rescues them) and claims nothing
+//!   until the database answers again, so a job never runs on a worker cut off from Postgres
+//!   while another runs it too;
 //! - the completer: writes outcomes in batches (see `ack`), telling the completion hook about
 //!   jobs of groups in the same transaction (see `group`).
 //!
@@ -16,9 +21,14 @@
 
 use std::{
     collections::{HashMap, HashSet},
-    sync::{Arc, Mutex},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, Ordering},
+    },
     time::Duration,
 };
+
+use tokio::time::Instant;
 
 use sqlx::{PgPool, postgres::PgListener};
 use tokio::{
@@ -41,6 +51,10 @@ pub struct NodeSettings {
     pub lease: Duration,
     /// How often leases are renewed and expired ones rescued (`HEARTBEAT_MS`, default lease / 3).
     pub heartbeat: Duration,
+    /// How long this process goes on without renewing its leases before it stops its held jobs
+    /// and its claims until the database answers again (`FENCE_AFTER_MS`, default 2/3 of the
+    /// lease; between the heartbeat and the lease).
+    pub fence_after: Duration,
     /// The safety-net poll when no wake-up arrives (`POLL_INTERVAL_MS`, default 500 ms); also
     /// bounds how late a scheduled job starts.
     pub poll_interval: Duration,
@@ -58,6 +72,7 @@ impl Default for NodeSettings {
         Self {
             lease: Duration::from_secs(30),
             heartbeat: Duration::from_secs(10),
+            fence_after: Duration::from_secs(20),
             poll_interval: Duration::from_millis(500),
             retention: Duration::from_secs(7 * 24 * 3600),
             dead_retention: Duration::from_secs(30 * 24 * 3600),
@@ -78,9 +93,21 @@ impl NodeSettings {
                 expected: format!("less than LEASE_MS ({} ms)", lease.as_millis()),
             });
         }
+        let fence_after = config::millis("FENCE_AFTER_MS", lease * 2 / 3, 100..=3_600_000)?;
+        if fence_after <= heartbeat || fence_after >= lease {
+            return Err(ConfigError {
+                var: "FENCE_AFTER_MS".into(),
+                expected: format!(
+                    "more than HEARTBEAT_MS ({} ms) and less than LEASE_MS ({} ms)",
+                    heartbeat.as_millis(),
+                    lease.as_millis()
+                ),
+            });
+        }
         Ok(Self {
             lease,
             heartbeat,
+            fence_after,
             poll_interval: config::millis("POLL_INTERVAL_MS", d.poll_interval, 10..=3_600_000)?,
             retention: config::seconds("JOB_RETENTION_SECS", d.retention, 1..=365 * 24 * 3600)?,
             dead_retention: config::seconds(
@@ -105,6 +132,8 @@ struct Running {
     held: HashMap<&'static str, usize>,
     /// Kinds whose backend is waiting for held jobs to settle before it claims again.
     capped: HashSet<&'static str>,
+    /// Jobs let go of by fencing whose attempt has not ended yet: their end records nothing.
+    abandoned: HashSet<Uuid>,
 }
 
 pub(crate) struct NodeInner {
@@ -118,6 +147,12 @@ pub(crate) struct NodeInner {
     pub hook: Arc<dyn CompletionHook>,
     pub stop: CancellationToken,
     tasks: Mutex<Vec<JoinHandle<()>>>,
+    /// Set while this process cannot renew its leases (see the module docs).
+    fenced: AtomicBool,
+    /// When the leases were last renewed.
+    renewed_at: Mutex<Instant>,
+    /// Asks the heartbeat to beat now (after the LISTEN connection was lost).
+    beat_now: Notify,
 }
 
 impl NodeInner {
@@ -153,6 +188,7 @@ impl NodeInner {
 
     pub fn untrack(&self, id: Uuid) {
         let mut running = self.running.lock().expect("running lock");
+        running.abandoned.remove(&id);
         if let Some((kind, _)) = running.jobs.remove(&id) {
             if let Some(n) = running.held.get_mut(kind) {
                 *n = n.saturating_sub(1);
@@ -181,6 +217,58 @@ impl NodeInner {
         let mut running = self.running.lock().expect("running lock");
         running.capped.insert(kind);
         running.held.get(kind).copied().unwrap_or(0)
+    }
+
+    /// Whether this process is fenced: it claims nothing until the database answers again.
+    pub fn is_fenced(&self) -> bool {
+        self.fenced.load(Ordering::SeqCst)
+    }
+
+    /// Whether the attempt of `id` was let go of by fencing (its end records nothing); forgets
+    /// it.
+    pub fn take_abandoned(&self, id: Uuid) -> bool {
+        self.running
+            .lock()
+            .expect("running lock")
+            .abandoned
+            .remove(&id)
+    }
+
+    /// Stops every held job and every claim: the leases could not be renewed for too long, so
+    /// another worker may rescue the jobs any moment now.
+    fn fence(&self) {
+        if self.fenced.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let mut running = self.running.lock().expect("running lock");
+        let jobs = std::mem::take(&mut running.jobs);
+        running.held.clear();
+        running.capped.clear();
+        for (id, (_, token)) in &jobs {
+            running.abandoned.insert(*id);
+            token.cancel();
+        }
+        drop(running);
+        metrics::counter!("worker_fenced_total").increment(1);
+        tracing::error!(
+            abandoned = jobs.len(),
+            since_renewal_ms = self
+                .renewed_at
+                .lock()
+                .expect("renewed lock")
+                .elapsed()
+                .as_millis() as u64,
+            "cannot renew leases: stopped every held job (they will be rescued) and claiming until the database answers again"
+        );
+    }
+
+    /// Leases were renewed: ends a fence, waking every kind to claim again.
+    fn renewed(&self) {
+        *self.renewed_at.lock().expect("renewed lock") = Instant::now();
+        if self.fenced.swap(false, Ordering::SeqCst) {
+            tracing::info!("the database answers again: claiming again");
+            self.wake_all();
+        }
     }
 
     fn cancel(&self, id: Uuid) -> bool {
@@ -255,6 +343,9 @@ impl WorkerNode {
             hook,
             stop: CancellationToken::new(),
             tasks: Mutex::default(),
+            fenced: AtomicBool::new(false),
+            renewed_at: Mutex::new(Instant::now()),
+            beat_now: Notify::new(),
         });
         for kind in kinds {
             inner.waker(kind);
@@ -346,6 +437,7 @@ async fn notify_kinds(pool: &PgPool, kinds: HashSet<String>) {
 }
 
 async fn listen(node: Arc<NodeInner>) {
+    let mut lost = false;
     loop {
         let connected = async {
             let mut listener = PgListener::connect_with(&node.pool).await?;
@@ -365,16 +457,27 @@ async fn listen(node: Arc<NodeInner>) {
                 }
             },
         };
-        // Anything sent while we were not listening is lost: look once.
+        // Anything sent while we were not listening is lost: claim once, and look for cancels.
         node.wake_all();
+        if std::mem::take(&mut lost) {
+            node.beat_now.notify_one();
+        }
         loop {
+            // `try_recv`, not `recv`: `recv` reconnects by itself, and what was sent while it
+            // did would go unnoticed until the next poll or heartbeat.
             let next = tokio::select! {
                 _ = node.stop.cancelled() => return,
-                n = listener.recv() => n,
+                n = listener.try_recv() => n,
             };
             match next {
-                Ok(n) if n.channel() == JOBS_CHANNEL => node.wake(n.payload()),
-                Ok(n) => {
+                Ok(None) => {
+                    tracing::warn!("LISTEN connection lost; reconnecting and catching up");
+                    metrics::counter!("listen_reconnects_total").increment(1);
+                    lost = true;
+                    break;
+                }
+                Ok(Some(n)) if n.channel() == JOBS_CHANNEL => node.wake(n.payload()),
+                Ok(Some(n)) => {
                     if let Ok(id) = n.payload().parse::<Uuid>()
                         && node.cancel(id)
                     {
@@ -382,7 +485,8 @@ async fn listen(node: Arc<NodeInner>) {
                     }
                 }
                 Err(e) => {
-                    tracing::warn!(error = %e, "LISTEN connection lost; reconnecting");
+                    tracing::warn!(error = %e, "LISTEN connection lost; reconnecting and catching up");
+                    lost = true;
                     break;
                 }
             }
@@ -401,9 +505,35 @@ async fn heartbeat(node: Arc<NodeInner>) {
         tokio::select! {
             _ = node.stop.cancelled() => return,
             _ = tick.tick() => {}
+            _ = node.beat_now.notified() => {}
         }
-        if let Err(e) = beat(&node).await {
-            tracing::warn!(error = %e, "heartbeat failed");
+        // A beat that hangs (a connection that neither answers nor fails) must not keep this
+        // process from fencing itself in time, nor from trying again.
+        let fence_at = *node.renewed_at.lock().expect("renewed lock") + node.settings.fence_after;
+        let beat = tokio::time::timeout(node.settings.lease, beat(&node));
+        tokio::pin!(beat);
+        let beaten = loop {
+            tokio::select! {
+                r = &mut beat => break r,
+                _ = tokio::time::sleep_until(fence_at), if !node.is_fenced() => node.fence(),
+            }
+        };
+        let failed = match beaten {
+            Ok(Ok(())) => false,
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, fenced = node.is_fenced(), "heartbeat failed");
+                true
+            }
+            Err(_) => {
+                tracing::warn!(fenced = node.is_fenced(), "heartbeat timed out");
+                true
+            }
+        };
+        if failed {
+            if Instant::now() >= fence_at {
+                node.fence();
+            }
+            continue;
         }
         if beats.is_multiple_of(prune_every)
             && let Err(e) = prune(&node).await
@@ -424,15 +554,19 @@ async fn beat(node: &NodeInner) -> Result<(), sqlx::Error> {
     )
     .execute(&node.pool)
     .await?;
+    // Only jobs this process still tracks: one it let go of (fenced, or its outcome given up)
+    // keeps its lease only until it expires, and is then rescued.
     let renewed = sqlx::query!(
         r#"UPDATE jobs SET lease_expires_at = now() + make_interval(secs => $2)
-           WHERE locked_by = $1 AND state = 'running'
+           WHERE locked_by = $1 AND state = 'running' AND id = ANY($3)
            RETURNING id, cancel_requested"#,
         node.id,
-        lease
+        lease,
+        &held
     )
     .fetch_all(&node.pool)
     .await?;
+    node.renewed();
     let still_ours: HashSet<Uuid> = renewed.iter().map(|r| r.id).collect();
     for r in renewed.iter().filter(|r| r.cancel_requested) {
         node.cancel(r.id);
