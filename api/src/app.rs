@@ -21,6 +21,7 @@ use crate::{
     API_PREFIX,
     auth::Authenticator,
     dashboard, health,
+    hook_limits::HookLimits,
     limits::{Limit, Limits},
     metrics::{self, Metrics},
     middleware::{BodyLimit, SecurityHeaders},
@@ -45,6 +46,8 @@ pub struct AppState {
     pub notifier: Notifier,
     /// Per-key rate limits and bad-key throttling.
     pub limits: Limits,
+    /// Per-hook (and per push source) limits of keyless calls.
+    pub hook_limits: HookLimits,
     /// How long a rotated key's old secret still works.
     pub key_rotation_grace: Duration,
     /// The LLM's model, provider and prices, for cost estimates (`LLM_*`; off by default).
@@ -57,6 +60,7 @@ impl AppState {
         Self {
             notifier: Notifier::spawn(pool.clone()),
             limits: Limits::new(pool.clone(), access.bad_key_limit, access.bad_key_cooldown),
+            hook_limits: HookLimits::new(access.hook_rate_per_minute),
             key_rotation_grace: access.key_rotation_grace,
             llm: Arc::default(),
             pool,

@@ -33,6 +33,9 @@ pub struct Access {
     pub bad_key_limit: u32,
     /// `BAD_KEY_COOLDOWN_SECS` (default 60): how long such an address is refused.
     pub bad_key_cooldown: Duration,
+    /// `HOOK_RATE_PER_MINUTE` (default 600): keyless calls a minute to one webhook or push
+    /// source ([`crate::hook_limits`]).
+    pub hook_rate_per_minute: u32,
 }
 
 impl Default for Access {
@@ -42,6 +45,7 @@ impl Default for Access {
             cors_origins: Vec::new(),
             bad_key_limit: 20,
             bad_key_cooldown: Duration::from_secs(60),
+            hook_rate_per_minute: crate::hook_limits::DEFAULT_PER_MINUTE,
         }
     }
 }
@@ -82,6 +86,11 @@ impl Access {
                 d.bad_key_cooldown,
                 1..=86_400,
             )?,
+            hook_rate_per_minute: config::number(
+                "HOOK_RATE_PER_MINUTE",
+                d.hook_rate_per_minute.into(),
+                1..=1_000_000,
+            )? as u32,
         })
     }
 }

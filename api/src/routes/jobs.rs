@@ -5,9 +5,10 @@
 //! workers are woken only after the commit.
 
 use jobs::{
-    audit,
+    FieldError, audit,
     auth::{Principal, Role},
     queue::{self, Enqueued, NewJob, admin},
+    text,
 };
 use poem::web::Data;
 use poem_openapi::{
@@ -23,7 +24,9 @@ use crate::{
     API_PREFIX, api_responses,
     app::AppState,
     auth::{Auth, Origin},
-    models::{Job, JobList, JobPage, JsonAs, NewJobBatchSchema, NewJobSchema, StateParam},
+    models::{
+        Job, JobList, JobPage, JsonAs, NewJobBatchSchema, NewJobSchema, StateParam, shown_args,
+    },
     problem::{ApiError, respond},
 };
 
@@ -290,7 +293,7 @@ async fn enqueue_all(
             target_type: "job",
             target_id: job.id.to_string(),
             before: None,
-            after: Some(serde_json::to_value(job).unwrap_or_default()),
+            after: Some(audited_job(job)),
         }),
         many => Some(audit::Change {
             action: "job.create_batch",
@@ -323,6 +326,27 @@ async fn enqueue_all(
     Ok(enqueued)
 }
 
+/// A created job as the audit log keeps it: its args as a reader may see them.
+fn audited_job(job: &queue::Job) -> Value {
+    let mut value = serde_json::to_value(job).unwrap_or_default();
+    if let Some(args) = value.get_mut("args") {
+        *args = shown_args(&job.kind, args.take());
+    }
+    value
+}
+
+/// Refuses a body holding a NUL (`\u0000`) anywhere, naming the first one's path: Postgres
+/// cannot store it, and args are the caller's own input, so it is a 422 rather than a change.
+fn refuse_nul(body: &Value) -> Result<(), ApiError> {
+    match text::find_nul(body) {
+        None => Ok(()),
+        Some(path) => Err(ApiError::Invalid(FieldError::new(
+            path,
+            "holds a NUL character (\\u0000), which cannot be stored",
+        ))),
+    }
+}
+
 #[tracing::instrument(skip_all, fields(tenant_id, job_id, kind))]
 async fn create_job(
     state: &AppState,
@@ -332,6 +356,7 @@ async fn create_job(
 ) -> Result<CreateJobResponse, ApiError> {
     let principal = auth.require(Role::Operator)?;
     let span = tracing::Span::current();
+    refuse_nul(&body)?;
     let job = NewJob::parse(body)?;
     span.record("kind", job.kind());
     let enqueued = enqueue_all(state, &principal, origin, std::slice::from_ref(&job))
@@ -357,6 +382,7 @@ async fn create_batch(
 ) -> Result<CreateBatchResponse, ApiError> {
     let principal = auth.require(Role::Operator)?;
     let span = tracing::Span::current();
+    refuse_nul(&body)?;
     let jobs = NewJob::parse_batch(body)?;
     span.record("jobs", jobs.len());
     let enqueued = enqueue_all(state, &principal, origin, &jobs).await?;
@@ -390,7 +416,6 @@ struct ListParams {
 impl ListParams {
     /// Checks the parameters, naming the first bad one.
     fn filter(self) -> Result<admin::ListFilter, jobs::FieldError> {
-        use jobs::FieldError;
         let state = match self.state.as_deref() {
             None | Some("") => None,
             Some(s) => Some(queue::JobState::parse(s).ok_or_else(|| {

@@ -686,6 +686,7 @@ mod tests {
             max_tokens: 200,
             response_format: ResponseFormat::JsonSchema,
             prices: Prices::parse(&serde_json::to_string(&prices).unwrap()).unwrap(),
+            allow_private: true,
         }
     }
 
