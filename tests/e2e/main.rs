@@ -8,6 +8,7 @@ mod budgets;
 mod classify;
 mod dashboard;
 mod endpoints;
+mod hostile_input;
 mod leads;
 mod lifecycle;
 mod run_jobs;
