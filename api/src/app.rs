@@ -22,6 +22,7 @@ use crate::{
     API_PREFIX,
     auth::Authenticator,
     dashboard, health,
+    hook_limits::HookLimits,
     limits::{Limit, Limits},
     metrics::{self, Metrics},
     middleware::{BodyLimit, RequestLog, SecurityHeaders},
@@ -54,6 +55,8 @@ pub struct AppState {
     pub limits: Limits,
     /// Checks keys (cached); revoking a key forgets it here.
     pub authenticator: Authenticator,
+    /// Per-hook (and per push source) limits of keyless calls.
+    pub hook_limits: HookLimits,
     /// How long a rotated key's old secret still works.
     pub key_rotation_grace: Duration,
     /// What a tenant admin cannot exceed.
@@ -81,6 +84,7 @@ impl AppState {
                 access.ceilings,
             ),
             authenticator: Authenticator::new(pool.clone()),
+            hook_limits: HookLimits::new(access.hook_rate_per_minute),
             key_rotation_grace: access.key_rotation_grace,
             ceilings: access.ceilings,
             streams: Streams::new(access.streams),

@@ -15,6 +15,7 @@ pub mod app;
 pub mod auth;
 pub mod dashboard;
 pub mod health;
+pub mod hook_limits;
 pub mod limits;
 pub mod metrics;
 pub mod middleware;

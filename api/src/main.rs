@@ -7,15 +7,20 @@
 //! api [serve]                      serve on 0.0.0.0:$PORT (default 8080; 0 picks a free port)
 //! api migrate                      create the database if missing, apply migrations
 //! api create-key --tenant NAME --role admin|operator|viewer [--name NAME]
+//! api generate-secret-key [--id ID]  print a new operator key for DEMANDFLOW_SECRET_KEY
+//! api reseal-secrets               re-seal stored secrets under the first (active) key
 //! ```
 //!
 //! Settings come from the environment only (`PORT`, `DATABASE_URL`, `DATABASE_POOL_SIZE`,
-//! `MAX_BODY_BYTES`, `LOG_FORMAT`, `RUST_LOG`) and are checked first: a bad value prints
-//! `error: invalid VAR: expected ...` on stderr and exits with 2.
+//! `MAX_BODY_BYTES`, `LOG_FORMAT`, `RUST_LOG`, and `DEMANDFLOW_SECRET_KEY` for `serve` and
+//! `reseal-secrets`) and are checked first: a bad value prints `error: invalid VAR: expected
+//! ...` (or `error: DEMANDFLOW_SECRET_KEY: ...`) on stderr and exits with 2.
 //!
 //! Contracts other tooling parses:
 //! - `serve` prints `demandflow api listening on http://127.0.0.1:<port>` on stdout once bound;
-//! - `create-key` prints the key alone on the last line of stdout.
+//! - `create-key` prints the key alone on the last line of stdout;
+//! - `generate-secret-key` prints the key spec (`<id>:<base64 of 32 bytes>`) alone on stdout;
+//! - `reseal-secrets` exits 1 when a stored secret does not open with any configured key.
 
 use std::{io::Write, process::ExitCode, time::Duration};
 
@@ -63,6 +68,20 @@ enum Command {
         #[arg(long, default_value = "cli")]
         name: String,
     },
+    /// Print a new random operator key (`<id>:<base64>`) for DEMANDFLOW_SECRET_KEY. Needs
+    /// neither a database nor any setting.
+    GenerateSecretKey {
+        /// The key's id (1 to 32 letters, digits, `-` or `_`); default `k` and today's date.
+        #[arg(long)]
+        id: Option<String>,
+    },
+    /// Re-seal every stored secret that is in clear or sealed with an older key, in batches.
+    /// Idempotent: run it after each release and after putting a new key first.
+    ResealSecrets {
+        /// Rows read per batch.
+        #[arg(long, default_value_t = 500)]
+        batch: i64,
+    },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -84,6 +103,9 @@ impl From<RoleArg> for Role {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(Command::GenerateSecretKey { id }) = &cli.command {
+        return generate_secret_key(id.as_deref());
+    }
     if let Err(e) = jobs::telemetry::init() {
         eprintln!("error: {e}");
         return ExitCode::from(2);
@@ -95,6 +117,16 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // The commands that read or write stored secrets need the operator key; a missing or
+    // malformed one is a configuration error like any other.
+    if matches!(
+        cli.command,
+        None | Some(Command::Serve | Command::ResealSecrets { .. })
+    ) && let Err(e) = jobs::secrets::install_from_env()
+    {
+        eprintln!("error: {e}");
+        return ExitCode::from(2);
+    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -109,6 +141,8 @@ fn main() -> ExitCode {
             Command::CreateKey { tenant, role, name } => {
                 create_key(settings, &tenant, role.into(), &name).await
             }
+            Command::ResealSecrets { batch } => reseal_secrets(settings, batch).await,
+            Command::GenerateSecretKey { .. } => Ok(()),
         }
     });
     match outcome {
@@ -222,5 +256,62 @@ async fn create_key(
     let mut out = std::io::stdout().lock();
     writeln!(out, "{}", key.secret.expose_secret()).context("Failed to print the key")?;
     out.flush().context("Failed to print the key")?;
+    Ok(())
+}
+
+/// Prints a new operator key spec; exits 2 on a bad id.
+fn generate_secret_key(id: Option<&str>) -> ExitCode {
+    let id = id.map_or_else(
+        || format!("k{}", chrono::Utc::now().format("%Y%m%d")),
+        str::to_owned,
+    );
+    let spec = jobs::secrets::Keyring::generate_spec(&id);
+    if let Err(e) = jobs::secrets::Keyring::parse(&spec) {
+        eprintln!("error: {e}");
+        return ExitCode::from(2);
+    }
+    let mut out = std::io::stdout().lock();
+    match writeln!(out, "{}", spec.expose_secret()).and_then(|()| out.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: could not print the key: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn reseal_secrets(settings: Settings, batch: i64) -> anyhow::Result<()> {
+    let pool = jobs::db::pool(&settings.database);
+    let done = jobs::reseal::reseal_all(&pool, batch)
+        .await
+        .context("Failed to re-seal the stored secrets")?;
+    pool.close().await;
+    let key_id = jobs::secrets::keyring()
+        .map(|k| k.active_key_id().to_owned())
+        .unwrap_or_default();
+    tracing::info!(
+        key_id,
+        sources = done.sources,
+        webhooks = done.webhooks,
+        jobs = done.jobs,
+        "re-sealed stored secrets"
+    );
+    println!(
+        "re-sealed {} stored secrets under key {key_id:?} ({} sources, {} webhook secrets, {} jobs)",
+        done.total(),
+        done.sources,
+        done.webhooks,
+        done.jobs
+    );
+    for (table, id, why) in &done.failed {
+        tracing::error!(table, %id, error = %why, "a stored secret does not open");
+    }
+    if !done.failed.is_empty() {
+        anyhow::bail!(
+            "{} stored secrets do not open with any key in DEMANDFLOW_SECRET_KEY (see the log); \
+             put their key back, then run this again",
+            done.failed.len()
+        );
+    }
     Ok(())
 }

@@ -17,7 +17,10 @@ use poem_openapi::{
 use serde_json::Value;
 use uuid::Uuid;
 
-use jobs::queue::{self, JobState};
+use jobs::{
+    kinds::{JobKind, http_request},
+    queue::{self, JobState},
+};
 
 // ---------------------------------------------------------------------------------------------
 // Request bodies
@@ -414,12 +417,13 @@ pub struct Job {
 }
 
 impl From<queue::Job> for Job {
+    /// The job as any reader sees it: credentials in its args redacted.
     fn from(j: queue::Job) -> Self {
         Self {
+            args: shown_args(&j.kind, j.args),
             id: j.id,
             kind: j.kind,
             state: j.state.into(),
-            args: j.args,
             priority: j.priority,
             attempts: j.attempts,
             max_attempts: j.max_attempts,
@@ -447,6 +451,15 @@ impl From<queue::Job> for Job {
             parked_reason: j.parked_reason,
         }
     }
+}
+
+/// A job's args as a reader may see them: an `http_request`'s sensitive headers (sealed in
+/// storage) are shown as `[redacted]`.
+pub fn shown_args(kind: &str, mut args: Value) -> Value {
+    if kind == http_request::HttpRequest::KIND {
+        http_request::redact(&mut args);
+    }
+    args
 }
 
 /// Jobs.

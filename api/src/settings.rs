@@ -46,6 +46,9 @@ pub struct Access {
     pub ceilings: Ceilings,
     /// `STREAM_MAX_PER_KEY`, `STREAM_MAX_PER_TENANT`, `STREAM_MAX_LIFETIME_SECS`.
     pub streams: StreamLimits,
+    /// `HOOK_RATE_PER_MINUTE` (default 600): keyless calls a minute to one webhook or push
+    /// source ([`crate::hook_limits`]).
+    pub hook_rate_per_minute: u32,
 }
 
 impl Default for Access {
@@ -58,6 +61,7 @@ impl Default for Access {
             trusted_proxies: TrustedProxies::default(),
             ceilings: Ceilings::default(),
             streams: StreamLimits::default(),
+            hook_rate_per_minute: crate::hook_limits::DEFAULT_PER_MINUTE,
         }
     }
 }
@@ -110,6 +114,11 @@ impl Access {
             trusted_proxies,
             ceilings: ceilings_from_env(d.ceilings)?,
             streams: streams_from_env(d.streams)?,
+            hook_rate_per_minute: config::number(
+                "HOOK_RATE_PER_MINUTE",
+                d.hook_rate_per_minute.into(),
+                1..=1_000_000,
+            )? as u32,
         })
     }
 }

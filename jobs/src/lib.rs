@@ -11,7 +11,8 @@
 //! - [`sources`]: sources and signals — feeds, ingest (sanitise, deduplicate, gate), per-host
 //!   rate limits and circuit breakers, scheduling, push.
 //! - [`leads`]: leads found in signals by `score_lead` — contacts, scores with their
-//!   breakdown, deduplication by contact, the status machine, export and GDPR per contact.
+//!   breakdown, deduplication by contact, the status machine, export and GDPR per contact;
+//!   [`scrub`]: an erased person taken out of the engine's own copies (jobs, runs, events).
 //! - [`classify`]: keyword rulesets (versioned, compiled, cached), verdicts and the cost
 //!   estimate; [`llm`]: the OpenAI-compatible client and its price table; [`memo`]: paid answers,
 //!   remembered durably so none is paid for twice.
@@ -19,7 +20,9 @@
 //!   transaction that records each step's outcome.
 //! - [`budgets`]: money limits per tenant and provider; reservations, settlement and the cost
 //!   ledger; parking jobs when a budget is exhausted.
-//! - [`signing`]: HMAC-SHA256 signatures with timestamps, for push sources and webhooks.
+//! - [`signing`]: HMAC-SHA256 signatures with timestamps, for push sources and webhooks;
+//!   [`secrets`]: the operator key that seals stored credentials, and [`reseal`], which
+//!   re-seals them after a rotation.
 //! - [`auth`]: API keys and roles; [`tenants`]: tenants' settings; [`audit`]: the audit log.
 //! - [`config`], [`db`], [`telemetry`]: the settings, pool, migrations and logging that both
 //!   binaries share.
@@ -48,6 +51,8 @@ pub mod names;
 pub mod net;
 pub mod paging;
 pub mod queue;
+pub mod reseal;
+pub mod scrub;
 pub mod secrets;
 pub mod signing;
 pub mod sources;

@@ -2,10 +2,13 @@
 //! table.
 //!
 //! - [`LlmSettings`]: `LLM_BASE_URL`, `LLM_API_KEY` (a secret), `LLM_MODEL`, `LLM_PROVIDER`,
-//!   `LLM_TIMEOUT_MS`, `LLM_MAX_TOKENS`, `LLM_RESPONSE_FORMAT` and `LLM_PRICES` (a per-model price
-//!   table), read and checked at start.
-//! - [`LlmClient::chat`]: one call through the project's SSRF-guarded client (unless
-//!   `ALLOW_PRIVATE_NETWORKS`), asking for structured JSON; the reply is sorted into a usable
+//!   `LLM_TIMEOUT_MS`, `LLM_MAX_TOKENS`, `LLM_RESPONSE_FORMAT`, `LLM_PRICES` (a per-model price
+//!   table) and `LLM_ALLOW_PRIVATE`, read and checked at start.
+//! - [`LlmClient::chat`]: one call through the project's SSRF-guarded client, asking for
+//!   structured JSON. A model on a private or loopback address (a local server) is reached only
+//!   with `LLM_ALLOW_PRIVATE=true`, which opens private networks to this client alone — tenants'
+//!   jobs stay guarded unless `ALLOW_PRIVATE_NETWORKS` (which opens them to every client, this
+//!   one included). The reply is sorted into a usable
 //!   [`Answer`], an invalid one (with why, so the caller can re-ask once), or a failure that says
 //!   whether it is worth retrying and when (`Retry-After`).
 //! - [`Prices`]: what a call costs in integer micro-dollars, from its token usage, and what one
@@ -116,6 +119,9 @@ pub struct LlmSettings {
     pub response_format: ResponseFormat,
     /// `LLM_PRICES`.
     pub prices: Prices,
+    /// `LLM_ALLOW_PRIVATE` (default false): let this client reach a private or loopback
+    /// endpoint (a local model) without opening private networks to tenants' jobs.
+    pub allow_private: bool,
 }
 
 impl fmt::Debug for LlmSettings {
@@ -129,6 +135,7 @@ impl fmt::Debug for LlmSettings {
             .field("max_tokens", &self.max_tokens)
             .field("response_format", &self.response_format)
             .field("prices", &self.prices)
+            .field("allow_private", &self.allow_private)
             .finish()
     }
 }
@@ -145,6 +152,7 @@ impl Default for LlmSettings {
             max_tokens: 300,
             response_format: ResponseFormat::JsonSchema,
             prices: Prices::default(),
+            allow_private: false,
         }
     }
 }
@@ -237,6 +245,7 @@ impl LlmSettings {
             max_tokens: config::number("LLM_MAX_TOKENS", 300, 16..=8192)? as u32,
             response_format,
             prices,
+            allow_private: config::flag("LLM_ALLOW_PRIVATE", false)?,
         })
     }
 
@@ -337,22 +346,26 @@ pub struct LlmClient {
     settings: std::sync::Arc<LlmSettings>,
     http: reqwest::Client,
     endpoint: Url,
+    allow_private: bool,
 }
 
 impl LlmClient {
     /// A client for `settings`, or `None` when no LLM is configured. Calls go through the
-    /// SSRF-guarded client unless `allow_private`.
-    pub fn new(settings: LlmSettings, allow_private: bool) -> Option<Self> {
+    /// SSRF-guarded client, which reaches private addresses only when `settings.allow_private`
+    /// (`LLM_ALLOW_PRIVATE`) or `allow_private_networks` (`ALLOW_PRIVATE_NETWORKS`) says so.
+    pub fn new(settings: LlmSettings, allow_private_networks: bool) -> Option<Self> {
         let base = settings.base_url.clone()?;
         let endpoint = Url::parse(&format!(
             "{}/chat/completions",
             base.as_str().trim_end_matches('/')
         ))
         .ok()?;
+        let allow_private = settings.allow_private || allow_private_networks;
         Some(Self {
             settings: std::sync::Arc::new(settings),
             http: net::client(allow_private),
             endpoint,
+            allow_private,
         })
     }
 
@@ -390,6 +403,15 @@ impl LlmClient {
         categories: &[String],
         idempotency_key: &str,
     ) -> Result<Reply, CallFailure> {
+        // The guarded resolver sees host names only: a literal private address is checked here.
+        if let Err(refusal) = net::check_url(&self.endpoint, self.allow_private) {
+            return Err(CallFailure {
+                message: refusal,
+                retryable: false,
+                retry_after: None,
+                outcome: "refused",
+            });
+        }
         let mut request = self
             .http
             .post(self.endpoint.clone())
@@ -687,7 +709,51 @@ mod tests {
             max_tokens: 100,
             response_format: ResponseFormat::JsonSchema,
             prices: Prices::default(),
+            allow_private: false,
         };
         assert!(!format!("{s:?}").contains("hunter2"));
+    }
+
+    /// A local model (on loopback) is reached only when the LLM's own allow-list says so; the
+    /// guard of tenants' jobs is another setting.
+    #[tokio::test]
+    async fn a_local_model_is_reached_only_with_llm_allow_private() {
+        use wiremock::{Mock, MockServer, ResponseTemplate, matchers::method};
+        let server = MockServer::start().await;
+        let answer =
+            json!({"relevant": true, "category": "solar", "confidence": 0.9, "reasons": []});
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "choices": [{"message": {"role": "assistant", "content": answer.to_string()}}],
+                "usage": {"prompt_tokens": 10, "completion_tokens": 5}
+            })))
+            .mount(&server)
+            .await;
+        let settings = |allow_private| LlmSettings {
+            base_url: Some(Url::parse(&format!("{}/v1", server.uri())).unwrap()),
+            model: "m".into(),
+            allow_private,
+            ..LlmSettings::default()
+        };
+        let ask = |client: LlmClient| async move {
+            client
+                .chat(&[Message::new("user", "hi")], &cats(), "idem")
+                .await
+        };
+        let refused = ask(LlmClient::new(settings(false), false).unwrap())
+            .await
+            .unwrap_err();
+        assert_eq!(refused.outcome, "refused", "{refused:?}");
+        assert!(!refused.retryable);
+        let reply = ask(LlmClient::new(settings(true), false).unwrap())
+            .await
+            .unwrap();
+        assert!(reply.answer.unwrap().relevant);
+        // ALLOW_PRIVATE_NETWORKS opens every client, this one included.
+        assert!(
+            ask(LlmClient::new(settings(false), true).unwrap())
+                .await
+                .is_ok()
+        );
     }
 }

@@ -3,6 +3,10 @@
 //! Unless private networks are allowed, a request may reach only public addresses: host names
 //! are checked after DNS resolution (in the client's resolver, so the checked address is the one
 //! connected to), literal IPs before the request and at every redirect.
+//!
+//! The guarded client never goes through a proxy, whatever `HTTP_PROXY`, `HTTPS_PROXY` or
+//! `ALL_PROXY` say: a proxy resolves the target itself, so the guard would check nothing (and a
+//! proxy inside the network would hand tenants its private addresses).
 
 use std::{
     error::Error as StdError,
@@ -33,7 +37,7 @@ impl fmt::Display for BlockedAddress {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "refused: {} is on a private, loopback or link-local network ({}); set ALLOW_PRIVATE_NETWORKS=true to allow it",
+            "refused: {} is on a private, loopback or link-local network ({}); set ALLOW_PRIVATE_NETWORKS=true (or, for the LLM alone, LLM_ALLOW_PRIVATE=true) to allow it",
             self.host, self.addr
         )
     }
@@ -146,7 +150,8 @@ impl Resolve for GuardedResolver {
 }
 
 /// The shared outbound client: gzip, a bounded redirect chain that re-checks every hop, the
-/// guarded resolver, and a user agent naming demandflow.
+/// guarded resolver, no proxy (the environment's proxy settings are ignored), and a user agent
+/// naming demandflow.
 pub fn client(allow_private: bool) -> reqwest::Client {
     let redirect = reqwest::redirect::Policy::custom(move |attempt| {
         if attempt.previous().len() >= MAX_REDIRECTS {
@@ -160,6 +165,8 @@ pub fn client(allow_private: bool) -> reqwest::Client {
     reqwest::Client::builder()
         .user_agent(concat!("demandflow/", env!("CARGO_PKG_VERSION")))
         .redirect(redirect)
+        // A proxy would resolve (and reach) the target for us, past the guarded resolver.
+        .no_proxy()
         .dns_resolver(Arc::new(GuardedResolver { allow_private }))
         .connect_timeout(Duration::from_secs(10))
         .build()

@@ -182,6 +182,11 @@ impl Keyring {
     }
 }
 
+/// Whether `stored` is a sealed value (as opposed to a legacy one stored in clear).
+pub fn is_sealed(stored: &str) -> bool {
+    stored.starts_with(PREFIX)
+}
+
 static KEYRING: OnceLock<Keyring> = OnceLock::new();
 
 /// Reads `DEMANDFLOW_SECRET_KEY` and installs the keyring for this process. Binaries call it

@@ -230,6 +230,7 @@ async fn readiness_fails_while_migrations_are_missing() {
     cmd.arg("serve")
         .env("DATABASE_URL", &db.url)
         .env("PORT", "0")
+        .env("DEMANDFLOW_SECRET_KEY", e2e::TEST_SECRET_KEY)
         .kill_on_drop(true);
     cmd.stdout(std::process::Stdio::piped());
     let mut child = cmd.spawn().unwrap();

@@ -10,6 +10,7 @@ mod classify;
 mod dashboard;
 mod endpoints;
 mod hostile_api;
+mod hostile_input;
 mod hostile_templates;
 mod leads;
 mod lifecycle;

@@ -21,6 +21,11 @@ use tokio::{
 };
 use uuid::Uuid;
 
+/// The operator key every spawned `api` and `worker` (and every `api` command) gets as
+/// `DEMANDFLOW_SECRET_KEY`: the same key `jobs::secrets::install_for_tests` installs, so a test
+/// can open what the binaries sealed.
+pub const TEST_SECRET_KEY: &str = "test:BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=";
+
 /// Where the binaries under test are.
 pub fn bin(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("the test binary has a path");
@@ -210,6 +215,7 @@ pub async fn api_cli(db: &TestDb, args: &[&str]) -> anyhow::Result<String> {
         .args(args)
         .env("DATABASE_URL", &db.url)
         .env("LOG_FORMAT", "json")
+        .env("DEMANDFLOW_SECRET_KEY", TEST_SECRET_KEY)
         .output()
         .await?;
     if !out.status.success() {
@@ -240,7 +246,8 @@ pub async fn spawn_app_on(server: &str, env: &[(&str, &str)]) -> App {
     cmd.arg("serve")
         .env("DATABASE_URL", &db.url)
         .env("PORT", "0")
-        .env("LOG_FORMAT", "json");
+        .env("LOG_FORMAT", "json")
+        .env("DEMANDFLOW_SECRET_KEY", TEST_SECRET_KEY);
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -274,7 +281,8 @@ impl App {
         cmd.arg("serve")
             .env("DATABASE_URL", &self.db.url)
             .env("PORT", "0")
-            .env("LOG_FORMAT", "json");
+            .env("LOG_FORMAT", "json")
+            .env("DEMANDFLOW_SECRET_KEY", TEST_SECRET_KEY);
         for (k, v) in env {
             cmd.env(k, v);
         }
@@ -311,6 +319,7 @@ impl App {
         let mut cmd = Command::new(bin("worker"));
         cmd.env("DATABASE_URL", &self.db.url)
             .env("LOG_FORMAT", "json")
+            .env("DEMANDFLOW_SECRET_KEY", TEST_SECRET_KEY)
             .env("ALLOW_PRIVATE_NETWORKS", "true")
             .env("POLL_INTERVAL_MS", "200")
             .env("LEASE_MS", "3000")

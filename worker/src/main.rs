@@ -32,7 +32,8 @@ struct Settings {
     concurrency: Concurrency,
     /// `SHUTDOWN_GRACE_MS` (default 30 s): how long in-flight jobs may finish after SIGTERM.
     grace: Duration,
-    /// `ALLOW_PRIVATE_NETWORKS` (default false): let outbound calls reach private addresses.
+    /// `ALLOW_PRIVATE_NETWORKS` (default false): let outbound calls (tenants' jobs and the LLM)
+    /// reach private addresses. `LLM_ALLOW_PRIVATE` (in `llm`) opens them to the LLM alone.
     allow_private_networks: bool,
     /// `WORKER_METRICS_PORT`: serve Prometheus metrics on this port when set.
     metrics_port: Option<u16>,
@@ -109,6 +110,12 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // Stored credentials (sealed webhook-style secrets, http_request headers) open with the
+    // operator key: a worker without it could not run those jobs.
+    if let Err(e) = jobs::secrets::install_from_env() {
+        eprintln!("error: {e}");
+        return ExitCode::from(2);
+    }
     match run(settings).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -5,9 +5,11 @@
 //! workers are woken only after the commit.
 
 use jobs::{
+    FieldError,
     auth::{Principal, Role},
     paging::{DEFAULT_PAGE, MAX_PAGE},
     queue::{self, Enqueued, NewJob, admin},
+    text,
 };
 use poem::web::Data;
 use poem_openapi::{
@@ -292,6 +294,18 @@ async fn enqueue_all(
     Ok(enqueued)
 }
 
+/// Refuses a body holding a NUL (`\u0000`) anywhere, naming the first one's path: Postgres
+/// cannot store it, and args are the caller's own input, so it is a 422 rather than a change.
+fn refuse_nul(body: &Value) -> Result<(), ApiError> {
+    match text::find_nul(body) {
+        None => Ok(()),
+        Some(path) => Err(ApiError::Invalid(FieldError::new(
+            path,
+            "holds a NUL character (\\u0000), which cannot be stored",
+        ))),
+    }
+}
+
 #[tracing::instrument(skip_all, fields(tenant_id, job_id, kind))]
 async fn create_job(
     state: &AppState,
@@ -301,6 +315,7 @@ async fn create_job(
 ) -> Result<CreateJobResponse, ApiError> {
     let principal = auth.require(Role::Operator)?;
     let span = tracing::Span::current();
+    refuse_nul(&body)?;
     let job = NewJob::parse(body)?;
     job.priority_at_most(state.ceilings.max_priority)?;
     span.record("kind", job.kind());
@@ -327,6 +342,7 @@ async fn create_batch(
 ) -> Result<CreateBatchResponse, ApiError> {
     let principal = auth.require(Role::Operator)?;
     let span = tracing::Span::current();
+    refuse_nul(&body)?;
     let jobs = NewJob::parse_batch(body)?;
     for (i, job) in jobs.iter().enumerate() {
         job.priority_at_most(state.ceilings.max_priority)
@@ -364,7 +380,6 @@ struct ListParams {
 impl ListParams {
     /// Checks the parameters, naming the first bad one.
     fn filter(self) -> Result<admin::ListFilter, jobs::FieldError> {
-        use jobs::FieldError;
         let state = match self.state.as_deref() {
             None | Some("") => None,
             Some(s) => Some(queue::JobState::parse(s).ok_or_else(|| {

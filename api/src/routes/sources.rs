@@ -29,8 +29,9 @@ use crate::{
     API_PREFIX, api_responses,
     app::AppState,
     auth::{Auth, Origin},
+    hook_limits::retry_after_secs,
     models::JsonAs,
-    problem::{ApiError, respond},
+    problem::{ApiError, Problem, respond},
 };
 
 /// The `/sources` operations.
@@ -251,16 +252,24 @@ api_responses! {
         /// The batch was ingested: what was new, held already, near-duplicate or refused.
         #[oai(status = 200)]
         Ok(Json<IngestReport>),
+        /// Over the key's request rate, over this source's rate of keyless pushes
+        /// (`HOOK_RATE_PER_MINUTE`), or too many bad keys from this address.
+        #[oai(status = 429, content_type = "application/problem+json")]
+        RateLimited(
+            Json<Problem>,
+            /// Seconds to wait before pushing again.
+            #[oai(header = "Retry-After")]
+            u64,
+        ),
     }
     problems {
         400 => BadRequest: "The id is not a UUID.",
         401 => Unauthorized: "No API key, or the source has a secret and the signature is missing, stale or wrong.",
         403 => Forbidden: "The key is not an operator's.",
         404 => NotFound: "No such source in this tenant.",
-        409 => Conflict: "The source is not a push source, or it is disabled.",
+        409 => Conflict: "The source is not a push source, or it is disabled, or this signed batch was already accepted (a replay).",
         413 => PayloadTooLarge,
         422 => Invalid: "The body is not a valid batch; `errors[].path` names the item (`items[3].url`).",
-        429 => TooManyRequests,
     }
 }
 
@@ -406,12 +415,26 @@ async fn push_signals(
             )
             .await
         }
-        PushAuth::Signed => push::accept_signed(&state.pool, id, signature.as_deref(), body)
-            .await
-            .map(|(tenant_id, report)| {
-                span.record("tenant_id", tracing::field::display(tenant_id));
-                report
-            }),
+        PushAuth::Signed => {
+            if let Err(wait) = state.hook_limits.take(id).await {
+                return Ok(PushSignalsResponse::RateLimited(
+                    Json(
+                        ApiError::TooManyRequests(
+                            "this source is over its rate of keyless pushes (HOOK_RATE_PER_MINUTE); see Retry-After"
+                                .into(),
+                        )
+                        .to_problem(),
+                    ),
+                    retry_after_secs(wait),
+                ));
+            }
+            push::accept_signed(&state.pool, id, signature.as_deref(), body)
+                .await
+                .map(|(tenant_id, report)| {
+                    span.record("tenant_id", tracing::field::display(tenant_id));
+                    report
+                })
+        }
     };
     match outcome {
         Ok(report) => {
@@ -432,6 +455,7 @@ async fn push_signals(
             poem::http::StatusCode::UNAUTHORIZED,
             why.to_owned(),
         )),
+        Err(e @ push::PushError::Replayed) => Err(ApiError::Conflict(e.to_string())),
         Err(push::PushError::Domain(e)) => Err(e.into()),
     }
 }

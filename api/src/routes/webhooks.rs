@@ -29,7 +29,8 @@ use crate::{
     API_PREFIX, api_responses,
     app::AppState,
     auth::{Auth, Origin},
-    problem::{ApiError, respond},
+    hook_limits::retry_after_secs,
+    problem::{ApiError, Problem, respond},
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -149,7 +150,9 @@ impl WebhooksApi {
     /// No API key: the request must carry `X-Demandflow-Signature: t=<unix seconds>,v1=<hex
     /// HMAC-SHA256 of "<t>.<raw body>">` made with the webhook's secret, at most 5 minutes off.
     /// The body (a JSON object) becomes the run's input. An unknown webhook, or a missing,
-    /// malformed, stale or wrong signature, is the same 401; a disabled workflow is a 409.
+    /// malformed, stale or wrong signature, is the same 401; a disabled workflow, or a signed
+    /// request sent again (each is accepted once), is a 409. Each webhook takes at most
+    /// `HOOK_RATE_PER_MINUTE` calls a minute (429 with `Retry-After` beyond).
     #[oai(path = "/hooks/:id", method = "post", operation_id = "triggerWebhook")]
     async fn trigger(
         &self,
@@ -254,6 +257,18 @@ async fn trigger(
     signature: Option<String>,
     body: &[u8],
 ) -> Result<TriggerWebhookResponse, ApiError> {
+    if let Err(wait) = state.hook_limits.take(id).await {
+        return Ok(TriggerWebhookResponse::RateLimited(
+            Json(
+                ApiError::TooManyRequests(
+                    "this webhook is over its rate of calls (HOOK_RATE_PER_MINUTE); see Retry-After"
+                        .into(),
+                )
+                .to_problem(),
+            ),
+            retry_after_secs(wait),
+        ));
+    }
     let actor = audit::Actor {
         request_id: Some(origin.request_id.chars().take(MAX_CORRELATION_ID).collect()),
         client_addr: origin.client_addr.clone(),
@@ -278,6 +293,7 @@ async fn trigger(
                 HOOK_REFUSED.to_owned(),
             ))
         }
+        Err(e @ HookError::Replayed) => Err(ApiError::Conflict(e.to_string())),
         Err(HookError::Domain(e)) => Err(e.into()),
     }
 }
@@ -322,13 +338,21 @@ api_responses! {
         /// The run, with its root steps' jobs enqueued.
         #[oai(status = 201)]
         Created(Json<RunView>),
+        /// Over this webhook's rate of calls (`HOOK_RATE_PER_MINUTE`), or too many bad keys
+        /// from this address.
+        #[oai(status = 429, content_type = "application/problem+json")]
+        RateLimited(
+            Json<Problem>,
+            /// Seconds to wait before calling again.
+            #[oai(header = "Retry-After")]
+            u64,
+        ),
     }
     problems {
         400 => BadRequest: "A parameter could not be read.",
         401 => Unauthorized: "No such webhook, or the signature is missing, malformed, stale or wrong.",
-        409 => Conflict: "The workflow is disabled.",
+        409 => Conflict: "The workflow is disabled, or this signed request was already accepted (a replay).",
         413 => PayloadTooLarge,
-        422 => Invalid: "The signed body is not a JSON object.",
-        429 => TooManyRequests: "Too many requests (see `Retry-After`).",
+        422 => Invalid: "The signed body is not a JSON object, or holds a NUL character.",
     }
 }

@@ -455,7 +455,8 @@ pub async fn run(
     let prepared = match parsed {
         Ok(p) => p,
         Err(e) => {
-            let message = e.to_string();
+            // A parser's message may quote the document: keep it storable.
+            let message = crate::text::storable(&e.to_string()).into_owned();
             record(FetchRecord {
                 status: code,
                 error: Some(message.clone()),

@@ -9,11 +9,11 @@
 //! signals — their text holds the contact, so keeping them would keep the data (through
 //! [`signals::erase_ids`], the signals module's erase). Another lead that loses a signal this
 //! way is re-scored from the signals it keeps, and deleted when none is left. Copies the
-//! engine made are scrubbed too: the contact, and every other contact of the erased lead
-//! (the person), is replaced by `[erased]` in the tenant's job
-//! results, in the args of its finished jobs and in workflow step outputs (`score_lead`
-//! returns the contact for the steps after it). The audit entry names the contact only by its
-//! SHA-256.
+//! engine made are scrubbed too ([`crate::scrub`]): the contact, and every other contact of the
+//! erased lead (the person), is replaced by `[erased]` wherever the tenant's jobs, runs, steps,
+//! run events, classifications and memo rows hold it — job args, results and errors, run
+//! inputs, step outputs and the `step_succeeded` events that carry them (`score_lead` returns
+//! the contact for the steps after it). The audit entry names the contact only by its SHA-256.
 //!
 //! Not covered: signals that mention the contact but were never scored by `score_lead` (erase
 //! those by author with `POST /signals/erase`), and logs (which never carry contacts).
@@ -27,6 +27,7 @@ use super::{LeadDetail, contacts::Contact, detail, lead_row};
 use crate::{
     DomainError,
     audit::{self, Actor},
+    scrub,
     sources::signals::{self, Signal, SignalState},
 };
 
@@ -48,44 +49,9 @@ pub struct Erased {
     pub leads: u64,
     /// Signals deleted.
     pub signals: u64,
-    /// Job results, job args and workflow step outputs scrubbed.
+    /// Rows of the engine's copies scrubbed (jobs, runs, steps, run events, classifications,
+    /// memo rows).
     pub scrubbed: u64,
-}
-
-/// Replaces `value` by `[erased]` in the tenant's job results, finished jobs' args and workflow
-/// step outputs; returns how many rows changed.
-async fn scrub(conn: &mut PgConnection, tenant_id: Uuid, value: &str) -> Result<u64, DomainError> {
-    let mut n = sqlx::query!(
-        r#"UPDATE jobs SET result = replace(result::text, $2, '[erased]')::jsonb
-           WHERE tenant_id = $1 AND result IS NOT NULL AND strpos(result::text, $2) > 0"#,
-        tenant_id,
-        value
-    )
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    n += sqlx::query!(
-        r#"UPDATE jobs SET args = replace(args::text, $2, '[erased]')::jsonb
-           WHERE tenant_id = $1 AND state IN ('succeeded', 'dead', 'cancelled')
-             AND strpos(args::text, $2) > 0"#,
-        tenant_id,
-        value
-    )
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    n += sqlx::query!(
-        r#"UPDATE workflow_run_steps s SET output = replace(s.output::text, $2, '[erased]')::jsonb
-           FROM workflow_runs r
-           WHERE r.id = s.run_id AND r.tenant_id = $1 AND s.output IS NOT NULL
-             AND strpos(s.output::text, $2) > 0"#,
-        tenant_id,
-        value
-    )
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    Ok(n)
 }
 
 /// How the audit log names a contact: `sha256:<hex of "email:<address>">`.
@@ -240,12 +206,8 @@ pub async fn erase(
     )
     .execute(&mut *conn)
     .await?;
-    // Copies in the engine's own rows. Contacts cannot hold a quote or a backslash (they are
-    // validated), so replacing them in the JSON text keeps the JSON valid.
-    let mut scrubbed = 0;
-    for value in &values {
-        scrubbed += scrub(conn, tenant_id, value).await?;
-    }
+    // Copies in the engine's own rows.
+    let scrubbed = scrub::scrub_copies(conn, tenant_id, &values).await?;
     let erased = Erased {
         leads,
         signals,

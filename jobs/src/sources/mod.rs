@@ -32,5 +32,6 @@ pub use model::{
     NewSource, PollEvery, Source, SourceKind, SourcePatch, SourceRow, SourceUrl, host_key,
 };
 pub use queries::{
-    FetchRecord, ListFilter, create, delete, get, get_row, list, record_fetch, update,
+    FetchRecord, ListFilter, SECRET_PURPOSE, create, delete, get, get_row, list, record_fetch,
+    update,
 };

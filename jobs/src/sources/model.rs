@@ -371,7 +371,8 @@ pub struct SourceRow {
     pub source: Source,
     /// The tenant.
     pub tenant_id: Uuid,
-    /// The push signing key.
+    /// The push signing key, sealed as stored (open it with [`crate::secrets::open`] and
+    /// [`super::SECRET_PURPOSE`]).
     pub secret: Option<String>,
     /// The last `ETag`.
     pub etag: Option<String>,

@@ -5,21 +5,27 @@
 //! `X-Demandflow-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">`
 //! (the Stripe scheme, in [`crate::signing`]): the MAC is compared in constant time, and a
 //! timestamp more than [`TOLERANCE`] away from now is refused, so a captured request cannot be
-//! replayed later.
+//! replayed later; within that window, the signature is remembered in the transaction that
+//! ingests the batch, so the same signed request is accepted once ([`PushError::Replayed`]).
+//! The secret is stored sealed and opened only here, to verify.
 
 use chrono::{DateTime, Utc};
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::Value;
 use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::{
-    SourceKind,
+    SECRET_PURPOSE, SourceKind,
     feed::RawItem,
     ingest::{self, Gates, Report},
     signals,
 };
-use crate::{DomainError, FieldError, kinds};
+use crate::{
+    DomainError, FieldError, kinds, secrets,
+    signing::{self, Verified},
+};
 
 /// The signature header.
 pub use crate::signing::{SIGNATURE_HEADER, TOLERANCE, sign};
@@ -32,6 +38,9 @@ pub enum PushError {
     /// The signature is missing, malformed, stale or wrong.
     #[error("{0}")]
     Signature(&'static str),
+    /// The same signed request was accepted before (within the signing window).
+    #[error("this signed request was already accepted")]
+    Replayed,
     /// Anything the domain refuses (not found, not a push source, invalid items).
     #[error(transparent)]
     Domain(#[from] DomainError),
@@ -49,16 +58,22 @@ impl From<sqlx::Error> for PushError {
     }
 }
 
-/// Checks `header` against `body` and `secret` at `now` (see [`crate::signing`]).
+/// Checks `header` against `body` and `secret` at `now` (see [`crate::signing`]); the
+/// signature that verified is what [`signing::remember`] records.
 pub fn verify(
     secret: &str,
     header: Option<&str>,
     body: &[u8],
     now: DateTime<Utc>,
-) -> Result<(), PushError> {
-    crate::signing::verify(&[secret], header, body, now)
-        .map(drop)
-        .map_err(|e| PushError::Signature(e.0))
+) -> Result<Verified, PushError> {
+    signing::verify(&[secret], header, body, now).map_err(|e| PushError::Signature(e.0))
+}
+
+/// A source's stored secret, opened (a value that does not open is the operator's problem: a
+/// missing key in `DEMANDFLOW_SECRET_KEY`, reported as a failure, never to the caller).
+fn open_secret(stored: &str) -> Result<SecretString, PushError> {
+    secrets::open(SECRET_PURPOSE, stored)
+        .map_err(|e| PushError::Domain(DomainError::Database(sqlx::Error::Decode(Box::new(e)))))
 }
 
 #[derive(Deserialize)]
@@ -138,7 +153,8 @@ pub fn parse_batch(body: &[u8]) -> Result<Vec<RawItem>, FieldError> {
 
 /// Accepts a pushed batch for the tenant's source `source_id`: the source must be a live,
 /// enabled push source; its signature is checked when it has a secret; the items are
-/// ingested in one transaction.
+/// ingested in one transaction, which also remembers the signature (a replay of it is
+/// [`PushError::Replayed`]).
 pub async fn accept(
     pool: &PgPool,
     tenant_id: Uuid,
@@ -159,15 +175,26 @@ pub async fn accept(
     if !source.source.enabled {
         return Err(DomainError::Conflict(format!("source {source_id} is disabled")).into());
     }
-    if let Some(secret) = &source.secret {
-        verify(secret, signature, body, Utc::now())?;
-    }
+    let verified = match &source.secret {
+        Some(stored) => Some(verify(
+            open_secret(stored)?.expose_secret(),
+            signature,
+            body,
+            Utc::now(),
+        )?),
+        None => None,
+    };
     let items = parse_batch(body)?;
     let prepared: Vec<_> = items
         .into_iter()
         .map(|i| ingest::prepare(i, None))
         .collect();
     let mut tx = pool.begin().await?;
+    if let Some(verified) = &verified
+        && !signing::remember(&mut tx, source_id, verified).await?
+    {
+        return Err(PushError::Replayed);
+    }
     let gates = Gates::new(signals::settings(&mut tx, tenant_id).await?);
     let report = ingest::store(&mut tx, tenant_id, source_id, &gates, prepared).await?;
     tx.commit().await?;
@@ -194,13 +221,18 @@ pub async fn accept_signed(
     )
     .fetch_optional(pool)
     .await?;
-    let Some((tenant_id, Some(secret))) = source.map(|s| (s.tenant_id, s.secret)) else {
+    let Some((tenant_id, Some(stored))) = source.map(|s| (s.tenant_id, s.secret)) else {
         return Err(REFUSED);
     };
     if signature.is_none() {
         return Err(REFUSED);
     }
-    verify(&secret, signature, body, Utc::now())?;
+    verify(
+        open_secret(&stored)?.expose_secret(),
+        signature,
+        body,
+        Utc::now(),
+    )?;
     let report = accept(pool, tenant_id, source_id, signature, body).await?;
     Ok((tenant_id, report))
 }

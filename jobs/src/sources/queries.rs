@@ -1,5 +1,8 @@
 //! Sources in Postgres: created, read, listed, changed and soft-deleted, each change with its
 //! audit entry in the caller's transaction; and what a fetch learnt, written back to its row.
+//!
+//! A push source's secret is sealed ([`crate::secrets`], purpose [`SECRET_PURPOSE`]) before it
+//! is written; [`SourceRow::secret`] holds it as stored, and only [`super::push`] opens it.
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -11,7 +14,18 @@ use crate::{
     DomainError, FieldError,
     audit::{self, Actor},
     paging::{self, Page},
+    secrets, text,
 };
+
+/// What a push source's secret is sealed for (bound to the sealed value, so it opens nowhere
+/// else).
+pub const SECRET_PURPOSE: &str = "sources.secret";
+
+/// `secret` sealed for storage.
+fn seal(secret: &str) -> Result<String, DomainError> {
+    secrets::seal(SECRET_PURPOSE, secret)
+        .map_err(|e| DomainError::Database(sqlx::Error::Encode(Box::new(e))))
+}
 
 #[derive(sqlx::FromRow)]
 struct RawRow {
@@ -80,6 +94,7 @@ pub async fn create(
     let host = new.url.as_ref().map(SourceUrl::host_key);
     let url = new.url.as_ref().map(|u| u.as_url().to_string());
     let next_poll_at = (new.kind != SourceKind::Push).then(Utc::now);
+    let secret = new.secret.as_deref().map(seal).transpose()?;
     let row = sqlx::query_as!(
         RawRow,
         r#"INSERT INTO sources (id, tenant_id, kind, url, host, poll_every_secs, enabled, tags,
@@ -97,7 +112,7 @@ pub async fn create(
         new.enabled,
         &new.tags,
         new.rate_limit_per_min,
-        new.secret,
+        secret,
         next_poll_at,
     )
     .fetch_one(&mut *conn)
@@ -247,7 +262,7 @@ pub async fn update(
         .map(SourceUrl::host_key)
         .or(before.source.host.clone());
     let secret = match &patch.secret {
-        Some(s) => s.clone(),
+        Some(new) => new.as_deref().map(seal).transpose()?,
         None => before.secret.clone(),
     };
     let row = sqlx::query_as!(
@@ -353,13 +368,15 @@ pub async fn record_fetch(
     id: Uuid,
     record: &FetchRecord,
 ) -> Result<(), DomainError> {
+    // The error may quote what the server sent: never let a NUL fail the write.
+    let error = record.error.as_deref().map(text::storable);
     sqlx::query!(
         r#"UPDATE sources SET last_polled_at = now(), last_status = $2, last_error = $3,
                   etag = coalesce($4, etag), last_modified = coalesce($5, last_modified)
            WHERE id = $1"#,
         id,
         record.status,
-        record.error,
+        error.as_deref(),
         record.etag,
         record.last_modified
     )

@@ -1,5 +1,6 @@
-//! Polling on schedule, once per interval however many workers run; the retention purge and
-//! the expiry of signals nobody acted on.
+//! Polling on schedule, once per interval however many workers run; the retention purge, the
+//! expiry of signals nobody acted on, and forgetting remembered signatures once they are too
+//! old to verify again ([`signing::prune`]).
 //!
 //! Every worker runs [`run`]. Each tick claims the sources whose `next_poll_at` has come with
 //! `FOR UPDATE SKIP LOCKED`, moves `next_poll_at` to the first slot after now (slots are
@@ -22,6 +23,7 @@ use crate::{
     DomainError,
     kinds::{JobKind, fetch_source::FetchSource},
     queue::{self, JOBS_CHANNEL, NewJob},
+    signing,
     workflows::schedules,
 };
 
@@ -140,6 +142,11 @@ pub async fn run(pool: PgPool, settings: ScheduleSettings, stop: CancellationTok
             if let Err(e) = schedules::purge_fires(&pool, 10_000).await {
                 tracing::warn!(error = %e, "purging old schedule fires failed");
             }
+            match signing::prune(&pool).await {
+                Ok(0) => {}
+                Ok(n) => tracing::debug!(pruned = n, "forgot signatures too old to replay"),
+                Err(e) => tracing::warn!(error = %e, "pruning remembered signatures failed"),
+            }
             match signals::expire_stale(&pool, 10_000).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(expired = n, "signals nobody acted on expired"),
@@ -208,5 +215,40 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(jobs, 5);
+    }
+
+    #[sqlx::test(migrator = "crate::db::MIGRATOR")]
+    async fn the_maintenance_tick_forgets_signatures_too_old_to_replay(pool: PgPool) {
+        let (old, fresh) = (Uuid::now_v7(), Uuid::now_v7());
+        sqlx::query(
+            "INSERT INTO seen_signatures (scope, digest, signed_at) VALUES
+                 ($1, '\\x00', now() - interval '1 hour'), ($2, '\\x01', now())",
+        )
+        .bind(old)
+        .bind(fresh)
+        .execute(&pool)
+        .await
+        .unwrap();
+        let scheduler = spawn(
+            pool.clone(),
+            ScheduleSettings {
+                tick: Duration::from_millis(10),
+                purge_every: Duration::from_millis(10),
+                ..ScheduleSettings::default()
+            },
+        );
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        let left = loop {
+            let left: Vec<Uuid> = sqlx::query_scalar("SELECT scope FROM seen_signatures")
+                .fetch_all(&pool)
+                .await
+                .unwrap();
+            if left.len() == 1 || tokio::time::Instant::now() > deadline {
+                break left;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        scheduler.stop().await;
+        assert_eq!(left, vec![fresh]);
     }
 }

@@ -2,15 +2,19 @@
 //! its input.
 //!
 //! A workflow has at most one webhook. Its secret (`whsec_` + 64 hex digits, 256 random bits)
-//! is made here and returned once, at creation and at each rotation; it is stored as is,
-//! because verifying an HMAC needs it, and never shown again. After a rotation the previous
+//! is made here and returned once, at creation and at each rotation; it is stored sealed with
+//! the operator key ([`crate::secrets`], purpose [`SECRET_PURPOSE`] for the current and the
+//! previous secret alike, since a rotation moves one into the other), opened only to verify
+//! a request, and never shown again. After a rotation the previous
 //! secret keeps working for [`ROTATION_GRACE`], so senders can switch without losing requests.
 //! Requests are signed like pushes to sources ([`crate::signing`]: `X-Demandflow-Signature:
 //! t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">`, at most 5 minutes off).
 //!
 //! [`trigger`] needs no API key: the signature is the credential, and every refusal (unknown
 //! webhook, missing, malformed, stale or wrong signature) is the same [`HookError::Refused`]
-//! kind, so a caller without the secret learns nothing. It never logs a secret.
+//! kind, so a caller without the secret learns nothing. The signature is remembered in the
+//! transaction that starts the run, so the same signed request starts one run however often it
+//! is sent ([`HookError::Replayed`]). It never logs a secret.
 
 use chrono::{DateTime, Duration, Utc};
 use rand::RngCore;
@@ -21,10 +25,12 @@ use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use super::{Run, Trigger, start_run};
-use crate::{DomainError, FieldError, audit, signing};
+use crate::{DomainError, FieldError, audit, secrets, signing, text};
 
 /// How long a rotated-out secret keeps verifying.
 pub const ROTATION_GRACE: Duration = Duration::hours(24);
+/// What webhook secrets (current and previous) are sealed for.
+pub const SECRET_PURPOSE: &str = "workflow_webhooks.secret";
 
 /// A workflow's webhook, as its tenant sees it (never the secret).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -100,6 +106,8 @@ pub async fn create_or_rotate(
     super::get_on(conn, tenant_id, workflow_id, true).await?;
     let before = find(conn, tenant_id, workflow_id).await?;
     let secret = new_secret();
+    let sealed = secrets::seal(SECRET_PURPOSE, secret.expose_secret())
+        .map_err(|e| DomainError::Database(sqlx::Error::Encode(Box::new(e))))?;
     let row = sqlx::query_as!(
         Row,
         r#"INSERT INTO workflow_webhooks (id, tenant_id, workflow_id, secret)
@@ -113,7 +121,7 @@ pub async fn create_or_rotate(
         Uuid::new_v4(),
         tenant_id,
         workflow_id,
-        secret.expose_secret(),
+        sealed,
         ROTATION_GRACE.num_seconds() as f64
     )
     .fetch_one(&mut *conn)
@@ -162,6 +170,9 @@ pub enum HookError {
     /// caller without the secret learns nothing).
     #[error("{0}")]
     Refused(&'static str),
+    /// The same signed request started a run before (within the signing window).
+    #[error("this signed request was already accepted")]
+    Replayed,
     /// Signed correctly, but refused by the domain: the body is not a JSON object (invalid), or
     /// the workflow is disabled (conflict).
     #[error(transparent)]
@@ -186,7 +197,8 @@ pub struct Triggered {
 }
 
 /// Verifies a request to webhook `hook_id` and starts a run of its workflow with the body (a
-/// JSON object) as input, with an audit entry, in one transaction.
+/// JSON object) as input, with an audit entry, in one transaction that also remembers the
+/// signature (a replay is [`HookError::Replayed`]).
 pub async fn trigger(
     pool: &PgPool,
     hook_id: Uuid,
@@ -204,12 +216,20 @@ pub async fn trigger(
     .fetch_optional(pool)
     .await?
     .ok_or(HookError::Refused(REFUSED))?;
-    let mut secrets = vec![hook.secret.as_str()];
-    secrets.extend(hook.previous_secret.as_deref());
     if signature.is_none() {
         return Err(HookError::Refused(REFUSED));
     }
-    signing::verify(&secrets, signature, body, Utc::now()).map_err(|e| HookError::Refused(e.0))?;
+    let open = |stored: &str| {
+        secrets::open(SECRET_PURPOSE, stored)
+            .map_err(|e| DomainError::Database(sqlx::Error::Decode(Box::new(e))))
+    };
+    let mut opened = vec![open(&hook.secret)?];
+    if let Some(previous) = &hook.previous_secret {
+        opened.push(open(previous)?);
+    }
+    let keys: Vec<&str> = opened.iter().map(ExposeSecret::expose_secret).collect();
+    let verified =
+        signing::verify(&keys, signature, body, Utc::now()).map_err(|e| HookError::Refused(e.0))?;
     let input: Value = serde_json::from_slice(body)
         .map_err(|e| DomainError::from(FieldError::new("", format!("not JSON: {e}"))))?;
     if !input.is_object() {
@@ -219,7 +239,17 @@ pub async fn trigger(
         ))
         .into());
     }
+    if let Some(path) = text::find_nul(&input) {
+        return Err(DomainError::from(FieldError::new(
+            path,
+            "holds a NUL character (\\u0000), which cannot be stored",
+        ))
+        .into());
+    }
     let mut tx = pool.begin().await?;
+    if !signing::remember(&mut tx, hook_id, &verified).await? {
+        return Err(HookError::Replayed);
+    }
     let (run, kinds) = start_run(
         &mut tx,
         hook.tenant_id,

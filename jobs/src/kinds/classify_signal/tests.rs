@@ -161,6 +161,7 @@ fn settings(server: &MockServer) -> LlmSettings {
         max_tokens: 200,
         response_format: ResponseFormat::JsonSchema,
         prices: Prices::parse(&serde_json::to_string(&prices).unwrap()).unwrap(),
+        allow_private: true,
     }
 }
 

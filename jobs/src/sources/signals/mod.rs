@@ -404,7 +404,9 @@ pub fn export(pool: PgPool, tenant_id: Uuid, filter: Filter, format: ExportForma
 }
 
 /// Erases every signal by `author` (soft-deleted ones too) for the tenant: a hard delete, with
-/// an audit entry that names the author only by its SHA-256. Returns how many were erased.
+/// an audit entry that names the author only by its SHA-256, and the author scrubbed from the
+/// engine's copies (job args, results and errors, run inputs, step outputs, run events,
+/// classifications, memo rows: [`crate::scrub`]). Returns how many signals were erased.
 pub async fn erase_author(
     conn: &mut PgConnection,
     tenant_id: Uuid,
@@ -423,6 +425,7 @@ pub async fn erase_author(
     .execute(&mut *conn)
     .await?
     .rows_affected();
+    let scrubbed = crate::scrub::scrub_copies(conn, tenant_id, &[author.to_owned()]).await?;
     let digest = hex::encode(Sha256::digest(author.as_bytes()));
     audit::record(
         conn,
@@ -432,7 +435,7 @@ pub async fn erase_author(
             action: "signal.erase_author",
             target_type: "author",
             target_id: format!("sha256:{digest}"),
-            before: Some(serde_json::json!({ "signals": erased })),
+            before: Some(serde_json::json!({ "signals": erased, "scrubbed": scrubbed })),
             after: None,
         },
     )

@@ -1,0 +1,403 @@
+//! Re-sealing every stored secret under the operator's active key: `api reseal-secrets`.
+//!
+//! A stored secret needs it when it is still in clear (written before sealing existed) or was
+//! sealed with a key other than the first one in `DEMANDFLOW_SECRET_KEY` (a rotation). What is
+//! covered: push sources' secrets (`sources.secret`), webhooks' current and previous secrets
+//! (`workflow_webhooks.secret`, `previous_secret`), and the sensitive headers in the args of
+//! `http_request` jobs that may still run (any state but `succeeded`).
+//!
+//! Rows are read in batches by id and each one is written back only if it still holds what was
+//! read (a compare-and-set), so a rotation or an edit made meanwhile is never overwritten. A
+//! second run finds nothing to do: the command is idempotent, cheap when there is nothing to
+//! re-seal, and safe to run on every release. A value that does not open (its key is no longer
+//! configured) is left as it is and reported by table and id, never by value.
+
+use serde_json::Value;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::{
+    kinds::JobKind,
+    kinds::http_request::{self, HttpRequest},
+    secrets::{self, Keyring, SecretError},
+    sources,
+    workflows::webhooks,
+};
+use secrecy::ExposeSecret;
+
+/// What a run re-sealed, and what it could not.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Resealed {
+    /// Push sources' secrets re-sealed.
+    pub sources: u64,
+    /// Webhook secrets (current or previous) re-sealed.
+    pub webhooks: u64,
+    /// `http_request` jobs whose sensitive headers were re-sealed.
+    pub jobs: u64,
+    /// Values that do not open with any configured key: `(table, id, why)`.
+    pub failed: Vec<(&'static str, Uuid, SecretError)>,
+}
+
+impl Resealed {
+    /// How many values were re-sealed.
+    pub fn total(&self) -> u64 {
+        self.sources + self.webhooks + self.jobs
+    }
+}
+
+/// `stored` re-sealed for `purpose` with the active key, or `None` when it needs nothing.
+fn reseal_value(
+    keyring: &Keyring,
+    purpose: &str,
+    stored: &str,
+) -> Result<Option<String>, SecretError> {
+    if !keyring.needs_reseal(stored) {
+        return Ok(None);
+    }
+    let plain = keyring.open(purpose, stored)?;
+    Ok(Some(keyring.seal(purpose, plain.expose_secret())))
+}
+
+/// Re-seals every stored secret that needs it with the installed keyring, `batch` rows at a
+/// time (see the module docs).
+pub async fn reseal_all(pool: &PgPool, batch: i64) -> Result<Resealed, ResealError> {
+    reseal_with(pool, secrets::keyring()?, batch).await
+}
+
+/// Why a run stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ResealError {
+    /// No keyring is installed.
+    #[error(transparent)]
+    Keyring(#[from] SecretError),
+    /// The database failed.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+/// [`reseal_all`] with `keyring`.
+pub async fn reseal_with(
+    pool: &PgPool,
+    keyring: &Keyring,
+    batch: i64,
+) -> Result<Resealed, ResealError> {
+    let batch = batch.clamp(1, 10_000);
+    let mut done = Resealed::default();
+    reseal_sources(pool, keyring, batch, &mut done).await?;
+    reseal_webhooks(pool, keyring, batch, &mut done).await?;
+    reseal_jobs(pool, keyring, batch, &mut done).await?;
+    Ok(done)
+}
+
+async fn reseal_sources(
+    pool: &PgPool,
+    keyring: &Keyring,
+    batch: i64,
+    done: &mut Resealed,
+) -> Result<(), sqlx::Error> {
+    let mut after = Uuid::nil();
+    loop {
+        let rows = sqlx::query!(
+            r#"SELECT id, secret AS "secret!" FROM sources
+               WHERE secret IS NOT NULL AND id > $1 ORDER BY id LIMIT $2"#,
+            after,
+            batch
+        )
+        .fetch_all(pool)
+        .await?;
+        let Some(last) = rows.last() else {
+            return Ok(());
+        };
+        after = last.id;
+        for row in rows {
+            match reseal_value(keyring, sources::SECRET_PURPOSE, &row.secret) {
+                Ok(None) => {}
+                Ok(Some(sealed)) => {
+                    done.sources += sqlx::query!(
+                        "UPDATE sources SET secret = $3 WHERE id = $1 AND secret = $2",
+                        row.id,
+                        row.secret,
+                        sealed
+                    )
+                    .execute(pool)
+                    .await?
+                    .rows_affected();
+                }
+                Err(e) => done.failed.push(("sources", row.id, e)),
+            }
+        }
+    }
+}
+
+async fn reseal_webhooks(
+    pool: &PgPool,
+    keyring: &Keyring,
+    batch: i64,
+    done: &mut Resealed,
+) -> Result<(), sqlx::Error> {
+    let purpose = webhooks::SECRET_PURPOSE;
+    let mut after = Uuid::nil();
+    loop {
+        let rows = sqlx::query!(
+            r#"SELECT id, secret, previous_secret FROM workflow_webhooks
+               WHERE id > $1 ORDER BY id LIMIT $2"#,
+            after,
+            batch
+        )
+        .fetch_all(pool)
+        .await?;
+        let Some(last) = rows.last() else {
+            return Ok(());
+        };
+        after = last.id;
+        for row in rows {
+            match reseal_value(keyring, purpose, &row.secret) {
+                Ok(None) => {}
+                Ok(Some(sealed)) => {
+                    done.webhooks += sqlx::query!(
+                        "UPDATE workflow_webhooks SET secret = $3 WHERE id = $1 AND secret = $2",
+                        row.id,
+                        row.secret,
+                        sealed
+                    )
+                    .execute(pool)
+                    .await?
+                    .rows_affected();
+                }
+                Err(e) => done.failed.push(("workflow_webhooks", row.id, e)),
+            }
+            let Some(previous) = row.previous_secret else {
+                continue;
+            };
+            match reseal_value(keyring, purpose, &previous) {
+                Ok(None) => {}
+                Ok(Some(sealed)) => {
+                    done.webhooks += sqlx::query!(
+                        r#"UPDATE workflow_webhooks SET previous_secret = $3
+                           WHERE id = $1 AND previous_secret = $2"#,
+                        row.id,
+                        previous,
+                        sealed
+                    )
+                    .execute(pool)
+                    .await?
+                    .rows_affected();
+                }
+                Err(e) => done.failed.push(("workflow_webhooks", row.id, e)),
+            }
+        }
+    }
+}
+
+/// The headers of `args` with every sensitive value re-sealed; `None` when none needed it.
+fn reseal_headers(keyring: &Keyring, args: &Value) -> Result<Option<Value>, SecretError> {
+    let Some(Value::Object(headers)) = args.get("headers") else {
+        return Ok(None);
+    };
+    let mut changed = headers.clone();
+    let mut any = false;
+    for (name, value) in changed.iter_mut() {
+        let Value::String(stored) = value else {
+            continue;
+        };
+        if !http_request::is_sensitive_header(name) {
+            continue;
+        }
+        if let Some(sealed) = reseal_value(keyring, http_request::HEADER_PURPOSE, stored)? {
+            *value = Value::String(sealed);
+            any = true;
+        }
+    }
+    if !any {
+        return Ok(None);
+    }
+    let mut args = args.clone();
+    args["headers"] = Value::Object(changed);
+    Ok(Some(args))
+}
+
+async fn reseal_jobs(
+    pool: &PgPool,
+    keyring: &Keyring,
+    batch: i64,
+    done: &mut Resealed,
+) -> Result<(), sqlx::Error> {
+    let mut after = Uuid::nil();
+    loop {
+        let rows = sqlx::query!(
+            r#"SELECT id, args FROM jobs
+               WHERE kind = $1 AND state <> 'succeeded' AND args ? 'headers' AND id > $2
+               ORDER BY id LIMIT $3"#,
+            HttpRequest::KIND,
+            after,
+            batch
+        )
+        .fetch_all(pool)
+        .await?;
+        let Some(last) = rows.last() else {
+            return Ok(());
+        };
+        after = last.id;
+        for row in rows {
+            match reseal_headers(keyring, &row.args) {
+                Ok(None) => {}
+                Ok(Some(args)) => {
+                    done.jobs += sqlx::query!(
+                        "UPDATE jobs SET args = $3 WHERE id = $1 AND args = $2",
+                        row.id,
+                        row.args,
+                        args
+                    )
+                    .execute(pool)
+                    .await?
+                    .rows_affected();
+                }
+                Err(e) => done.failed.push(("jobs", row.id, e)),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use base64::{Engine, engine::general_purpose::STANDARD};
+    use secrecy::SecretString;
+    use serde_json::json;
+
+    use super::*;
+
+    fn ring(spec: &str) -> Keyring {
+        Keyring::parse(&SecretString::from(spec.to_owned())).unwrap()
+    }
+
+    #[sqlx::test(migrator = "crate::db::MIGRATOR")]
+    async fn legacy_and_rotated_secrets_are_resealed_once_under_the_active_key(pool: PgPool) {
+        let old = ring(&format!("old:{}", STANDARD.encode([1u8; 32])));
+        let new = ring(&format!(
+            "new:{}, old:{}",
+            STANDARD.encode([2u8; 32]),
+            STANDARD.encode([1u8; 32])
+        ));
+        let (tenant, workflow) = (Uuid::now_v7(), Uuid::now_v7());
+        let (source, legacy_source, hook, job) = (
+            Uuid::now_v7(),
+            Uuid::now_v7(),
+            Uuid::now_v7(),
+            Uuid::now_v7(),
+        );
+        sqlx::query("INSERT INTO tenants (id, name) VALUES ($1, 't')")
+            .bind(tenant)
+            .execute(&pool)
+            .await
+            .unwrap();
+        sqlx::query("INSERT INTO workflows (id, tenant_id, name) VALUES ($1, $2, 'w')")
+            .bind(workflow)
+            .bind(tenant)
+            .execute(&pool)
+            .await
+            .unwrap();
+        for (id, secret) in [
+            (legacy_source, "plain-source-secret".to_owned()),
+            (
+                source,
+                old.seal(sources::SECRET_PURPOSE, "sealed-source-secret"),
+            ),
+        ] {
+            sqlx::query("INSERT INTO sources (id, tenant_id, kind, poll_every_secs, secret) VALUES ($1, $2, 'push', 60, $3)")
+                .bind(id)
+                .bind(tenant)
+                .bind(secret)
+                .execute(&pool)
+                .await
+                .unwrap();
+        }
+        sqlx::query(
+            "INSERT INTO workflow_webhooks (id, tenant_id, workflow_id, secret, previous_secret)
+             VALUES ($1, $2, $3, 'whsec_plain', $4)",
+        )
+        .bind(hook)
+        .bind(tenant)
+        .bind(workflow)
+        .bind(old.seal(webhooks::SECRET_PURPOSE, "whsec_previous"))
+        .execute(&pool)
+        .await
+        .unwrap();
+        sqlx::query(
+            "INSERT INTO jobs (id, tenant_id, kind, args, max_attempts) VALUES ($1, $2, 'http_request', $3, 3)",
+        )
+        .bind(job)
+        .bind(tenant)
+        .bind(json!({"method": "GET", "url": "https://example.com/",
+                     "headers": {"Authorization": "Bearer plain", "Accept": "*/*"}}))
+        .execute(&pool)
+        .await
+        .unwrap();
+
+        let done = reseal_with(&pool, &new, 1).await.unwrap();
+        assert_eq!(
+            (done.sources, done.webhooks, done.jobs, done.failed.len()),
+            (2, 2, 1, 0),
+            "{done:?}"
+        );
+        let opens = |purpose: &'static str, stored: String, expected: &str| {
+            assert!(stored.starts_with("enc:v1:new:"), "{stored}");
+            assert_eq!(
+                new.open(purpose, &stored).unwrap().expose_secret(),
+                expected
+            );
+        };
+        for (id, expected) in [
+            (legacy_source, "plain-source-secret"),
+            (source, "sealed-source-secret"),
+        ] {
+            let stored: String = sqlx::query_scalar("SELECT secret FROM sources WHERE id = $1")
+                .bind(id)
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+            opens(sources::SECRET_PURPOSE, stored, expected);
+        }
+        let (current, previous): (String, String) =
+            sqlx::query_as("SELECT secret, previous_secret FROM workflow_webhooks WHERE id = $1")
+                .bind(hook)
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+        opens(webhooks::SECRET_PURPOSE, current, "whsec_plain");
+        opens(webhooks::SECRET_PURPOSE, previous, "whsec_previous");
+        let args: Value = sqlx::query_scalar("SELECT args FROM jobs WHERE id = $1")
+            .bind(job)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_eq!(args["headers"]["Accept"], "*/*");
+        opens(
+            http_request::HEADER_PURPOSE,
+            args["headers"]["Authorization"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+            "Bearer plain",
+        );
+
+        // Idempotent: nothing is left to do.
+        assert_eq!(
+            reseal_with(&pool, &new, 100).await.unwrap(),
+            Resealed::default()
+        );
+
+        // A value whose key is gone is reported (by id), left alone, and stops nothing.
+        let stranger = ring(&format!("gone:{}", STANDARD.encode([3u8; 32])));
+        sqlx::query("UPDATE sources SET secret = $2 WHERE id = $1")
+            .bind(legacy_source)
+            .bind(stranger.seal(sources::SECRET_PURPOSE, "x"))
+            .execute(&pool)
+            .await
+            .unwrap();
+        let done = reseal_with(&pool, &new, 100).await.unwrap();
+        assert_eq!(done.total(), 0);
+        assert_eq!(done.failed.len(), 1);
+        assert_eq!(done.failed[0].0, "sources");
+        assert_eq!(done.failed[0].1, legacy_source);
+    }
+}

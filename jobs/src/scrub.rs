@@ -1,0 +1,626 @@
+//! Scrubbing a person from the engine's own copies, for a GDPR erase (a lead's contact in
+//! [`crate::leads::gdpr`], a signal author in [`crate::sources::signals::erase_author`]).
+//!
+//! Erasing the rows that are *about* a person is not enough: the engine copies what it works
+//! on. A webhook's body becomes a run's input; `score_lead` returns the contact, which lands in
+//! the job's result, the step's output and the `step_succeeded` event; a later step templates it
+//! into an `http_request`'s args, and a target's error page may quote it into a job's errors; an
+//! LLM's reasons may quote a signal. [`scrub_copies`] replaces every occurrence of each value by
+//! [`ERASED`], for one tenant, in:
+//!
+//! - `jobs`: args, result and every attempt's error;
+//! - `workflow_runs`: input and error; `workflow_run_steps`: output and error;
+//!   `workflow_run_events`: data;
+//! - `classification_memo`: answers; `classifications`: reasons.
+//!
+//! Matching ignores ASCII case (an address typed `Bob@Example.com` is the same person) and
+//! finds the value inside longer strings. Documents are walked, never edited as text, so any
+//! value (quotes, backslashes, a word that is also a JSON keyword) leaves them valid. Not
+//! touched: the audit log (the record of who did what, which names erased contacts only by
+//! their SHA-256), idempotency keys (renaming one could collide with another), the sealed
+//! values of `http_request` headers, and workflow definitions and schedules (configuration,
+//! not copies).
+
+use serde_json::Value;
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use crate::DomainError;
+
+/// What an erased value becomes.
+pub const ERASED: &str = "[erased]";
+/// Shorter values are not scrubbed from copies (they would match inside unrelated words); the
+/// rows about them are still erased.
+pub const MIN_LEN: usize = 3;
+/// Rows read per round.
+const BATCH: i64 = 500;
+
+/// The values to look for, lower-cased, as they appear in text and inside JSON strings.
+struct Needles {
+    /// ASCII-lower-cased values, for the replacement.
+    ascii: Vec<String>,
+    /// Lower-cased values and their JSON-escaped forms, for the database's prefilter.
+    sql: Vec<String>,
+}
+
+impl Needles {
+    fn new(values: &[String]) -> Self {
+        let mut ascii: Vec<String> = values
+            .iter()
+            .map(|v| v.trim().to_ascii_lowercase())
+            .filter(|v| v.chars().count() >= MIN_LEN)
+            .collect();
+        ascii.sort();
+        ascii.dedup();
+        let mut sql = Vec::with_capacity(ascii.len() * 2);
+        for v in &ascii {
+            sql.push(v.to_lowercase());
+            let escaped = Value::String(v.clone()).to_string();
+            let escaped = escaped[1..escaped.len() - 1].to_lowercase();
+            sql.push(escaped);
+        }
+        sql.sort();
+        sql.dedup();
+        Self { ascii, sql }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.ascii.is_empty()
+    }
+
+    /// `s` with every needle replaced, or `None` when none occurs.
+    fn text(&self, s: &str) -> Option<String> {
+        let mut out: Option<String> = None;
+        for needle in &self.ascii {
+            let current = out.as_deref().unwrap_or(s);
+            if let Some(replaced) = replace_ignore_ascii_case(current, needle) {
+                out = Some(replaced);
+            }
+        }
+        out
+    }
+
+    /// Scrubs every string and key of `value`; whether anything changed.
+    fn json(&self, value: &mut Value) -> bool {
+        match value {
+            Value::String(s) => match self.text(s) {
+                Some(clean) => {
+                    *s = clean;
+                    true
+                }
+                None => false,
+            },
+            Value::Array(items) => {
+                // Every item, not only up to the first that changed.
+                let mut changed = false;
+                for v in items.iter_mut() {
+                    changed |= self.json(v);
+                }
+                changed
+            }
+            Value::Object(map) => {
+                let mut changed = false;
+                let old = std::mem::take(map);
+                for (key, mut v) in old {
+                    changed |= self.json(&mut v);
+                    let key = match self.text(&key) {
+                        Some(clean) => {
+                            changed = true;
+                            clean
+                        }
+                        None => key,
+                    };
+                    map.insert(key, v);
+                }
+                changed
+            }
+            Value::Null | Value::Bool(_) | Value::Number(_) => false,
+        }
+    }
+
+    fn opt_json(&self, value: &mut Option<Value>) -> bool {
+        value.as_mut().is_some_and(|v| self.json(v))
+    }
+
+    fn opt_text(&self, value: &mut Option<String>) -> bool {
+        match value.as_deref().and_then(|s| self.text(s)) {
+            Some(clean) => {
+                *value = Some(clean);
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+/// `haystack` with every occurrence of `needle` (ASCII-lower-cased) replaced by [`ERASED`],
+/// ignoring ASCII case; `None` when there is none.
+fn replace_ignore_ascii_case(haystack: &str, needle: &str) -> Option<String> {
+    let (h, n) = (haystack.as_bytes(), needle.as_bytes());
+    if n.is_empty() || h.len() < n.len() {
+        return None;
+    }
+    let mut out = String::new();
+    let mut copied = 0;
+    let mut i = 0;
+    while i + n.len() <= h.len() {
+        // A match starts and ends on character boundaries: the needle is whole characters and
+        // ASCII case folding never changes a multi-byte one.
+        if h[i..i + n.len()].eq_ignore_ascii_case(n) && haystack.is_char_boundary(i) {
+            out.push_str(&haystack[copied..i]);
+            out.push_str(ERASED);
+            i += n.len();
+            copied = i;
+        } else {
+            i += 1;
+        }
+    }
+    (copied > 0).then(|| {
+        out.push_str(&haystack[copied..]);
+        out
+    })
+}
+
+/// Replaces `values` by [`ERASED`] in the tenant's copies (see the module docs), in the
+/// caller's transaction; returns how many rows changed.
+pub async fn scrub_copies(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    values: &[String],
+) -> Result<u64, DomainError> {
+    let needles = Needles::new(values);
+    if needles.is_empty() {
+        return Ok(0);
+    }
+    let mut n = jobs(conn, tenant_id, &needles).await?;
+    n += runs(conn, tenant_id, &needles).await?;
+    n += steps(conn, tenant_id, &needles).await?;
+    n += events(conn, tenant_id, &needles).await?;
+    n += classifications(conn, tenant_id, &needles).await?;
+    n += memo(conn, tenant_id, &needles).await?;
+    Ok(n)
+}
+
+async fn jobs(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    needles: &Needles,
+) -> Result<u64, DomainError> {
+    let mut changed = 0;
+    let mut after = Uuid::nil();
+    loop {
+        let rows = sqlx::query!(
+            r#"SELECT id, args, result, errors FROM jobs j
+               WHERE tenant_id = $1 AND id > $2
+                 AND EXISTS (SELECT 1 FROM unnest($3::text[]) v
+                             WHERE strpos(lower(j.args::text), v) > 0
+                                OR strpos(lower(j.result::text), v) > 0
+                                OR strpos(lower(j.errors::text), v) > 0)
+               ORDER BY id LIMIT $4"#,
+            tenant_id,
+            after,
+            &needles.sql,
+            BATCH
+        )
+        .fetch_all(&mut *conn)
+        .await?;
+        let Some(last) = rows.last() else {
+            return Ok(changed);
+        };
+        after = last.id;
+        for mut row in rows {
+            let dirty = needles.json(&mut row.args)
+                | needles.opt_json(&mut row.result)
+                | needles.json(&mut row.errors);
+            if dirty {
+                sqlx::query!(
+                    "UPDATE jobs SET args = $2, result = $3, errors = $4 WHERE id = $1",
+                    row.id,
+                    row.args,
+                    row.result,
+                    row.errors
+                )
+                .execute(&mut *conn)
+                .await?;
+                changed += 1;
+            }
+        }
+    }
+}
+
+async fn runs(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    needles: &Needles,
+) -> Result<u64, DomainError> {
+    let mut changed = 0;
+    let mut after = Uuid::nil();
+    loop {
+        let rows = sqlx::query!(
+            r#"SELECT id, input, error FROM workflow_runs r
+               WHERE tenant_id = $1 AND id > $2
+                 AND EXISTS (SELECT 1 FROM unnest($3::text[]) v
+                             WHERE strpos(lower(r.input::text), v) > 0
+                                OR strpos(lower(r.error), v) > 0)
+               ORDER BY id LIMIT $4"#,
+            tenant_id,
+            after,
+            &needles.sql,
+            BATCH
+        )
+        .fetch_all(&mut *conn)
+        .await?;
+        let Some(last) = rows.last() else {
+            return Ok(changed);
+        };
+        after = last.id;
+        for mut row in rows {
+            if needles.json(&mut row.input) | needles.opt_text(&mut row.error) {
+                sqlx::query!(
+                    "UPDATE workflow_runs SET input = $2, error = $3 WHERE id = $1",
+                    row.id,
+                    row.input,
+                    row.error
+                )
+                .execute(&mut *conn)
+                .await?;
+                changed += 1;
+            }
+        }
+    }
+}
+
+async fn steps(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    needles: &Needles,
+) -> Result<u64, DomainError> {
+    let mut changed = 0;
+    let (mut after_run, mut after_step) = (Uuid::nil(), String::new());
+    loop {
+        let rows = sqlx::query!(
+            r#"SELECT s.run_id, s.step, s.output, s.error
+               FROM workflow_run_steps s JOIN workflow_runs r ON r.id = s.run_id
+               WHERE r.tenant_id = $1 AND (s.run_id, s.step) > ($2, $3)
+                 AND EXISTS (SELECT 1 FROM unnest($4::text[]) v
+                             WHERE strpos(lower(s.output::text), v) > 0
+                                OR strpos(lower(s.error), v) > 0)
+               ORDER BY s.run_id, s.step LIMIT $5"#,
+            tenant_id,
+            after_run,
+            after_step,
+            &needles.sql,
+            BATCH
+        )
+        .fetch_all(&mut *conn)
+        .await?;
+        let Some(last) = rows.last() else {
+            return Ok(changed);
+        };
+        (after_run, after_step) = (last.run_id, last.step.clone());
+        for mut row in rows {
+            if needles.opt_json(&mut row.output) | needles.opt_text(&mut row.error) {
+                sqlx::query!(
+                    "UPDATE workflow_run_steps SET output = $3, error = $4 WHERE run_id = $1 AND step = $2",
+                    row.run_id,
+                    row.step,
+                    row.output,
+                    row.error
+                )
+                .execute(&mut *conn)
+                .await?;
+                changed += 1;
+            }
+        }
+    }
+}
+
+async fn events(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    needles: &Needles,
+) -> Result<u64, DomainError> {
+    let mut changed = 0;
+    let mut after = 0_i64;
+    loop {
+        let rows = sqlx::query!(
+            r#"SELECT e.id, e.data
+               FROM workflow_run_events e JOIN workflow_runs r ON r.id = e.run_id
+               WHERE r.tenant_id = $1 AND e.id > $2
+                 AND EXISTS (SELECT 1 FROM unnest($3::text[]) v
+                             WHERE strpos(lower(e.data::text), v) > 0)
+               ORDER BY e.id LIMIT $4"#,
+            tenant_id,
+            after,
+            &needles.sql,
+            BATCH
+        )
+        .fetch_all(&mut *conn)
+        .await?;
+        let Some(last) = rows.last() else {
+            return Ok(changed);
+        };
+        after = last.id;
+        for mut row in rows {
+            if needles.json(&mut row.data) {
+                sqlx::query!(
+                    "UPDATE workflow_run_events SET data = $2 WHERE id = $1",
+                    row.id,
+                    row.data
+                )
+                .execute(&mut *conn)
+                .await?;
+                changed += 1;
+            }
+        }
+    }
+}
+
+async fn classifications(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    needles: &Needles,
+) -> Result<u64, DomainError> {
+    let mut changed = 0;
+    let mut after = Uuid::nil();
+    loop {
+        let rows = sqlx::query!(
+            r#"SELECT id, reasons FROM classifications c
+               WHERE tenant_id = $1 AND id > $2
+                 AND EXISTS (SELECT 1 FROM unnest($3::text[]) v
+                             WHERE strpos(lower(c.reasons::text), v) > 0)
+               ORDER BY id LIMIT $4"#,
+            tenant_id,
+            after,
+            &needles.sql,
+            BATCH
+        )
+        .fetch_all(&mut *conn)
+        .await?;
+        let Some(last) = rows.last() else {
+            return Ok(changed);
+        };
+        after = last.id;
+        for mut row in rows {
+            if needles.json(&mut row.reasons) {
+                sqlx::query!(
+                    "UPDATE classifications SET reasons = $2 WHERE id = $1",
+                    row.id,
+                    row.reasons
+                )
+                .execute(&mut *conn)
+                .await?;
+                changed += 1;
+            }
+        }
+    }
+}
+
+async fn memo(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    needles: &Needles,
+) -> Result<u64, DomainError> {
+    // Memo rows are few per tenant and keyed by three columns: one pass, no paging.
+    let rows = sqlx::query!(
+        r#"SELECT ruleset_version_id, content_hash, model, answer AS "answer!"
+           FROM classification_memo m
+           WHERE tenant_id = $1 AND answer IS NOT NULL
+             AND EXISTS (SELECT 1 FROM unnest($2::text[]) v
+                         WHERE strpos(lower(m.answer::text), v) > 0)"#,
+        tenant_id,
+        &needles.sql
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut changed = 0;
+    for mut row in rows {
+        if needles.json(&mut row.answer) {
+            sqlx::query!(
+                r#"UPDATE classification_memo SET answer = $4, updated_at = now()
+                   WHERE ruleset_version_id = $1 AND content_hash = $2 AND model = $3"#,
+                row.ruleset_version_id,
+                row.content_hash,
+                row.model,
+                row.answer
+            )
+            .execute(&mut *conn)
+            .await?;
+            changed += 1;
+        }
+    }
+    Ok(changed)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn values_are_replaced_inside_strings_and_keys_ignoring_case() {
+        let needles = Needles::new(&["Bob@Example.com".into(), "x".into(), "a\"b".into()]);
+        assert_eq!(
+            needles.ascii,
+            vec!["a\"b".to_owned(), "bob@example.com".to_owned()]
+        );
+        assert_eq!(
+            needles
+                .text("mail BOB@example.COM or bob@example.com!")
+                .as_deref(),
+            Some("mail [erased] or [erased]!")
+        );
+        assert_eq!(needles.text("nothing here"), None);
+        assert_eq!(
+            needles.text("é bob@example.comé").as_deref(),
+            Some("é [erased]é")
+        );
+        let mut doc = json!({
+            "contact": "bob@example.com",
+            "bob@example.com": [1, "say \"a\"b\" to bob@example.com"],
+            "true": true,
+            "n": 3
+        });
+        assert!(needles.json(&mut doc));
+        assert_eq!(
+            doc,
+            json!({
+                "contact": "[erased]",
+                "[erased]": [1, "say \"[erased]\" to [erased]"],
+                "true": true,
+                "n": 3
+            })
+        );
+        assert!(!needles.json(&mut doc), "nothing left");
+        // The prefilter looks for the forms a value takes in a document's text.
+        assert!(needles.sql.contains(&"a\\\"b".to_owned()));
+        assert!(Needles::new(&["ab".into(), "  ".into()]).is_empty());
+    }
+
+    /// Rows of the tenant, in every table a copy can sit in, each holding `value` somewhere;
+    /// plus a signal, so the classification and the memo row have something to be about.
+    async fn seed(pool: &sqlx::PgPool, name: &str, value: &str) -> Uuid {
+        let tenant = Uuid::now_v7();
+        let ids: Vec<Uuid> = (0..8).map(|_| Uuid::now_v7()).collect();
+        let [source, signal, ruleset, version, workflow, run, job, class] = ids[..] else {
+            unreachable!()
+        };
+        let statements: &[&str] = &[
+            "INSERT INTO tenants (id, name) VALUES ($1, $11)",
+            "INSERT INTO sources (id, tenant_id, kind, poll_every_secs) VALUES ($2, $1, 'push', 60)",
+            "INSERT INTO signals (id, tenant_id, source_id, title, body_html, body_text, content_hash, simhash)
+             VALUES ($3, $1, $2, 'other', '', '', '\x01', 0)",
+            "INSERT INTO rulesets (id, tenant_id, name) VALUES ($4, $1, 'r')",
+            "INSERT INTO ruleset_versions (id, ruleset_id, tenant_id, version, rules) VALUES ($5, $4, $1, 1, '{}')",
+            "INSERT INTO classifications (id, tenant_id, signal_id, source_id, ruleset_id, ruleset_version_id,
+                 ruleset_version, relevant, score, keyword_score, confidence, method, reasons, llm)
+             VALUES ($9, $1, $3, $2, $4, $5, 1, true, 90, 50, 0.9, 'llm',
+                     jsonb_build_array('they wrote from ' || $10), 'paid')",
+            "INSERT INTO classification_memo (ruleset_version_id, content_hash, model, tenant_id, state, answer)
+             VALUES ($5, '\x01', 'm', $1, 'done', jsonb_build_object('reasons', jsonb_build_array('mail ' || $10)))",
+            "INSERT INTO workflows (id, tenant_id, name) VALUES ($6, $1, 'w')",
+            "INSERT INTO workflow_versions (workflow_id, version, definition) VALUES ($6, 1, '{}')",
+            "INSERT INTO workflow_runs (id, tenant_id, workflow_id, version, input, error)
+             VALUES ($7, $1, $6, 1, jsonb_build_object('email', upper($10)), 'step b failed for ' || $10)",
+            "INSERT INTO workflow_run_steps (run_id, step, output, error)
+             VALUES ($7, 'score', jsonb_build_object('contact', $10), 'HTTP 400: ' || $10)",
+            "INSERT INTO workflow_run_events (run_id, type, step, data)
+             VALUES ($7, 'step_succeeded', 'score', jsonb_build_object('output', jsonb_build_object('contact', $10)))",
+            "INSERT INTO jobs (id, tenant_id, kind, args, result, errors, max_attempts, state)
+             VALUES ($8, $1, 'http_request',
+                     jsonb_build_object('method', 'POST', 'url', 'https://crm.example/', 'body', 'lead ' || $10),
+                     jsonb_build_object('body_excerpt', 'saved ' || $10),
+                     jsonb_build_array(jsonb_build_object('attempt', 1, 'at', now(), 'error', 'HTTP 409: ' || $10 || ' exists')),
+                     3, 'running')",
+        ];
+        for sql in statements {
+            sqlx::query(sqlx::AssertSqlSafe(*sql))
+                .bind(tenant)
+                .bind(source)
+                .bind(signal)
+                .bind(ruleset)
+                .bind(version)
+                .bind(workflow)
+                .bind(run)
+                .bind(job)
+                .bind(class)
+                .bind(value)
+                .bind(name)
+                .execute(pool)
+                .await
+                .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        }
+        tenant
+    }
+
+    /// The tables in which a row of `tenant` still holds `value` (ignoring case), as written or
+    /// as escaped inside JSON.
+    async fn holding(pool: &sqlx::PgPool, tenant: Uuid, value: &str) -> Vec<String> {
+        sqlx::query_scalar(
+            "SELECT t FROM (
+                 SELECT 'jobs' AS t, args::text || coalesce(result::text, '') || errors::text AS x
+                 FROM jobs WHERE tenant_id = $1
+                 UNION ALL SELECT 'workflow_runs', input::text || coalesce(error, '')
+                 FROM workflow_runs WHERE tenant_id = $1
+                 UNION ALL SELECT 'workflow_run_steps', coalesce(s.output::text, '') || coalesce(s.error, '')
+                 FROM workflow_run_steps s JOIN workflow_runs r ON r.id = s.run_id WHERE r.tenant_id = $1
+                 UNION ALL SELECT 'workflow_run_events', e.data::text
+                 FROM workflow_run_events e JOIN workflow_runs r ON r.id = e.run_id WHERE r.tenant_id = $1
+                 UNION ALL SELECT 'classifications', reasons::text FROM classifications WHERE tenant_id = $1
+                 UNION ALL SELECT 'classification_memo', coalesce(answer::text, '')
+                 FROM classification_memo WHERE tenant_id = $1
+             ) rows WHERE strpos(lower(x), lower($2)) > 0 OR strpos(lower(x), lower($3)) > 0
+             ORDER BY t",
+        )
+        .bind(tenant)
+        .bind(value)
+        // As it reads inside a JSON document's text.
+        .bind(json!(value).to_string().trim_matches('"').to_owned())
+        .fetch_all(pool)
+        .await
+        .unwrap()
+    }
+
+    const EVERY_TABLE: [&str; 6] = [
+        "classification_memo",
+        "classifications",
+        "jobs",
+        "workflow_run_events",
+        "workflow_run_steps",
+        "workflow_runs",
+    ];
+
+    #[sqlx::test(migrator = "crate::db::MIGRATOR")]
+    async fn a_gdpr_erase_leaves_the_contact_in_no_copy_of_that_tenant(pool: sqlx::PgPool) {
+        let contact = "bob@brightwater.io";
+        let target = seed(&pool, "target", contact).await;
+        let other = seed(&pool, "other", contact).await;
+        assert_eq!(holding(&pool, target, contact).await, EVERY_TABLE);
+        let parsed = crate::leads::contacts::Contact::parse(
+            crate::leads::contacts::ContactKind::Email,
+            "Bob@BrightWater.io",
+            None,
+        )
+        .unwrap();
+        let mut tx = pool.begin().await.unwrap();
+        let erased =
+            crate::leads::gdpr::erase(&mut tx, target, &crate::audit::Actor::default(), &parsed)
+                .await
+                .unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(erased.scrubbed, 6, "{erased:?}");
+        assert_eq!(holding(&pool, target, contact).await, Vec::<String>::new());
+        assert_eq!(
+            holding(&pool, other, contact).await,
+            EVERY_TABLE,
+            "another tenant's copies are theirs"
+        );
+        // What was around the contact is kept.
+        let error: String =
+            sqlx::query_scalar("SELECT errors -> 0 ->> 'error' FROM jobs WHERE tenant_id = $1")
+                .bind(target)
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+        assert_eq!(error, "HTTP 409: [erased] exists");
+    }
+
+    #[sqlx::test(migrator = "crate::db::MIGRATOR")]
+    async fn erasing_an_author_scrubs_the_engines_copies_too(pool: sqlx::PgPool) {
+        let author = "Jane \"JR\" Roe";
+        let target = seed(&pool, "target", author).await;
+        assert_eq!(holding(&pool, target, author).await, EVERY_TABLE);
+        let mut tx = pool.begin().await.unwrap();
+        crate::sources::signals::erase_author(
+            &mut tx,
+            target,
+            &crate::audit::Actor::default(),
+            author,
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(holding(&pool, target, author).await, Vec::<String>::new());
+    }
+}
