@@ -30,6 +30,7 @@ struct TestApp {
 
 impl TestApp {
     fn new(pool: PgPool, access: Access) -> Self {
+        jobs::secrets::install_for_tests();
         let state = AppState::new(pool.clone(), &access);
         let parts = AppParts {
             state: state.clone(),

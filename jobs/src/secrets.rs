@@ -222,6 +222,21 @@ pub fn open(purpose: &str, stored: &str) -> Result<SecretString, SecretError> {
     keyring()?.open(purpose, stored)
 }
 
+/// What a reader sees in place of a sealed value.
+pub const REDACTED: &str = "[redacted]";
+
+/// Replaces every sealed string in `value` (at any depth) with [`REDACTED`]: for copies of
+/// stored documents that readers see, such as audit entries, where even ciphertext has no place.
+pub fn redact_sealed(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::String(s) if s.starts_with(PREFIX) => *s = REDACTED.to_owned(),
+        Value::Array(items) => items.iter_mut().for_each(redact_sealed),
+        Value::Object(map) => map.values_mut().for_each(redact_sealed),
+        _ => {}
+    }
+}
+
 /// A fixed keyring for tests in this crate and others (never used by the binaries).
 pub fn install_for_tests() -> &'static Keyring {
     KEYRING.get_or_init(|| {
@@ -272,6 +287,23 @@ mod tests {
             SecretError::Corrupt
         );
         assert!(!format!("{r:?}").contains(&key(1)));
+    }
+
+    #[test]
+    fn sealed_strings_are_redacted_at_any_depth_and_nothing_else_is() {
+        let r = ring(&format!("k1:{}", key(1)));
+        let mut doc = serde_json::json!({
+            "headers": {"Authorization": r.seal("p", "Bearer x"), "X-Trace": "visible"},
+            "list": [r.seal("p", "y"), 3, "enc:v2:not ours"],
+        });
+        redact_sealed(&mut doc);
+        assert_eq!(
+            doc,
+            serde_json::json!({
+                "headers": {"Authorization": REDACTED, "X-Trace": "visible"},
+                "list": [REDACTED, 3, "enc:v2:not ours"],
+            })
+        );
     }
 
     #[test]

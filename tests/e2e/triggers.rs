@@ -358,8 +358,10 @@ async fn a_signed_webhook_starts_a_run_with_its_body_and_anything_else_is_refuse
     let new_secret = rotated["secret"].as_str().unwrap().to_owned();
     assert_ne!(new_secret, secret);
     assert_eq!(rotated["webhook"]["url"], created["webhook"]["url"]);
-    for s in [&new_secret, &secret] {
-        let res = send(Some(sign(s, Utc::now(), body)), body).await.unwrap();
+    // Each request is signed at its own second: the same signed request twice is a replay.
+    for (i, s) in [&new_secret, &secret].into_iter().enumerate() {
+        let at = Utc::now() + chrono::Duration::seconds(i as i64 + 1);
+        let res = send(Some(sign(s, at, body)), body).await.unwrap();
         assert_eq!(res.status(), StatusCode::CREATED);
     }
 

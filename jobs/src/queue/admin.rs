@@ -102,6 +102,13 @@ async fn lock(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid) -> Result<JobR
     .ok_or(DomainError::NotFound("job"))
 }
 
+/// A job as its audit entry keeps it: sealed values (credentials in args) redacted.
+fn audited(job: &Job) -> serde_json::Value {
+    let mut value = serde_json::to_value(job).unwrap_or_default();
+    crate::secrets::redact_sealed(&mut value);
+    value
+}
+
 /// Enqueues `jobs` for a caller of the api ([`super::enqueue`]), with the audit entry of the
 /// jobs it created: `job.create` for a single job, `job.create_batch` (count and ids) for a batch;
 /// none when every job replayed an idempotency key.
@@ -125,7 +132,7 @@ pub async fn enqueue(
             target_type: "job",
             target_id: job.id.to_string(),
             before: None,
-            after: Some(serde_json::to_value(job).unwrap_or_default()),
+            after: Some(audited(job)),
         }),
         many => Some(audit::Change {
             action: "job.create_batch",
@@ -169,8 +176,8 @@ async fn audit_change(
             action,
             target_type: "job",
             target_id: changed.after.id.to_string(),
-            before: serde_json::to_value(&changed.before).ok(),
-            after: serde_json::to_value(&changed.after).ok(),
+            before: Some(audited(&changed.before)),
+            after: Some(audited(&changed.after)),
         },
     )
     .await
@@ -310,7 +317,7 @@ pub async fn delete(
             action: "job.delete",
             target_type: "job",
             target_id: id.to_string(),
-            before: serde_json::to_value(&deleted).ok(),
+            before: Some(audited(&deleted)),
             after: None,
         },
     )
