@@ -8,8 +8,8 @@
 //! query and every domain rule — and it **never runs a job**: the `worker` binary does. It
 //! holds no SQL of its own, and it maps `jobs::DomainError`s to HTTP, never the reverse.
 //!
-//! The `api` binary (`main.rs`) is the command line over this library: `serve`, `migrate` and
-//! `create-key`.
+//! The `api` binary (`main.rs`) is the command line over this library: `serve`, `migrate`,
+//! `create-key`, `generate-secret-key` and `reseal-secrets`.
 
 pub mod app;
 pub mod auth;

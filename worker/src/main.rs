@@ -1,6 +1,7 @@
 //! # worker — runs every job kind
 //!
-//! Wiring only: it reads its settings, registers this process in the fleet
+//! Wiring only: it reads its settings (and the operator key, `DEMANDFLOW_SECRET_KEY`, that opens
+//! stored credentials), registers this process in the fleet
 //! ([`jobs::queue::WorkerNode`]), gives each job kind its own apalis worker (concurrency, panic
 //! catching, parallel execution) over demandflow's Postgres backend, and runs them in one apalis
 //! `Monitor` until SIGTERM or ctrl-c. Then it stops fetching, lets in-flight jobs finish within
