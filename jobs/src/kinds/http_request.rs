@@ -48,7 +48,7 @@ const MAX_REQUEST_BODY: usize = 1024 * 1024;
 /// The purpose sensitive header values are sealed for ([`crate::secrets::seal`]).
 pub const HEADER_PURPOSE: &str = "jobs.args.headers";
 /// What a reader sees in place of a sensitive header's value.
-pub const REDACTED: &str = "[redacted]";
+pub use crate::secrets::REDACTED;
 /// Words that make a header name sensitive (matched case-insensitively anywhere in the name).
 const SENSITIVE_WORDS: &[&str] = &[
     "auth",
