@@ -31,6 +31,11 @@ fn raw(var: &str) -> Option<String> {
     std::env::var(var).ok().filter(|v| !v.trim().is_empty())
 }
 
+/// `var` when it is set and not empty, for values a caller parses itself.
+pub fn optional(var: &str) -> Option<String> {
+    raw(var)
+}
+
 /// `var` parsed as `T`, or `default` when it is unset or empty.
 pub fn parse<T: FromStr>(var: &str, default: T, expected: &str) -> Result<T, ConfigError> {
     match raw(var) {

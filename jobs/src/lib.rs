@@ -20,6 +20,9 @@
 //!   transaction that records each step's outcome.
 //! - [`budgets`]: money limits per tenant and provider; reservations, settlement and the cost
 //!   ledger; parking jobs when a budget is exhausted.
+//! - [`deliveries`]: the outbound half — the event outbox, destinations (webhook, Slack,
+//!   Discord, Telegram, email) and their protocols, alert rules (at once, digests, throttles,
+//!   quiet hours), customers' event subscriptions (Standard Webhooks), the delivery log.
 //! - [`signing`]: HMAC-SHA256 signatures with timestamps, for push sources and webhooks;
 //!   [`secrets`]: the operator key that seals stored credentials, and [`reseal`], which
 //!   re-seals them after a rotation.
@@ -41,6 +44,7 @@ pub mod budgets;
 pub mod classify;
 pub mod config;
 pub mod db;
+pub mod deliveries;
 mod error;
 pub mod export;
 pub mod kinds;

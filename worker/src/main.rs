@@ -18,7 +18,8 @@ use apalis_core::worker::ext::parallelize::ParallelizeExt;
 use jobs::{
     config::{self, ConfigError, DatabaseSettings},
     db,
-    kinds::{self, EachKind, Handler, Resources, fetch_source::FetchSettings},
+    deliveries::dispatch::{self, DispatchSettings},
+    kinds::{self, EachKind, Handler, Resources, deliver::DeliverySettings, fetch_source::FetchSettings},
     llm::LlmSettings,
     queue::{NodeSettings, WorkerNode, spawn_attempt},
     sources::schedule::{self, ScheduleSettings},
@@ -46,6 +47,11 @@ struct Settings {
     schedule: ScheduleSettings,
     /// `LLM_*`: the LLM classify_signal asks when keywords are undecided (none: keywords only).
     llm: LlmSettings,
+    /// `DELIVERY_RETRY_SCHEDULE` (default `5s,5m,30m,2h,5h,10h,10h`): when `deliver` tries again.
+    deliveries: DeliverySettings,
+    /// `DISPATCH_TICK_MS` (default 1 s): how often the event outbox and digests are looked at
+    /// when no new event wakes the dispatcher.
+    dispatch: DispatchSettings,
 }
 
 /// How many attempts of each kind run at once in this process: `WORKER_CONCURRENCY` (default
@@ -98,6 +104,11 @@ impl Settings {
                 ..ScheduleSettings::default()
             },
             llm: LlmSettings::from_env()?,
+            deliveries: DeliverySettings::from_env()?,
+            dispatch: DispatchSettings {
+                tick: config::millis("DISPATCH_TICK_MS", Duration::from_secs(1), 50..=3_600_000)?,
+                ..DispatchSettings::default()
+            },
         })
     }
 }
@@ -154,6 +165,9 @@ async fn run(settings: Settings) -> anyhow::Result<()> {
     .context("Failed to register this worker")?;
     // Every worker schedules: claiming a due source's row makes one of them win each slot.
     let scheduler = schedule::spawn(pool.clone(), settings.schedule);
+    // Every worker dispatches events: claiming an event's row makes one of them write its
+    // deliveries.
+    let dispatcher = dispatch::spawn(pool.clone(), settings.dispatch);
     let mut registry = Registry {
         monitor: Monitor::new().shutdown_timeout(settings.grace),
         node: &node,
@@ -163,6 +177,7 @@ async fn run(settings: Settings) -> anyhow::Result<()> {
             allow_private_networks: settings.allow_private_networks,
             fetch: settings.fetch,
             llm: settings.llm.clone(),
+            deliveries: settings.deliveries.clone(),
         },
     };
     kinds::for_each(&mut registry);
@@ -174,6 +189,7 @@ async fn run(settings: Settings) -> anyhow::Result<()> {
     );
     let stopped = monitor.run_with_signal(shutdown_signal()).await;
     scheduler.stop().await;
+    dispatcher.stop().await;
     if let Err(e) = &stopped {
         tracing::error!(error = %e, "a worker stopped with an error");
     }

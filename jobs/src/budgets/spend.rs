@@ -10,7 +10,12 @@ use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use super::{Period, ledger, parked_on};
-use crate::{DomainError, error::chain, queue::JobError};
+use crate::{
+    DomainError,
+    deliveries::events::{self, EventType},
+    error::chain,
+    queue::JobError,
+};
 
 /// How long a reservation may stay unsettled before the sweep gives it back, unless the
 /// caller says otherwise.
@@ -484,6 +489,26 @@ async fn record_alert(
     .await?
     .rows_affected();
     if new > 0 {
+        let provider = sqlx::query_scalar!("SELECT provider FROM budgets WHERE id = $1", budget_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+        events::emit(
+            conn,
+            tenant_id,
+            EventType::BudgetAlert,
+            &format!("budget:{budget_id}:{}:{threshold}", period_start.timestamp()),
+            serde_json::json!({
+                "budget_id": budget_id,
+                "provider": provider,
+                "threshold": threshold,
+                "score": threshold,
+                "spent_micros": spent_micros,
+                "limit_micros": limit_micros,
+                "period_start": period_start,
+                "title": format!("Budget {} at {threshold} %", provider.as_deref().unwrap_or("")),
+            }),
+        )
+        .await?;
         tracing::warn!(%budget_id, threshold, spent_micros, limit_micros, "budget alert");
         metrics::counter!("budget_alerts_total", "threshold" => threshold.to_string()).increment(1);
     }

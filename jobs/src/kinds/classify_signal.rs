@@ -35,6 +35,7 @@ use super::{Backoff, Handler, JobKind, Resources};
 use crate::{
     DomainError, FieldError,
     budgets::{self, SpendRequest, Usage},
+    deliveries::events::{self, EventType},
     classify::{
         self, LlmRoute, Method, NewVerdict,
         rules::{Compiled, KeywordScore},
@@ -251,6 +252,7 @@ pub async fn run(
     }
     let mut tx = ctx.pool.begin().await?;
     let stored = classify::store(&mut tx, &verdict).await?;
+    announce(&mut tx, verdict.tenant_id, &stored).await?;
     tx.commit().await?;
     metrics::counter!(
         "classifications_total",
@@ -259,6 +261,47 @@ pub async fn run(
     )
     .increment(1);
     Ok(stored.output())
+}
+
+/// Writes the `signal.classified` event in the verdict's transaction: what an alert shows
+/// (title, link, author) beside the verdict.
+async fn announce(
+    conn: &mut sqlx::PgConnection,
+    tenant_id: Uuid,
+    verdict: &classify::Verdict,
+) -> Result<(), DomainError> {
+    let signal = sqlx::query!(
+        "SELECT title, url, author, source_id FROM signals WHERE tenant_id = $1 AND id = $2",
+        tenant_id,
+        verdict.signal_id
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(signal) = signal else {
+        return Ok(());
+    };
+    let data = json!({
+        "signal_id": verdict.signal_id,
+        "source_id": signal.source_id,
+        "title": signal.title,
+        "url": signal.url,
+        "author": signal.author,
+        "relevant": verdict.relevant,
+        "score": verdict.score,
+        "category": verdict.category,
+        "confidence": verdict.confidence,
+        "method": verdict.method,
+        "reasons": verdict.reasons,
+    });
+    events::emit(
+        conn,
+        tenant_id,
+        EventType::SignalClassified,
+        &format!("signal:{}", verdict.signal_id),
+        data,
+    )
+    .await?;
+    Ok(())
 }
 
 /// The messages that ask about `signal` under `rules`.

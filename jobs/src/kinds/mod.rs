@@ -23,6 +23,7 @@ use crate::{
 };
 
 pub mod classify_signal;
+pub mod deliver;
 pub mod fetch_source;
 pub mod http_request;
 pub mod noop;
@@ -126,6 +127,8 @@ pub struct Resources {
     pub fetch: fetch_source::FetchSettings,
     /// The LLM `classify_signal` asks when keywords are undecided (none configured: keywords only).
     pub llm: LlmSettings,
+    /// How `deliver` retries.
+    pub deliveries: deliver::DeliverySettings,
 }
 
 /// Something done once for every kind of [`ALL`] with its type in hand (see [`for_each`]).
@@ -154,6 +157,7 @@ kinds![
     fetch_source::FetchSource,
     score_lead::ScoreLead,
     classify_signal::ClassifySignal,
+    deliver::Deliver,
 ];
 
 /// The kind named `name`.

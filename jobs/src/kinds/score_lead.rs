@@ -33,6 +33,7 @@ use super::{Backoff, Handler, JobKind, Resources};
 use crate::{
     DomainError, FieldError,
     audit::Actor,
+    deliveries::events::{self, EventType},
     leads::{
         contacts,
         scoring::{self, Inputs},
@@ -242,6 +243,7 @@ pub async fn run(
         },
     )
     .await?;
+    announce(&mut tx, tenant_id, args.signal_id, &signal.title, &attached).await?;
     let signal_state = if state == SignalState::Classified {
         signals::transition(
             &mut tx,
@@ -285,6 +287,59 @@ pub async fn run(
         map.insert("lead_deleted".into(), Value::Bool(true));
     }
     Ok(out)
+}
+
+/// Writes `lead.created` (a new lead) or `lead.scored` (a lead's new signal) in the scoring
+/// transaction. Both are about `lead:<id>`, so a rule alerts one destination of a lead once.
+async fn announce(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    signal_id: Uuid,
+    title: &str,
+    attached: &store::Attached,
+) -> Result<(), DomainError> {
+    if attached.deleted {
+        return Ok(());
+    }
+    let meta = sqlx::query!(
+        "SELECT url, author FROM signals WHERE tenant_id = $1 AND id = $2",
+        tenant_id,
+        signal_id
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    let category = sqlx::query_scalar!(
+        "SELECT category FROM leads WHERE tenant_id = $1 AND id = $2",
+        tenant_id,
+        attached.lead_id
+    )
+    .fetch_optional(&mut *conn)
+    .await?
+    .flatten();
+    let data = json!({
+        "lead_id": attached.lead_id,
+        "signal_id": signal_id,
+        "title": title,
+        "url": meta.as_ref().and_then(|m| m.url.clone()),
+        "author": meta.as_ref().and_then(|m| m.author.clone()),
+        "score": attached.score,
+        "category": category,
+        "contact": attached.contact,
+    });
+    let event = if attached.created {
+        EventType::LeadCreated
+    } else {
+        EventType::LeadScored
+    };
+    events::emit(
+        conn,
+        tenant_id,
+        event,
+        &format!("lead:{}", attached.lead_id),
+        data,
+    )
+    .await?;
+    Ok(())
 }
 
 #[cfg(test)]
