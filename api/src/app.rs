@@ -37,6 +37,10 @@ use crate::{
         webhooks::WebhooksApi, workflows::WorkflowsApi,
     },
     routes::{estimate::EstimateApi, rulesets::RulesetsApi},
+    routes::{
+        alert_rules::AlertRulesApi, deliveries::DeliveriesApi, destinations::DestinationsApi,
+        subscriptions::SubscriptionsApi,
+    },
     settings::Access,
     streams::Streams,
 };
@@ -69,6 +73,8 @@ pub struct AppState {
     pub trusted_proxies: TrustedProxies,
     /// The LLM's model, provider and prices, for cost estimates (`LLM_*`; off by default).
     pub llm: Arc<jobs::llm::LlmSettings>,
+    /// Whether destinations and subscriptions may point at private addresses.
+    pub allow_private_networks: bool,
 }
 
 impl AppState {
@@ -91,6 +97,7 @@ impl AppState {
             fleet: FleetSnapshots::new(pool.clone()),
             trusted_proxies: access.trusted_proxies.clone(),
             llm: Arc::default(),
+            allow_private_networks: access.allow_private_networks,
             pool,
         }
     }
@@ -121,8 +128,8 @@ pub type Apis = (
     LeadsApi,
     (SchedulesApi, WebhooksApi),
     RunEventsApi,
-    RulesetsApi,
-    EstimateApi,
+    (RulesetsApi, EstimateApi),
+    (DestinationsApi, AlertRulesApi, SubscriptionsApi, DeliveriesApi),
 );
 
 /// The `/api/v1` operations as an OpenAPI service; needs no database, so the spec can be built
@@ -144,8 +151,8 @@ pub fn api_service() -> OpenApiService<Apis, ()> {
             LeadsApi,
             (SchedulesApi, WebhooksApi),
             RunEventsApi,
-            RulesetsApi,
-            EstimateApi,
+            (RulesetsApi, EstimateApi),
+            (DestinationsApi, AlertRulesApi, SubscriptionsApi, DeliveriesApi),
         ),
         "demandflow",
         env!("CARGO_PKG_VERSION"),

@@ -23,6 +23,9 @@ pub const ENQUEUED_TOTAL: &str = "jobs_enqueued_total";
 pub const QUEUE_DEPTH: &str = "jobs_queue_depth";
 /// The stored states `jobs::queue::admin::depth` counts.
 const DEPTH_STATES: [&str; 3] = ["available", "running", "failed"];
+/// Destinations and subscriptions paused across the fleet, refreshed at scrape.
+const PAUSED_TARGETS: &str = "deliveries_paused_targets";
+
 /// Oldest the depth gauges may be at a scrape before it reads them again.
 pub const DEPTH_MAX_AGE: Duration = Duration::from_secs(5);
 
@@ -46,6 +49,11 @@ impl Metrics {
     /// series at zero so dashboards see them before the first job.
     pub fn new(handle: PrometheusHandle) -> Arc<Self> {
         metrics::describe_counter!(ENQUEUED_TOTAL, "Jobs created through the api, by kind.");
+        metrics::describe_gauge!(
+            PAUSED_TARGETS,
+            "Destinations and subscriptions paused right now (a 429's wait, or an open circuit)."
+        );
+        metrics::gauge!(PAUSED_TARGETS).set(0.0);
         metrics::describe_gauge!(
             QUEUE_DEPTH,
             "Jobs per kind and stored state (available, running, failed), refreshed at scrape."
@@ -76,6 +84,10 @@ impl Metrics {
             Err(e) => {
                 tracing::warn!(error = %e, "could not refresh jobs_queue_depth; serving the last values")
             }
+        }
+        match jobs::deliveries::log::paused_targets(pool, chrono::Utc::now()).await {
+            Ok(n) => metrics::gauge!(PAUSED_TARGETS).set(n as f64),
+            Err(e) => tracing::warn!(error = %e, "could not refresh {PAUSED_TARGETS}"),
         }
         *read_at = Some(Instant::now());
     }

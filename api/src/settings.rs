@@ -49,6 +49,9 @@ pub struct Access {
     /// `HOOK_RATE_PER_MINUTE` (default 600): keyless calls a minute to one webhook or push
     /// source ([`crate::hook_limits`]).
     pub hook_rate_per_minute: u32,
+    /// `ALLOW_PRIVATE_NETWORKS` (default false): destinations and subscriptions may point at
+    /// private addresses (the workers' setting of the same name decides whether they are sent).
+    pub allow_private_networks: bool,
 }
 
 impl Default for Access {
@@ -62,6 +65,7 @@ impl Default for Access {
             ceilings: Ceilings::default(),
             streams: StreamLimits::default(),
             hook_rate_per_minute: crate::hook_limits::DEFAULT_PER_MINUTE,
+            allow_private_networks: false,
         }
     }
 }
@@ -119,6 +123,7 @@ impl Access {
                 d.hook_rate_per_minute.into(),
                 1..=1_000_000,
             )? as u32,
+            allow_private_networks: config::flag("ALLOW_PRIVATE_NETWORKS", false)?,
         })
     }
 }

@@ -248,3 +248,62 @@ async fn the_stream_sends_snapshots_of_queues_and_workers() {
         .unwrap();
     assert_eq!(res.status(), 422);
 }
+
+#[tokio::test]
+async fn the_dashboard_shows_destinations_and_the_delivery_log() {
+    let app = e2e::spawn_app_with(&[("ALLOW_PRIVATE_NETWORKS", "true")]).await;
+    let receiver = MockServer::start().await;
+    Mock::given(matchers::any())
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&receiver)
+        .await;
+    let created: Value = app
+        .request(reqwest::Method::POST, "/destinations")
+        .json(&json!({"name": "crm hook", "kind": "webhook",
+                      "settings": {"url": format!("{}/hook", receiver.uri())}}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let destination = created["destination"]["id"].as_str().unwrap().to_owned();
+    let rule = app
+        .request(reqwest::Method::POST, "/alert-rules")
+        .json(&json!({"name": "dead jobs", "event": "job.dead", "destination_ids": [destination]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rule.status(), 201);
+    app.enqueue(json!({"kind": "noop", "args": {"fail_attempts": 1}, "max_attempts": 1}))
+        .await;
+    let _worker = app.spawn_worker(&[("DISPATCH_TICK_MS", "200")]);
+    let delivery = wait_until("the alert to be sent", T, async || {
+        let page: Value = app
+            .request(reqwest::Method::GET, "/deliveries?state=sent")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        page["items"].get(0).cloned()
+    })
+    .await;
+
+    let dom = rendered(&format!("{}/dashboard?static#key={}", app.base, app.key)).await;
+    let row = |attr: &str, id: &str| {
+        let start = dom
+            .find(&format!(r#"{attr}="{id}""#))
+            .unwrap_or_else(|| panic!("{attr} {id} is listed"));
+        dom[start..start + dom[start..].find("</tr>").unwrap()].to_owned()
+    };
+    let d = row("data-destination", &destination);
+    assert!(
+        d.contains("crm hook") && d.contains("webhook") && d.contains("/hook") && d.contains("enabled"),
+        "{d}"
+    );
+    assert!(d.contains(r#"data-action="test""#), "a destination can be tested: {d}");
+    let l = row("data-delivery", delivery["id"].as_str().unwrap());
+    assert!(l.contains("job.dead") && l.contains("sent") && l.contains("200"), "{l}");
+}

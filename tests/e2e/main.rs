@@ -8,6 +8,7 @@ mod budgets;
 mod chaos;
 mod classify;
 mod dashboard;
+mod deliveries;
 mod endpoints;
 mod hostile_api;
 mod hostile_input;

@@ -552,8 +552,27 @@ async fn run_events_stream_in_order_and_resume_after_the_last_event_id() {
 }
 
 #[tokio::test]
-async fn the_demo_pipeline_fetches_classifies_and_scores_the_relevant_posts_into_leads() {
-    let app = spawn_app().await;
+async fn the_demo_pipeline_fetches_classifies_scores_and_alerts_the_relevant_posts() {
+    let app = e2e::spawn_app_with(&[("ALLOW_PRIVATE_NETWORKS", "true")]).await;
+    // Like scripts/dev's sink: a webhook receiver the alerts reach.
+    let sink = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/alerts"))
+        .respond_with(ResponseTemplate::new(204))
+        .mount(&sink)
+        .await;
+    let res = app
+        .request(Method::POST, "/destinations")
+        .json(&json!({"name": "demo sink", "kind": "webhook",
+                      "settings": {"url": format!("{}/alerts", sink.uri())}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let destination_id = res.json::<Value>().await.unwrap()["destination"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     // The very files scripts/dev serves and posts.
     let pipeline: Value = serde_json::from_str(include_str!("../../scripts/demo/pipeline.json"))
         .expect("the demo pipeline is JSON");
@@ -628,7 +647,8 @@ async fn the_demo_pipeline_fetches_classifies_and_scores_the_relevant_posts_into
             Method::POST,
             &format!("/workflows/{}/runs", wf["id"].as_str().unwrap()),
         )
-        .json(&json!({"input": {"source_id": source_id, "ruleset_id": ruleset_id}}))
+        .json(&json!({"input": {"source_id": source_id, "ruleset_id": ruleset_id,
+                                "destination_id": destination_id}}))
         .send()
         .await
         .unwrap();
@@ -716,9 +736,28 @@ async fn the_demo_pipeline_fetches_classifies_and_scores_the_relevant_posts_into
             "the stored verdict's confidence counts: {confidence}"
         );
     }
+    // Alerted: one signed message per relevant post reached the sink, with its title and
+    // link, and the signals are `alerted`; the fence is not.
+    let alerts = done["steps"][3]["output"].as_array().unwrap();
+    assert_eq!(alerts.len(), 3, "{alerts:?}");
+    let received = sink.received_requests().await.unwrap();
+    assert_eq!(received.len(), 3);
+    let mut alerted_titles: Vec<String> = received
+        .iter()
+        .map(|r| {
+            assert!(r.headers.contains_key("webhook-signature"));
+            let body: Value = serde_json::from_slice(&r.body).unwrap();
+            assert_eq!(body["type"], "workflow.step", "{body}");
+            body["data"]["title"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    alerted_titles.sort();
+    let mut relevant_titles = titles[..3].to_vec();
+    relevant_titles.sort();
+    assert_eq!(alerted_titles, relevant_titles);
     for id in &ids[..3] {
         let signal = get(&app, &format!("/signals/{}", id.as_str().unwrap())).await;
-        assert_eq!(signal["state"], "scored", "{signal}");
+        assert_eq!(signal["state"], "alerted", "{signal}");
     }
     let fence = get(&app, &format!("/signals/{}", ids[3].as_str().unwrap())).await;
     assert_eq!(fence["state"], "classified");

@@ -14,8 +14,11 @@ use crate::{
     problem::{ApiError, Problem, ProblemField},
 };
 
+pub mod alert_rules;
 pub mod audit;
 pub mod budgets;
+pub mod deliveries;
+pub mod destinations;
 pub mod estimate;
 pub mod hosts;
 pub mod jobs;
@@ -30,6 +33,7 @@ pub mod signals;
 pub mod sources;
 pub mod sources_models;
 pub mod stream;
+pub mod subscriptions;
 pub mod system;
 pub mod tenant;
 pub mod webhooks;
@@ -57,6 +61,9 @@ pub enum ApiTags {
     Leads,
     /// Classification: keyword rulesets, verdicts, and what a batch is expected to cost.
     Classification,
+    /// Deliveries: destinations (webhook, Slack, Discord, Telegram, email), alert rules,
+    /// customers' event subscriptions, and the delivery log.
+    Deliveries,
 }
 
 /// Longest correlation id stored; a longer `X-Request-Id` is cut.

@@ -147,7 +147,7 @@ pub(crate) async fn enqueue(
     )
     .fetch_one(&mut *conn)
     .await?;
-    let mut job = NewJob::new(&Deliver { delivery_id: id })?
+    let mut job = NewJob::new(&Deliver::of(id))?
         .idempotency_key(format!("deliver:{id}:{n}"))?;
     if let Some(at) = run_at {
         job = job.run_at(at);
@@ -168,6 +168,58 @@ pub(crate) async fn enqueue(
         .execute(&mut *conn)
         .await?;
     Ok(job_id)
+}
+
+/// A workflow step's alert to `destination_id` of the tenant about `subject`: the delivery's
+/// id, written now or found from an earlier step (`None`: no such destination in the tenant).
+pub(crate) async fn for_step(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    destination_id: Uuid,
+    subject: &str,
+    data: &Value,
+) -> Result<Option<Uuid>, sqlx::Error> {
+    let key = format!("step:{destination_id}:{subject}");
+    // A verdict or a score names its signal only: the alert shows the signal's title and link.
+    let mut data = data.clone();
+    let signal_id = data
+        .get("signal_id")
+        .and_then(Value::as_str)
+        .and_then(|s| s.parse::<Uuid>().ok());
+    if let (Some(signal_id), Value::Object(map)) = (signal_id, &mut data)
+        && !map.contains_key("title")
+        && let Some(signal) = sqlx::query!(
+            "SELECT title, url, author FROM signals WHERE tenant_id = $1 AND id = $2",
+            tenant_id,
+            signal_id
+        )
+        .fetch_optional(&mut *conn)
+        .await?
+    {
+        map.insert("title".into(), signal.title.into());
+        map.insert("url".into(), signal.url.into());
+        map.insert("author".into(), signal.author.into());
+    }
+    let id = sqlx::query_scalar!(
+        r#"WITH new AS (
+               INSERT INTO deliveries (id, tenant_id, delivery_key, event_type, subject,
+                                       destination_id, data)
+               SELECT $1, $2, $3, 'workflow.step', $4, d.id, $6
+               FROM destinations d WHERE d.tenant_id = $2 AND d.id = $5
+               ON CONFLICT (tenant_id, delivery_key) DO NOTHING RETURNING id)
+           SELECT id AS "id!" FROM new
+           UNION ALL
+           SELECT id FROM deliveries WHERE tenant_id = $2 AND delivery_key = $3"#,
+        Uuid::now_v7(),
+        tenant_id,
+        key,
+        subject,
+        destination_id,
+        data
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(id)
 }
 
 async fn throttled(
@@ -477,3 +529,6 @@ pub async fn run(pool: PgPool, settings: DispatchSettings, stop: CancellationTok
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -470,3 +470,48 @@ pub async fn send_test(
     .await?;
     Ok(id)
 }
+
+/// How many destinations and subscriptions are paused at `now` across the fleet: waiting out a
+/// service's `Retry-After`, or behind an open circuit.
+pub async fn paused_targets(pool: &PgPool, now: DateTime<Utc>) -> Result<i64, DomainError> {
+    let n = sqlx::query_scalar!(
+        r#"SELECT count(*) AS "n!" FROM hosts
+           WHERE (host LIKE 'destination:%' OR host LIKE 'subscription:%')
+             AND (blocked_until > $1 OR circuit <> 'closed')"#,
+        now
+    )
+    .fetch_one(pool)
+    .await?;
+    Ok(n)
+}
+
+/// How long dispatched events are kept (the deliveries they made stay longer).
+pub const EVENT_RETENTION: chrono::TimeDelta = chrono::TimeDelta::days(7);
+/// How long finished deliveries (sent, confirmed, dead, suppressed) and their attempts are kept.
+pub const DELIVERY_RETENTION: chrono::TimeDelta = chrono::TimeDelta::days(30);
+
+/// Forgets dispatched events and finished deliveries past their retention at `now`, at most
+/// `batch` of each; returns how many rows went.
+pub async fn prune(pool: &PgPool, now: DateTime<Utc>, batch: i64) -> Result<u64, DomainError> {
+    let events = sqlx::query!(
+        r#"DELETE FROM events WHERE id IN (
+               SELECT id FROM events WHERE dispatched_at < $1 LIMIT $2)"#,
+        now - EVENT_RETENTION,
+        batch
+    )
+    .execute(pool)
+    .await?
+    .rows_affected();
+    let deliveries = sqlx::query!(
+        r#"DELETE FROM deliveries WHERE id IN (
+               SELECT id FROM deliveries
+               WHERE state IN ('sent', 'confirmed', 'dead', 'suppressed') AND updated_at < $1
+               LIMIT $2)"#,
+        now - DELIVERY_RETENTION,
+        batch
+    )
+    .execute(pool)
+    .await?
+    .rows_affected();
+    Ok(events + deliveries)
+}

@@ -19,6 +19,7 @@
 //! - Sending marks the alerted signal `alerted`.
 
 use std::{
+    collections::BTreeMap,
     sync::Arc,
     time::{Duration, Instant},
 };
@@ -38,9 +39,9 @@ use crate::{
     deliveries::{
         DeliveryState,
         channels::{ChannelConfig, Channels, Credentials, Outcome},
-        destinations,
+        destinations, dispatch,
         log::{self, AttemptRecord},
-        render::Message,
+        render::{Message, Templates},
         subscriptions,
     },
     queue::{JobContext, JobError},
@@ -50,12 +51,39 @@ use crate::{
     },
 };
 
-/// Args of a `deliver` job.
+/// Args of a `deliver` job: a delivery the dispatcher wrote (`delivery_id`), or a workflow
+/// step's alert (`destination_id` and `data`, with an optional `subject`: one alert per subject
+/// and destination, ever).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Deliver {
     /// The delivery to send.
-    pub delivery_id: Uuid,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery_id: Option<Uuid>,
+    /// A step's alert: the destination (of the job's tenant).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub destination_id: Option<Uuid>,
+    /// A step's alert: what it is about (`signal:<id>`); none: this job's own alert.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    /// A step's alert: the message's data (`{{ item }}`: title, score, category, url...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<Value>,
+}
+
+/// Largest `data` a step's alert may carry.
+pub const MAX_STEP_DATA: usize = 64 * 1024;
+
+impl Deliver {
+    /// The job that sends delivery `id`.
+    pub fn of(id: Uuid) -> Self {
+        Self {
+            delivery_id: Some(id),
+            destination_id: None,
+            subject: None,
+            data: None,
+        }
+    }
 }
 
 /// The published retry schedule: the waits after the first try.
@@ -81,6 +109,39 @@ impl JobKind for Deliver {
     };
 
     fn validate(&self) -> Result<(), FieldError> {
+        match (self.delivery_id, self.destination_id) {
+            (Some(_), None) => {
+                if self.subject.is_some() || self.data.is_some() {
+                    return Err(FieldError::new(
+                        "delivery_id",
+                        "a delivery carries its own subject and data",
+                    ));
+                }
+            }
+            (None, Some(_)) => {
+                if let Some(subject) = &self.subject
+                    && (subject.is_empty() || subject.len() > 200 || subject.contains('\0'))
+                {
+                    return Err(FieldError::new("subject", "expected 1 to 200 bytes, no NUL"));
+                }
+                match &self.data {
+                    Some(Value::Object(_)) => {}
+                    _ => return Err(FieldError::new("data", "required: an object")),
+                }
+                if self.data.as_ref().is_some_and(|d| d.to_string().len() > MAX_STEP_DATA) {
+                    return Err(FieldError::new(
+                        "data",
+                        format!("larger than {MAX_STEP_DATA} bytes"),
+                    ));
+                }
+            }
+            _ => {
+                return Err(FieldError::new(
+                    "",
+                    "expected either `delivery_id` or `destination_id` with `data`",
+                ));
+            }
+        }
         Ok(())
     }
 }
@@ -210,9 +271,24 @@ struct Loaded {
 }
 
 /// One attempt (tests call it directly).
-#[tracing::instrument(skip_all, fields(delivery_id = %args.delivery_id))]
+#[tracing::instrument(skip_all, fields(job_id = %job.id))]
 pub async fn run(args: &Deliver, job: &JobContext, ctx: &DeliverContext) -> Result<Value, JobError> {
-    let id = args.delivery_id;
+    let id = match (args.delivery_id, args.destination_id) {
+        (Some(id), _) => id,
+        (None, Some(destination)) => {
+            let subject = args
+                .subject
+                .clone()
+                .unwrap_or_else(|| format!("job:{}", job.id));
+            let data = args.data.clone().unwrap_or_default();
+            let mut conn = ctx.pool.acquire().await?;
+            match dispatch::for_step(&mut conn, job.tenant_id, destination, &subject, &data).await? {
+                Some(id) => id,
+                None => return Ok(json!({ "skipped": "no such destination" })),
+            }
+        }
+        (None, None) => return Err(JobError::permanent("nothing to deliver")),
+    };
     let loaded = match load(&ctx.pool, job.tenant_id, id).await? {
         Load::Ready(l) => *l,
         Load::Done(why) => return Ok(json!({ "skipped": why })),
@@ -243,6 +319,10 @@ pub async fn run(args: &Deliver, job: &JobContext, ctx: &DeliverContext) -> Resu
         occurred_at: loaded.created_at,
         data: loaded.data.clone(),
     };
+    let templates = loaded
+        .template
+        .clone()
+        .map(|t| Templates(BTreeMap::from([(loaded.config.kind(), t)])));
     let started = Instant::now();
     let outcome = ctx
         .channels
@@ -250,7 +330,7 @@ pub async fn run(args: &Deliver, job: &JobContext, ctx: &DeliverContext) -> Resu
             &loaded.config,
             &loaded.credentials,
             &message,
-            loaded.template.as_deref(),
+            templates.as_ref(),
         )
         .await;
     let latency = started.elapsed();

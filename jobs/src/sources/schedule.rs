@@ -20,7 +20,7 @@ use uuid::Uuid;
 
 use super::signals;
 use crate::{
-    DomainError,
+    DomainError, deliveries,
     kinds::{JobKind, fetch_source::FetchSource},
     queue::{self, JOBS_CHANNEL, NewJob},
     signing,
@@ -141,6 +141,11 @@ pub async fn run(pool: PgPool, settings: ScheduleSettings, stop: CancellationTok
             last_purge = tokio::time::Instant::now();
             if let Err(e) = schedules::purge_fires(&pool, 10_000).await {
                 tracing::warn!(error = %e, "purging old schedule fires failed");
+            }
+            match deliveries::log::prune(&pool, chrono::Utc::now(), 10_000).await {
+                Ok(0) => {}
+                Ok(n) => tracing::debug!(pruned = n, "forgot old events and deliveries"),
+                Err(e) => tracing::warn!(error = %e, "pruning events and deliveries failed"),
             }
             match signing::prune(&pool).await {
                 Ok(0) => {}

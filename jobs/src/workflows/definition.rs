@@ -1,4 +1,4 @@
-//! A workflow definition: `{steps: [{name, kind, args?, after?, for_each?, if?, max_attempts?}]}`,
+//! A workflow definition: `{steps: [{name, kind, args?, after?, for_each?, item_if?, if?, max_attempts?}]}`,
 //! parsed and checked as a whole, so a 422 names every problem with its path
 //! (`steps[2].after[0]`, `steps[1].args.url`, `steps[3].if`).
 
@@ -43,6 +43,8 @@ pub struct Step {
     pub for_each: Option<Path>,
     /// Runs only when this holds; skipped otherwise.
     pub condition: Option<Condition>,
+    /// With `for_each`: only the items for which this holds get a job (`item.score >= 70`).
+    pub item_condition: Option<Condition>,
     /// Attempts of each of its jobs (the kind's default otherwise).
     pub max_attempts: Option<i32>,
 }
@@ -60,6 +62,8 @@ struct RawStep {
     for_each: Option<String>,
     #[serde(default, rename = "if")]
     condition: Option<String>,
+    #[serde(default)]
+    item_if: Option<String>,
     #[serde(default)]
     max_attempts: Option<i32>,
 }
@@ -243,6 +247,31 @@ impl Definition {
                     Some(c)
                 }
             };
+            let item_condition = match step.item_if.as_deref().map(Condition::parse) {
+                None => None,
+                Some(_) if for_each.is_none() && step.for_each.is_none() => {
+                    ok = false;
+                    problem(
+                        format!("{at}.item_if"),
+                        "`item_if` filters the items of a `for_each`; this step has none".into(),
+                    );
+                    None
+                }
+                Some(Err(e)) => {
+                    ok = false;
+                    problem(format!("{at}.item_if"), e);
+                    None
+                }
+                Some(Ok(c)) => {
+                    for p in c.paths() {
+                        if let Err(e) = readable(p, true) {
+                            ok = false;
+                            problem(format!("{at}.item_if"), e);
+                        }
+                    }
+                    Some(c)
+                }
+            };
             let args = step
                 .args
                 .unwrap_or_else(|| Value::Object(Default::default()));
@@ -290,6 +319,7 @@ impl Definition {
                     after: step.after,
                     for_each,
                     condition,
+                    item_condition,
                     max_attempts: step.max_attempts,
                 });
             }
@@ -518,5 +548,23 @@ mod tests {
             paths(json!({"steps": [{"name": "Bad Name", "kind": "noop"}]})),
             vec!["steps[0].name"]
         );
+    }
+
+    #[test]
+    fn item_if_needs_a_for_each_and_may_read_the_item() {
+        assert_eq!(
+            paths(json!({"steps": [{"name": "a", "kind": "noop", "item_if": "item.x == 1"}]})),
+            vec!["steps[0].item_if"]
+        );
+        assert_eq!(
+            paths(json!({"steps": [{"name": "a", "kind": "noop", "for_each": "input.l",
+                                    "item_if": "item.x =="}]})),
+            vec!["steps[0].item_if"]
+        );
+        let d = Definition::parse(&json!({"steps": [
+            {"name": "a", "kind": "noop", "for_each": "input.l", "item_if": "item.score >= 70"}
+        ]}))
+        .unwrap();
+        assert!(d.step("a").unwrap().item_condition.is_some());
     }
 }

@@ -422,9 +422,16 @@ fn jobs_of(step: &Step, scope: &Scope<'_>) -> Result<Vec<NewJob>, StepError> {
         )));
     }
     let mut left = MAX_FOR_EACH_ARGS;
-    items
-        .iter()
-        .enumerate()
+    // `item_if` keeps the items it holds for; the step's output lists their results only.
+    let kept = items.iter().filter(|item| {
+        step.item_condition.as_ref().is_none_or(|c| {
+            c.eval(&Scope {
+                item: Some(item),
+                ..*scope
+            })
+        })
+    });
+    kept.enumerate()
         .map(|(i, item)| {
             let scope = Scope {
                 item: Some(item),

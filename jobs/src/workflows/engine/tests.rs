@@ -162,3 +162,36 @@ async fn a_diamond_with_a_fan_out_a_skip_and_a_fan_in_runs_in_order(pool: PgPool
         "a fan-out's items, in order"
     );
 }
+
+#[sqlx::test(migrator = "crate::db::MIGRATOR")]
+async fn item_if_keeps_the_items_its_condition_holds_for(pool: PgPool) {
+    let run = testing::start(
+        &pool,
+        json!({"steps": [
+            {"name": "a", "kind": "noop", "args": {"output": [
+                {"id": 1, "relevant": true, "score": 80},
+                {"id": 2, "relevant": false, "score": 90},
+                {"id": 3, "relevant": true, "score": 40},
+                {"id": 4, "relevant": true, "score": 75}]}},
+            {"name": "b", "kind": "noop", "after": ["a"], "for_each": "steps.a.output",
+             "item_if": "item.relevant == true and item.score >= 70",
+             "args": {"output": "{{ item.id }}"}},
+            {"name": "c", "kind": "noop", "after": ["a"], "for_each": "steps.a.output",
+             "item_if": "item.score > 100", "args": {"output": "{{ item.id }}"}},
+        ]}),
+        json!({}),
+    )
+    .await;
+    assert_eq!(testing::finish_queued(&pool, run.id, true).await, 1);
+    assert_eq!(
+        testing::finish_queued(&pool, run.id, true).await,
+        2,
+        "two items pass b's condition; none passes c's"
+    );
+    assert_eq!(testing::finish_queued(&pool, run.id, true).await, 0);
+    let tenant = testing::tenant_of(&pool, run.id).await;
+    let done = get_run(&pool, tenant, run.id).await.unwrap();
+    assert_eq!(done.status, RunStatus::Succeeded, "{:?}", done.error);
+    assert_eq!(done.steps[1].output, Some(json!([1, 4])));
+    assert_eq!(done.steps[2].output, Some(json!([])));
+}
