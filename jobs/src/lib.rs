@@ -41,6 +41,7 @@ pub mod budgets;
 pub mod classify;
 pub mod config;
 pub mod db;
+pub mod deliveries;
 mod error;
 pub mod export;
 pub mod kinds;
