@@ -420,7 +420,9 @@ fn environment(escape: Escape) -> Environment<'static> {
 
 /// `truncate(length=255)`: at most `length` characters, ending in `…` when cut.
 fn truncate_filter(value: &JValue, length: Option<usize>) -> String {
-    let text = value.as_str().map_or_else(|| value.to_string(), str::to_owned);
+    let text = value
+        .as_str()
+        .map_or_else(|| value.to_string(), str::to_owned);
     cut(&text, length.unwrap_or(255).max(1))
 }
 
@@ -482,7 +484,10 @@ fn context(message: &Message, summary: &Summary) -> JValue {
         .map(|item| {
             JValue::from(BTreeMap::from([
                 ("title", JValue::from(item.title.clone())),
-                ("url", item.url.clone().map(JValue::from).unwrap_or_default()),
+                (
+                    "url",
+                    item.url.clone().map(JValue::from).unwrap_or_default(),
+                ),
                 (
                     "score",
                     item.score.clone().map(JValue::from).unwrap_or_default(),
@@ -619,7 +624,8 @@ fn title(data: &Value) -> Option<String> {
 
 /// The first of `keys` holding a string or number, as one clean line.
 fn text_of(data: &Value, keys: &[&str], max: usize) -> Option<String> {
-    keys.iter().find_map(|k| data.get(*k).and_then(|v| scalar(v, max)))
+    keys.iter()
+        .find_map(|k| data.get(*k).and_then(|v| scalar(v, max)))
 }
 
 fn scalar(value: &Value, max: usize) -> Option<String> {
@@ -742,9 +748,10 @@ fn slack_escape(s: &str) -> Cow<'_, str> {
 }
 
 /// Discord Markdown: every formatting character escaped with a backslash, except in a bare
-/// http(s) link (which Discord links as it is, so escapes would break it).
+/// http(s) link (which Discord links as it is, so escapes would break it). Mentions need no
+/// escaping: every body says `allowed_mentions: {parse: []}`, so none pings.
 fn discord_escape(s: &str) -> Cow<'_, str> {
-    const SPECIAL: &[char] = &['\\', '*', '_', '~', '`', '|', '>', '#', '[', ']', '<', '@', ':', '-'];
+    const SPECIAL: &[char] = &['\\', '*', '_', '~', '`', '|', '>', '#', '[', ']', '<'];
     let bare_link = (s.starts_with("https://") || s.starts_with("http://"))
         && !s.contains(char::is_whitespace)
         && !s.contains(['<', '>', '`', '|']);
@@ -841,7 +848,10 @@ fn slack_default(s: &Summary) -> Value {
 
 fn discord_default(s: &Summary, message: &Message) -> Value {
     let mut embed = serde_json::Map::new();
-    embed.insert("title".into(), json!(cut(&s.title, DISCORD_TITLE)));
+    embed.insert(
+        "title".into(),
+        json!(cut(&discord_escape(&s.title), DISCORD_TITLE)),
+    );
     if let Some(url) = &s.url {
         embed.insert("url".into(), json!(url));
     }
@@ -882,13 +892,14 @@ fn discord_default(s: &Summary, message: &Message) -> Value {
             .min(DISCORD_DESCRIPTION);
         embed.insert("description".into(), json!(cut(&lines.join("\n"), room)));
     }
-    embed.insert(
-        "footer".into(),
-        json!({"text": cut(&s.event_type, 200)}),
-    );
+    embed.insert("footer".into(), json!({"text": cut(&s.event_type, 200)}));
     embed.insert(
         "timestamp".into(),
-        json!(message.occurred_at.to_rfc3339_opts(SecondsFormat::Secs, true)),
+        json!(
+            message
+                .occurred_at
+                .to_rfc3339_opts(SecondsFormat::Secs, true)
+        ),
     );
     json!({"embeds": [Value::Object(embed)], "allowed_mentions": {"parse": []}})
 }
@@ -963,14 +974,17 @@ fn visible_len(html: &str) -> usize {
 fn email_default(s: &Summary, message: &Message) -> Rendered {
     let subject = one_line(&format!("[demandflow] {}", s.title), EMAIL_SUBJECT);
     let mut text = format!("{}\n", s.title);
-    let mut html = format!("<h2 style=\"margin:0 0 12px\">{}</h2>\n", match &s.url {
-        Some(url) => format!(
-            "<a href=\"{}\">{}</a>",
-            html_escape(url),
-            html_escape(&s.title)
-        ),
-        None => html_escape(&s.title).into_owned(),
-    });
+    let mut html = format!(
+        "<h2 style=\"margin:0 0 12px\">{}</h2>\n",
+        match &s.url {
+            Some(url) => format!(
+                "<a href=\"{}\">{}</a>",
+                html_escape(url),
+                html_escape(&s.title)
+            ),
+            None => html_escape(&s.title).into_owned(),
+        }
+    );
     let facts = s.facts();
     if !facts.is_empty() {
         html.push_str("<table cellpadding=\"4\">\n");
@@ -1022,7 +1036,9 @@ fn email_default(s: &Summary, message: &Message) -> Rendered {
     let footer = format!(
         "{} · {}",
         s.event_type,
-        message.occurred_at.to_rfc3339_opts(SecondsFormat::Secs, true)
+        message
+            .occurred_at
+            .to_rfc3339_opts(SecondsFormat::Secs, true)
     );
     text.push_str(&format!("\n-- \n{footer}\n"));
     html.push_str(&format!(

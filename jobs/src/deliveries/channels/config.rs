@@ -303,7 +303,11 @@ pub fn parse_destination(
         }
         ChannelKind::Slack | ChannelKind::Discord => {
             let input: HookInput = from_value(settings)?;
-            let url = check_url("webhook_url", input.webhook_url.expose_secret(), allow_private)?;
+            let url = check_url(
+                "webhook_url",
+                input.webhook_url.expose_secret(),
+                allow_private,
+            )?;
             let host = url.host_str().unwrap_or_default().to_owned();
             let has_token = url.path().trim_matches('/').split('/').count() >= 2;
             if !has_token {
@@ -381,10 +385,7 @@ pub fn parse_destination(
                 ));
             }
             if input.password.is_some() && input.username.is_none() {
-                return Err(FieldError::new(
-                    "password",
-                    "a password needs a username",
-                ));
+                return Err(FieldError::new("password", "a password needs a username"));
             }
             check_mailbox("from", &input.from)?;
             let to = match input.to {
@@ -606,7 +607,10 @@ mod tests {
         assert!(!view.contains("XXXXSECRETXXXX"), "{view}");
         assert!(!format!("{config:?} {creds:?}").contains("XXXXSECRETXXXX"));
         let sealed_form = serde_json::to_string(&creds).unwrap();
-        assert!(sealed_form.contains("XXXXSECRETXXXX"), "serialised for sealing");
+        assert!(
+            sealed_form.contains("XXXXSECRETXXXX"),
+            "serialised for sealing"
+        );
         let back: Credentials = serde_json::from_str(&sealed_form).unwrap();
         assert_eq!(back.kind(), ChannelKind::Slack);
 

@@ -14,7 +14,15 @@ use crate::deliveries::render::Rendered;
 
 /// `X-RateLimit-Reset-After` (float seconds until the bucket refills), for pacing.
 pub fn discord_reset_after(headers: &HeaderMap) -> Option<Duration> {
-    seconds(headers.get("x-ratelimit-reset-after")?.to_str().ok()?.trim().parse().ok()?)
+    seconds(
+        headers
+            .get("x-ratelimit-reset-after")?
+            .to_str()
+            .ok()?
+            .trim()
+            .parse()
+            .ok()?,
+    )
 }
 
 /// A non-negative, finite number of seconds (at most a day) as a duration.
@@ -22,7 +30,11 @@ fn seconds(secs: f64) -> Option<Duration> {
     (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs.min(86_400.0)))
 }
 
-pub(super) async fn send(http: &Http<'_>, webhook_url: &SecretString, rendered: Rendered) -> Outcome {
+pub(super) async fn send(
+    http: &Http<'_>,
+    webhook_url: &SecretString,
+    rendered: Rendered,
+) -> Outcome {
     let Rendered::Discord { body } = rendered else {
         return Outcome::rejected("the message was rendered for another kind");
     };

@@ -169,7 +169,9 @@ async fn transport(
     let addrs = super::resolve(host, settings.smtp_port, allow_private)
         .await
         .map_err(|e| {
-            let refused = e.downcast_ref::<net::BlockedAddress>().map(|b| b.to_string());
+            let refused = e
+                .downcast_ref::<net::BlockedAddress>()
+                .map(|b| b.to_string());
             match refused {
                 Some(refusal) => Outcome::rejected(refusal),
                 None => Outcome::failed(format!("could not resolve {host}: {e}")),
@@ -188,10 +190,11 @@ async fn transport(
         SmtpTls::Tls => tls(Tls::Wrapper)?,
         SmtpTls::None => Tls::None,
     };
-    let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(addr.ip().to_string())
-        .port(settings.smtp_port)
-        .tls(tls)
-        .timeout(Some(TIMEOUT));
+    let mut builder =
+        AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(addr.ip().to_string())
+            .port(settings.smtp_port)
+            .tls(tls)
+            .timeout(Some(TIMEOUT));
     if let Some(user) = &settings.username {
         let password = password
             .map(|p| p.expose_secret().to_owned())

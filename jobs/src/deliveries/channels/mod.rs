@@ -16,27 +16,22 @@
 mod config;
 mod discord;
 mod email;
-pub mod standard_webhooks;
 mod slack;
+pub mod standard_webhooks;
 mod telegram;
 mod webhook;
 
 #[cfg(test)]
 mod tests;
 
-use std::{
-    error::Error as StdError,
-    net::SocketAddr,
-    sync::Arc,
-    time::Duration,
-};
+use std::{error::Error as StdError, net::SocketAddr, sync::Arc, time::Duration};
 
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use secrecy::ExposeSecret;
 
 pub use config::{
-    ChannelConfig, Credentials, EmailConfig, SmtpTls, generate_signing_secret,
-    parse_destination, public_view,
+    ChannelConfig, Credentials, EmailConfig, SmtpTls, generate_signing_secret, parse_destination,
+    public_view,
 };
 pub use discord::discord_reset_after;
 
@@ -222,9 +217,10 @@ impl Channels {
                         allow_private: self.allow_private,
                     };
                     match (config, credentials) {
-                        (ChannelConfig::Webhook { url }, Credentials::Webhook { signing_secrets }) => {
-                            webhook::send(&http, url, signing_secrets, message, rendered).await
-                        }
+                        (
+                            ChannelConfig::Webhook { url },
+                            Credentials::Webhook { signing_secrets },
+                        ) => webhook::send(&http, url, signing_secrets, message, rendered).await,
                         (ChannelConfig::Slack { .. }, Credentials::Slack { webhook_url }) => {
                             slack::send(&http, webhook_url, rendered).await
                         }

@@ -21,7 +21,11 @@ const GONE: &[&str] = &[
     "no_active_hooks",
 ];
 
-pub(super) async fn send(http: &Http<'_>, webhook_url: &SecretString, rendered: Rendered) -> Outcome {
+pub(super) async fn send(
+    http: &Http<'_>,
+    webhook_url: &SecretString,
+    rendered: Rendered,
+) -> Outcome {
     let Rendered::Slack { body } = rendered else {
         return Outcome::rejected("the message was rendered for another kind");
     };

@@ -87,7 +87,10 @@ mod tests {
     fn headers(id: &str, ts: i64, signature: &str) -> HeaderMap {
         let mut h = HeaderMap::new();
         h.insert(ID_HEADER, HeaderValue::from_str(id).unwrap());
-        h.insert(TIMESTAMP_HEADER, HeaderValue::from_str(&ts.to_string()).unwrap());
+        h.insert(
+            TIMESTAMP_HEADER,
+            HeaderValue::from_str(&ts.to_string()).unwrap(),
+        );
         h.insert(SIGNATURE_HEADER, HeaderValue::from_str(signature).unwrap());
         h
     }
@@ -115,9 +118,7 @@ mod tests {
                 .is_err()
         );
         assert!(
-            verifier
-                .verify(body, &headers("dlv_2", ts, &sig))
-                .is_err(),
+            verifier.verify(body, &headers("dlv_2", ts, &sig)).is_err(),
             "the id is signed"
         );
     }

@@ -36,12 +36,14 @@ pub(super) async fn send(
         "parse_mode": "HTML",
         "disable_web_page_preview": true,
     });
-    let url = format!(
-        "{}/bot{token}/sendMessage",
-        base_url.trim_end_matches('/')
-    );
+    let url = format!("{}/bot{token}/sendMessage", base_url.trim_end_matches('/'));
     let answer = match http
-        .post_json(&url, HeaderMap::new(), body.to_string().into_bytes(), &secrets)
+        .post_json(
+            &url,
+            HeaderMap::new(),
+            body.to_string().into_bytes(),
+            &secrets,
+        )
         .await
     {
         Ok(answer) => answer,
