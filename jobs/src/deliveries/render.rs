@@ -346,6 +346,9 @@ fn run(source: &str, escape: Escape, context: &JValue) -> Result<String, String>
         .render_captured_to(context, &mut out)
         .map_err(|e| describe(&e))?;
     let text = String::from_utf8_lossy(&out.0).into_owned();
+    if text.trim().is_empty() {
+        return Err("the template rendered nothing".into());
+    }
     Ok(clean(&text, MAX_OUTPUT_BYTES, true))
 }
 

@@ -9,7 +9,15 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Value, json};
 
 use super::{ChannelKind, standard_webhooks};
-use crate::{FieldError, kinds::from_value, net, secrets::REDACTED};
+use crate::{
+    FieldError,
+    kinds::from_value,
+    net,
+    secrets::{self, REDACTED, SecretError},
+};
+
+/// The purpose [`Credentials`] are sealed for ([`crate::secrets::seal`]).
+pub const CREDENTIALS_PURPOSE: &str = "destinations.credentials";
 
 /// The Telegram Bot API's address.
 pub const TELEGRAM_API: &str = "https://api.telegram.org";
@@ -163,6 +171,18 @@ pub enum Credentials {
 }
 
 impl Credentials {
+    /// The credentials as one sealed string, for storage ([`CREDENTIALS_PURPOSE`]).
+    pub fn seal(&self) -> Result<String, SecretError> {
+        let json = serde_json::to_string(self).map_err(|_| SecretError::Corrupt)?;
+        secrets::seal(CREDENTIALS_PURPOSE, &json)
+    }
+
+    /// Credentials opened from their sealed string.
+    pub fn open(stored: &str) -> Result<Self, SecretError> {
+        let json = secrets::open(CREDENTIALS_PURPOSE, stored)?;
+        serde_json::from_str(json.expose_secret()).map_err(|_| SecretError::Corrupt)
+    }
+
     /// The kind these credentials are for.
     pub fn kind(&self) -> ChannelKind {
         match self {
@@ -613,6 +633,13 @@ mod tests {
         );
         let back: Credentials = serde_json::from_str(&sealed_form).unwrap();
         assert_eq!(back.kind(), ChannelKind::Slack);
+        crate::secrets::install_for_tests();
+        let sealed = creds.seal().unwrap();
+        assert!(!sealed.contains("XXXXSECRETXXXX"), "{sealed}");
+        let Credentials::Slack { webhook_url } = Credentials::open(&sealed).unwrap() else {
+            panic!("opened as another kind")
+        };
+        assert_eq!(webhook_url.expose_secret(), url);
 
         let e = err(
             ChannelKind::Discord,

@@ -30,8 +30,8 @@ use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use secrecy::ExposeSecret;
 
 pub use config::{
-    ChannelConfig, Credentials, EmailConfig, SmtpTls, generate_signing_secret, parse_destination,
-    public_view,
+    CREDENTIALS_PURPOSE, ChannelConfig, Credentials, EmailConfig, SmtpTls, generate_signing_secret,
+    parse_destination, public_view,
 };
 pub use discord::discord_reset_after;
 

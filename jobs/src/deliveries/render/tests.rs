@@ -280,6 +280,7 @@ fn a_template_cannot_mark_values_safe_or_use_statements_outside_if_and_for() {
             "recursive",
         ),
         ("{{ title", "syntax"),
+        ("{% if false %}x{% endif %}", "rendered nothing"),
     ] {
         let e = check_template(ChannelKind::Slack, source).unwrap_err();
         assert!(e.message.contains(expected), "{source}: {e}");
