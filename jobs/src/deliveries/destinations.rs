@@ -5,7 +5,7 @@
 //! destination is enabled; the audit log names the destination's id, never a credential.
 
 use chrono::{DateTime, Utc};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sqlx::{PgConnection, PgPool};
@@ -16,11 +16,7 @@ use crate::{
     DomainError, FieldError,
     audit::{self, Actor, Change},
     kinds::from_value,
-    secrets,
 };
-
-/// The purpose the credentials are sealed for (bound as associated data).
-pub const CREDENTIALS_PURPOSE: &str = "destinations.credentials";
 
 /// Longest name.
 pub const MAX_NAME: usize = 100;
@@ -184,9 +180,9 @@ fn check_rate(rate: Option<i32>, kind: ChannelKind) -> Result<i32, FieldError> {
 }
 
 fn seal(credentials: &Credentials) -> Result<String, DomainError> {
-    let plain = serde_json::to_string(credentials)
-        .map_err(|e| DomainError::Conflict(format!("credentials do not serialise: {e}")))?;
-    secrets::seal(CREDENTIALS_PURPOSE, &plain).map_err(|e| DomainError::Conflict(e.to_string()))
+    credentials
+        .seal()
+        .map_err(|e| DomainError::Conflict(e.to_string()))
 }
 
 struct Row {
@@ -458,10 +454,8 @@ pub async fn target(
     let kind = ChannelKind::parse(&row.kind).ok_or_else(|| broken("unknown kind"))?;
     let config: ChannelConfig =
         serde_json::from_value(row.config).map_err(|_| broken("unreadable settings"))?;
-    let opened = secrets::open(CREDENTIALS_PURPOSE, &row.credentials)
+    let credentials = Credentials::open(&row.credentials)
         .map_err(|e| broken(&format!("credentials do not open: {e}")))?;
-    let credentials: Credentials = serde_json::from_str(opened.expose_secret())
-        .map_err(|_| broken("unreadable credentials"))?;
     Ok(Some(Target {
         kind,
         config,

@@ -76,14 +76,14 @@ struct EventRow {
 
 /// A delivery to write.
 pub(crate) struct NewDelivery<'a> {
-    key: String,
-    event_id: Option<Uuid>,
-    event_type: &'a str,
-    subject: &'a str,
-    rule_id: Option<Uuid>,
-    destination_id: Option<Uuid>,
-    subscription_id: Option<Uuid>,
-    data: &'a Value,
+    pub(crate) key: String,
+    pub(crate) event_id: Option<Uuid>,
+    pub(crate) event_type: &'a str,
+    pub(crate) subject: &'a str,
+    pub(crate) rule_id: Option<Uuid>,
+    pub(crate) destination_id: Option<Uuid>,
+    pub(crate) subscription_id: Option<Uuid>,
+    pub(crate) data: &'a Value,
 }
 
 /// Inserts a delivery unless its key exists; returns its id when new.

@@ -50,7 +50,7 @@ async fn emit(pool: &PgPool, tenant: Uuid, kind: EventType, subject: &str, data:
         .unwrap();
 }
 
-async fn count(pool: &PgPool, sql: &str) -> i64 {
+async fn count(pool: &PgPool, sql: &'static str) -> i64 {
     sqlx::query_scalar(sql).fetch_one(pool).await.unwrap()
 }
 
