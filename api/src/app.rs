@@ -31,16 +31,16 @@ use crate::{
     routes::leads::LeadsApi,
     routes::stream::FleetSnapshots,
     routes::{
+        alert_rules::AlertRulesApi, deliveries::DeliveriesApi, destinations::DestinationsApi,
+        subscriptions::SubscriptionsApi,
+    },
+    routes::{
         audit::AuditApi, budgets::BudgetsApi, hosts::HostsApi, jobs::JobsApi, keys::KeysApi,
         run_events::RunEventsApi, runs::RunsApi, schedules::SchedulesApi, signals::SignalsApi,
         sources::SourcesApi, stream::StreamApi, system::SystemApi, tenant::TenantApi,
         webhooks::WebhooksApi, workflows::WorkflowsApi,
     },
     routes::{estimate::EstimateApi, rulesets::RulesetsApi},
-    routes::{
-        alert_rules::AlertRulesApi, deliveries::DeliveriesApi, destinations::DestinationsApi,
-        subscriptions::SubscriptionsApi,
-    },
     settings::Access,
     streams::Streams,
 };
@@ -129,7 +129,12 @@ pub type Apis = (
     (SchedulesApi, WebhooksApi),
     RunEventsApi,
     (RulesetsApi, EstimateApi),
-    (DestinationsApi, AlertRulesApi, SubscriptionsApi, DeliveriesApi),
+    (
+        DestinationsApi,
+        AlertRulesApi,
+        SubscriptionsApi,
+        DeliveriesApi,
+    ),
 );
 
 /// The `/api/v1` operations as an OpenAPI service; needs no database, so the spec can be built
@@ -152,7 +157,12 @@ pub fn api_service() -> OpenApiService<Apis, ()> {
             (SchedulesApi, WebhooksApi),
             RunEventsApi,
             (RulesetsApi, EstimateApi),
-            (DestinationsApi, AlertRulesApi, SubscriptionsApi, DeliveriesApi),
+            (
+                DestinationsApi,
+                AlertRulesApi,
+                SubscriptionsApi,
+                DeliveriesApi,
+            ),
         ),
         "demandflow",
         env!("CARGO_PKG_VERSION"),

@@ -300,10 +300,19 @@ async fn the_dashboard_shows_destinations_and_the_delivery_log() {
     };
     let d = row("data-destination", &destination);
     assert!(
-        d.contains("crm hook") && d.contains("webhook") && d.contains("/hook") && d.contains("enabled"),
+        d.contains("crm hook")
+            && d.contains("webhook")
+            && d.contains("/hook")
+            && d.contains("enabled"),
         "{d}"
     );
-    assert!(d.contains(r#"data-action="test""#), "a destination can be tested: {d}");
+    assert!(
+        d.contains(r#"data-action="test""#),
+        "a destination can be tested: {d}"
+    );
     let l = row("data-delivery", delivery["id"].as_str().unwrap());
-    assert!(l.contains("job.dead") && l.contains("sent") && l.contains("200"), "{l}");
+    assert!(
+        l.contains("job.dead") && l.contains("sent") && l.contains("200"),
+        "{l}"
+    );
 }

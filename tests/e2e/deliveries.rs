@@ -191,7 +191,11 @@ async fn a_relevant_signal_reaches_a_signed_webhook_once_and_is_marked_alerted()
     // Every classify job done, and still exactly one request.
     wait_until("the classify jobs to finish", T, async || {
         let (_, jobs) = app
-            .send(Method::GET, "/jobs?kind=classify_signal&state=succeeded", None)
+            .send(
+                Method::GET,
+                "/jobs?kind=classify_signal&state=succeeded",
+                None,
+            )
             .await;
         jobs["items"].as_array().map(Vec::len) == Some(3)
     })
@@ -250,12 +254,18 @@ async fn a_hundred_matches_in_a_digest_window_make_one_slack_message() {
     let jobs: Vec<Value> = (0..100)
         .map(|i| json!({"kind": "noop", "args": {"fail_attempts": 5, "output": i}, "max_attempts": 1}))
         .collect();
-    let (status, batch) = app.send(Method::POST, "/jobs/batch", Some(json!({"jobs": jobs}))).await;
+    let (status, batch) = app
+        .send(Method::POST, "/jobs/batch", Some(json!({"jobs": jobs})))
+        .await;
     assert!(status.is_success(), "{batch}");
     let _w = worker(&app, &[]);
 
     let sent = settled(&app, 1, &["sent"]).await;
-    assert!(sent[0]["subject"].as_str().unwrap().starts_with("digest:"), "{}", sent[0]);
+    assert!(
+        sent[0]["subject"].as_str().unwrap().starts_with("digest:"),
+        "{}",
+        sent[0]
+    );
     let requests = received(&slack).await;
     assert_eq!(requests.len(), 1, "a hundred matches, one message");
     let body: Value = serde_json::from_slice(&requests[0].body).unwrap();
@@ -359,7 +369,11 @@ async fn a_429_storm_is_paced_with_nothing_dropped_and_nothing_doubled() {
         requests.iter().all(|r| r.url.query() == Some("wait=true")),
         "Discord is asked for the message as a receipt"
     );
-    assert_eq!(requests.len(), 12 + 4, "every 429 was tried again, nothing more");
+    assert_eq!(
+        requests.len(),
+        12 + 4,
+        "every 429 was tried again, nothing more"
+    );
     let mut titles: Vec<String> = requests[4..]
         .iter()
         .map(|r| String::from_utf8_lossy(&r.body).into_owned())
@@ -368,7 +382,10 @@ async fn a_429_storm_is_paced_with_nothing_dropped_and_nothing_doubled() {
     titles.dedup();
     assert_eq!(titles.len(), 12, "no message sent twice");
     for d in &sent {
-        assert!(d["receipt"].as_str().is_some_and(|r| r.starts_with("m-")), "{d}");
+        assert!(
+            d["receipt"].as_str().is_some_and(|r| r.starts_with("m-")),
+            "{d}"
+        );
         assert_eq!(d["attempts"], 1, "a 429 spends no attempt: {d}");
     }
 }
@@ -406,7 +423,10 @@ async fn a_receiver_down_for_a_while_is_retried_on_schedule_with_one_webhook_id(
     let requests = received(&receiver).await;
     assert_eq!(requests.len(), 3, "two failures, then success");
     let ids: Vec<String> = requests.iter().map(|r| header(r, "webhook-id")).collect();
-    assert!(ids.iter().all(|i| *i == ids[0]), "the same webhook-id on every retry: {ids:?}");
+    assert!(
+        ids.iter().all(|i| *i == ids[0]),
+        "the same webhook-id on every retry: {ids:?}"
+    );
     let verifier = standardwebhooks::Webhook::new(&secret).unwrap();
     for r in &requests {
         verifier.verify(&r.body, &r.headers).unwrap();
@@ -515,9 +535,11 @@ async fn a_gone_endpoint_disables_its_subscription_and_that_is_an_event() {
         .await;
     let _w = worker(&app, &[]);
 
-    wait_until("the watcher to hear of the disabled subscription", T, async || {
-        received(&watcher).await.len() == 1
-    })
+    wait_until(
+        "the watcher to hear of the disabled subscription",
+        T,
+        async || received(&watcher).await.len() == 1,
+    )
     .await;
     let body: Value = serde_json::from_slice(&received(&watcher).await[0].body).unwrap();
     assert_eq!(body["type"], "subscription.disabled", "{body}");
@@ -526,7 +548,10 @@ async fn a_gone_endpoint_disables_its_subscription_and_that_is_an_event() {
         .send(Method::GET, &format!("/subscriptions/{doomed}"), None)
         .await;
     assert_eq!(sub["enabled"], false, "{sub}");
-    assert!(sub["disabled_reason"].as_str().unwrap().contains("410"), "{sub}");
+    assert!(
+        sub["disabled_reason"].as_str().unwrap().contains("410"),
+        "{sub}"
+    );
     assert_eq!(received(&gone).await.len(), 1, "410 is not retried");
 }
 
@@ -552,7 +577,10 @@ async fn credentials_never_come_back_out_and_a_test_message_says_what_the_servic
         .await;
     assert_eq!(status, 200, "{test}");
     assert_eq!(test["delivered"], true, "{test}");
-    assert_eq!(test["delivery"]["attempts_log"][0]["excerpt"], "ok", "{test}");
+    assert_eq!(
+        test["delivery"]["attempts_log"][0]["excerpt"], "ok",
+        "{test}"
+    );
     assert_eq!(received(&slack).await.len(), 1);
 
     for (what, path) in [
@@ -564,7 +592,10 @@ async fn credentials_never_come_back_out_and_a_test_message_says_what_the_servic
     ] {
         let (status, body) = app.send(Method::GET, &path, None).await;
         assert_eq!(status, 200, "{what}: {body}");
-        assert!(!body.to_string().contains("SECRETTOKEN42"), "{what} shows the token: {body}");
+        assert!(
+            !body.to_string().contains("SECRETTOKEN42"),
+            "{what} shows the token: {body}"
+        );
     }
     let stored: String = sqlx::query_scalar("SELECT credentials FROM destinations")
         .fetch_one(&app.pool)
@@ -576,7 +607,10 @@ async fn credentials_never_come_back_out_and_a_test_message_says_what_the_servic
         .fetch_all(&app.pool)
         .await
         .unwrap();
-    assert!(args.iter().all(|a| !a.to_string().contains("SECRETTOKEN42")));
+    assert!(
+        args.iter()
+            .all(|a| !a.to_string().contains("SECRETTOKEN42"))
+    );
 }
 
 #[tokio::test]
@@ -625,21 +659,37 @@ async fn deliveries_are_role_checked_tenant_walled_and_refuse_bad_input() {
         Some(json!({"name": "steal", "event": "job.dead", "destination_ids": [id]})),
     )
     .await;
-    assert_eq!(s, 422, "a rule cannot name another tenant's destination: {body}");
+    assert_eq!(
+        s, 422,
+        "a rule cannot name another tenant's destination: {body}"
+    );
     assert_eq!(body["errors"][0]["path"], "destination_ids[0]");
 
     for (body, path) in [
         (json!({"name": "x", "kind": "fax", "settings": {}}), "kind"),
-        (json!({"name": "x", "kind": "webhook", "settings": {"url": "ftp://x.example.com"}}), "settings.url"),
-        (json!({"name": "x", "kind": "webhook", "settings": {"url": "https://x.example.com"}, "rate_limit_per_min": 0}), "rate_limit_per_min"),
-        (json!({"name": "x\u{0}y", "kind": "webhook", "settings": {"url": "https://x.example.com"}}), "name"),
+        (
+            json!({"name": "x", "kind": "webhook", "settings": {"url": "ftp://x.example.com"}}),
+            "settings.url",
+        ),
+        (
+            json!({"name": "x", "kind": "webhook", "settings": {"url": "https://x.example.com"}, "rate_limit_per_min": 0}),
+            "rate_limit_per_min",
+        ),
+        (
+            json!({"name": "x\u{0}y", "kind": "webhook", "settings": {"url": "https://x.example.com"}}),
+            "name",
+        ),
     ] {
-        let (s, ct, problem) = call(&app.key, Method::POST, "/destinations", Some(body.clone())).await;
+        let (s, ct, problem) =
+            call(&app.key, Method::POST, "/destinations", Some(body.clone())).await;
         assert!(s == 422 || s == 400, "{body}: {s} {problem}");
         assert_eq!(ct.as_deref(), Some("application/problem+json"), "{body}");
         if s == 422 {
             assert!(
-                problem["errors"][0]["path"].as_str().unwrap().starts_with(path),
+                problem["errors"][0]["path"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with(path),
                 "{body}: {problem}"
             );
         }
@@ -661,7 +711,10 @@ async fn deliveries_are_role_checked_tenant_walled_and_refuse_bad_input() {
                     "templates": {"webhook": "{% for i in range(100000000) %}{{ i }}{% endfor %}"}})),
     )
     .await;
-    assert!(s == 201 || s == 422, "a runaway template is bounded, never a 500: {problem}");
+    assert!(
+        s == 201 || s == 422,
+        "a runaway template is bounded, never a 500: {problem}"
+    );
     let (s, _, _) = call(&app.key, Method::GET, "/deliveries?state=lost", None).await;
     assert_eq!(s, 422);
 }

@@ -647,8 +647,10 @@ async fn the_demo_pipeline_fetches_classifies_scores_and_alerts_the_relevant_pos
             Method::POST,
             &format!("/workflows/{}/runs", wf["id"].as_str().unwrap()),
         )
-        .json(&json!({"input": {"source_id": source_id, "ruleset_id": ruleset_id,
-                                "destination_id": destination_id}}))
+        .json(
+            &json!({"input": {"source_id": source_id, "ruleset_id": ruleset_id,
+                                "destination_id": destination_id}}),
+        )
         .send()
         .await
         .unwrap();

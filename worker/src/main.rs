@@ -19,7 +19,9 @@ use jobs::{
     config::{self, ConfigError, DatabaseSettings},
     db,
     deliveries::dispatch::{self, DispatchSettings},
-    kinds::{self, EachKind, Handler, Resources, deliver::DeliverySettings, fetch_source::FetchSettings},
+    kinds::{
+        self, EachKind, Handler, Resources, deliver::DeliverySettings, fetch_source::FetchSettings,
+    },
     llm::LlmSettings,
     queue::{NodeSettings, WorkerNode, spawn_attempt},
     sources::schedule::{self, ScheduleSettings},

@@ -151,7 +151,11 @@ impl AlertRulesApi {
     /// Create an alert rule
     ///
     /// Each (rule, subject, destination) is delivered at most once, ever. Needs the admin role.
-    #[oai(path = "/alert-rules", method = "post", operation_id = "createAlertRule")]
+    #[oai(
+        path = "/alert-rules",
+        method = "post",
+        operation_id = "createAlertRule"
+    )]
     async fn create(
         &self,
         auth: Auth,
@@ -170,15 +174,28 @@ impl AlertRulesApi {
     }
 
     /// Get an alert rule
-    #[oai(path = "/alert-rules/:id", method = "get", operation_id = "getAlertRule")]
-    async fn get(&self, auth: Auth, state: Data<&AppState>, id: Path<Uuid>) -> GetAlertRuleResponse {
+    #[oai(
+        path = "/alert-rules/:id",
+        method = "get",
+        operation_id = "getAlertRule"
+    )]
+    async fn get(
+        &self,
+        auth: Auth,
+        state: Data<&AppState>,
+        id: Path<Uuid>,
+    ) -> GetAlertRuleResponse {
         respond(get_rule(&state, &auth, id.0).await)
     }
 
     /// Replace an alert rule
     ///
     /// Every field as at creation. Needs the admin role.
-    #[oai(path = "/alert-rules/:id", method = "put", operation_id = "replaceAlertRule")]
+    #[oai(
+        path = "/alert-rules/:id",
+        method = "put",
+        operation_id = "replaceAlertRule"
+    )]
     async fn replace(
         &self,
         auth: Auth,
@@ -306,7 +323,13 @@ async fn create_rule(
     let principal = auth.require(Role::Admin)?;
     let spec = RuleSpec::try_from(body)?;
     let mut tx = state.pool.begin().await?;
-    let id = rules::create(&mut tx, principal.tenant_id, &origin.actor(&principal), spec).await?;
+    let id = rules::create(
+        &mut tx,
+        principal.tenant_id,
+        &origin.actor(&principal),
+        spec,
+    )
+    .await?;
     let rule = rules::get(&mut tx, principal.tenant_id, id).await?;
     tx.commit().await?;
     tracing::Span::current().record("rule_id", tracing::field::display(id));
@@ -327,7 +350,11 @@ async fn list_rules(state: &AppState, auth: &Auth) -> Result<ListAlertRulesRespo
 }
 
 #[tracing::instrument(skip_all, fields(tenant_id, rule_id = %id))]
-async fn get_rule(state: &AppState, auth: &Auth, id: Uuid) -> Result<GetAlertRuleResponse, ApiError> {
+async fn get_rule(
+    state: &AppState,
+    auth: &Auth,
+    id: Uuid,
+) -> Result<GetAlertRuleResponse, ApiError> {
     let principal = auth.require(Role::Viewer)?;
     let mut conn = state.pool.acquire().await?;
     let rule = rules::get(&mut conn, principal.tenant_id, id).await?;
@@ -345,7 +372,14 @@ async fn replace_rule(
     let principal = auth.require(Role::Admin)?;
     let spec = RuleSpec::try_from(body)?;
     let mut tx = state.pool.begin().await?;
-    rules::replace(&mut tx, principal.tenant_id, &origin.actor(&principal), id, spec).await?;
+    rules::replace(
+        &mut tx,
+        principal.tenant_id,
+        &origin.actor(&principal),
+        id,
+        spec,
+    )
+    .await?;
     let rule = rules::get(&mut tx, principal.tenant_id, id).await?;
     tx.commit().await?;
     Ok(ReplaceAlertRuleResponse::Ok(Json(rule.into())))

@@ -305,6 +305,7 @@ api_responses! {
 
 api_responses! {
     /// Outcomes of `getDelivery`.
+    #[allow(clippy::large_enum_variant)] // short-lived; boxing would change nothing on the wire
     pub enum GetDeliveryResponse {
         /// The delivery with its attempts.
         #[oai(status = 200)]

@@ -248,6 +248,7 @@ impl DestinationsApi {
 
 api_responses! {
     /// Outcomes of `createDestination`.
+    #[allow(clippy::large_enum_variant)] // short-lived; boxing would change nothing on the wire
     pub enum CreateDestinationResponse {
         /// The destination was created.
         #[oai(status = 201)]
@@ -334,6 +335,7 @@ api_responses! {
 
 api_responses! {
     /// Outcomes of `testDestination`.
+    #[allow(clippy::large_enum_variant)] // short-lived; boxing would change nothing on the wire
     pub enum TestDestinationResponse {
         /// A worker sent the test message; `delivered` says whether the service accepted it.
         #[oai(status = 200)]
@@ -370,9 +372,7 @@ async fn create_destination(
     Ok(CreateDestinationResponse::Created(
         Json(CreatedDestination {
             destination: destination.into(),
-            signing_secret: created
-                .signing_secret
-                .map(|s| s.expose_secret().to_owned()),
+            signing_secret: created.signing_secret.map(|s| s.expose_secret().to_owned()),
         }),
         format!("{API_PREFIX}/destinations/{}", created.id),
     ))
@@ -414,8 +414,14 @@ async fn update_destination(
     let mut tx = state.pool.begin().await?;
     let current = destinations::get(&mut tx, principal.tenant_id, id).await?;
     let patch = DestinationPatch::parse(body, current.kind, state.allow_private_networks)?;
-    destinations::update(&mut tx, principal.tenant_id, &origin.actor(&principal), id, patch)
-        .await?;
+    destinations::update(
+        &mut tx,
+        principal.tenant_id,
+        &origin.actor(&principal),
+        id,
+        patch,
+    )
+    .await?;
     let after = destinations::get(&mut tx, principal.tenant_id, id).await?;
     tx.commit().await?;
     Ok(UpdateDestinationResponse::Ok(Json(after.into())))

@@ -343,8 +343,7 @@ async fn create_subscription(
     let new = NewSubscription::parse(body, state.allow_private_networks)?;
     let mut tx = state.pool.begin().await?;
     let (id, secret) =
-        subscriptions::create(&mut tx, principal.tenant_id, &origin.actor(&principal), new)
-            .await?;
+        subscriptions::create(&mut tx, principal.tenant_id, &origin.actor(&principal), new).await?;
     let subscription = subscriptions::get(&mut tx, principal.tenant_id, id).await?;
     tx.commit().await?;
     tracing::Span::current().record("subscription_id", tracing::field::display(id));
@@ -392,8 +391,14 @@ async fn update_subscription(
     let principal = auth.require(Role::Admin)?;
     let patch = SubscriptionPatch::parse(body, state.allow_private_networks)?;
     let mut tx = state.pool.begin().await?;
-    subscriptions::update(&mut tx, principal.tenant_id, &origin.actor(&principal), id, patch)
-        .await?;
+    subscriptions::update(
+        &mut tx,
+        principal.tenant_id,
+        &origin.actor(&principal),
+        id,
+        patch,
+    )
+    .await?;
     let s = subscriptions::get(&mut tx, principal.tenant_id, id).await?;
     tx.commit().await?;
     Ok(UpdateSubscriptionResponse::Ok(Json(s.into())))

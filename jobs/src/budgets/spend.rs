@@ -496,7 +496,10 @@ async fn record_alert(
             conn,
             tenant_id,
             EventType::BudgetAlert,
-            &format!("budget:{budget_id}:{}:{threshold}", period_start.timestamp()),
+            &format!(
+                "budget:{budget_id}:{}:{threshold}",
+                period_start.timestamp()
+            ),
             serde_json::json!({
                 "budget_id": budget_id,
                 "provider": provider,

@@ -147,8 +147,7 @@ pub(crate) async fn enqueue(
     )
     .fetch_one(&mut *conn)
     .await?;
-    let mut job = NewJob::new(&Deliver::of(id))?
-        .idempotency_key(format!("deliver:{id}:{n}"))?;
+    let mut job = NewJob::new(&Deliver::of(id))?.idempotency_key(format!("deliver:{id}:{n}"))?;
     if let Some(at) = run_at {
         job = job.run_at(at);
     }
@@ -232,9 +231,12 @@ async fn throttled(
         return Ok(false);
     };
     // One dispatcher at a time counts this rule's window, so two cannot both pass the last slot.
-    sqlx::query!("SELECT id FROM alert_rules WHERE id = $1 FOR UPDATE", rule.id)
-        .fetch_optional(&mut *conn)
-        .await?;
+    sqlx::query!(
+        "SELECT id FROM alert_rules WHERE id = $1 FOR UPDATE",
+        rule.id
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
     let since = now - chrono::TimeDelta::seconds(i64::from(t.per_secs));
     let sent = sqlx::query_scalar!(
         r#"SELECT count(*) AS "n!" FROM deliveries
@@ -249,7 +251,11 @@ async fn throttled(
 }
 
 /// Claims up to `batch` events and writes their deliveries; see the module docs.
-pub async fn tick(pool: &PgPool, batch: i64, now: DateTime<Utc>) -> Result<Dispatched, DomainError> {
+pub async fn tick(
+    pool: &PgPool,
+    batch: i64,
+    now: DateTime<Utc>,
+) -> Result<Dispatched, DomainError> {
     let mut tx = pool.begin().await?;
     let claimed = sqlx::query_as!(
         EventRow,
@@ -270,7 +276,7 @@ pub async fn tick(pool: &PgPool, batch: i64, now: DateTime<Utc>) -> Result<Dispa
     tenants.sort();
     tenants.dedup();
     let mut rules_of: HashMap<(Uuid, EventType), Vec<AlertRule>> = HashMap::new();
-    for (tenant, rule) in rules::enabled_for_tenants(pool, &tenants).await? {
+    for (tenant, rule) in rules::enabled_for_tenants(&mut tx, &tenants).await? {
         rules_of.entry((tenant, rule.event)).or_default().push(rule);
     }
     let subscribers = sqlx::query!(
@@ -308,7 +314,10 @@ pub async fn tick(pool: &PgPool, batch: i64, now: DateTime<Utc>) -> Result<Dispa
                 subscription_id: Some(sub.id),
                 data: &event.data,
             };
-            if write_pending(&mut tx, event.tenant_id, &d, None).await?.is_some() {
+            if write_pending(&mut tx, event.tenant_id, &d, None)
+                .await?
+                .is_some()
+            {
                 done.deliveries += 1;
             }
         }
@@ -376,7 +385,10 @@ async fn alert(
             continue;
         }
         let run_at = rule.quiet_hours.as_ref().and_then(|q| q.until(now));
-        if write_pending(conn, event.tenant_id, &d, run_at).await?.is_some() {
+        if write_pending(conn, event.tenant_id, &d, run_at)
+            .await?
+            .is_some()
+        {
             done.deliveries += 1;
         }
     }
@@ -410,12 +422,17 @@ pub async fn flush_digests(pool: &PgPool, now: DateTime<Utc>) -> Result<usize, D
         let Some(first) = items.first() else {
             continue;
         };
-        let event = sqlx::query_scalar!("SELECT event FROM alert_rules WHERE id = $1", pair.rule_id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .unwrap_or_else(|| "digest".into());
+        let event =
+            sqlx::query_scalar!("SELECT event FROM alert_rules WHERE id = $1", pair.rule_id)
+                .fetch_optional(&mut *tx)
+                .await?
+                .unwrap_or_else(|| "digest".into());
         let count = items.len();
-        let listed: Vec<&Value> = items.iter().take(DIGEST_MAX_ITEMS).map(|i| &i.data).collect();
+        let listed: Vec<&Value> = items
+            .iter()
+            .take(DIGEST_MAX_ITEMS)
+            .map(|i| &i.data)
+            .collect();
         let data = json!({
             "digest": true,
             "count": count,

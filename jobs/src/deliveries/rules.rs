@@ -10,7 +10,7 @@ use chrono::{DateTime, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::{channels::ChannelKind, events::EventType, render};
@@ -71,10 +71,10 @@ impl QuietHours {
         }
         // A wall-clock time that does not exist (a DST gap) resolves to the next hour's.
         let end = day.and_time(self.end);
-        let resolved = tz
-            .from_local_datetime(&end)
-            .earliest()
-            .or_else(|| tz.from_local_datetime(&(end + chrono::TimeDelta::hours(1))).earliest())?;
+        let resolved = tz.from_local_datetime(&end).earliest().or_else(|| {
+            tz.from_local_datetime(&(end + chrono::TimeDelta::hours(1)))
+                .earliest()
+        })?;
         Some(resolved.with_timezone(&Utc))
     }
 }
@@ -196,7 +196,8 @@ impl TryFrom<Value> for RuleSpec {
     fn try_from(value: Value) -> Result<Self, FieldError> {
         let r: Request = from_value(value)?;
         let name = r.name.trim();
-        if name.is_empty() || name.chars().count() > MAX_NAME || name.chars().any(char::is_control) {
+        if name.is_empty() || name.chars().count() > MAX_NAME || name.chars().any(char::is_control)
+        {
             return Err(FieldError::new(
                 "name",
                 format!("expected 1 to {MAX_NAME} printable characters"),
@@ -612,7 +613,7 @@ pub async fn delete(
 
 /// Every enabled rule of the tenants in `tenant_ids`, for the dispatcher.
 pub async fn enabled_for_tenants(
-    pool: &PgPool,
+    conn: &mut PgConnection,
     tenant_ids: &[Uuid],
 ) -> Result<Vec<(Uuid, AlertRule)>, DomainError> {
     let rows = sqlx::query!(
@@ -626,7 +627,7 @@ pub async fn enabled_for_tenants(
            GROUP BY r.id"#,
         tenant_ids
     )
-    .fetch_all(pool)
+    .fetch_all(conn)
     .await?;
     Ok(rows
         .into_iter()
@@ -694,7 +695,8 @@ mod tests {
 
     #[test]
     fn rules_without_filters_match_every_event_of_their_type() {
-        let r = rule(json!({"name": "dead", "event": "job.dead", "destination_ids": [Uuid::now_v7()]}));
+        let r =
+            rule(json!({"name": "dead", "event": "job.dead", "destination_ids": [Uuid::now_v7()]}));
         assert!(r.matches(&json!({"job_id": Uuid::nil()})));
     }
 
@@ -702,16 +704,43 @@ mod tests {
     fn bad_rules_name_the_field() {
         let d = Uuid::now_v7();
         let cases = [
-            (json!({"name": "", "event": "job.dead", "destination_ids": [d]}), "name"),
-            (json!({"name": "x", "event": "job.born", "destination_ids": [d]}), "event"),
-            (json!({"name": "x", "event": "subscription.disabled", "destination_ids": [d]}), "event"),
-            (json!({"name": "x", "event": "job.dead", "destination_ids": []}), "destination_ids"),
-            (json!({"name": "x", "event": "job.dead", "destination_ids": [d], "min_score": 101}), "min_score"),
-            (json!({"name": "x", "event": "job.dead", "destination_ids": [d], "digest_secs": -1}), "digest_secs"),
-            (json!({"name": "x", "event": "job.dead", "destination_ids": [d], "throttle": {"max": 0, "per_secs": 60}}), "throttle.max"),
-            (json!({"name": "x", "event": "job.dead", "destination_ids": [d],
-                    "quiet_hours": {"start": "22:00:00", "end": "07:00:00", "time_zone": "Mars/Olympus"}}), "quiet_hours.time_zone"),
-            (json!({"name": "x", "event": "job.dead", "destination_ids": [d], "templates": {"fax": "hi"}}), "templates.fax"),
+            (
+                json!({"name": "", "event": "job.dead", "destination_ids": [d]}),
+                "name",
+            ),
+            (
+                json!({"name": "x", "event": "job.born", "destination_ids": [d]}),
+                "event",
+            ),
+            (
+                json!({"name": "x", "event": "subscription.disabled", "destination_ids": [d]}),
+                "event",
+            ),
+            (
+                json!({"name": "x", "event": "job.dead", "destination_ids": []}),
+                "destination_ids",
+            ),
+            (
+                json!({"name": "x", "event": "job.dead", "destination_ids": [d], "min_score": 101}),
+                "min_score",
+            ),
+            (
+                json!({"name": "x", "event": "job.dead", "destination_ids": [d], "digest_secs": -1}),
+                "digest_secs",
+            ),
+            (
+                json!({"name": "x", "event": "job.dead", "destination_ids": [d], "throttle": {"max": 0, "per_secs": 60}}),
+                "throttle.max",
+            ),
+            (
+                json!({"name": "x", "event": "job.dead", "destination_ids": [d],
+                    "quiet_hours": {"start": "22:00:00", "end": "07:00:00", "time_zone": "Mars/Olympus"}}),
+                "quiet_hours.time_zone",
+            ),
+            (
+                json!({"name": "x", "event": "job.dead", "destination_ids": [d], "templates": {"fax": "hi"}}),
+                "templates.fax",
+            ),
         ];
         for (body, path) in cases {
             let e = RuleSpec::try_from(body.clone()).unwrap_err();
@@ -734,7 +763,10 @@ mod tests {
         );
         // 03:00 in Paris: the same night's end.
         let early = "2026-12-01T02:00:00Z".parse::<DateTime<Utc>>().unwrap();
-        assert_eq!(q.until(early), Some("2026-12-01T06:00:00Z".parse().unwrap()));
+        assert_eq!(
+            q.until(early),
+            Some("2026-12-01T06:00:00Z".parse().unwrap())
+        );
         // Noon: not quiet.
         let noon = "2026-12-01T11:00:00Z".parse::<DateTime<Utc>>().unwrap();
         assert_eq!(q.until(noon), None);

@@ -324,8 +324,10 @@ pub async fn update(
             action: "subscription.update",
             target_type: "subscription",
             target_id: id.to_string(),
-            before: Some(json!({ "url": before.url, "event_types": before.event_types,
-                                 "enabled": before.enabled })),
+            before: Some(
+                json!({ "url": before.url, "event_types": before.event_types,
+                                 "enabled": before.enabled }),
+            ),
             after: Some(json!({ "url": after.url, "event_types": after.event_types,
                                 "enabled": after.enabled })),
         },

@@ -35,12 +35,12 @@ use super::{Backoff, Handler, JobKind, Resources};
 use crate::{
     DomainError, FieldError,
     budgets::{self, SpendRequest, Usage},
-    deliveries::events::{self, EventType},
     classify::{
         self, LlmRoute, Method, NewVerdict,
         rules::{Compiled, KeywordScore},
         rulesets::{self, RulesetCache},
     },
+    deliveries::events::{self, EventType},
     llm::{self, Answer, CallFailure, LlmClient, Message, TokenUsage},
     memo::{Lookup, Memo, MemoKey},
     queue::{JobContext, JobError},

@@ -122,13 +122,20 @@ impl JobKind for Deliver {
                 if let Some(subject) = &self.subject
                     && (subject.is_empty() || subject.len() > 200 || subject.contains('\0'))
                 {
-                    return Err(FieldError::new("subject", "expected 1 to 200 bytes, no NUL"));
+                    return Err(FieldError::new(
+                        "subject",
+                        "expected 1 to 200 bytes, no NUL",
+                    ));
                 }
                 match &self.data {
                     Some(Value::Object(_)) => {}
                     _ => return Err(FieldError::new("data", "required: an object")),
                 }
-                if self.data.as_ref().is_some_and(|d| d.to_string().len() > MAX_STEP_DATA) {
+                if self
+                    .data
+                    .as_ref()
+                    .is_some_and(|d| d.to_string().len() > MAX_STEP_DATA)
+                {
                     return Err(FieldError::new(
                         "data",
                         format!("larger than {MAX_STEP_DATA} bytes"),
@@ -249,8 +256,17 @@ impl Handler for Deliver {
         job: JobContext,
         ctx: Data<DeliverContext>,
     ) -> impl Future<Output = Result<Value, JobError>> + Send {
-        async move { run(&self, &job, &ctx).await }
+        handle(self, job, ctx)
     }
+}
+
+/// Runs one attempt of a `deliver` job.
+pub async fn handle(
+    args: Deliver,
+    job: JobContext,
+    ctx: Data<DeliverContext>,
+) -> Result<Value, JobError> {
+    run(&args, &job, &ctx).await
 }
 
 /// Where a delivery goes, loaded for one attempt.
@@ -272,7 +288,11 @@ struct Loaded {
 
 /// One attempt (tests call it directly).
 #[tracing::instrument(skip_all, fields(job_id = %job.id))]
-pub async fn run(args: &Deliver, job: &JobContext, ctx: &DeliverContext) -> Result<Value, JobError> {
+pub async fn run(
+    args: &Deliver,
+    job: &JobContext,
+    ctx: &DeliverContext,
+) -> Result<Value, JobError> {
     let id = match (args.delivery_id, args.destination_id) {
         (Some(id), _) => id,
         (None, Some(destination)) => {
@@ -282,7 +302,8 @@ pub async fn run(args: &Deliver, job: &JobContext, ctx: &DeliverContext) -> Resu
                 .unwrap_or_else(|| format!("job:{}", job.id));
             let data = args.data.clone().unwrap_or_default();
             let mut conn = ctx.pool.acquire().await?;
-            match dispatch::for_step(&mut conn, job.tenant_id, destination, &subject, &data).await? {
+            match dispatch::for_step(&mut conn, job.tenant_id, destination, &subject, &data).await?
+            {
                 Some(id) => id,
                 None => return Ok(json!({ "skipped": "no such destination" })),
             }
@@ -584,7 +605,10 @@ async fn settle(
             if last {
                 Err(JobError::permanent(message))
             } else {
-                let wait = ctx.settings.delay(job.attempt).max(retry_after.unwrap_or_default());
+                let wait = ctx
+                    .settings
+                    .delay(job.attempt)
+                    .max(retry_after.unwrap_or_default());
                 Err(JobError::Retry {
                     message,
                     retry_after: Some(wait),
@@ -600,8 +624,14 @@ async fn settle(
             hosts::block(&ctx.pool, &loaded.pace_key, *delay, now).await
         }
         (Err(_), "failed") => {
-            hosts::record_failure(&ctx.pool, &loaded.pace_key, "delivery failed", &ctx.policy, now)
-                .await
+            hosts::record_failure(
+                &ctx.pool,
+                &loaded.pace_key,
+                "delivery failed",
+                &ctx.policy,
+                now,
+            )
+            .await
         }
         _ => Ok(()),
     };
@@ -637,7 +667,10 @@ mod tests {
         for attempt in 1..=7 {
             let d = s.delay(attempt);
             let base = DEFAULT_SCHEDULE[(attempt - 1) as usize];
-            assert!(d >= base.mul_f64(0.8) && d <= base.mul_f64(1.2), "{attempt}: {d:?}");
+            assert!(
+                d >= base.mul_f64(0.8) && d <= base.mul_f64(1.2),
+                "{attempt}: {d:?}"
+            );
         }
         assert!(s.delay(30) >= Duration::from_secs(10 * 3600).mul_f64(0.8));
         assert_eq!(Deliver::MAX_ATTEMPTS, 8);

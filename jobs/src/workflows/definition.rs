@@ -557,8 +557,10 @@ mod tests {
             vec!["steps[0].item_if"]
         );
         assert_eq!(
-            paths(json!({"steps": [{"name": "a", "kind": "noop", "for_each": "input.l",
-                                    "item_if": "item.x =="}]})),
+            paths(
+                json!({"steps": [{"name": "a", "kind": "noop", "for_each": "input.l",
+                                    "item_if": "item.x =="}]})
+            ),
             vec!["steps[0].item_if"]
         );
         let d = Definition::parse(&json!({"steps": [

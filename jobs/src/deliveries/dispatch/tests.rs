@@ -65,13 +65,34 @@ async fn a_match_delivers_once_per_destination_ever(pool: PgPool) {
         json!({"name": "r", "event": "lead.created", "min_score": 50, "destination_ids": f.destinations}),
     )
     .await;
-    emit(&pool, f.tenant, EventType::LeadCreated, "lead:1", json!({"score": 80})).await;
-    emit(&pool, f.tenant, EventType::LeadCreated, "lead:2", json!({"score": 10})).await;
+    emit(
+        &pool,
+        f.tenant,
+        EventType::LeadCreated,
+        "lead:1",
+        json!({"score": 80}),
+    )
+    .await;
+    emit(
+        &pool,
+        f.tenant,
+        EventType::LeadCreated,
+        "lead:2",
+        json!({"score": 10}),
+    )
+    .await;
     let done = tick(&pool, 100, Utc::now()).await.unwrap();
     assert_eq!(done.events, 2);
     assert_eq!(done.deliveries, 2, "one match, two destinations: {done:?}");
     // The same subject again (a second scoring, a second worker): nothing new.
-    emit(&pool, f.tenant, EventType::LeadCreated, "lead:1", json!({"score": 95})).await;
+    emit(
+        &pool,
+        f.tenant,
+        EventType::LeadCreated,
+        "lead:1",
+        json!({"score": 95}),
+    )
+    .await;
     let again = tick(&pool, 100, Utc::now()).await.unwrap();
     assert_eq!((again.events, again.deliveries), (1, 0));
     assert_eq!(count(&pool, "SELECT count(*) FROM deliveries").await, 2);
@@ -81,7 +102,11 @@ async fn a_match_delivers_once_per_destination_ever(pool: PgPool) {
         "one deliver job per delivery"
     );
     assert_eq!(
-        count(&pool, "SELECT count(*) FROM events WHERE dispatched_at IS NULL").await,
+        count(
+            &pool,
+            "SELECT count(*) FROM events WHERE dispatched_at IS NULL"
+        )
+        .await,
         0
     );
 }
@@ -97,13 +122,26 @@ async fn a_digest_gathers_a_window_into_one_delivery(pool: PgPool) {
     .await;
     let now = Utc::now();
     for i in 0..60 {
-        emit(&pool, f.tenant, EventType::JobDead, &format!("job:{i}"), json!({"n": i})).await;
+        emit(
+            &pool,
+            f.tenant,
+            EventType::JobDead,
+            &format!("job:{i}"),
+            json!({"n": i}),
+        )
+        .await;
     }
     let done = tick(&pool, 500, now).await.unwrap();
     assert_eq!((done.deliveries, done.digested), (0, 60));
-    assert_eq!(flush_digests(&pool, now).await.unwrap(), 0, "the window is open");
     assert_eq!(
-        flush_digests(&pool, now + TimeDelta::seconds(601)).await.unwrap(),
+        flush_digests(&pool, now).await.unwrap(),
+        0,
+        "the window is open"
+    );
+    assert_eq!(
+        flush_digests(&pool, now + TimeDelta::seconds(601))
+            .await
+            .unwrap(),
         1
     );
     let data: Value = sqlx::query_scalar("SELECT data FROM deliveries")
@@ -115,12 +153,28 @@ async fn a_digest_gathers_a_window_into_one_delivery(pool: PgPool) {
     assert_eq!(data["more"], 10);
     assert_eq!(data["items"][0]["n"], 0, "oldest first");
     // A subject already digested never joins another digest.
-    emit(&pool, f.tenant, EventType::JobDead, "job:3", json!({"n": 3})).await;
-    emit(&pool, f.tenant, EventType::JobDead, "job:new", json!({"n": 99})).await;
+    emit(
+        &pool,
+        f.tenant,
+        EventType::JobDead,
+        "job:3",
+        json!({"n": 3}),
+    )
+    .await;
+    emit(
+        &pool,
+        f.tenant,
+        EventType::JobDead,
+        "job:new",
+        json!({"n": 99}),
+    )
+    .await;
     let later = now + TimeDelta::seconds(700);
     assert_eq!(tick(&pool, 500, later).await.unwrap().digested, 1);
     assert_eq!(
-        flush_digests(&pool, later + TimeDelta::seconds(601)).await.unwrap(),
+        flush_digests(&pool, later + TimeDelta::seconds(601))
+            .await
+            .unwrap(),
         1
     );
     assert_eq!(count(&pool, "SELECT count(*) FROM deliveries").await, 2);
@@ -137,12 +191,23 @@ async fn a_throttle_suppresses_what_exceeds_its_window(pool: PgPool) {
     )
     .await;
     for i in 0..5 {
-        emit(&pool, f.tenant, EventType::JobDead, &format!("job:{i}"), json!({})).await;
+        emit(
+            &pool,
+            f.tenant,
+            EventType::JobDead,
+            &format!("job:{i}"),
+            json!({}),
+        )
+        .await;
     }
     let done = tick(&pool, 500, Utc::now()).await.unwrap();
     assert_eq!((done.deliveries, done.suppressed), (2, 3), "{done:?}");
     assert_eq!(
-        count(&pool, "SELECT count(*) FROM deliveries WHERE state = 'suppressed' AND reason = 'throttled'").await,
+        count(
+            &pool,
+            "SELECT count(*) FROM deliveries WHERE state = 'suppressed' AND reason = 'throttled'"
+        )
+        .await,
         3
     );
     assert_eq!(count(&pool, "SELECT count(*) FROM jobs").await, 2);
@@ -165,14 +230,21 @@ async fn quiet_hours_hold_the_job_until_they_end(pool: PgPool) {
         .fetch_one(&pool)
         .await
         .unwrap();
-    assert_eq!(run_at, "2026-11-30T23:59:59Z".parse::<DateTime<Utc>>().unwrap());
+    assert_eq!(
+        run_at,
+        "2026-11-30T23:59:59Z".parse::<DateTime<Utc>>().unwrap()
+    );
 }
 
 #[sqlx::test(migrator = "crate::db::MIGRATOR")]
 async fn subscriptions_receive_the_types_and_families_they_name(pool: PgPool) {
     let f = fixture(&pool, 0).await;
     let mut ids = vec![];
-    for (types, enabled) in [(vec!["lead.*"], true), (vec!["job.dead", "run.failed"], true), (vec!["*"], false)] {
+    for (types, enabled) in [
+        (vec!["lead.*"], true),
+        (vec!["job.dead", "run.failed"], true),
+        (vec!["*"], false),
+    ] {
         let id = Uuid::now_v7();
         sqlx::query(
             "INSERT INTO subscriptions (id, tenant_id, url, event_types, secrets, enabled) VALUES ($1, $2, 'https://a.example.com', $3, 'x', $4)",
@@ -189,7 +261,14 @@ async fn subscriptions_receive_the_types_and_families_they_name(pool: PgPool) {
     emit(&pool, f.tenant, EventType::LeadCreated, "lead:1", json!({})).await;
     emit(&pool, f.tenant, EventType::LeadScored, "lead:1", json!({})).await;
     emit(&pool, f.tenant, EventType::JobDead, "job:1", json!({})).await;
-    emit(&pool, f.tenant, EventType::BudgetAlert, "budget:1", json!({})).await;
+    emit(
+        &pool,
+        f.tenant,
+        EventType::BudgetAlert,
+        "budget:1",
+        json!({}),
+    )
+    .await;
     let done = tick(&pool, 10, Utc::now()).await.unwrap();
     assert_eq!(done.deliveries, 3, "{done:?}");
     let per: Vec<(Uuid, i64)> = sqlx::query_as(
@@ -198,7 +277,11 @@ async fn subscriptions_receive_the_types_and_families_they_name(pool: PgPool) {
     .fetch_all(&pool)
     .await
     .unwrap();
-    assert_eq!(per, vec![(ids[0], 2), (ids[1], 1)], "the disabled one gets nothing");
+    assert_eq!(
+        per,
+        vec![(ids[0], 2), (ids[1], 1)],
+        "the disabled one gets nothing"
+    );
 }
 
 #[sqlx::test(migrator = "crate::db::MIGRATOR")]
@@ -212,7 +295,14 @@ async fn concurrent_dispatchers_take_each_event_once(pool: PgPool) {
     .await;
     for i in 0..300 {
         // Every subject twice: a duplicate match must not make a second delivery.
-        emit(&pool, f.tenant, EventType::JobDead, &format!("job:{}", i % 150), json!({})).await;
+        emit(
+            &pool,
+            f.tenant,
+            EventType::JobDead,
+            &format!("job:{}", i % 150),
+            json!({}),
+        )
+        .await;
     }
     let mut tasks = vec![];
     for _ in 0..6 {
