@@ -571,6 +571,7 @@ async fn credentials_never_come_back_out_and_a_test_message_says_what_the_servic
     .await;
     assert!(!created.to_string().contains("SECRETTOKEN42"), "{created}");
     let id = created["destination"]["id"].as_str().unwrap().to_owned();
+    let _w = worker(&app, &[]);
 
     let (status, test) = app
         .send(Method::POST, &format!("/destinations/{id}/test"), None)
