@@ -16,6 +16,7 @@ use crate::{
 
 pub mod audit;
 pub mod budgets;
+mod common;
 pub mod estimate;
 pub mod hosts;
 pub mod jobs;

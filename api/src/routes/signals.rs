@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 use super::{
     ApiTags,
-    sources::parse_cursor,
+    common::{optional, parse_cursor, uuid_param},
     sources_models::{
         EraseSchema, Erased, QualityPatchSchema, QualitySettings, RejectionCount, Signal,
         SignalPage, SignalQuality, TransitionSchema,
@@ -53,19 +53,8 @@ struct Params {
 
 impl Params {
     fn filter(self) -> Result<Filter, FieldError> {
-        let source_id = match self.source_id.as_deref().filter(|s| !s.is_empty()) {
-            None => None,
-            Some(s) => Some(
-                s.parse::<Uuid>()
-                    .map_err(|_| FieldError::new("source_id", "expected a source id (UUID)"))?,
-            ),
-        };
-        let state = match self.state.as_deref().filter(|s| !s.is_empty()) {
-            None => None,
-            Some(s) => Some(SignalState::parse(s).ok_or_else(|| {
-                FieldError::new("state", format!("expected one of {}", SignalState::names()))
-            })?),
-        };
+        let source_id = uuid_param("source_id", "a source id (UUID)", self.source_id)?;
+        let state = optional(self.state, |s| SignalState::parse_field("state", s))?;
         let filter = Filter {
             source_id,
             state,
@@ -526,9 +515,7 @@ async fn transition_signal(
     }
     let principal = auth.require(Role::Operator)?;
     let body: Body = jobs::kinds::from_value(body)?;
-    let to = SignalState::parse(&body.state).ok_or_else(|| {
-        FieldError::new("state", format!("expected one of {}", SignalState::names()))
-    })?;
+    let to = SignalState::parse_field("state", &body.state)?;
     if body
         .reason
         .as_ref()
