@@ -4,7 +4,8 @@
 //! the code.
 
 /// Declares a fieldless enum whose variants have fixed names, with:
-/// - `ALL` (every variant, in declaration order), `as_str`, `parse` (`None` for an unknown name);
+/// - `ALL` (every variant, in declaration order), `as_str`, `parse` (`None` for an unknown name),
+///   and `parse_field` (a [`FieldError`](crate::FieldError) naming every name instead);
 /// - `Display`, serde `Serialize`/`Deserialize` by name;
 /// - `sqlx::Type`/`Encode`/`Decode` for Postgres as `TEXT` (use `col AS "col: Enum"` in the
 ///   query macros), so a row with an unknown name fails to decode instead of being guessed.
@@ -59,6 +60,14 @@ macro_rules! named_enum {
             /// Every name, comma-separated (for error messages).
             pub fn names() -> String {
                 [$($text),+].join(", ")
+            }
+
+            /// Parses the name sent as `field`; an error at `field` listing every name when
+            /// it is not one.
+            pub fn parse_field(field: &str, s: &str) -> Result<Self, $crate::FieldError> {
+                Self::parse(s).ok_or_else(|| {
+                    $crate::FieldError::new(field, format!("expected one of {}", Self::names()))
+                })
             }
         }
 
@@ -138,6 +147,10 @@ mod tests {
         assert_eq!(Light::parse("amber"), None);
         assert!(serde_json::from_str::<Light>("\"amber\"").is_err());
         assert_eq!(Light::names(), "red, green");
+        assert_eq!(Light::parse_field("light", "green"), Ok(Light::Green));
+        let unknown = Light::parse_field("light", "amber").unwrap_err();
+        assert_eq!(unknown.path, "light");
+        assert_eq!(unknown.message, "expected one of red, green");
     }
 
     #[sqlx::test(migrations = false)]

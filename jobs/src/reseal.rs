@@ -89,44 +89,94 @@ pub async fn reseal_with(
     Ok(done)
 }
 
+/// Walks rows in key order, a page at a time, without holding them all: `page` reads the rows
+/// after a key (the first call gets `first`, a key before every row), `key` is a row's key, and
+/// `each` handles one row. Stops at the first empty page or the first error. `ctx` is lent to
+/// `page` and `each` in turn. (The future is not `Send` when the closures borrow what they are
+/// lent, so it serves this command, not a request handler.)
+async fn walk<C: ?Sized, K, R, E>(
+    ctx: &mut C,
+    first: K,
+    mut page: impl AsyncFnMut(&mut C, &K) -> Result<Vec<R>, E>,
+    key: impl Fn(&R) -> K,
+    mut each: impl AsyncFnMut(&mut C, R) -> Result<(), E>,
+) -> Result<(), E> {
+    let mut after = first;
+    loop {
+        let rows = page(ctx, &after).await?;
+        let Some(last) = rows.last() else {
+            return Ok(());
+        };
+        after = key(last);
+        for row in rows {
+            each(ctx, row).await?;
+        }
+    }
+}
+
+/// Settles one value of row `id` of `table`: nothing when `resealed` is `None` (it needed
+/// nothing), `write` the new value when there is one (returning the rows it wrote), or a
+/// failure recorded in `failed` when the value did not open.
+async fn settle<T>(
+    failed: &mut Vec<(&'static str, Uuid, SecretError)>,
+    table: &'static str,
+    id: Uuid,
+    resealed: Result<Option<T>, SecretError>,
+    write: impl AsyncFnOnce(T) -> Result<sqlx::postgres::PgQueryResult, sqlx::Error>,
+) -> Result<u64, sqlx::Error> {
+    match resealed {
+        Ok(None) => Ok(0),
+        Ok(Some(value)) => Ok(write(value).await?.rows_affected()),
+        Err(e) => {
+            failed.push((table, id, e));
+            Ok(0)
+        }
+    }
+}
+
 async fn reseal_sources(
     pool: &PgPool,
     keyring: &Keyring,
     batch: i64,
     done: &mut Resealed,
 ) -> Result<(), sqlx::Error> {
-    let mut after = Uuid::nil();
-    loop {
-        let rows = sqlx::query!(
-            r#"SELECT id, secret AS "secret!" FROM sources
-               WHERE secret IS NOT NULL AND id > $1 ORDER BY id LIMIT $2"#,
-            after,
-            batch
-        )
-        .fetch_all(pool)
-        .await?;
-        let Some(last) = rows.last() else {
-            return Ok(());
-        };
-        after = last.id;
-        for row in rows {
-            match reseal_value(keyring, sources::SECRET_PURPOSE, &row.secret) {
-                Ok(None) => {}
-                Ok(Some(sealed)) => {
-                    done.sources += sqlx::query!(
+    walk(
+        done,
+        Uuid::nil(),
+        async |_, after| {
+            sqlx::query!(
+                r#"SELECT id, secret AS "secret!" FROM sources
+                   WHERE secret IS NOT NULL AND id > $1 ORDER BY id LIMIT $2"#,
+                after,
+                batch
+            )
+            .fetch_all(pool)
+            .await
+        },
+        |row| row.id,
+        async |done, row| {
+            let sealed = reseal_value(keyring, sources::SECRET_PURPOSE, &row.secret);
+            done.sources += settle(
+                &mut done.failed,
+                "sources",
+                row.id,
+                sealed,
+                async |sealed| {
+                    sqlx::query!(
                         "UPDATE sources SET secret = $3 WHERE id = $1 AND secret = $2",
                         row.id,
                         row.secret,
                         sealed
                     )
                     .execute(pool)
-                    .await?
-                    .rows_affected();
-                }
-                Err(e) => done.failed.push(("sources", row.id, e)),
-            }
-        }
-    }
+                    .await
+                },
+            )
+            .await?;
+            Ok(())
+        },
+    )
+    .await
 }
 
 async fn reseal_webhooks(
@@ -135,58 +185,54 @@ async fn reseal_webhooks(
     batch: i64,
     done: &mut Resealed,
 ) -> Result<(), sqlx::Error> {
-    let purpose = webhooks::SECRET_PURPOSE;
-    let mut after = Uuid::nil();
-    loop {
-        let rows = sqlx::query!(
-            r#"SELECT id, secret, previous_secret FROM workflow_webhooks
-               WHERE id > $1 ORDER BY id LIMIT $2"#,
-            after,
-            batch
-        )
-        .fetch_all(pool)
-        .await?;
-        let Some(last) = rows.last() else {
-            return Ok(());
-        };
-        after = last.id;
-        for row in rows {
-            match reseal_value(keyring, purpose, &row.secret) {
-                Ok(None) => {}
-                Ok(Some(sealed)) => {
-                    done.webhooks += sqlx::query!(
-                        "UPDATE workflow_webhooks SET secret = $3 WHERE id = $1 AND secret = $2",
-                        row.id,
-                        row.secret,
-                        sealed
-                    )
-                    .execute(pool)
-                    .await?
-                    .rows_affected();
-                }
-                Err(e) => done.failed.push(("workflow_webhooks", row.id, e)),
-            }
+    let (purpose, table) = (webhooks::SECRET_PURPOSE, "workflow_webhooks");
+    walk(
+        done,
+        Uuid::nil(),
+        async |_, after| {
+            sqlx::query!(
+                r#"SELECT id, secret, previous_secret FROM workflow_webhooks
+                   WHERE id > $1 ORDER BY id LIMIT $2"#,
+                after,
+                batch
+            )
+            .fetch_all(pool)
+            .await
+        },
+        |row| row.id,
+        async |done, row| {
+            let sealed = reseal_value(keyring, purpose, &row.secret);
+            done.webhooks += settle(&mut done.failed, table, row.id, sealed, async |sealed| {
+                sqlx::query!(
+                    "UPDATE workflow_webhooks SET secret = $3 WHERE id = $1 AND secret = $2",
+                    row.id,
+                    row.secret,
+                    sealed
+                )
+                .execute(pool)
+                .await
+            })
+            .await?;
             let Some(previous) = row.previous_secret else {
-                continue;
+                return Ok(());
             };
-            match reseal_value(keyring, purpose, &previous) {
-                Ok(None) => {}
-                Ok(Some(sealed)) => {
-                    done.webhooks += sqlx::query!(
-                        r#"UPDATE workflow_webhooks SET previous_secret = $3
-                           WHERE id = $1 AND previous_secret = $2"#,
-                        row.id,
-                        previous,
-                        sealed
-                    )
-                    .execute(pool)
-                    .await?
-                    .rows_affected();
-                }
-                Err(e) => done.failed.push(("workflow_webhooks", row.id, e)),
-            }
-        }
-    }
+            let sealed = reseal_value(keyring, purpose, &previous);
+            done.webhooks += settle(&mut done.failed, table, row.id, sealed, async |sealed| {
+                sqlx::query!(
+                    r#"UPDATE workflow_webhooks SET previous_secret = $3
+                       WHERE id = $1 AND previous_secret = $2"#,
+                    row.id,
+                    previous,
+                    sealed
+                )
+                .execute(pool)
+                .await
+            })
+            .await?;
+            Ok(())
+        },
+    )
+    .await
 }
 
 /// The headers of `args` with every sensitive value re-sealed; `None` when none needed it.
@@ -222,40 +268,39 @@ async fn reseal_jobs(
     batch: i64,
     done: &mut Resealed,
 ) -> Result<(), sqlx::Error> {
-    let mut after = Uuid::nil();
-    loop {
-        let rows = sqlx::query!(
-            r#"SELECT id, args FROM jobs
-               WHERE kind = $1 AND state <> 'succeeded' AND args ? 'headers' AND id > $2
-               ORDER BY id LIMIT $3"#,
-            HttpRequest::KIND,
-            after,
-            batch
-        )
-        .fetch_all(pool)
-        .await?;
-        let Some(last) = rows.last() else {
-            return Ok(());
-        };
-        after = last.id;
-        for row in rows {
-            match reseal_headers(keyring, &row.args) {
-                Ok(None) => {}
-                Ok(Some(args)) => {
-                    done.jobs += sqlx::query!(
-                        "UPDATE jobs SET args = $3 WHERE id = $1 AND args = $2",
-                        row.id,
-                        row.args,
-                        args
-                    )
-                    .execute(pool)
-                    .await?
-                    .rows_affected();
-                }
-                Err(e) => done.failed.push(("jobs", row.id, e)),
-            }
-        }
-    }
+    walk(
+        done,
+        Uuid::nil(),
+        async |_, after| {
+            sqlx::query!(
+                r#"SELECT id, args FROM jobs
+                   WHERE kind = $1 AND state <> 'succeeded' AND args ? 'headers' AND id > $2
+                   ORDER BY id LIMIT $3"#,
+                HttpRequest::KIND,
+                after,
+                batch
+            )
+            .fetch_all(pool)
+            .await
+        },
+        |row| row.id,
+        async |done, row| {
+            let resealed = reseal_headers(keyring, &row.args);
+            done.jobs += settle(&mut done.failed, "jobs", row.id, resealed, async |args| {
+                sqlx::query!(
+                    "UPDATE jobs SET args = $3 WHERE id = $1 AND args = $2",
+                    row.id,
+                    row.args,
+                    args
+                )
+                .execute(pool)
+                .await
+            })
+            .await?;
+            Ok(())
+        },
+    )
+    .await
 }
 
 #[cfg(test)]
@@ -268,6 +313,54 @@ mod tests {
 
     fn ring(spec: &str) -> Keyring {
         Keyring::parse(&SecretString::from(spec.to_owned())).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_walk_visits_every_row_once_in_key_order_and_stops_at_an_error() {
+        let rows: Vec<i64> = (1..=7).collect();
+        let page_of = |after: &i64| -> Vec<i64> {
+            rows.iter().copied().filter(|r| r > after).take(3).collect()
+        };
+        let mut seen = Vec::new();
+        let mut pages = 0;
+        let done: Result<(), ()> = walk(
+            &mut seen,
+            0,
+            async |_, after| {
+                pages += 1;
+                Ok(page_of(after))
+            },
+            |row| *row,
+            async |seen, row| {
+                seen.push(row);
+                Ok(())
+            },
+        )
+        .await;
+        assert_eq!(done, Ok(()));
+        assert_eq!(seen, rows);
+        assert_eq!(
+            pages, 4,
+            "three full pages, then the empty one that ends the walk"
+        );
+
+        let mut seen = Vec::new();
+        let failed = walk(
+            &mut seen,
+            0,
+            async |_, after| Ok(page_of(after)),
+            |row| *row,
+            async |seen, row| {
+                if row == 5 {
+                    return Err(row);
+                }
+                seen.push(row);
+                Ok(())
+            },
+        )
+        .await;
+        assert_eq!(failed, Err(5));
+        assert_eq!(seen, [1, 2, 3, 4]);
     }
 
     #[sqlx::test(migrator = "crate::db::MIGRATOR")]

@@ -172,24 +172,84 @@ pub async fn scrub_copies(
     if needles.is_empty() {
         return Ok(0);
     }
-    let mut n = jobs(conn, tenant_id, &needles).await?;
-    n += runs(conn, tenant_id, &needles).await?;
-    n += steps(conn, tenant_id, &needles).await?;
-    n += events(conn, tenant_id, &needles).await?;
-    n += classifications(conn, tenant_id, &needles).await?;
+    let mut n = scrub_table::<JobRow>(conn, tenant_id, &needles).await?;
+    n += scrub_table::<RunRow>(conn, tenant_id, &needles).await?;
+    n += scrub_table::<StepRow>(conn, tenant_id, &needles).await?;
+    n += scrub_table::<EventRow>(conn, tenant_id, &needles).await?;
+    n += scrub_table::<ClassificationRow>(conn, tenant_id, &needles).await?;
     n += memo(conn, tenant_id, &needles).await?;
     Ok(n)
 }
 
-async fn jobs(
+/// A row of a table that holds copies: how to read the tenant's rows that may hold a needle,
+/// a page at a time in key order, how to scrub one, and how to write it back. [`scrub_table`]
+/// walks every such table the same way.
+trait CopyRow: Sized {
+    /// Where a page starts: the key of the last row read (the default comes before every row).
+    type Key: Default;
+
+    /// Up to [`BATCH`] of the tenant's rows after `after` whose text holds one of `needles`
+    /// (the database's prefilter: lower-cased text, JSON-escaped forms included).
+    async fn page(
+        conn: &mut PgConnection,
+        tenant_id: Uuid,
+        after: &Self::Key,
+        needles: &[String],
+    ) -> Result<Vec<Self>, sqlx::Error>;
+
+    /// This row's key.
+    fn key(&self) -> Self::Key;
+
+    /// Scrubs every column that may hold a copy; whether anything changed.
+    fn scrub(&mut self, needles: &Needles) -> bool;
+
+    /// Writes the scrubbed columns back.
+    async fn save(&self, conn: &mut PgConnection) -> Result<(), sqlx::Error>;
+}
+
+/// Scrubs every row of `R`'s table that holds a needle, a page at a time, writing back only
+/// the rows that changed; returns how many did.
+async fn scrub_table<R: CopyRow>(
     conn: &mut PgConnection,
     tenant_id: Uuid,
     needles: &Needles,
-) -> Result<u64, DomainError> {
+) -> Result<u64, sqlx::Error> {
     let mut changed = 0;
-    let mut after = Uuid::nil();
+    let mut after = R::Key::default();
     loop {
-        let rows = sqlx::query!(
+        let rows = R::page(conn, tenant_id, &after, &needles.sql).await?;
+        let Some(last) = rows.last() else {
+            return Ok(changed);
+        };
+        after = last.key();
+        for mut row in rows {
+            if row.scrub(needles) {
+                row.save(conn).await?;
+                changed += 1;
+            }
+        }
+    }
+}
+
+/// `jobs`: args, result and every attempt's error.
+struct JobRow {
+    id: Uuid,
+    args: Value,
+    result: Option<Value>,
+    errors: Value,
+}
+
+impl CopyRow for JobRow {
+    type Key = Uuid;
+
+    async fn page(
+        conn: &mut PgConnection,
+        tenant_id: Uuid,
+        after: &Uuid,
+        needles: &[String],
+    ) -> Result<Vec<Self>, sqlx::Error> {
+        sqlx::query_as!(
+            JobRow,
             r#"SELECT id, args, result, errors FROM jobs j
                WHERE tenant_id = $1 AND id > $2
                  AND EXISTS (SELECT 1 FROM unnest($3::text[]) v
@@ -199,44 +259,55 @@ async fn jobs(
                ORDER BY id LIMIT $4"#,
             tenant_id,
             after,
-            &needles.sql,
+            needles,
             BATCH
         )
-        .fetch_all(&mut *conn)
+        .fetch_all(conn)
+        .await
+    }
+
+    fn key(&self) -> Uuid {
+        self.id
+    }
+
+    fn scrub(&mut self, needles: &Needles) -> bool {
+        needles.json(&mut self.args)
+            | needles.opt_json(&mut self.result)
+            | needles.json(&mut self.errors)
+    }
+
+    async fn save(&self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+        sqlx::query!(
+            "UPDATE jobs SET args = $2, result = $3, errors = $4 WHERE id = $1",
+            self.id,
+            self.args,
+            self.result,
+            self.errors
+        )
+        .execute(conn)
         .await?;
-        let Some(last) = rows.last() else {
-            return Ok(changed);
-        };
-        after = last.id;
-        for mut row in rows {
-            let dirty = needles.json(&mut row.args)
-                | needles.opt_json(&mut row.result)
-                | needles.json(&mut row.errors);
-            if dirty {
-                sqlx::query!(
-                    "UPDATE jobs SET args = $2, result = $3, errors = $4 WHERE id = $1",
-                    row.id,
-                    row.args,
-                    row.result,
-                    row.errors
-                )
-                .execute(&mut *conn)
-                .await?;
-                changed += 1;
-            }
-        }
+        Ok(())
     }
 }
 
-async fn runs(
-    conn: &mut PgConnection,
-    tenant_id: Uuid,
-    needles: &Needles,
-) -> Result<u64, DomainError> {
-    let mut changed = 0;
-    let mut after = Uuid::nil();
-    loop {
-        let rows = sqlx::query!(
+/// `workflow_runs`: input and error.
+struct RunRow {
+    id: Uuid,
+    input: Value,
+    error: Option<String>,
+}
+
+impl CopyRow for RunRow {
+    type Key = Uuid;
+
+    async fn page(
+        conn: &mut PgConnection,
+        tenant_id: Uuid,
+        after: &Uuid,
+        needles: &[String],
+    ) -> Result<Vec<Self>, sqlx::Error> {
+        sqlx::query_as!(
+            RunRow,
             r#"SELECT id, input, error FROM workflow_runs r
                WHERE tenant_id = $1 AND id > $2
                  AND EXISTS (SELECT 1 FROM unnest($3::text[]) v
@@ -245,40 +316,53 @@ async fn runs(
                ORDER BY id LIMIT $4"#,
             tenant_id,
             after,
-            &needles.sql,
+            needles,
             BATCH
         )
-        .fetch_all(&mut *conn)
+        .fetch_all(conn)
+        .await
+    }
+
+    fn key(&self) -> Uuid {
+        self.id
+    }
+
+    fn scrub(&mut self, needles: &Needles) -> bool {
+        needles.json(&mut self.input) | needles.opt_text(&mut self.error)
+    }
+
+    async fn save(&self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+        sqlx::query!(
+            "UPDATE workflow_runs SET input = $2, error = $3 WHERE id = $1",
+            self.id,
+            self.input,
+            self.error
+        )
+        .execute(conn)
         .await?;
-        let Some(last) = rows.last() else {
-            return Ok(changed);
-        };
-        after = last.id;
-        for mut row in rows {
-            if needles.json(&mut row.input) | needles.opt_text(&mut row.error) {
-                sqlx::query!(
-                    "UPDATE workflow_runs SET input = $2, error = $3 WHERE id = $1",
-                    row.id,
-                    row.input,
-                    row.error
-                )
-                .execute(&mut *conn)
-                .await?;
-                changed += 1;
-            }
-        }
+        Ok(())
     }
 }
 
-async fn steps(
-    conn: &mut PgConnection,
-    tenant_id: Uuid,
-    needles: &Needles,
-) -> Result<u64, DomainError> {
-    let mut changed = 0;
-    let (mut after_run, mut after_step) = (Uuid::nil(), String::new());
-    loop {
-        let rows = sqlx::query!(
+/// `workflow_run_steps`: output and error.
+struct StepRow {
+    run_id: Uuid,
+    step: String,
+    output: Option<Value>,
+    error: Option<String>,
+}
+
+impl CopyRow for StepRow {
+    type Key = (Uuid, String);
+
+    async fn page(
+        conn: &mut PgConnection,
+        tenant_id: Uuid,
+        (after_run, after_step): &(Uuid, String),
+        needles: &[String],
+    ) -> Result<Vec<Self>, sqlx::Error> {
+        sqlx::query_as!(
+            StepRow,
             r#"SELECT s.run_id, s.step, s.output, s.error
                FROM workflow_run_steps s JOIN workflow_runs r ON r.id = s.run_id
                WHERE r.tenant_id = $1 AND (s.run_id, s.step) > ($2, $3)
@@ -289,41 +373,52 @@ async fn steps(
             tenant_id,
             after_run,
             after_step,
-            &needles.sql,
+            needles,
             BATCH
         )
-        .fetch_all(&mut *conn)
+        .fetch_all(conn)
+        .await
+    }
+
+    fn key(&self) -> (Uuid, String) {
+        (self.run_id, self.step.clone())
+    }
+
+    fn scrub(&mut self, needles: &Needles) -> bool {
+        needles.opt_json(&mut self.output) | needles.opt_text(&mut self.error)
+    }
+
+    async fn save(&self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+        sqlx::query!(
+            "UPDATE workflow_run_steps SET output = $3, error = $4 WHERE run_id = $1 AND step = $2",
+            self.run_id,
+            self.step,
+            self.output,
+            self.error
+        )
+        .execute(conn)
         .await?;
-        let Some(last) = rows.last() else {
-            return Ok(changed);
-        };
-        (after_run, after_step) = (last.run_id, last.step.clone());
-        for mut row in rows {
-            if needles.opt_json(&mut row.output) | needles.opt_text(&mut row.error) {
-                sqlx::query!(
-                    "UPDATE workflow_run_steps SET output = $3, error = $4 WHERE run_id = $1 AND step = $2",
-                    row.run_id,
-                    row.step,
-                    row.output,
-                    row.error
-                )
-                .execute(&mut *conn)
-                .await?;
-                changed += 1;
-            }
-        }
+        Ok(())
     }
 }
 
-async fn events(
-    conn: &mut PgConnection,
-    tenant_id: Uuid,
-    needles: &Needles,
-) -> Result<u64, DomainError> {
-    let mut changed = 0;
-    let mut after = 0_i64;
-    loop {
-        let rows = sqlx::query!(
+/// `workflow_run_events`: data.
+struct EventRow {
+    id: i64,
+    data: Value,
+}
+
+impl CopyRow for EventRow {
+    type Key = i64;
+
+    async fn page(
+        conn: &mut PgConnection,
+        tenant_id: Uuid,
+        after: &i64,
+        needles: &[String],
+    ) -> Result<Vec<Self>, sqlx::Error> {
+        sqlx::query_as!(
+            EventRow,
             r#"SELECT e.id, e.data
                FROM workflow_run_events e JOIN workflow_runs r ON r.id = e.run_id
                WHERE r.tenant_id = $1 AND e.id > $2
@@ -332,39 +427,50 @@ async fn events(
                ORDER BY e.id LIMIT $4"#,
             tenant_id,
             after,
-            &needles.sql,
+            needles,
             BATCH
         )
-        .fetch_all(&mut *conn)
+        .fetch_all(conn)
+        .await
+    }
+
+    fn key(&self) -> i64 {
+        self.id
+    }
+
+    fn scrub(&mut self, needles: &Needles) -> bool {
+        needles.json(&mut self.data)
+    }
+
+    async fn save(&self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+        sqlx::query!(
+            "UPDATE workflow_run_events SET data = $2 WHERE id = $1",
+            self.id,
+            self.data
+        )
+        .execute(conn)
         .await?;
-        let Some(last) = rows.last() else {
-            return Ok(changed);
-        };
-        after = last.id;
-        for mut row in rows {
-            if needles.json(&mut row.data) {
-                sqlx::query!(
-                    "UPDATE workflow_run_events SET data = $2 WHERE id = $1",
-                    row.id,
-                    row.data
-                )
-                .execute(&mut *conn)
-                .await?;
-                changed += 1;
-            }
-        }
+        Ok(())
     }
 }
 
-async fn classifications(
-    conn: &mut PgConnection,
-    tenant_id: Uuid,
-    needles: &Needles,
-) -> Result<u64, DomainError> {
-    let mut changed = 0;
-    let mut after = Uuid::nil();
-    loop {
-        let rows = sqlx::query!(
+/// `classifications`: reasons.
+struct ClassificationRow {
+    id: Uuid,
+    reasons: Value,
+}
+
+impl CopyRow for ClassificationRow {
+    type Key = Uuid;
+
+    async fn page(
+        conn: &mut PgConnection,
+        tenant_id: Uuid,
+        after: &Uuid,
+        needles: &[String],
+    ) -> Result<Vec<Self>, sqlx::Error> {
+        sqlx::query_as!(
+            ClassificationRow,
             r#"SELECT id, reasons FROM classifications c
                WHERE tenant_id = $1 AND id > $2
                  AND EXISTS (SELECT 1 FROM unnest($3::text[]) v
@@ -372,36 +478,40 @@ async fn classifications(
                ORDER BY id LIMIT $4"#,
             tenant_id,
             after,
-            &needles.sql,
+            needles,
             BATCH
         )
-        .fetch_all(&mut *conn)
+        .fetch_all(conn)
+        .await
+    }
+
+    fn key(&self) -> Uuid {
+        self.id
+    }
+
+    fn scrub(&mut self, needles: &Needles) -> bool {
+        needles.json(&mut self.reasons)
+    }
+
+    async fn save(&self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+        sqlx::query!(
+            "UPDATE classifications SET reasons = $2 WHERE id = $1",
+            self.id,
+            self.reasons
+        )
+        .execute(conn)
         .await?;
-        let Some(last) = rows.last() else {
-            return Ok(changed);
-        };
-        after = last.id;
-        for mut row in rows {
-            if needles.json(&mut row.reasons) {
-                sqlx::query!(
-                    "UPDATE classifications SET reasons = $2 WHERE id = $1",
-                    row.id,
-                    row.reasons
-                )
-                .execute(&mut *conn)
-                .await?;
-                changed += 1;
-            }
-        }
+        Ok(())
     }
 }
 
+/// `classification_memo`: answers. Memo rows are few per tenant and keyed by three columns:
+/// one pass, no paging.
 async fn memo(
     conn: &mut PgConnection,
     tenant_id: Uuid,
     needles: &Needles,
 ) -> Result<u64, DomainError> {
-    // Memo rows are few per tenant and keyed by three columns: one pass, no paging.
     let rows = sqlx::query!(
         r#"SELECT ruleset_version_id, content_hash, model, answer AS "answer!"
            FROM classification_memo m

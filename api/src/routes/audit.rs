@@ -2,12 +2,15 @@
 //! after, newest first.
 
 use chrono::{DateTime, Utc};
-use jobs::{FieldError, audit, auth::Role};
+use jobs::{FieldError, audit, auth::Role, paging};
 use poem::web::Data;
 use poem_openapi::{Object, OpenApi, param::Query, payload::Json};
 use uuid::Uuid;
 
-use super::ApiTags;
+use super::{
+    ApiTags,
+    common::{time_param, uuid_param},
+};
 use crate::{
     api_responses,
     app::AppState,
@@ -126,31 +129,13 @@ type Params = (
 );
 
 fn filter((target, actor, since, cursor, limit): Params) -> Result<audit::Filter, FieldError> {
-    let uuid = |name: &str, v: Option<String>| -> Result<Option<Uuid>, FieldError> {
-        v.filter(|s| !s.is_empty())
-            .map(|s| {
-                s.parse()
-                    .map_err(|_| FieldError::new(name, "expected a UUID"))
-            })
-            .transpose()
-    };
-    let since = since
-        .filter(|s| !s.is_empty())
-        .map(|s| {
-            DateTime::parse_from_rfc3339(&s)
-                .map(|d| d.with_timezone(&Utc))
-                .map_err(|_| FieldError::new("since", "expected an RFC 3339 time"))
-        })
-        .transpose()?;
-    let limit = limit.unwrap_or(50);
-    if !(1..=500).contains(&limit) {
-        return Err(FieldError::new("limit", "expected 1 to 500"));
-    }
+    let since = time_param("since", since)?;
+    let limit = paging::check_limit(limit.unwrap_or(50))?;
     Ok(audit::Filter {
         target: target.filter(|s| !s.is_empty()),
-        actor: uuid("actor", actor)?,
+        actor: uuid_param("actor", "a UUID", actor)?,
         since,
-        before: uuid("cursor", cursor)?,
+        before: uuid_param("cursor", "a UUID", cursor)?,
         limit,
     })
 }

@@ -19,7 +19,10 @@ use poem_openapi::{
 };
 use uuid::Uuid;
 
-use super::{ApiTags, sources::parse_cursor};
+use super::{
+    ApiTags,
+    common::{parse_cursor, time_param, uuid_param},
+};
 use crate::{
     API_PREFIX, api_responses,
     app::AppState,
@@ -573,17 +576,6 @@ struct CostParams {
     limit: Option<i64>,
 }
 
-fn time_param(name: &str, value: Option<String>) -> Result<Option<DateTime<Utc>>, FieldError> {
-    value
-        .filter(|s| !s.is_empty())
-        .map(|s| {
-            DateTime::parse_from_rfc3339(&s)
-                .map(|d| d.with_timezone(&Utc))
-                .map_err(|_| FieldError::new(name, "expected an RFC 3339 time"))
-        })
-        .transpose()
-}
-
 impl TryFrom<CostParams> for budgets::CostFilter {
     type Error = FieldError;
 
@@ -597,14 +589,7 @@ impl TryFrom<CostParams> for budgets::CostFilter {
                 "expected one of reserve, settle, release",
             ));
         }
-        let job_id = p
-            .job_id
-            .filter(|s| !s.is_empty())
-            .map(|s| {
-                s.parse()
-                    .map_err(|_| FieldError::new("job_id", "expected a UUID"))
-            })
-            .transpose()?;
+        let job_id = uuid_param("job_id", "a UUID", p.job_id)?;
         let limit = p.limit.unwrap_or(50);
         if !(1..=budgets::MAX_COST_PAGE).contains(&limit) {
             return Err(FieldError::new(

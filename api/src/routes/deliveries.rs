@@ -19,7 +19,7 @@ use poem_openapi::{
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::{ApiTags, sources::parse_cursor};
+use super::{ApiTags, common::parse_cursor};
 use crate::{
     api_responses,
     app::AppState,

@@ -7,7 +7,7 @@
 use jobs::{
     FieldError,
     auth::{Principal, Role},
-    paging::{DEFAULT_PAGE, MAX_PAGE},
+    paging,
     queue::{self, Enqueued, NewJob, admin},
     text,
 };
@@ -20,7 +20,10 @@ use poem_openapi::{
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::{ApiTags, MAX_CORRELATION_ID};
+use super::{
+    ApiTags, MAX_CORRELATION_ID,
+    common::{optional, parse_cursor},
+};
 use crate::{
     API_PREFIX, api_responses,
     app::AppState,
@@ -380,26 +383,9 @@ struct ListParams {
 impl ListParams {
     /// Checks the parameters, naming the first bad one.
     fn filter(self) -> Result<admin::ListFilter, jobs::FieldError> {
-        let state = match self.state.as_deref() {
-            None | Some("") => None,
-            Some(s) => Some(queue::JobState::parse(s).ok_or_else(|| {
-                let names: Vec<&str> = queue::JobState::ALL.iter().map(|s| s.as_str()).collect();
-                FieldError::new("state", format!("expected one of {}", names.join(", ")))
-            })?),
-        };
-        let limit = self.limit.unwrap_or(DEFAULT_PAGE);
-        if !(1..=MAX_PAGE).contains(&limit) {
-            return Err(FieldError::new(
-                "limit",
-                format!("expected 1 to {MAX_PAGE}"),
-            ));
-        }
-        let before = match self.cursor.as_deref() {
-            None | Some("") => None,
-            Some(c) => Some(c.parse::<Uuid>().map_err(|_| {
-                FieldError::new("cursor", "expected the `next_cursor` of a previous page")
-            })?),
-        };
+        let state = optional(self.state, |s| queue::JobState::parse_field("state", s))?;
+        let limit = paging::check_limit(self.limit.unwrap_or(paging::DEFAULT_PAGE))?;
+        let before = parse_cursor(self.cursor)?;
         Ok(admin::ListFilter {
             state,
             kind: self.kind.filter(|k| !k.is_empty()),
@@ -485,7 +471,10 @@ mod tests {
     #[test]
     fn list_parameters_are_checked_and_named() {
         let ok = ListParams::default().filter().unwrap();
-        assert_eq!((ok.limit, ok.state, ok.before), (DEFAULT_PAGE, None, None));
+        assert_eq!(
+            (ok.limit, ok.state, ok.before),
+            (paging::DEFAULT_PAGE, None, None)
+        );
         let ok = ListParams {
             state: Some("scheduled".into()),
             ..Default::default()

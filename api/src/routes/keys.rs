@@ -2,10 +2,7 @@
 //! is shown once, when it is created or rotated; only its hash is stored.
 
 use chrono::{DateTime, Utc};
-use jobs::{
-    audit,
-    auth::{self, IssuedKey, KeyInfo, NewKey, Role},
-};
+use jobs::auth::{self, IssuedKey, KeyInfo, NewKey, Role};
 use poem::web::Data;
 use poem_openapi::{
     Object, OpenApi,
@@ -15,7 +12,7 @@ use poem_openapi::{
 use secrecy::ExposeSecret;
 use uuid::Uuid;
 
-use super::ApiTags;
+use super::{ApiTags, audited};
 use crate::{
     api_responses,
     app::AppState,
@@ -265,17 +262,14 @@ async fn create_key(
     let key = auth::create_key_within(&mut tx, principal.tenant_id, &new, state.ceilings.max_keys)
         .await?;
     let info = auth::get_key(&mut tx, principal.tenant_id, key.id).await?;
-    audit::record(
+    audited(
         &mut tx,
-        principal.tenant_id,
-        &origin.actor(&principal),
-        audit::Change {
-            action: "key.create",
-            target_type: "key",
-            target_id: key.id.to_string(),
-            before: None,
-            after: serde_json::to_value(&info).ok(),
-        },
+        &principal,
+        origin,
+        "key.create",
+        ("key", key.id),
+        None,
+        &info,
     )
     .await?;
     tx.commit().await?;
@@ -307,17 +301,14 @@ async fn rotate_key(
     let before = auth::get_key(&mut tx, principal.tenant_id, id).await?;
     let key = auth::rotate_key(&mut tx, principal.tenant_id, id, state.key_rotation_grace).await?;
     let after = auth::get_key(&mut tx, principal.tenant_id, id).await?;
-    audit::record(
+    audited(
         &mut tx,
-        principal.tenant_id,
-        &origin.actor(&principal),
-        audit::Change {
-            action: "key.rotate",
-            target_type: "key",
-            target_id: id.to_string(),
-            before: serde_json::to_value(&before).ok(),
-            after: serde_json::to_value(&after).ok(),
-        },
+        &principal,
+        origin,
+        "key.rotate",
+        ("key", id),
+        Some(&before),
+        &after,
     )
     .await?;
     tx.commit().await?;
@@ -335,17 +326,14 @@ async fn revoke_key(
     let mut tx = state.pool.begin().await?;
     let before = auth::get_key(&mut tx, principal.tenant_id, id).await?;
     let after = auth::revoke_key(&mut tx, principal.tenant_id, id).await?;
-    audit::record(
+    audited(
         &mut tx,
-        principal.tenant_id,
-        &origin.actor(&principal),
-        audit::Change {
-            action: "key.revoke",
-            target_type: "key",
-            target_id: id.to_string(),
-            before: serde_json::to_value(&before).ok(),
-            after: serde_json::to_value(&after).ok(),
-        },
+        &principal,
+        origin,
+        "key.revoke",
+        ("key", id),
+        Some(&before),
+        &after,
     )
     .await?;
     tx.commit().await?;

@@ -27,11 +27,11 @@ use uuid::Uuid;
 
 use super::{
     ApiTags,
+    common::{optional, parse_cursor, uuid_param},
     leads_models::{
         GdprErased, GdprExport, GdprSubjectSchema, Lead, LeadDetail, LeadPage, LeadSettings,
         LeadSettingsPatchSchema, StatusChangeSchema,
     },
-    sources::parse_cursor,
 };
 use crate::{
     api_responses,
@@ -59,19 +59,8 @@ struct Params {
 
 impl Params {
     fn filter(self) -> Result<Filter, FieldError> {
-        let status = match self.status.as_deref().filter(|s| !s.is_empty()) {
-            None => None,
-            Some(s) => Some(LeadStatus::parse(s).ok_or_else(|| {
-                FieldError::new("status", format!("expected one of {}", LeadStatus::names()))
-            })?),
-        };
-        let source_id = match self.source_id.as_deref().filter(|s| !s.is_empty()) {
-            None => None,
-            Some(s) => Some(
-                s.parse::<Uuid>()
-                    .map_err(|_| FieldError::new("source_id", "expected a source id (UUID)"))?,
-            ),
-        };
+        let status = optional(self.status, |s| LeadStatus::parse_field("status", s))?;
+        let source_id = uuid_param("source_id", "a source id (UUID)", self.source_id)?;
         let score = |name: &str, v: Option<i64>| match v {
             None => Ok(None),
             Some(n) if (0..=100).contains(&n) => Ok(Some(n as i16)),
@@ -509,9 +498,7 @@ async fn set_status(
     }
     let principal = auth.require(Role::Operator)?;
     let body: Body = jobs::kinds::from_value(body)?;
-    let to = LeadStatus::parse(&body.status).ok_or_else(|| {
-        FieldError::new("status", format!("expected one of {}", LeadStatus::names()))
-    })?;
+    let to = LeadStatus::parse_field("status", &body.status)?;
     let mut tx = state.pool.begin().await?;
     let lead = leads::set_status(
         &mut tx,

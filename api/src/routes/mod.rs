@@ -17,6 +17,7 @@ use crate::{
 pub mod alert_rules;
 pub mod audit;
 pub mod budgets;
+mod common;
 pub mod deliveries;
 pub mod destinations;
 pub mod estimate;

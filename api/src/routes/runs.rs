@@ -9,7 +9,6 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use jobs::{
-    FieldError,
     auth::Role,
     workflows::{self, Run, RunStatus},
 };
@@ -22,7 +21,7 @@ use poem_openapi::{
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::{ApiTags, MAX_CORRELATION_ID, audited, wake};
+use super::{ApiTags, MAX_CORRELATION_ID, audited, common::optional, wake};
 use crate::{
     api_responses,
     app::AppState,
@@ -324,19 +323,8 @@ async fn list_runs(
     limit: Option<i64>,
 ) -> Result<ListRunsResponse, ApiError> {
     let principal = auth.require(Role::Viewer)?;
-    let status = match status.as_deref() {
-        None | Some("") => None,
-        Some(s) => Some(RunStatus::parse(s).ok_or_else(|| {
-            let names: Vec<&str> = RunStatus::ALL.iter().map(|s| s.as_str()).collect();
-            FieldError::new("status", format!("expected one of {}", names.join(", ")))
-        })?),
-    };
-    let limit = limit.unwrap_or(50);
-    if !(1..=jobs::paging::MAX_PAGE).contains(&limit) {
-        return Err(
-            FieldError::new("limit", format!("expected 1 to {}", jobs::paging::MAX_PAGE)).into(),
-        );
-    }
+    let status = optional(status, |s| RunStatus::parse_field("status", s))?;
+    let limit = jobs::paging::check_limit(limit.unwrap_or(50))?;
     let runs =
         workflows::list_runs(&state.pool, principal.tenant_id, workflow, status, limit).await?;
     Ok(ListRunsResponse::Ok(Json(RunList {

@@ -11,7 +11,7 @@ use jobs::{
 };
 use poem::{Body, web::Data};
 use poem_openapi::{
-    ApiResponse, OpenApi,
+    OpenApi,
     param::{Path, Query},
     payload::{Binary, Json},
 };
@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 use super::{
     ApiTags,
-    sources::parse_cursor,
+    common::{optional, parse_cursor, uuid_param},
     sources_models::{
         EraseSchema, Erased, QualityPatchSchema, QualitySettings, RejectionCount, Signal,
         SignalPage, SignalQuality, TransitionSchema,
@@ -30,8 +30,7 @@ use crate::{
     app::AppState,
     auth::{Auth, Origin},
     models::{JsonAs, OneStatusManyTypes},
-    problem::{ApiError, Problem, respond},
-    problem_responses,
+    problem::{ApiError, respond},
 };
 
 /// The `/signals` operations.
@@ -53,19 +52,8 @@ struct Params {
 
 impl Params {
     fn filter(self) -> Result<Filter, FieldError> {
-        let source_id = match self.source_id.as_deref().filter(|s| !s.is_empty()) {
-            None => None,
-            Some(s) => Some(
-                s.parse::<Uuid>()
-                    .map_err(|_| FieldError::new("source_id", "expected a source id (UUID)"))?,
-            ),
-        };
-        let state = match self.state.as_deref().filter(|s| !s.is_empty()) {
-            None => None,
-            Some(s) => Some(SignalState::parse(s).ok_or_else(|| {
-                FieldError::new("state", format!("expected one of {}", SignalState::names()))
-            })?),
-        };
+        let source_id = uuid_param("source_id", "a source id (UUID)", self.source_id)?;
+        let state = optional(self.state, |s| SignalState::parse_field("state", s))?;
         let filter = Filter {
             source_id,
             state,
@@ -304,36 +292,21 @@ api_responses! {
     }
 }
 
-/// Outcomes of `getSignal`.
-#[derive(ApiResponse)]
-#[oai(bad_request_handler = "crate::problem::from_extractor")]
-#[allow(clippy::large_enum_variant)] // short-lived; boxing would change nothing on the wire
-pub enum GetSignalResponse {
-    /// The signal.
-    #[oai(status = 200)]
-    Ok(Json<Signal>),
-    /// The id is not a UUID.
-    #[oai(status = 400, content_type = "application/problem+json")]
-    BadRequest(Json<Problem>),
-    /// No API key, or not a live one.
-    #[oai(status = 401, content_type = "application/problem+json")]
-    Unauthorized(Json<Problem>),
-    /// No such signal in this tenant.
-    #[oai(status = 404, content_type = "application/problem+json")]
-    NotFound(Json<Problem>),
-    /// Over the key's request rate, or too many bad keys from this address (see `Retry-After`).
-    #[oai(status = 429, content_type = "application/problem+json")]
-    TooManyRequests(Json<Problem>),
-    /// An unexpected failure (logged, not described).
-    #[oai(status = 500, content_type = "application/problem+json")]
-    Internal(Json<Problem>),
+api_responses! {
+    /// Outcomes of `getSignal`.
+    #[allow(clippy::large_enum_variant)] // short-lived; boxing would change nothing on the wire
+    pub enum GetSignalResponse {
+        /// The signal.
+        #[oai(status = 200)]
+        Ok(Json<Signal>),
+    }
+    problems {
+        400 => BadRequest: "The id is not a UUID.",
+        401 => Unauthorized,
+        404 => NotFound: "No such signal in this tenant.",
+        429 => TooManyRequests,
+    }
 }
-problem_responses!(GetSignalResponse {
-    400 => BadRequest,
-    401 => Unauthorized,
-    404 => NotFound,
-    429 => TooManyRequests,
-});
 
 api_responses! {
     /// Outcomes of `deleteSignal`.
@@ -351,48 +324,24 @@ api_responses! {
     }
 }
 
-/// Outcomes of `transitionSignal`.
-#[derive(ApiResponse)]
-#[oai(bad_request_handler = "crate::problem::from_extractor")]
-#[allow(clippy::large_enum_variant)] // short-lived; boxing would change nothing on the wire
-pub enum TransitionSignalResponse {
-    /// The signal, in its new state.
-    #[oai(status = 200)]
-    Ok(Json<Signal>),
-    /// The body is not JSON, or the id is not a UUID.
-    #[oai(status = 400, content_type = "application/problem+json")]
-    BadRequest(Json<Problem>),
-    /// No API key, or not a live one.
-    #[oai(status = 401, content_type = "application/problem+json")]
-    Unauthorized(Json<Problem>),
-    /// The key is not an operator's.
-    #[oai(status = 403, content_type = "application/problem+json")]
-    Forbidden(Json<Problem>),
-    /// No such signal in this tenant.
-    #[oai(status = 404, content_type = "application/problem+json")]
-    NotFound(Json<Problem>),
-    /// The move is not allowed from the signal's current state.
-    #[oai(status = 409, content_type = "application/problem+json")]
-    Conflict(Json<Problem>),
-    /// The state is unknown.
-    #[oai(status = 422, content_type = "application/problem+json")]
-    Invalid(Json<Problem>),
-    /// Over the key's request rate, or too many bad keys from this address (see `Retry-After`).
-    #[oai(status = 429, content_type = "application/problem+json")]
-    TooManyRequests(Json<Problem>),
-    /// An unexpected failure (logged, not described).
-    #[oai(status = 500, content_type = "application/problem+json")]
-    Internal(Json<Problem>),
+api_responses! {
+    /// Outcomes of `transitionSignal`.
+    #[allow(clippy::large_enum_variant)] // short-lived; boxing would change nothing on the wire
+    pub enum TransitionSignalResponse {
+        /// The signal, in its new state.
+        #[oai(status = 200)]
+        Ok(Json<Signal>),
+    }
+    problems {
+        400 => BadRequest: "The body is not JSON, or the id is not a UUID.",
+        401 => Unauthorized,
+        403 => Forbidden: "The key is not an operator's.",
+        404 => NotFound: "No such signal in this tenant.",
+        409 => Conflict: "The move is not allowed from the signal's current state.",
+        422 => Invalid: "The state is unknown.",
+        429 => TooManyRequests,
+    }
 }
-problem_responses!(TransitionSignalResponse {
-    400 => BadRequest,
-    401 => Unauthorized,
-    403 => Forbidden,
-    404 => NotFound,
-    409 => Conflict,
-    422 => Invalid,
-    429 => TooManyRequests,
-});
 
 api_responses! {
     /// Outcomes of `eraseAuthor`.
@@ -526,9 +475,7 @@ async fn transition_signal(
     }
     let principal = auth.require(Role::Operator)?;
     let body: Body = jobs::kinds::from_value(body)?;
-    let to = SignalState::parse(&body.state).ok_or_else(|| {
-        FieldError::new("state", format!("expected one of {}", SignalState::names()))
-    })?;
+    let to = SignalState::parse_field("state", &body.state)?;
     if body
         .reason
         .as_ref()

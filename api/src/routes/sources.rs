@@ -20,6 +20,7 @@ use uuid::Uuid;
 
 use super::{
     ApiTags,
+    common::{optional, parse_cursor},
     sources_models::{
         IngestReport, NewSourceSchema, PushBatchSchema, RawJson, Source, SourcePage,
         SourcePatchSchema,
@@ -302,14 +303,8 @@ async fn list_sources(
     limit: Option<i64>,
     cursor: Option<String>,
 ) -> Result<ListSourcesResponse, ApiError> {
-    use jobs::FieldError;
     let principal = auth.require(Role::Viewer)?;
-    let kind = match kind.as_deref().filter(|k| !k.is_empty()) {
-        None => None,
-        Some(k) => Some(SourceKind::parse(k).ok_or_else(|| {
-            FieldError::new("kind", format!("expected one of {}", SourceKind::names()))
-        })?),
-    };
+    let kind = optional(kind, |k| SourceKind::parse_field("kind", k))?;
     let limit = paging::check_limit(limit.unwrap_or(paging::DEFAULT_PAGE))?;
     let before = parse_cursor(cursor)?;
     let page = sources::list(
@@ -328,16 +323,6 @@ async fn list_sources(
         items: page.items.into_iter().map(Source::from).collect(),
         next_cursor: page.next_cursor,
     })))
-}
-
-/// A `cursor` parameter: the `next_cursor` of a previous page.
-pub(crate) fn parse_cursor(cursor: Option<String>) -> Result<Option<Uuid>, jobs::FieldError> {
-    match cursor.as_deref().filter(|c| !c.is_empty()) {
-        None => Ok(None),
-        Some(c) => c.parse().map(Some).map_err(|_| {
-            jobs::FieldError::new("cursor", "expected the `next_cursor` of a previous page")
-        }),
-    }
 }
 
 #[tracing::instrument(skip_all, fields(tenant_id, source_id = %id))]

@@ -1,12 +1,12 @@
 //! `/tenant`: the caller's own tenant and its settings (admins only).
 
 use chrono::{DateTime, Utc};
-use jobs::{audit, auth::Role, tenants};
+use jobs::{auth::Role, tenants};
 use poem::web::Data;
 use poem_openapi::{Object, OpenApi, payload::Json};
 use uuid::Uuid;
 
-use super::ApiTags;
+use super::{ApiTags, audited};
 use crate::{
     api_responses,
     app::AppState,
@@ -148,17 +148,15 @@ async fn update_tenant(
     patch.within(&state.ceilings)?;
     let mut tx = state.pool.begin().await?;
     let (before, after) = tenants::update(&mut tx, principal.tenant_id, &patch).await?;
-    audit::record(
+    let target = ("tenant", principal.tenant_id);
+    audited(
         &mut tx,
-        principal.tenant_id,
-        &origin.actor(&principal),
-        audit::Change {
-            action: "tenant.update",
-            target_type: "tenant",
-            target_id: principal.tenant_id.to_string(),
-            before: serde_json::to_value(&before).ok(),
-            after: serde_json::to_value(&after).ok(),
-        },
+        &principal,
+        origin,
+        "tenant.update",
+        target,
+        Some(&before),
+        &after,
     )
     .await?;
     tx.commit().await?;
