@@ -293,14 +293,16 @@ async fn reseal_secrets(settings: Settings, batch: i64) -> anyhow::Result<()> {
         key_id,
         sources = done.sources,
         webhooks = done.webhooks,
+        deliveries = done.deliveries,
         jobs = done.jobs,
         "re-sealed stored secrets"
     );
     println!(
-        "re-sealed {} stored secrets under key {key_id:?} ({} sources, {} webhook secrets, {} jobs)",
+        "re-sealed {} stored secrets under key {key_id:?} ({} sources, {} webhook secrets, {} destinations and subscriptions, {} jobs)",
         done.total(),
         done.sources,
         done.webhooks,
+        done.deliveries,
         done.jobs
     );
     for (table, id, why) in &done.failed {

@@ -119,6 +119,9 @@ pub enum NewJobSchema {
     /// `classify_signal`.
     #[oai(mapping = "classify_signal")]
     ClassifySignal(crate::routes::rulesets::ClassifySignalJob),
+    /// `deliver`.
+    #[oai(mapping = "deliver")]
+    Deliver(crate::routes::deliveries::DeliverJob),
 }
 
 /// A batch of jobs, enqueued all or nothing.

@@ -3,8 +3,10 @@
 //! A stored secret needs it when it is still in clear (written before sealing existed) or was
 //! sealed with a key other than the first one in `DEMANDFLOW_SECRET_KEY` (a rotation). What is
 //! covered: push sources' secrets (`sources.secret`), webhooks' current and previous secrets
-//! (`workflow_webhooks.secret`, `previous_secret`), and the sensitive headers in the args of
-//! `http_request` jobs that may still run (any state but `succeeded`).
+//! (`workflow_webhooks.secret`, `previous_secret`), destinations' credentials
+//! (`destinations.credentials`), subscriptions' signing secrets (`subscriptions.secrets`), and
+//! the sensitive headers in the args of `http_request` jobs that may still run (any state but
+//! `succeeded`).
 //!
 //! Rows are read in batches by id and each one is written back only if it still holds what was
 //! read (a compare-and-set), so a rotation or an edit made meanwhile is never overwritten. A
@@ -17,6 +19,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::{
+    deliveries::{channels::CREDENTIALS_PURPOSE, subscriptions},
     kinds::JobKind,
     kinds::http_request::{self, HttpRequest},
     secrets::{self, Keyring, SecretError},
@@ -32,6 +35,8 @@ pub struct Resealed {
     pub sources: u64,
     /// Webhook secrets (current or previous) re-sealed.
     pub webhooks: u64,
+    /// Destinations' credentials and subscriptions' secrets re-sealed.
+    pub deliveries: u64,
     /// `http_request` jobs whose sensitive headers were re-sealed.
     pub jobs: u64,
     /// Values that do not open with any configured key: `(table, id, why)`.
@@ -41,7 +46,7 @@ pub struct Resealed {
 impl Resealed {
     /// How many values were re-sealed.
     pub fn total(&self) -> u64 {
-        self.sources + self.webhooks + self.jobs
+        self.sources + self.webhooks + self.deliveries + self.jobs
     }
 }
 
@@ -85,6 +90,8 @@ pub async fn reseal_with(
     let mut done = Resealed::default();
     reseal_sources(pool, keyring, batch, &mut done).await?;
     reseal_webhooks(pool, keyring, batch, &mut done).await?;
+    reseal_destinations(pool, keyring, batch, &mut done).await?;
+    reseal_subscriptions(pool, keyring, batch, &mut done).await?;
     reseal_jobs(pool, keyring, batch, &mut done).await?;
     Ok(done)
 }
@@ -223,6 +230,84 @@ async fn reseal_webhooks(
                        WHERE id = $1 AND previous_secret = $2"#,
                     row.id,
                     previous,
+                    sealed
+                )
+                .execute(pool)
+                .await
+            })
+            .await?;
+            Ok(())
+        },
+    )
+    .await
+}
+
+async fn reseal_destinations(
+    pool: &PgPool,
+    keyring: &Keyring,
+    batch: i64,
+    done: &mut Resealed,
+) -> Result<(), sqlx::Error> {
+    walk(
+        done,
+        Uuid::nil(),
+        async |_, after| {
+            sqlx::query!(
+                "SELECT id, credentials FROM destinations WHERE id > $1 ORDER BY id LIMIT $2",
+                after,
+                batch
+            )
+            .fetch_all(pool)
+            .await
+        },
+        |row| row.id,
+        async |done, row| {
+            let sealed = reseal_value(keyring, CREDENTIALS_PURPOSE, &row.credentials);
+            let table = "destinations";
+            done.deliveries += settle(&mut done.failed, table, row.id, sealed, async |sealed| {
+                sqlx::query!(
+                    "UPDATE destinations SET credentials = $3 WHERE id = $1 AND credentials = $2",
+                    row.id,
+                    row.credentials,
+                    sealed
+                )
+                .execute(pool)
+                .await
+            })
+            .await?;
+            Ok(())
+        },
+    )
+    .await
+}
+
+async fn reseal_subscriptions(
+    pool: &PgPool,
+    keyring: &Keyring,
+    batch: i64,
+    done: &mut Resealed,
+) -> Result<(), sqlx::Error> {
+    walk(
+        done,
+        Uuid::nil(),
+        async |_, after| {
+            sqlx::query!(
+                "SELECT id, secrets FROM subscriptions WHERE id > $1 ORDER BY id LIMIT $2",
+                after,
+                batch
+            )
+            .fetch_all(pool)
+            .await
+        },
+        |row| row.id,
+        async |done, row| {
+            let sealed = reseal_value(keyring, subscriptions::SECRETS_PURPOSE, &row.secrets);
+            let table = "subscriptions";
+            done.deliveries += settle(&mut done.failed, table, row.id, sealed, async |sealed| {
+                sqlx::query!(
+                    "UPDATE subscriptions SET secrets = $3 WHERE id = $1 AND secrets = $2",
+                    row.id,
+                    row.secrets,
                     sealed
                 )
                 .execute(pool)
@@ -425,11 +510,38 @@ mod tests {
         .execute(&pool)
         .await
         .unwrap();
+        let (destination, subscription) = (Uuid::now_v7(), Uuid::now_v7());
+        sqlx::query(
+            r#"INSERT INTO destinations (id, tenant_id, name, kind, config, credentials, rate_limit_per_min)
+               VALUES ($1, $2, 'd', 'telegram', '{}', $3, 20)"#,
+        )
+        .bind(destination)
+        .bind(tenant)
+        .bind(old.seal(CREDENTIALS_PURPOSE, r#"{"kind":"telegram","bot_token":"1:t"}"#))
+        .execute(&pool)
+        .await
+        .unwrap();
+        sqlx::query(
+            r#"INSERT INTO subscriptions (id, tenant_id, url, event_types, secrets)
+               VALUES ($1, $2, 'https://a.example.com', '{"*"}', $3)"#,
+        )
+        .bind(subscription)
+        .bind(tenant)
+        .bind(old.seal(subscriptions::SECRETS_PURPOSE, r#"["whsec_sub"]"#))
+        .execute(&pool)
+        .await
+        .unwrap();
 
         let done = reseal_with(&pool, &new, 1).await.unwrap();
         assert_eq!(
-            (done.sources, done.webhooks, done.jobs, done.failed.len()),
-            (2, 2, 1, 0),
+            (
+                done.sources,
+                done.webhooks,
+                done.deliveries,
+                done.jobs,
+                done.failed.len()
+            ),
+            (2, 2, 2, 1, 0),
             "{done:?}"
         );
         let opens = |purpose: &'static str, stored: String, expected: &str| {
@@ -463,6 +575,21 @@ mod tests {
             .fetch_one(&pool)
             .await
             .unwrap();
+        let (credentials, secrets): (String, String) = sqlx::query_as(
+            "SELECT d.credentials, s.secrets FROM destinations d, subscriptions s
+             WHERE d.id = $1 AND s.id = $2",
+        )
+        .bind(destination)
+        .bind(subscription)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        opens(
+            CREDENTIALS_PURPOSE,
+            credentials,
+            r#"{"kind":"telegram","bot_token":"1:t"}"#,
+        );
+        opens(subscriptions::SECRETS_PURPOSE, secrets, r#"["whsec_sub"]"#);
         assert_eq!(args["headers"]["Accept"], "*/*");
         opens(
             http_request::HEADER_PURPOSE,

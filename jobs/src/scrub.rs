@@ -11,7 +11,9 @@
 //! - `jobs`: args, result and every attempt's error;
 //! - `workflow_runs`: input and error; `workflow_run_steps`: output and error;
 //!   `workflow_run_events`: data;
-//! - `classification_memo`: answers; `classifications`: reasons.
+//! - `classification_memo`: answers; `classifications`: reasons;
+//! - deliveries: `events` (the outbox) and `deliveries`: data; `delivery_attempts`: the
+//!   answers' excerpts; `digest_items`: data.
 //!
 //! Matching ignores ASCII case (an address typed `Bob@Example.com` is the same person) and
 //! finds the value inside longer strings. Documents are walked, never edited as text, so any
@@ -177,6 +179,10 @@ pub async fn scrub_copies(
     n += scrub_table::<StepRow>(conn, tenant_id, &needles).await?;
     n += scrub_table::<EventRow>(conn, tenant_id, &needles).await?;
     n += scrub_table::<ClassificationRow>(conn, tenant_id, &needles).await?;
+    n += scrub_table::<OutboxRow>(conn, tenant_id, &needles).await?;
+    n += scrub_table::<DeliveryRow>(conn, tenant_id, &needles).await?;
+    n += scrub_table::<AttemptRow>(conn, tenant_id, &needles).await?;
+    n += scrub_table::<DigestRow>(conn, tenant_id, &needles).await?;
     n += memo(conn, tenant_id, &needles).await?;
     Ok(n)
 }
@@ -454,6 +460,224 @@ impl CopyRow for EventRow {
     }
 }
 
+/// `events` (the deliveries' outbox): data.
+struct OutboxRow {
+    id: Uuid,
+    data: Value,
+}
+
+impl CopyRow for OutboxRow {
+    type Key = Uuid;
+
+    async fn page(
+        conn: &mut PgConnection,
+        tenant_id: Uuid,
+        after: &Uuid,
+        needles: &[String],
+    ) -> Result<Vec<Self>, sqlx::Error> {
+        sqlx::query_as!(
+            OutboxRow,
+            r#"SELECT id, data FROM events e
+               WHERE tenant_id = $1 AND id > $2
+                 AND EXISTS (SELECT 1 FROM unnest($3::text[]) v
+                             WHERE strpos(lower(e.data::text), v) > 0)
+               ORDER BY id LIMIT $4"#,
+            tenant_id,
+            after,
+            needles,
+            BATCH
+        )
+        .fetch_all(conn)
+        .await
+    }
+
+    fn key(&self) -> Uuid {
+        self.id
+    }
+
+    fn scrub(&mut self, needles: &Needles) -> bool {
+        needles.json(&mut self.data)
+    }
+
+    async fn save(&self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+        sqlx::query!(
+            "UPDATE events SET data = $2 WHERE id = $1",
+            self.id,
+            self.data
+        )
+        .execute(conn)
+        .await?;
+        Ok(())
+    }
+}
+
+/// `deliveries`: data.
+struct DeliveryRow {
+    id: Uuid,
+    data: Value,
+}
+
+impl CopyRow for DeliveryRow {
+    type Key = Uuid;
+
+    async fn page(
+        conn: &mut PgConnection,
+        tenant_id: Uuid,
+        after: &Uuid,
+        needles: &[String],
+    ) -> Result<Vec<Self>, sqlx::Error> {
+        sqlx::query_as!(
+            DeliveryRow,
+            r#"SELECT id, data FROM deliveries d
+               WHERE tenant_id = $1 AND id > $2
+                 AND EXISTS (SELECT 1 FROM unnest($3::text[]) v
+                             WHERE strpos(lower(d.data::text), v) > 0)
+               ORDER BY id LIMIT $4"#,
+            tenant_id,
+            after,
+            needles,
+            BATCH
+        )
+        .fetch_all(conn)
+        .await
+    }
+
+    fn key(&self) -> Uuid {
+        self.id
+    }
+
+    fn scrub(&mut self, needles: &Needles) -> bool {
+        needles.json(&mut self.data)
+    }
+
+    async fn save(&self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+        sqlx::query!(
+            "UPDATE deliveries SET data = $2 WHERE id = $1",
+            self.id,
+            self.data
+        )
+        .execute(conn)
+        .await?;
+        Ok(())
+    }
+}
+
+/// `delivery_attempts`: the excerpt of what the other side answered (a receiver may echo).
+struct AttemptRow {
+    id: Uuid,
+    excerpt: String,
+}
+
+impl CopyRow for AttemptRow {
+    type Key = Uuid;
+
+    async fn page(
+        conn: &mut PgConnection,
+        tenant_id: Uuid,
+        after: &Uuid,
+        needles: &[String],
+    ) -> Result<Vec<Self>, sqlx::Error> {
+        sqlx::query_as!(
+            AttemptRow,
+            r#"SELECT a.id, a.excerpt
+               FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery_id
+               WHERE d.tenant_id = $1 AND a.id > $2
+                 AND EXISTS (SELECT 1 FROM unnest($3::text[]) v
+                             WHERE strpos(lower(a.excerpt), v) > 0)
+               ORDER BY a.id LIMIT $4"#,
+            tenant_id,
+            after,
+            needles,
+            BATCH
+        )
+        .fetch_all(conn)
+        .await
+    }
+
+    fn key(&self) -> Uuid {
+        self.id
+    }
+
+    fn scrub(&mut self, needles: &Needles) -> bool {
+        match needles.text(&self.excerpt) {
+            Some(clean) => {
+                self.excerpt = clean;
+                true
+            }
+            None => false,
+        }
+    }
+
+    async fn save(&self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+        sqlx::query!(
+            "UPDATE delivery_attempts SET excerpt = $2 WHERE id = $1",
+            self.id,
+            self.excerpt
+        )
+        .execute(conn)
+        .await?;
+        Ok(())
+    }
+}
+
+/// `digest_items`: data.
+struct DigestRow {
+    rule_id: Uuid,
+    destination_id: Uuid,
+    subject: String,
+    data: Value,
+}
+
+impl CopyRow for DigestRow {
+    type Key = (Uuid, Uuid, String);
+
+    async fn page(
+        conn: &mut PgConnection,
+        tenant_id: Uuid,
+        after: &(Uuid, Uuid, String),
+        needles: &[String],
+    ) -> Result<Vec<Self>, sqlx::Error> {
+        sqlx::query_as!(
+            DigestRow,
+            r#"SELECT rule_id, destination_id, subject, data FROM digest_items i
+               WHERE tenant_id = $1 AND (rule_id, destination_id, subject) > ($2, $3, $4)
+                 AND EXISTS (SELECT 1 FROM unnest($5::text[]) v
+                             WHERE strpos(lower(i.data::text), v) > 0)
+               ORDER BY rule_id, destination_id, subject LIMIT $6"#,
+            tenant_id,
+            after.0,
+            after.1,
+            after.2,
+            needles,
+            BATCH
+        )
+        .fetch_all(conn)
+        .await
+    }
+
+    fn key(&self) -> (Uuid, Uuid, String) {
+        (self.rule_id, self.destination_id, self.subject.clone())
+    }
+
+    fn scrub(&mut self, needles: &Needles) -> bool {
+        needles.json(&mut self.data)
+    }
+
+    async fn save(&self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+        sqlx::query!(
+            r#"UPDATE digest_items SET data = $4
+               WHERE rule_id = $1 AND destination_id = $2 AND subject = $3"#,
+            self.rule_id,
+            self.destination_id,
+            self.subject,
+            self.data
+        )
+        .execute(conn)
+        .await?;
+        Ok(())
+    }
+}
+
 /// `classifications`: reasons.
 struct ClassificationRow {
     id: Uuid,
@@ -592,8 +816,23 @@ mod tests {
     /// plus a signal, so the classification and the memo row have something to be about.
     async fn seed(pool: &sqlx::PgPool, name: &str, value: &str) -> Uuid {
         let tenant = Uuid::now_v7();
-        let ids: Vec<Uuid> = (0..8).map(|_| Uuid::now_v7()).collect();
-        let [source, signal, ruleset, version, workflow, run, job, class] = ids[..] else {
+        let ids: Vec<Uuid> = (0..13).map(|_| Uuid::now_v7()).collect();
+        let [
+            source,
+            signal,
+            ruleset,
+            version,
+            workflow,
+            run,
+            job,
+            class,
+            event,
+            destination,
+            rule,
+            delivery,
+            attempt,
+        ] = ids[..]
+        else {
             unreachable!()
         };
         let statements: &[&str] = &[
@@ -623,6 +862,17 @@ mod tests {
                      jsonb_build_object('body_excerpt', 'saved ' || $10),
                      jsonb_build_array(jsonb_build_object('attempt', 1, 'at', now(), 'error', 'HTTP 409: ' || $10 || ' exists')),
                      3, 'running')",
+            "INSERT INTO events (id, tenant_id, type, subject, data)
+             VALUES ($12, $1, 'lead.created', 'lead:1', jsonb_build_object('contact', $10))",
+            "INSERT INTO destinations (id, tenant_id, name, kind, config, credentials, rate_limit_per_min)
+             VALUES ($13, $1, 'd', 'webhook', '{}', 'x', 60)",
+            "INSERT INTO alert_rules (id, tenant_id, name, event) VALUES ($14, $1, 'r', 'lead.created')",
+            "INSERT INTO deliveries (id, tenant_id, delivery_key, event_type, subject, destination_id, data)
+             VALUES ($15, $1, 'k', 'lead.created', 'lead:1', $13, jsonb_build_object('contact', $10))",
+            "INSERT INTO delivery_attempts (id, delivery_id, outcome, status, latency_ms, excerpt)
+             VALUES ($16, $15, 'rejected', 409, 5, 'duplicate lead ' || $10)",
+            "INSERT INTO digest_items (tenant_id, rule_id, destination_id, subject, window_end, data)
+             VALUES ($1, $14, $13, 'lead:1', now(), jsonb_build_object('contact', $10))",
         ];
         for sql in statements {
             sqlx::query(sqlx::AssertSqlSafe(*sql))
@@ -637,6 +887,11 @@ mod tests {
                 .bind(class)
                 .bind(value)
                 .bind(name)
+                .bind(event)
+                .bind(destination)
+                .bind(rule)
+                .bind(delivery)
+                .bind(attempt)
                 .execute(pool)
                 .await
                 .unwrap_or_else(|e| panic!("{sql}: {e}"));
@@ -660,6 +915,11 @@ mod tests {
                  UNION ALL SELECT 'classifications', reasons::text FROM classifications WHERE tenant_id = $1
                  UNION ALL SELECT 'classification_memo', coalesce(answer::text, '')
                  FROM classification_memo WHERE tenant_id = $1
+                 UNION ALL SELECT 'events', data::text FROM events WHERE tenant_id = $1
+                 UNION ALL SELECT 'deliveries', data::text FROM deliveries WHERE tenant_id = $1
+                 UNION ALL SELECT 'delivery_attempts', a.excerpt
+                 FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery_id WHERE d.tenant_id = $1
+                 UNION ALL SELECT 'digest_items', data::text FROM digest_items WHERE tenant_id = $1
              ) rows WHERE strpos(lower(x), lower($2)) > 0 OR strpos(lower(x), lower($3)) > 0
              ORDER BY t",
         )
@@ -672,9 +932,13 @@ mod tests {
         .unwrap()
     }
 
-    const EVERY_TABLE: [&str; 6] = [
+    const EVERY_TABLE: [&str; 10] = [
         "classification_memo",
         "classifications",
+        "deliveries",
+        "delivery_attempts",
+        "digest_items",
+        "events",
         "jobs",
         "workflow_run_events",
         "workflow_run_steps",
@@ -699,7 +963,7 @@ mod tests {
                 .await
                 .unwrap();
         tx.commit().await.unwrap();
-        assert_eq!(erased.scrubbed, 6, "{erased:?}");
+        assert_eq!(erased.scrubbed, 10, "{erased:?}");
         assert_eq!(holding(&pool, target, contact).await, Vec::<String>::new());
         assert_eq!(
             holding(&pool, other, contact).await,

@@ -179,6 +179,35 @@ pub struct Recovered {
     pub deliveries: u64,
 }
 
+/// A `deliver` job: send one delivery, or a workflow step's alert.
+#[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
+#[oai(rename = "DeliverJob")]
+pub struct DeliverJob {
+    /// What to send.
+    pub args: DeliverArgs,
+    /// Options every kind takes.
+    #[oai(flatten)]
+    pub options: crate::models::JobOptions,
+}
+
+/// Args of a `deliver` job: `delivery_id` alone, or `destination_id` with `data` (and an
+/// optional `subject`: one alert per subject and destination, ever).
+#[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
+#[oai(rename = "DeliverArgs")]
+pub struct DeliverArgs {
+    /// A delivery of the caller's tenant (written by the dispatcher).
+    pub delivery_id: Option<Uuid>,
+    /// A destination of the caller's tenant.
+    pub destination_id: Option<Uuid>,
+    /// What the alert is about (`signal:<id>`), 1 to 200 bytes.
+    #[oai(validator(min_length = 1, max_length = 200))]
+    pub subject: Option<String>,
+    /// The message's data: title, url, score, category, contact...
+    pub data: Option<Value>,
+}
+
 /// The `/deliveries` operations.
 pub struct DeliveriesApi;
 
