@@ -460,107 +460,67 @@ impl CopyRow for EventRow {
     }
 }
 
-/// `events` (the deliveries' outbox): data.
-struct OutboxRow {
-    id: Uuid,
-    data: Value,
+/// A table whose `data` document may hold copies, rows keyed by `id`: the struct and its
+/// [`CopyRow`] from its two queries (checked queries need their text written out).
+macro_rules! data_row {
+    ($(#[$doc:meta])* $row:ident, page: $page:literal, save: $save:literal) => {
+        $(#[$doc])*
+        struct $row {
+            id: Uuid,
+            data: Value,
+        }
+
+        impl CopyRow for $row {
+            type Key = Uuid;
+
+            async fn page(
+                conn: &mut PgConnection,
+                tenant_id: Uuid,
+                after: &Uuid,
+                needles: &[String],
+            ) -> Result<Vec<Self>, sqlx::Error> {
+                sqlx::query_as!($row, $page, tenant_id, after, needles, BATCH)
+                    .fetch_all(conn)
+                    .await
+            }
+
+            fn key(&self) -> Uuid {
+                self.id
+            }
+
+            fn scrub(&mut self, needles: &Needles) -> bool {
+                needles.json(&mut self.data)
+            }
+
+            async fn save(&self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+                sqlx::query!($save, self.id, self.data).execute(conn).await?;
+                Ok(())
+            }
+        }
+    };
 }
 
-impl CopyRow for OutboxRow {
-    type Key = Uuid;
+data_row!(
+    /// `events` (the deliveries' outbox): data.
+    OutboxRow,
+    page: r#"SELECT id, data FROM events e
+             WHERE tenant_id = $1 AND id > $2
+               AND EXISTS (SELECT 1 FROM unnest($3::text[]) v
+                           WHERE strpos(lower(e.data::text), v) > 0)
+             ORDER BY id LIMIT $4"#,
+    save: "UPDATE events SET data = $2 WHERE id = $1"
+);
 
-    async fn page(
-        conn: &mut PgConnection,
-        tenant_id: Uuid,
-        after: &Uuid,
-        needles: &[String],
-    ) -> Result<Vec<Self>, sqlx::Error> {
-        sqlx::query_as!(
-            OutboxRow,
-            r#"SELECT id, data FROM events e
-               WHERE tenant_id = $1 AND id > $2
-                 AND EXISTS (SELECT 1 FROM unnest($3::text[]) v
-                             WHERE strpos(lower(e.data::text), v) > 0)
-               ORDER BY id LIMIT $4"#,
-            tenant_id,
-            after,
-            needles,
-            BATCH
-        )
-        .fetch_all(conn)
-        .await
-    }
-
-    fn key(&self) -> Uuid {
-        self.id
-    }
-
-    fn scrub(&mut self, needles: &Needles) -> bool {
-        needles.json(&mut self.data)
-    }
-
-    async fn save(&self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
-        sqlx::query!(
-            "UPDATE events SET data = $2 WHERE id = $1",
-            self.id,
-            self.data
-        )
-        .execute(conn)
-        .await?;
-        Ok(())
-    }
-}
-
-/// `deliveries`: data.
-struct DeliveryRow {
-    id: Uuid,
-    data: Value,
-}
-
-impl CopyRow for DeliveryRow {
-    type Key = Uuid;
-
-    async fn page(
-        conn: &mut PgConnection,
-        tenant_id: Uuid,
-        after: &Uuid,
-        needles: &[String],
-    ) -> Result<Vec<Self>, sqlx::Error> {
-        sqlx::query_as!(
-            DeliveryRow,
-            r#"SELECT id, data FROM deliveries d
-               WHERE tenant_id = $1 AND id > $2
-                 AND EXISTS (SELECT 1 FROM unnest($3::text[]) v
-                             WHERE strpos(lower(d.data::text), v) > 0)
-               ORDER BY id LIMIT $4"#,
-            tenant_id,
-            after,
-            needles,
-            BATCH
-        )
-        .fetch_all(conn)
-        .await
-    }
-
-    fn key(&self) -> Uuid {
-        self.id
-    }
-
-    fn scrub(&mut self, needles: &Needles) -> bool {
-        needles.json(&mut self.data)
-    }
-
-    async fn save(&self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
-        sqlx::query!(
-            "UPDATE deliveries SET data = $2 WHERE id = $1",
-            self.id,
-            self.data
-        )
-        .execute(conn)
-        .await?;
-        Ok(())
-    }
-}
+data_row!(
+    /// `deliveries`: data.
+    DeliveryRow,
+    page: r#"SELECT id, data FROM deliveries d
+             WHERE tenant_id = $1 AND id > $2
+               AND EXISTS (SELECT 1 FROM unnest($3::text[]) v
+                           WHERE strpos(lower(d.data::text), v) > 0)
+             ORDER BY id LIMIT $4"#,
+    save: "UPDATE deliveries SET data = $2 WHERE id = $1"
+);
 
 /// `delivery_attempts`: the excerpt of what the other side answered (a receiver may echo).
 struct AttemptRow {

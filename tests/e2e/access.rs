@@ -717,6 +717,60 @@ async fn another_tenant_gets_404_on_every_endpoint_with_an_id_and_changes_nothin
     assert!(hook.status().is_success());
     let hook: Value = hook.json().await.unwrap();
     let hook_id = hook["webhook"]["id"].as_str().unwrap().to_owned();
+    let body_of = |res: reqwest::Response| async move {
+        assert!(res.status().is_success(), "{}", res.status());
+        res.json::<Value>().await.unwrap()
+    };
+    let destination_id = body_of(
+        call(
+            &app,
+            &app.key,
+            Method::POST,
+            "/destinations",
+            Some(json!({"name": "crm", "kind": "webhook",
+                        "settings": {"url": "https://crm.example.com/hook"}})),
+        )
+        .await,
+    )
+    .await["destination"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let rule_id = created(
+        call(
+            &app,
+            &app.key,
+            Method::POST,
+            "/alert-rules",
+            Some(json!({"name": "r", "event": "job.dead", "destination_ids": [destination_id]})),
+        )
+        .await,
+    )
+    .await;
+    let subscription_id = body_of(
+        call(
+            &app,
+            &app.key,
+            Method::POST,
+            "/subscriptions",
+            Some(json!({"url": "https://partner.example.com/events", "event_types": ["*"]})),
+        )
+        .await,
+    )
+    .await["subscription"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let delivery_id = uuid::Uuid::now_v7().to_string();
+    sqlx::query(
+        "INSERT INTO deliveries (id, tenant_id, delivery_key, event_type, subject, destination_id, data, state)
+         SELECT $1::uuid, tenant_id, 'k', 'job.dead', 'job:1', id, '{}', 'dead' FROM destinations WHERE id = $2::uuid",
+    )
+    .bind(&delivery_id)
+    .bind(&destination_id)
+    .execute(&app.pool)
+    .await
+    .unwrap();
     let intruder = app.create_key("globex", "admin").await;
 
     // Walk the committed spec: every operation with an {id}, with acme's id of that resource.
@@ -738,6 +792,10 @@ async fn another_tenant_gets_404_on_every_endpoint_with_an_id_and_changes_nothin
             ("/schedules", &schedule_id),
             ("/hooks", &hook_id),
             ("/rulesets", &ruleset_id),
+            ("/destinations", &destination_id),
+            ("/alert-rules", &rule_id),
+            ("/subscriptions", &subscription_id),
+            ("/deliveries", &delivery_id),
         ]
         .iter()
         .find(|(prefix, _)| path.starts_with(prefix))
@@ -762,6 +820,8 @@ async fn another_tenant_gets_404_on_every_endpoint_with_an_id_and_changes_nothin
                     json!({"limit_micros": 1})
                 } else if path.ends_with("/schedules") {
                     json!({"cron": "* * * * *"})
+                } else if path.starts_with("/alert-rules") {
+                    json!({"name": "x", "event": "job.dead", "destination_ids": [destination_id]})
                 } else {
                     json!({})
                 }
@@ -795,6 +855,10 @@ async fn another_tenant_gets_404_on_every_endpoint_with_an_id_and_changes_nothin
         "/budgets",
         "/leads",
         "/rulesets",
+        "/destinations",
+        "/alert-rules",
+        "/subscriptions",
+        "/deliveries",
     ] {
         let list: Value = call(&app, &intruder, Method::GET, path, None)
             .await
@@ -812,6 +876,10 @@ async fn another_tenant_gets_404_on_every_endpoint_with_an_id_and_changes_nothin
             &budget_id,
             &lead_id,
             &ruleset_id,
+            &destination_id,
+            &rule_id,
+            &subscription_id,
+            &delivery_id,
         ] {
             assert!(
                 !text.contains(id.as_str()),
@@ -830,6 +898,10 @@ async fn another_tenant_gets_404_on_every_endpoint_with_an_id_and_changes_nothin
         format!("/budgets/{budget_id}"),
         format!("/leads/{lead_id}"),
         format!("/rulesets/{ruleset_id}"),
+        format!("/destinations/{destination_id}"),
+        format!("/alert-rules/{rule_id}"),
+        format!("/subscriptions/{subscription_id}"),
+        format!("/deliveries/{delivery_id}"),
     ] {
         let res = call(&app, &app.key, Method::GET, &path, None).await;
         assert_eq!(res.status(), 200, "acme still has {path}");

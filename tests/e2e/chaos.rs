@@ -108,7 +108,9 @@ async fn a_lost_listen_connection_is_noticed_and_what_was_sent_meanwhile_is_pick
 
     let listener: i32 = wait_until("the worker's LISTEN connection", T, async || {
         sqlx::query_scalar::<_, i32>(
-            "SELECT pid FROM pg_stat_activity WHERE datname = $1 AND query LIKE 'LISTEN%'",
+            // The queue's listener (the event dispatcher listens on a connection of its own).
+            "SELECT pid FROM pg_stat_activity WHERE datname = $1 AND query LIKE 'LISTEN%'
+               AND query NOT LIKE '%demandflow_events%'",
         )
         .bind(&app.db.name)
         .fetch_optional(&app.pool)

@@ -190,8 +190,8 @@ impl SignalsApi {
 
     /// Move a signal to another state
     ///
-    /// `new → classified → scored → alerted`, or to `discarded` / `expired` from any of the
-    /// first three; anything else answers 409. Needs the operator role.
+    /// `new → classified → scored → alerted` (`classified → alerted` too), or to `discarded` /
+    /// `expired` from any of the first three; anything else answers 409. Needs the operator role.
     #[oai(
         path = "/signals/:id/state",
         method = "post",

@@ -268,8 +268,9 @@ impl From<ingest::Report> for IngestReport {
 // ---------------------------------------------------------------------------------------------
 // Signals
 
-/// Where a signal is in its life: `new → classified → scored → alerted`, or `discarded` /
-/// `expired` from any of the first three.
+/// Where a signal is in its life: `new → classified → scored → alerted` (or `classified →
+/// alerted` when its verdict alone was alerted), or `discarded` / `expired` from any of the
+/// first three.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
 #[oai(rename = "SignalState", rename_all = "snake_case")]
 pub enum SignalStateName {

@@ -40,13 +40,14 @@ crate::named_enum! {
 
 impl SignalState {
     /// The states a signal may move to from this one:
-    /// `new → classified → scored → alerted`, and from any of the first three to `discarded`
-    /// or `expired`. `alerted`, `discarded` and `expired` are final.
+    /// `new → classified → scored → alerted` (an alert on the verdict itself goes straight from
+    /// `classified` to `alerted`), and from any of the first three to `discarded` or `expired`.
+    /// `alerted`, `discarded` and `expired` are final.
     pub const fn next(self) -> &'static [SignalState] {
         use SignalState::*;
         match self {
             New => &[Classified, Discarded, Expired],
-            Classified => &[Scored, Discarded, Expired],
+            Classified => &[Scored, Alerted, Discarded, Expired],
             Scored => &[Alerted, Discarded, Expired],
             Alerted | Discarded | Expired => &[],
         }

@@ -13,7 +13,11 @@ fn the_state_machine_allows_only_forward_moves() {
     }
     assert!(!New.next().contains(&Scored), "no skipping classification");
     assert!(!Scored.next().contains(&New), "no going back");
-    assert_eq!(Alerted.previous(), vec![Scored]);
+    assert!(
+        Classified.next().contains(&Alerted),
+        "an alert on the verdict itself"
+    );
+    assert_eq!(Alerted.previous(), vec![Classified, Scored]);
     assert_eq!(Discarded.previous(), vec![New, Classified, Scored]);
     for s in SignalState::ALL {
         assert_eq!(SignalState::parse(s.as_str()), Some(s));
