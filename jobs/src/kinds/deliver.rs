@@ -480,12 +480,16 @@ async fn settle(
     let now = Utc::now();
     let mut tx = ctx.pool.begin().await?;
     let status_of = |s: Option<u16>| s.map(i32::from);
+    // A success that emptied the service's bucket pauses the target like a 429 would.
+    let mut pause_for = None;
     let result = match outcome {
         Outcome::Delivered {
             status,
             receipt,
             excerpt,
+            pause,
         } => {
+            pause_for = pause;
             let record = AttemptRecord {
                 outcome: label,
                 status: status_of(status),
@@ -619,7 +623,13 @@ async fn settle(
     tx.commit().await?;
     // The target's health, fleet-wide (outside the transaction: it locks the pace row).
     let paced = match (&result, label) {
-        (Ok(_), _) => hosts::record_success(&ctx.pool, &loaded.pace_key, now).await,
+        (Ok(_), _) => match hosts::record_success(&ctx.pool, &loaded.pace_key, now).await {
+            Ok(()) => match pause_for {
+                Some(pause) => hosts::block(&ctx.pool, &loaded.pace_key, pause, now).await,
+                None => Ok(()),
+            },
+            Err(e) => Err(e),
+        },
         (Err(JobError::Snooze { delay, .. }), _) => {
             hosts::block(&ctx.pool, &loaded.pace_key, *delay, now).await
         }

@@ -25,6 +25,14 @@ pub fn discord_reset_after(headers: &HeaderMap) -> Option<Duration> {
     )
 }
 
+/// Whether Discord said this was the bucket's last request (`X-RateLimit-Remaining: 0`).
+pub fn bucket_empty(headers: &HeaderMap) -> bool {
+    headers
+        .get("x-ratelimit-remaining")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim() == "0")
+}
+
 /// A non-negative, finite number of seconds (at most a day) as a duration.
 fn seconds(secs: f64) -> Option<Duration> {
     (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs.min(86_400.0)))
@@ -76,6 +84,9 @@ pub(super) async fn send(
                 .json()
                 .and_then(|v| v.get("id").and_then(|id| id.as_str().map(str::to_owned))),
             excerpt,
+            pause: bucket_empty(&answer.headers)
+                .then(|| discord_reset_after(&answer.headers))
+                .flatten(),
         },
         429 => {
             let from_body = answer

@@ -90,6 +90,7 @@ pub(super) async fn send(
             status: Some(u16::from(response.code())),
             receipt: Some(message_id),
             excerpt: clip(&response.message().collect::<Vec<_>>().join(" "), &secrets),
+            pause: None,
         },
         Err(e) => {
             let status = e.status().map(u16::from);

@@ -79,6 +79,10 @@ pub enum Outcome {
         receipt: Option<String>,
         /// The start of the answer.
         excerpt: String,
+        /// The service's bucket is empty (Discord's `X-RateLimit-Remaining: 0`): pause the
+        /// destination this long (its `X-RateLimit-Reset-After`) before the next send, instead
+        /// of sending into a 429.
+        pause: Option<Duration>,
     },
     /// The service asked to slow down: pause the destination for `retry_after`, then retry.
     RateLimited {
@@ -319,6 +323,7 @@ impl Answer {
                 status: Some(status),
                 receipt: None,
                 excerpt,
+                pause: None,
             },
             429 => Outcome::RateLimited {
                 status,

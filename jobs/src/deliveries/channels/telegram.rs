@@ -64,6 +64,7 @@ pub(super) async fn send(
                 .and_then(Value::as_i64)
                 .map(|id| id.to_string()),
             excerpt,
+            pause: None,
         },
         429 => Outcome::RateLimited {
             status: 429,

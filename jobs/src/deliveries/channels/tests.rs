@@ -309,7 +309,7 @@ async fn slack_gets_block_kit_and_its_answers_map_to_outcomes() {
         .await;
     let outcome = send(ChannelKind::Slack, hook(SLACK_PATH)).await;
     assert!(
-        matches!(&outcome, Outcome::Delivered { status: Some(200), receipt: None, excerpt } if excerpt == "ok"),
+        matches!(&outcome, Outcome::Delivered { status: Some(200), receipt: None, excerpt, .. } if excerpt == "ok"),
         "{outcome:?}"
     );
     let body: Value =
@@ -431,6 +431,12 @@ async fn discord_waits_for_the_message_and_keeps_its_id_as_the_receipt() {
     .await;
     assert!(
         matches!(&outcome, Outcome::Delivered { status: Some(200), receipt: Some(id), .. } if id == "1234567890123456789"),
+        "{outcome:?}"
+    );
+    // The answer emptied the bucket: the destination pauses for its reset instead of sending
+    // into a 429.
+    assert!(
+        matches!(&outcome, Outcome::Delivered { pause: Some(p), .. } if *p == Duration::from_millis(800)),
         "{outcome:?}"
     );
     let body: Value =
@@ -777,6 +783,7 @@ async fn an_email_is_a_multipart_message_with_our_message_id_over_a_reused_conne
             status: Some(250),
             receipt: Some("<dlv_01J9ZK8Y7@demandflow>".into()),
             excerpt: "2.0.0 queued as ABC123".into(),
+            pause: None,
         }
     );
     // The pool takes a connection back on a task of its own: let it run.
@@ -935,5 +942,29 @@ async fn a_template_shapes_the_message_and_a_broken_one_is_rejected_not_retried(
         server.received_requests().await.unwrap().len(),
         1,
         "nothing more was sent"
+    );
+}
+
+#[tokio::test]
+async fn a_discord_bucket_with_requests_left_asks_for_no_pause() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(DISCORD_PATH))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("x-ratelimit-remaining", "4")
+                .insert_header("x-ratelimit-reset-after", "0.8")
+                .set_body_json(json!({"id": "1"})),
+        )
+        .mount(&server)
+        .await;
+    let outcome = send(
+        ChannelKind::Discord,
+        json!({"webhook_url": format!("{}{DISCORD_PATH}", server.uri())}),
+    )
+    .await;
+    assert!(
+        matches!(&outcome, Outcome::Delivered { pause: None, .. }),
+        "{outcome:?}"
     );
 }
