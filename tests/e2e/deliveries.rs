@@ -719,3 +719,89 @@ async fn deliveries_are_role_checked_tenant_walled_and_refuse_bad_input() {
     let (s, _, _) = call(&app.key, Method::GET, "/deliveries?state=lost", None).await;
     assert_eq!(s, 422);
 }
+
+#[tokio::test]
+async fn dead_deliveries_are_recovered_and_a_sent_one_is_sent_again_only_when_forced() {
+    let app = app().await;
+    let receiver = MockServer::start().await;
+    // The receiver refuses (a 400 is permanent: dead at once) until it is fixed.
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(400).set_body_string("bad schema"))
+        .up_to_n_times(3)
+        .with_priority(1)
+        .mount(&receiver)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200))
+        .with_priority(2)
+        .mount(&receiver)
+        .await;
+    let created = destination(
+        &app,
+        json!({"name": "crm", "kind": "webhook", "settings": {"url": receiver.uri()}}),
+    )
+    .await;
+    let dest = created["destination"]["id"].as_str().unwrap().to_owned();
+    rule(
+        &app,
+        json!({"name": "dead", "event": "job.dead", "destination_ids": [dest]}),
+    )
+    .await;
+    let since = chrono::Utc::now() - chrono::TimeDelta::seconds(5);
+    events(&app, "job.dead", 3, 3).await;
+    let _w = worker(&app, &[]);
+    let dead = settled(&app, 3, &["dead"]).await;
+    assert!(
+        dead[0]["reason"].as_str().unwrap().contains("bad schema"),
+        "{}",
+        dead[0]
+    );
+
+    let (status, body) = app
+        .send(
+            Method::POST,
+            "/deliveries/recover",
+            Some(json!({"since": since, "destination_id": dest})),
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(body["deliveries"], 3);
+    let sent = settled(&app, 3, &["sent"]).await;
+    assert_eq!(
+        received(&receiver).await.len(),
+        6,
+        "three refusals, three deliveries"
+    );
+
+    // A sent delivery is not sent again by accident...
+    let id = sent[0]["id"].as_str().unwrap();
+    let (status, problem) = app
+        .send(
+            Method::POST,
+            &format!("/deliveries/{id}/redeliver"),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(status, 409, "{problem}");
+    // ... only on purpose, with the same webhook-id.
+    let (status, _) = app
+        .send(
+            Method::POST,
+            &format!("/deliveries/{id}/redeliver"),
+            Some(json!({"force": true})),
+        )
+        .await;
+    assert_eq!(status, 202);
+    let again = wait_until("the forced redelivery", T, async || {
+        let requests = received(&receiver).await;
+        (requests.len() == 7).then_some(requests)
+    })
+    .await;
+    assert_eq!(header(&again[6], "webhook-id"), id);
+    let (_, audit) = app.send(Method::GET, "/audit", None).await;
+    assert!(
+        audit.to_string().contains("delivery.recover")
+            && audit.to_string().contains("delivery.redeliver"),
+        "both are audited"
+    );
+}

@@ -510,3 +510,82 @@ pub async fn record_failure(
     .await?;
     Ok(true)
 }
+
+#[cfg(test)]
+mod tests {
+    use sqlx::PgPool;
+
+    use super::*;
+
+    #[sqlx::test(migrator = "crate::db::MIGRATOR")]
+    async fn an_endpoint_failing_for_five_days_is_disabled_and_that_is_an_event(pool: PgPool) {
+        let mut conn = pool.acquire().await.unwrap();
+        let tenant = crate::auth::ensure_tenant(&mut conn, "t").await.unwrap();
+        let id = Uuid::now_v7();
+        sqlx::query(
+            "INSERT INTO subscriptions (id, tenant_id, url, event_types, secrets)
+             VALUES ($1, $2, 'https://a.example.com', '{\"*\"}', 'x')",
+        )
+        .bind(id)
+        .bind(tenant)
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+        let start = "2026-11-01T00:00:00Z".parse::<DateTime<Utc>>().unwrap();
+        for hours in [0, 24, 72, 119] {
+            let now = start + chrono::TimeDelta::hours(hours);
+            assert!(
+                !record_failure(&mut conn, tenant, id, false, now)
+                    .await
+                    .unwrap()
+            );
+        }
+        // A success in between forgets the failures.
+        record_success(&mut conn, id).await.unwrap();
+        let restart = start + chrono::TimeDelta::hours(120);
+        assert!(
+            !record_failure(&mut conn, tenant, id, false, restart)
+                .await
+                .unwrap()
+        );
+        let later = restart + DISABLE_AFTER - chrono::TimeDelta::minutes(1);
+        assert!(
+            !record_failure(&mut conn, tenant, id, false, later)
+                .await
+                .unwrap()
+        );
+        let at = restart + DISABLE_AFTER;
+        assert!(
+            record_failure(&mut conn, tenant, id, false, at)
+                .await
+                .unwrap()
+        );
+        let sub = get(&mut conn, tenant, id).await.unwrap();
+        assert!(!sub.enabled);
+        assert!(
+            sub.disabled_reason
+                .unwrap()
+                .contains("every attempt failed since")
+        );
+        let events: Vec<(String, Value)> =
+            sqlx::query_as("SELECT type, data FROM events WHERE tenant_id = $1")
+                .bind(tenant)
+                .fetch_all(&mut *conn)
+                .await
+                .unwrap();
+        assert_eq!(events.len(), 1, "disabled once: {events:?}");
+        assert_eq!(events[0].0, "subscription.disabled");
+        assert_eq!(events[0].1["subscription_id"], id.to_string());
+        // Already disabled: no second event.
+        assert!(
+            record_failure(&mut conn, tenant, id, false, at)
+                .await
+                .unwrap()
+        );
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+        assert_eq!(n, 1);
+    }
+}
