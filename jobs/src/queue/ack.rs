@@ -378,6 +378,18 @@ impl Batch {
 
     async fn write(&self, node: &NodeInner) -> Result<Vec<Uuid>, sqlx::Error> {
         let mut tx = node.pool.begin().await?;
+        // Lock the batch's rows in id order before the two updates: the heartbeat renews the
+        // same rows (also in id order), and two multi-row writers that lock in different orders
+        // deadlock — the heartbeat's failure would make this worker let go of every held job.
+        if self.ok_ids.len() + self.ids.len() > 1 {
+            let all: Vec<Uuid> = self.ok_ids.iter().chain(&self.ids).copied().collect();
+            sqlx::query!(
+                "SELECT id FROM jobs WHERE id = ANY($1) ORDER BY id FOR UPDATE",
+                &all
+            )
+            .fetch_all(&mut *tx)
+            .await?;
+        }
         let mut applied: Vec<Applied> = Vec::with_capacity(self.ok_ids.len() + self.ids.len());
         if !self.ok_ids.is_empty() {
             applied.extend(

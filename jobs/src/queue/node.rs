@@ -557,8 +557,11 @@ async fn beat(node: &NodeInner) -> Result<(), sqlx::Error> {
     // Only jobs this process still tracks: one it let go of (fenced, or its outcome given up)
     // keeps its lease only until it expires, and is then rescued.
     let renewed = sqlx::query!(
+        // Rows locked in id order, as the completer locks its batch: no deadlock between them.
         r#"UPDATE jobs SET lease_expires_at = now() + make_interval(secs => $2)
-           WHERE locked_by = $1 AND state = 'running' AND id = ANY($3)
+           WHERE id IN (SELECT id FROM jobs
+                        WHERE locked_by = $1 AND state = 'running' AND id = ANY($3)
+                        ORDER BY id FOR UPDATE)
            RETURNING id, cancel_requested"#,
         node.id,
         lease,
