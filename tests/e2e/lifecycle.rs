@@ -219,8 +219,10 @@ async fn a_job_of_a_killed_worker_is_rescued_and_completed_by_another() {
     let running = app.wait_for_state(id, &["running"], T).await;
     let first_holder = running["worker"].as_str().unwrap().to_owned();
     first.signal("KILL");
-    // Same host, new process: a new identity, and the old job is not stranded.
-    let _second = app.spawn_worker(&[]);
+    // Same host, new process: a new identity, and the old job is not stranded. It does not
+    // watch for dead workers, so this is the lease's rescue (what covers a worker whose session
+    // cannot be seen to end).
+    let _second = app.spawn_worker(&[("DEAD_WORKER_CHECK_MS", "0")]);
     let done = app.wait_for_state(id, &["succeeded"], T).await;
     assert_eq!(done["attempts"], 2, "{done}");
     let error = done["errors"][0]["error"].as_str().unwrap();
@@ -233,6 +235,82 @@ async fn a_job_of_a_killed_worker_is_rescued_and_completed_by_another() {
         .await
         .unwrap();
     assert_eq!(executions, 1);
+}
+
+#[tokio::test]
+async fn a_sigkilled_workers_jobs_run_again_on_another_within_seconds_not_after_the_lease() {
+    let app = spawn_app().await;
+    // A 30 s lease: only seeing the dead worker's session end can rescue its jobs in seconds.
+    let lease = [("LEASE_MS", "30000")];
+    let jobs: Vec<String> = {
+        let mut ids = Vec::new();
+        for _ in 0..4 {
+            let job = app
+                .enqueue(json!({"kind": "noop", "args": {"sleep_ms": 3000}, "max_attempts": 3}))
+                .await;
+            ids.push(job["id"].as_str().unwrap().to_owned());
+        }
+        ids
+    };
+    let mut first = app.spawn_worker(&lease);
+    let mut holder = String::new();
+    for id in &jobs {
+        let running = app.wait_for_state(id, &["running"], T).await;
+        holder = running["worker"].as_str().unwrap().to_owned();
+    }
+    let second = app.spawn_worker(&lease);
+    second.wait_for_line("worker running", T).await;
+
+    first.signal("KILL");
+    let killed = std::time::Instant::now();
+    first.wait_exit(T).await.unwrap();
+    // Each is running again, on the survivor, as a new attempt.
+    wait_until(
+        "the killed worker's jobs to run again on the other",
+        Duration::from_secs(3),
+        async || {
+            for id in &jobs {
+                let job = app.job(id).await;
+                let moved = job["state"] == "running"
+                    && job["attempts"] == 2
+                    && job["worker"].as_str().is_some_and(|w| w != holder);
+                if !moved {
+                    return Err(job);
+                }
+            }
+            Ok(())
+        },
+    )
+    .await;
+    let again = killed.elapsed();
+    eprintln!("from SIGKILL to every job running again: {again:?}");
+    for id in &jobs {
+        let done = app.wait_for_state(id, &["succeeded"], T).await;
+        assert_eq!(done["attempts"], 2, "{done}");
+        let errors = done["errors"].as_array().unwrap();
+        assert_eq!(errors.len(), 1, "one rescued attempt: {done}");
+        let error = errors[0]["error"].as_str().unwrap();
+        assert!(
+            error.contains(&holder) && error.contains("session ended"),
+            "{done}"
+        );
+        let completions = second
+            .output()
+            .iter()
+            .filter(|l| l.contains(id.as_str()) && l.contains("job succeeded"))
+            .count();
+        assert_eq!(completions, 1, "completed once");
+    }
+    let rescues = second
+        .output()
+        .iter()
+        .filter(|l| l.contains("rescued a job whose worker died"))
+        .count();
+    assert_eq!(
+        rescues,
+        jobs.len(),
+        "each rescued once, by the session check"
+    );
 }
 
 #[tokio::test]

@@ -100,12 +100,36 @@ async fn a_step_job_dead_lettered_by_lease_rescue_fails_its_run() {
     let job = step_job(&app, &run, "a").await;
     app.wait_for_state(&job.to_string(), &["running"], T).await;
     first.signal("KILL");
-    // The survivor rescues the expired lease; nothing else of this run will ever finish.
-    let _second = app.spawn_worker(&lease);
+    // The survivor rescues the expired lease (it does not watch for dead workers' sessions);
+    // nothing else of this run will ever finish.
+    let _second = app.spawn_worker(&[lease[0], lease[1], ("DEAD_WORKER_CHECK_MS", "0")]);
     let failed = app.wait_run(&run, &["failed"]).await;
     assert_eq!(failed["failed_step"], "a", "{failed}");
     assert!(
         failed["error"].as_str().unwrap().contains("lease expired"),
+        "{failed}"
+    );
+}
+
+#[tokio::test]
+async fn a_step_job_dead_lettered_when_its_workers_session_ends_fails_its_run() {
+    let app = spawn_app().await;
+    // A lease far longer than the test: only seeing the session end rescues the step.
+    let lease = [("LEASE_MS", "60000")];
+    let first = app.spawn_worker(&lease);
+    let run = start_run(
+        &app,
+        json!({"name": "a", "kind": "noop", "max_attempts": 1, "args": {"sleep_ms": 60000}}),
+    )
+    .await;
+    let job = step_job(&app, &run, "a").await;
+    app.wait_for_state(&job.to_string(), &["running"], T).await;
+    first.signal("KILL");
+    let _second = app.spawn_worker(&lease);
+    let failed = app.wait_run(&run, &["failed"]).await;
+    assert_eq!(failed["failed_step"], "a", "{failed}");
+    assert!(
+        failed["error"].as_str().unwrap().contains("session ended"),
         "{failed}"
     );
 }

@@ -13,7 +13,8 @@
 //!   batching completer, fenced by the attempt number so a stale holder cannot overwrite a
 //!   rescued job. A job is reported done only once its row is committed.
 //! - [`WorkerNode`]: the process' identity (unique per start), heartbeats that renew leases,
-//!   rescue of expired leases, cancellation delivery, retention, and release on shutdown.
+//!   rescue of expired leases, cancellation delivery, retention, and release on shutdown; with
+//!   `liveness`, rescue of a dead worker's jobs as soon as its database session is gone.
 //! - [`admin`]: what the api reads and changes: get, list, enqueue, cancel, retry, delete (each
 //!   change with its audit entry), queue stats, workers.
 //! - Groups: jobs a feature built on the queue tracks together (a workflow run's steps), enqueued
@@ -38,6 +39,7 @@ pub mod admin;
 mod backend;
 mod enqueue;
 mod group;
+mod liveness;
 mod node;
 
 pub use ack::AckLayer;

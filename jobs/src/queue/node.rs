@@ -6,7 +6,11 @@
 //!
 //! - the listener: LISTEN on the wake-up and cancel channels, reconnecting when the connection
 //!   drops (every kind is then woken once, and the heartbeat runs at once, in case a wake-up or
-//!   a cancel was missed);
+//!   a cancel was missed). Its session also holds this process' liveness lock (see `liveness`):
+//!   when it drops, the process fences itself at once (below), since other workers may now find
+//!   it dead and rescue its jobs, and takes a new lock when it connects again;
+//! - the dead-worker watch (see `liveness`): every `DEAD_WORKER_CHECK_MS`, rescues the jobs of
+//!   workers whose session is gone, within a second or two of their death;
 //! - the heartbeat: renews the leases of the jobs it holds, delivers cancels it missed, lets go
 //!   of jobs it lost, rescues any node's expired leases, and now and then prunes finished jobs
 //!   past their retention. When it cannot renew its leases for most of a lease (`fence_after`),
@@ -30,7 +34,7 @@ use std::{
 
 use tokio::time::Instant;
 
-use sqlx::{PgPool, postgres::PgListener};
+use sqlx::{PgPool, Postgres, Transaction, postgres::PgListener};
 use tokio::{
     sync::{Notify, mpsc},
     task::JoinHandle,
@@ -40,6 +44,7 @@ use uuid::Uuid;
 
 use super::{
     CANCEL_CHANNEL, CompletionHook, JOBS_CHANNEL, StoredState, ack, backend::PgBackend, group,
+    liveness,
 };
 use crate::{config, config::ConfigError, kinds::JobKind};
 
@@ -47,7 +52,8 @@ use crate::{config, config::ConfigError, kinds::JobKind};
 #[derive(Debug, Clone)]
 pub struct NodeSettings {
     /// How long a claim holds without a heartbeat (`LEASE_MS`, default 30 s). A dead worker's
-    /// jobs are rescued this long after its last heartbeat.
+    /// jobs are rescued this long after its last heartbeat, unless the dead-worker watch saw its
+    /// session end first.
     pub lease: Duration,
     /// How often leases are renewed and expired ones rescued (`HEARTBEAT_MS`, default lease / 3).
     pub heartbeat: Duration,
@@ -65,6 +71,10 @@ pub struct NodeSettings {
     pub dead_retention: Duration,
     /// How long audit entries are kept (`AUDIT_RETENTION_SECS`, default 365 days).
     pub audit_retention: Duration,
+    /// How often other workers' liveness locks are checked, to rescue the jobs of those whose
+    /// session ended (`DEAD_WORKER_CHECK_MS`, default 500 ms; 0 turns it off: this process then
+    /// takes no liveness lock, checks no one, and its jobs are rescued after their lease).
+    pub dead_worker_check: Option<Duration>,
 }
 
 impl Default for NodeSettings {
@@ -77,6 +87,7 @@ impl Default for NodeSettings {
             retention: Duration::from_secs(7 * 24 * 3600),
             dead_retention: Duration::from_secs(30 * 24 * 3600),
             audit_retention: Duration::from_secs(365 * 24 * 3600),
+            dead_worker_check: Some(Duration::from_millis(500)),
         }
     }
 }
@@ -120,6 +131,10 @@ impl NodeSettings {
                 d.audit_retention,
                 3600..=10 * 365 * 24 * 3600,
             )?,
+            dead_worker_check: match config::number("DEAD_WORKER_CHECK_MS", 500, 0..=60_000)? {
+                0 => None,
+                ms => Some(Duration::from_millis(ms)),
+            },
         })
     }
 }
@@ -147,8 +162,12 @@ pub(crate) struct NodeInner {
     pub hook: Arc<dyn CompletionHook>,
     pub stop: CancellationToken,
     tasks: Mutex<Vec<JoinHandle<()>>>,
-    /// Set while this process cannot renew its leases (see the module docs).
+    /// Set while this process cannot renew its leases, or has lost its liveness lock (see the
+    /// module docs).
     fenced: AtomicBool,
+    /// Set from the loss of the liveness lock's session until a new lock is held and recorded;
+    /// the fence holds meanwhile. Fence changes happen under this lock.
+    session_lost: Mutex<bool>,
     /// When the leases were last renewed.
     renewed_at: Mutex<Instant>,
     /// Asks the heartbeat to beat now (after the LISTEN connection was lost).
@@ -237,8 +256,53 @@ impl NodeInner {
     /// Stops every held job and every claim: the leases could not be renewed for too long, so
     /// another worker may rescue the jobs any moment now.
     fn fence(&self) {
+        let _lost = self.session_lost.lock().expect("session lock");
+        if let Some(abandoned) = self.stop_held_jobs() {
+            tracing::error!(
+                abandoned,
+                since_renewal_ms = self
+                    .renewed_at
+                    .lock()
+                    .expect("renewed lock")
+                    .elapsed()
+                    .as_millis() as u64,
+                "cannot renew leases: stopped every held job (they will be rescued) and claiming until the database answers again"
+            );
+        }
+    }
+
+    /// The session holding the liveness lock ended: other workers may find this one dead and
+    /// rescue its jobs any moment now, so it stops them (and every claim) until it holds a new
+    /// lock.
+    fn lose_session(&self) {
+        let mut lost = self.session_lost.lock().expect("session lock");
+        *lost = true;
+        if let Some(abandoned) = self.stop_held_jobs() {
+            tracing::error!(
+                abandoned,
+                "lost the session holding this worker's liveness lock: stopped every held job (they will be rescued) and claiming until it holds a new one"
+            );
+        }
+    }
+
+    /// A new liveness lock is held and recorded: ends the fence, unless the leases cannot be
+    /// renewed either.
+    fn rejoined(&self) {
+        let mut lost = self.session_lost.lock().expect("session lock");
+        *lost = false;
+        let fresh =
+            self.renewed_at.lock().expect("renewed lock").elapsed() < self.settings.fence_after;
+        if fresh {
+            self.unfence();
+        }
+    }
+
+    /// Fences this process: cancels every held job, recording nothing for them, and stops
+    /// claiming. Returns how many jobs it let go of, unless it was fenced already. Called under
+    /// `session_lost`.
+    fn stop_held_jobs(&self) -> Option<usize> {
         if self.fenced.swap(true, Ordering::SeqCst) {
-            return;
+            return None;
         }
         let mut running = self.running.lock().expect("running lock");
         let jobs = std::mem::take(&mut running.jobs);
@@ -250,21 +314,20 @@ impl NodeInner {
         }
         drop(running);
         metrics::counter!("worker_fenced_total").increment(1);
-        tracing::error!(
-            abandoned = jobs.len(),
-            since_renewal_ms = self
-                .renewed_at
-                .lock()
-                .expect("renewed lock")
-                .elapsed()
-                .as_millis() as u64,
-            "cannot renew leases: stopped every held job (they will be rescued) and claiming until the database answers again"
-        );
+        Some(jobs.len())
     }
 
-    /// Leases were renewed: ends a fence, waking every kind to claim again.
+    /// Leases were renewed: ends a fence, unless the liveness lock is still lost.
     fn renewed(&self) {
+        let lost = self.session_lost.lock().expect("session lock");
         *self.renewed_at.lock().expect("renewed lock") = Instant::now();
+        if !*lost {
+            self.unfence();
+        }
+    }
+
+    /// Ends a fence, waking every kind to claim again. Called under `session_lost`.
+    fn unfence(&self) {
         if self.fenced.swap(false, Ordering::SeqCst) {
             tracing::info!("the database answers again: claiming again");
             self.wake_all();
@@ -281,7 +344,8 @@ impl NodeInner {
         }
     }
 
-    fn in_flight(&self) -> Vec<Uuid> {
+    /// The jobs this process tracks as running.
+    pub(crate) fn in_flight(&self) -> Vec<Uuid> {
         self.running
             .lock()
             .expect("running lock")
@@ -322,12 +386,23 @@ impl WorkerNode {
         let suffix = Uuid::new_v4().simple().to_string();
         let id = format!("{host}-{pid}-{}", &suffix[..8]);
         let kind_names: Vec<String> = kinds.iter().map(|k| (*k).to_owned()).collect();
+        // The liveness lock is held before the row names it: no one can find this worker's key
+        // free while it lives.
+        let (listener, held) = liveness::connect(
+            &pool,
+            [JOBS_CHANNEL, CANCEL_CHANNEL],
+            settings.dead_worker_check.is_some(),
+        )
+        .await?;
         sqlx::query!(
-            "INSERT INTO workers (id, host, pid, kinds) VALUES ($1, $2, $3, $4)",
+            "INSERT INTO workers (id, host, pid, kinds, lock_key, backend_pid)
+             VALUES ($1, $2, $3, $4, $5, $6)",
             id,
             host,
             pid as i32,
-            &kind_names
+            &kind_names,
+            held.map(|h| h.key),
+            held.map(|h| h.backend_pid)
         )
         .execute(&pool)
         .await?;
@@ -344,17 +419,21 @@ impl WorkerNode {
             stop: CancellationToken::new(),
             tasks: Mutex::default(),
             fenced: AtomicBool::new(false),
+            session_lost: Mutex::new(false),
             renewed_at: Mutex::new(Instant::now()),
             beat_now: Notify::new(),
         });
         for kind in kinds {
             inner.waker(kind);
         }
-        let tasks = vec![
+        let mut tasks = vec![
             tokio::spawn(ack::run_completer(inner.clone(), completions)),
-            tokio::spawn(listen(inner.clone())),
+            tokio::spawn(listen(inner.clone(), listener)),
             tokio::spawn(heartbeat(inner.clone())),
         ];
+        if let Some(every) = inner.settings.dead_worker_check {
+            tasks.push(tokio::spawn(liveness::watch(inner.clone(), every)));
+        }
         *inner.tasks.lock().expect("tasks lock") = tasks;
         tracing::info!(worker = %inner.id, ?kinds, "worker node started");
         Ok(Self { inner })
@@ -436,26 +515,42 @@ async fn notify_kinds(pool: &PgPool, kinds: HashSet<String>) {
     }
 }
 
-async fn listen(node: Arc<NodeInner>) {
+async fn listen(node: Arc<NodeInner>, first: PgListener) {
+    let liveness = node.settings.dead_worker_check.is_some();
+    let mut first = Some(first);
     let mut lost = false;
     loop {
-        let connected = async {
-            let mut listener = PgListener::connect_with(&node.pool).await?;
-            listener.listen_all([JOBS_CHANNEL, CANCEL_CHANNEL]).await?;
-            Ok::<_, sqlx::Error>(listener)
-        };
-        let mut listener = tokio::select! {
-            _ = node.stop.cancelled() => return,
-            l = connected => match l {
-                Ok(l) => l,
-                Err(e) => {
-                    tracing::warn!(error = %e, "LISTEN failed; polling until it works again");
-                    tokio::select! {
-                        _ = node.stop.cancelled() => return,
-                        _ = tokio::time::sleep(Duration::from_secs(1)) => continue,
+        let mut listener = match first.take() {
+            Some(l) => l,
+            None => {
+                let rejoined = async {
+                    let (listener, held) =
+                        liveness::connect(&node.pool, [JOBS_CHANNEL, CANCEL_CHANNEL], liveness)
+                            .await?;
+                    if let Some(held) = held {
+                        liveness::rejoin(&node, held).await?;
                     }
+                    Ok::<_, sqlx::Error>(listener)
+                };
+                tokio::select! {
+                    _ = node.stop.cancelled() => return,
+                    l = rejoined => match l {
+                        Ok(l) => {
+                            if liveness {
+                                node.rejoined();
+                            }
+                            l
+                        }
+                        Err(e) => {
+                            tracing::warn!(error = %e, "LISTEN failed; polling until it works again");
+                            tokio::select! {
+                                _ = node.stop.cancelled() => return,
+                                _ = tokio::time::sleep(Duration::from_secs(1)) => continue,
+                            }
+                        }
+                    },
                 }
-            },
+            }
         };
         // Anything sent while we were not listening is lost: claim once, and look for cancels.
         node.wake_all();
@@ -466,30 +561,39 @@ async fn listen(node: Arc<NodeInner>) {
             // `try_recv`, not `recv`: `recv` reconnects by itself, and what was sent while it
             // did would go unnoticed until the next poll or heartbeat.
             let next = tokio::select! {
+                // The session, and the liveness lock, stay with the connection (returned to the
+                // pool) until the process ends: `shutdown` marks this worker stopped first.
                 _ = node.stop.cancelled() => return,
                 n = listener.try_recv() => n,
             };
-            match next {
-                Ok(None) => {
-                    tracing::warn!("LISTEN connection lost; reconnecting and catching up");
-                    metrics::counter!("listen_reconnects_total").increment(1);
-                    lost = true;
-                    break;
+            let error = match next {
+                Ok(Some(n)) if n.channel() == JOBS_CHANNEL => {
+                    node.wake(n.payload());
+                    continue;
                 }
-                Ok(Some(n)) if n.channel() == JOBS_CHANNEL => node.wake(n.payload()),
                 Ok(Some(n)) => {
                     if let Ok(id) = n.payload().parse::<Uuid>()
                         && node.cancel(id)
                     {
                         tracing::info!(job_id = %id, "cancel delivered");
                     }
+                    continue;
                 }
-                Err(e) => {
-                    tracing::warn!(error = %e, "LISTEN connection lost; reconnecting and catching up");
-                    lost = true;
-                    break;
+                Ok(None) => None,
+                Err(e) => Some(e),
+            };
+            match error {
+                Some(e) => {
+                    tracing::warn!(error = %e, "LISTEN connection lost; reconnecting and catching up")
                 }
+                None => tracing::warn!("LISTEN connection lost; reconnecting and catching up"),
             }
+            metrics::counter!("listen_reconnects_total").increment(1);
+            if liveness {
+                node.lose_session();
+            }
+            lost = true;
+            break;
         }
     }
 }
@@ -585,7 +689,8 @@ async fn beat(node: &NodeInner) -> Result<(), sqlx::Error> {
     // One transaction: a job of a group dead-lettered here is handed to the completion hook
     // with it (a workflow run moves on).
     let mut tx = node.pool.begin().await?;
-    let rescued = sqlx::query!(
+    let rescued = sqlx::query_as!(
+        Rescued,
         r#"WITH expired AS (
                SELECT id FROM jobs
                WHERE state = 'running' AND lease_expires_at < now()
@@ -605,6 +710,34 @@ async fn beat(node: &NodeInner) -> Result<(), sqlx::Error> {
     )
     .fetch_all(&mut *tx)
     .await?;
+    finish_rescue(
+        node,
+        tx,
+        rescued,
+        "lease",
+        "rescued a job whose lease expired",
+    )
+    .await
+}
+
+/// A running job taken from its holder, as a rescue returns it.
+pub(super) struct Rescued {
+    pub id: Uuid,
+    pub kind: String,
+    pub state: StoredState,
+    pub run_id: Option<Uuid>,
+}
+
+/// Ends a rescue (`via` the lease or a session seen gone): tells the completion hook, in the
+/// rescue's transaction, about jobs of groups it dead-lettered (a workflow run moves on),
+/// commits, counts and logs the jobs (`what`), and wakes the workers of their kinds.
+pub(super) async fn finish_rescue(
+    node: &NodeInner,
+    mut tx: Transaction<'_, Postgres>,
+    rescued: Vec<Rescued>,
+    via: &'static str,
+    what: &'static str,
+) -> Result<(), sqlx::Error> {
     let groups: Vec<Uuid> = rescued
         .iter()
         .filter(|r| r.state == StoredState::Dead)
@@ -612,17 +745,18 @@ async fn beat(node: &NodeInner) -> Result<(), sqlx::Error> {
         .collect();
     group::finished(&mut tx, node.hook.as_ref(), &groups).await?;
     tx.commit().await?;
-    if !rescued.is_empty() {
-        for r in &rescued {
-            tracing::warn!(job_id = %r.id, kind = %r.kind, "rescued a job whose lease expired");
-        }
-        metrics::counter!("jobs_rescued_total").increment(rescued.len() as u64);
-        let kinds: HashSet<String> = rescued.into_iter().map(|r| r.kind).collect();
-        for k in &kinds {
-            node.wake(k);
-        }
-        notify_kinds(&node.pool, kinds).await;
+    if rescued.is_empty() {
+        return Ok(());
     }
+    for r in &rescued {
+        tracing::warn!(job_id = %r.id, kind = %r.kind, via, "{what}");
+    }
+    metrics::counter!("jobs_rescued_total", "via" => via).increment(rescued.len() as u64);
+    let kinds: HashSet<String> = rescued.into_iter().map(|r| r.kind).collect();
+    for k in &kinds {
+        node.wake(k);
+    }
+    notify_kinds(&node.pool, kinds).await;
     Ok(())
 }
 
