@@ -74,9 +74,13 @@ use sqlx::{Connection, PgConnection, PgPool};
 use tokio::{process::Child, sync::Mutex};
 use uuid::Uuid;
 
+mod receiver;
 #[path = "../words.rs"]
 mod words;
+mod worker;
+use receiver::{Hit, Shared, floor, receiver, verifies, wait_for};
 use words::WORDS;
+use worker::{Worker, knob, worker_bin};
 
 /// How long the steady phase enqueues.
 const STEADY_SECS: u64 = 30;
@@ -100,68 +104,6 @@ impl Rng {
     }
 }
 
-/// One request the receiver saw.
-struct Hit {
-    id: String,
-    at: DateTime<Utc>,
-}
-
-/// What the receiver saw: every request's id and arrival, and the first request whole.
-#[derive(Default)]
-struct Received {
-    hits: Vec<Hit>,
-    sample: Option<(HeaderMap, Bytes)>,
-}
-
-type Shared = Arc<Mutex<Received>>;
-
-/// A receiver on 127.0.0.1 answering 204 to everything, noting when each request's head
-/// arrived and its `webhook-id`.
-async fn receiver(state: Shared) -> anyhow::Result<SocketAddr> {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    tokio::spawn(async move {
-        loop {
-            let Ok((tcp, _)) = listener.accept().await else {
-                continue;
-            };
-            let _ = tcp.set_nodelay(true);
-            let state = state.clone();
-            tokio::spawn(async move {
-                let service = service_fn(move |req: Request<Incoming>| {
-                    let state = state.clone();
-                    async move {
-                        let at = Utc::now();
-                        let (parts, body) = req.into_parts();
-                        let body = body.collect().await.map(|b| b.to_bytes());
-                        let id = parts
-                            .headers
-                            .get(sw::ID_HEADER)
-                            .and_then(|v| v.to_str().ok())
-                            .unwrap_or_default()
-                            .to_owned();
-                        let mut seen = state.lock().await;
-                        if seen.sample.is_none()
-                            && let Ok(body) = body
-                        {
-                            seen.sample = Some((parts.headers, body));
-                        }
-                        seen.hits.push(Hit { id, at });
-                        drop(seen);
-                        let mut answer = Response::new(Empty::<Bytes>::new());
-                        *answer.status_mut() = StatusCode::NO_CONTENT;
-                        Ok::<_, Infallible>(answer)
-                    }
-                });
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(tcp), service)
-                    .await;
-            });
-        }
-    });
-    Ok(addr)
-}
-
 fn server_url() -> String {
     let url = std::env::var("DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
@@ -169,121 +111,6 @@ fn server_url() -> String {
         Some(i) if i > url.find("://").map_or(0, |j| j + 2) => url[..i].to_owned(),
         _ => url,
     }
-}
-
-/// `$DEMANDFLOW_BIN_DIR/worker`, else the release `worker` beside this example's directory.
-fn worker_bin() -> anyhow::Result<PathBuf> {
-    let dir = match std::env::var_os("DEMANDFLOW_BIN_DIR") {
-        Some(dir) => PathBuf::from(dir),
-        None => std::env::current_exe()?
-            .parent()
-            .and_then(Path::parent)
-            .context("cannot locate the target directory")?
-            .to_path_buf(),
-    };
-    let bin = dir.join("worker");
-    if !bin.is_file() {
-        bail!(
-            "{} not found: build it (cargo build --release -p worker) or set DEMANDFLOW_BIN_DIR",
-            bin.display()
-        );
-    }
-    Ok(bin)
-}
-
-/// A worker process, its log and its metrics port.
-struct Worker {
-    child: Child,
-    pid: u32,
-    log: PathBuf,
-    metrics_port: u16,
-}
-
-impl Worker {
-    /// Starts a worker on `database_url` and returns once it logs that it is running.
-    async fn start(
-        bin: &Path,
-        n: usize,
-        database_url: &str,
-        key: &SecretString,
-    ) -> anyhow::Result<Self> {
-        let log = std::env::temp_dir().join(format!(
-            "deliver_bench-worker{n}-{}.log",
-            std::process::id()
-        ));
-        let out = std::fs::File::create(&log)?;
-        let metrics_port = std::net::TcpListener::bind("127.0.0.1:0")?
-            .local_addr()?
-            .port();
-        let child = tokio::process::Command::new(bin)
-            .env("DATABASE_URL", database_url)
-            .env("DEMANDFLOW_SECRET_KEY", key.expose_secret())
-            .env("ALLOW_PRIVATE_NETWORKS", "true")
-            .env("WORKER_METRICS_PORT", metrics_port.to_string())
-            .stdin(Stdio::null())
-            .stdout(Stdio::from(out.try_clone()?))
-            .stderr(Stdio::from(out))
-            .kill_on_drop(true)
-            .spawn()
-            .context("spawning worker")?;
-        let pid = child.id().context("the worker has no pid")?;
-        let mut worker = Self {
-            child,
-            pid,
-            log,
-            metrics_port,
-        };
-        let started = Instant::now();
-        loop {
-            if std::fs::read_to_string(&worker.log)?.contains("worker running") {
-                return Ok(worker);
-            }
-            if let Some(status) = worker.child.try_wait()? {
-                bail!("worker exited ({status}); see {}", worker.log.display());
-            }
-            if started.elapsed() > Duration::from_secs(30) {
-                bail!(
-                    "worker not running after 30 s; see {}",
-                    worker.log.display()
-                );
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-
-    /// Its Prometheus counters whose name starts with `prefix`, by labels.
-    async fn counters(&self, http: &reqwest::Client, prefix: &str) -> BTreeMap<String, f64> {
-        let url = format!("http://127.0.0.1:{}/metrics", self.metrics_port);
-        let text = match http.get(url).send().await {
-            Ok(r) => r.text().await.unwrap_or_default(),
-            Err(_) => String::new(),
-        };
-        text.lines()
-            .filter(|l| l.starts_with(prefix))
-            .filter_map(|l| {
-                let (name, value) = l.rsplit_once(' ')?;
-                Some((name.to_owned(), value.parse().ok()?))
-            })
-            .collect()
-    }
-
-    /// SIGTERM, then up to 10 s to finish, then SIGKILL.
-    async fn stop(mut self) {
-        let _ = std::process::Command::new("kill")
-            .args(["-TERM", &self.pid.to_string()])
-            .status();
-        if tokio::time::timeout(Duration::from_secs(10), self.child.wait())
-            .await
-            .is_err()
-        {
-            let _ = self.child.kill().await;
-        }
-    }
-}
-
-/// The value of a worker knob: the environment's (the workers inherit it), else the default.
-fn knob(name: &str, default: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| default.to_owned())
 }
 
 /// The `q` quantile of sorted `v` (nearest rank).
@@ -387,21 +214,6 @@ async fn classify(
     Ok(())
 }
 
-/// Waits until the receiver has seen `n` requests (at most `limit`).
-async fn wait_for(state: &Shared, n: usize, limit: Duration) -> anyhow::Result<()> {
-    let started = Instant::now();
-    loop {
-        let seen = state.lock().await.hits.len();
-        if seen >= n {
-            return Ok(());
-        }
-        if started.elapsed() > limit {
-            bail!("the receiver saw {seen} of {n} alerts after {limit:?}");
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-}
-
 /// Deliveries by state, polled until none is pending or failed (at most 30 s).
 async fn settled(pool: &PgPool) -> anyhow::Result<BTreeMap<String, i64>> {
     let started = Instant::now();
@@ -417,67 +229,6 @@ async fn settled(pool: &PgPool) -> anyhow::Result<BTreeMap<String, i64>> {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-}
-
-/// `n` signed POSTs of `body` to `url`, `concurrency` at once; the time they took.
-async fn floor(
-    url: &str,
-    secret: &SecretString,
-    body: Bytes,
-    n: usize,
-    concurrency: usize,
-) -> anyhow::Result<Duration> {
-    let http = reqwest::Client::builder()
-        .no_proxy()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(30))
-        .build()?;
-    let secrets = [secret.clone()];
-    let started = Instant::now();
-    let answers: Vec<anyhow::Result<u16>> = stream::iter(0..n)
-        .map(|_| {
-            let (http, body, secrets) = (&http, body.clone(), &secrets);
-            async move {
-                let id = Uuid::now_v7().to_string();
-                let timestamp = Utc::now().timestamp();
-                let signature = sw::sign(secrets, &id, timestamp, &body)?;
-                let answer = http
-                    .post(url)
-                    .header(sw::ID_HEADER, &id)
-                    .header(sw::TIMESTAMP_HEADER, timestamp)
-                    .header(sw::SIGNATURE_HEADER, signature)
-                    .header("content-type", "application/json")
-                    .body(body)
-                    .send()
-                    .await?;
-                Ok(answer.status().as_u16())
-            }
-        })
-        .buffer_unordered(concurrency)
-        .collect()
-        .await;
-    let took = started.elapsed();
-    for answer in answers {
-        let status = answer?;
-        if status != 204 {
-            bail!("the floor's POST was answered {status}");
-        }
-    }
-    Ok(took)
-}
-
-/// Whether the `webhook-signature` of a received request verifies with `secret`.
-fn verifies(headers: &HeaderMap, body: &[u8], secret: &SecretString) -> bool {
-    let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    let (Some(id), Some(Ok(timestamp)), Some(signature)) = (
-        get(sw::ID_HEADER),
-        get(sw::TIMESTAMP_HEADER).map(str::parse::<i64>),
-        get(sw::SIGNATURE_HEADER),
-    ) else {
-        return false;
-    };
-    sw::sign(std::slice::from_ref(secret), id, timestamp, body)
-        .is_ok_and(|expected| signature.split(' ').any(|s| s == expected))
 }
 
 /// What one run does.
