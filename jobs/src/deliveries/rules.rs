@@ -356,28 +356,71 @@ impl Row {
     }
 }
 
-/// The tenant's rules (all, or those watching `event` that are enabled).
-pub async fn list(
+/// Rules of `tenant_ids` with their destinations: `id` only that one, `enabled_for` only the
+/// enabled ones watching that event, `enabled_only` only enabled ones. One query for every
+/// reader, with each rule's tenant.
+async fn rows(
     conn: &mut PgConnection,
-    tenant_id: Uuid,
+    tenant_ids: &[Uuid],
+    id: Option<Uuid>,
     enabled_for: Option<EventType>,
-) -> Result<Vec<AlertRule>, DomainError> {
-    let rows = sqlx::query_as!(
-        Row,
-        r#"SELECT r.id, r.name, r.enabled, r.event, r.min_score, r.categories,
+    enabled_only: bool,
+) -> Result<Vec<(Uuid, AlertRule)>, DomainError> {
+    let rows = sqlx::query!(
+        r#"SELECT r.tenant_id, r.id, r.name, r.enabled, r.event, r.min_score, r.categories,
                   coalesce(array_agg(d.destination_id ORDER BY d.destination_id)
                            FILTER (WHERE d.destination_id IS NOT NULL), '{}') AS "destination_ids!",
                   r.templates, r.digest_secs, r.throttle_max, r.throttle_secs,
                   r.quiet_start, r.quiet_end, r.quiet_tz, r.created_at, r.updated_at
            FROM alert_rules r LEFT JOIN alert_rule_destinations d ON d.rule_id = r.id
-           WHERE r.tenant_id = $1 AND ($2::text IS NULL OR (r.enabled AND r.event = $2))
+           WHERE r.tenant_id = ANY($1)
+             AND ($2::uuid IS NULL OR r.id = $2)
+             AND ($3::text IS NULL OR r.event = $3)
+             AND (r.enabled OR NOT $4)
            GROUP BY r.id ORDER BY r.name"#,
-        tenant_id,
-        enabled_for.map(EventType::as_str)
+        tenant_ids,
+        id,
+        enabled_for.map(EventType::as_str),
+        enabled_only || enabled_for.is_some()
     )
     .fetch_all(conn)
     .await?;
-    Ok(rows.into_iter().filter_map(Row::into_rule).collect())
+    Ok(rows
+        .into_iter()
+        .filter_map(|r| {
+            let tenant = r.tenant_id;
+            Row {
+                id: r.id,
+                name: r.name,
+                enabled: r.enabled,
+                event: r.event,
+                min_score: r.min_score,
+                categories: r.categories,
+                destination_ids: r.destination_ids,
+                templates: r.templates,
+                digest_secs: r.digest_secs,
+                throttle_max: r.throttle_max,
+                throttle_secs: r.throttle_secs,
+                quiet_start: r.quiet_start,
+                quiet_end: r.quiet_end,
+                quiet_tz: r.quiet_tz,
+                created_at: r.created_at,
+                updated_at: r.updated_at,
+            }
+            .into_rule()
+            .map(|rule| (tenant, rule))
+        })
+        .collect())
+}
+
+/// The tenant's rules (all, or those watching `event` that are enabled), by name.
+pub async fn list(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    enabled_for: Option<EventType>,
+) -> Result<Vec<AlertRule>, DomainError> {
+    let rules = rows(conn, &[tenant_id], None, enabled_for, false).await?;
+    Ok(rules.into_iter().map(|(_, rule)| rule).collect())
 }
 
 /// One rule.
@@ -386,23 +429,11 @@ pub async fn get(
     tenant_id: Uuid,
     id: Uuid,
 ) -> Result<AlertRule, DomainError> {
-    sqlx::query_as!(
-        Row,
-        r#"SELECT r.id, r.name, r.enabled, r.event, r.min_score, r.categories,
-                  coalesce(array_agg(d.destination_id ORDER BY d.destination_id)
-                           FILTER (WHERE d.destination_id IS NOT NULL), '{}') AS "destination_ids!",
-                  r.templates, r.digest_secs, r.throttle_max, r.throttle_secs,
-                  r.quiet_start, r.quiet_end, r.quiet_tz, r.created_at, r.updated_at
-           FROM alert_rules r LEFT JOIN alert_rule_destinations d ON d.rule_id = r.id
-           WHERE r.tenant_id = $1 AND r.id = $2
-           GROUP BY r.id"#,
-        tenant_id,
-        id
-    )
-    .fetch_optional(conn)
-    .await?
-    .and_then(Row::into_rule)
-    .ok_or(DomainError::NotFound("alert rule"))
+    rows(conn, &[tenant_id], Some(id), None, false)
+        .await?
+        .pop()
+        .map(|(_, rule)| rule)
+        .ok_or(DomainError::NotFound("alert rule"))
 }
 
 async fn set_destinations(
@@ -616,45 +647,7 @@ pub async fn enabled_for_tenants(
     conn: &mut PgConnection,
     tenant_ids: &[Uuid],
 ) -> Result<Vec<(Uuid, AlertRule)>, DomainError> {
-    let rows = sqlx::query!(
-        r#"SELECT r.tenant_id, r.id, r.name, r.enabled, r.event, r.min_score, r.categories,
-                  coalesce(array_agg(d.destination_id ORDER BY d.destination_id)
-                           FILTER (WHERE d.destination_id IS NOT NULL), '{}') AS "destination_ids!",
-                  r.templates, r.digest_secs, r.throttle_max, r.throttle_secs,
-                  r.quiet_start, r.quiet_end, r.quiet_tz, r.created_at, r.updated_at
-           FROM alert_rules r LEFT JOIN alert_rule_destinations d ON d.rule_id = r.id
-           WHERE r.tenant_id = ANY($1) AND r.enabled
-           GROUP BY r.id"#,
-        tenant_ids
-    )
-    .fetch_all(conn)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|r| {
-            let tenant = r.tenant_id;
-            Row {
-                id: r.id,
-                name: r.name,
-                enabled: r.enabled,
-                event: r.event,
-                min_score: r.min_score,
-                categories: r.categories,
-                destination_ids: r.destination_ids,
-                templates: r.templates,
-                digest_secs: r.digest_secs,
-                throttle_max: r.throttle_max,
-                throttle_secs: r.throttle_secs,
-                quiet_start: r.quiet_start,
-                quiet_end: r.quiet_end,
-                quiet_tz: r.quiet_tz,
-                created_at: r.created_at,
-                updated_at: r.updated_at,
-            }
-            .into_rule()
-            .map(|rule| (tenant, rule))
-        })
-        .collect())
+    rows(conn, tenant_ids, None, None, true).await
 }
 
 #[cfg(test)]
