@@ -11,7 +11,7 @@
 //! input whatever the markup (no rescans after each tag), and the input is cut at
 //! [`MAX_HTML_BYTES`] before conversion, so a hostile feed item costs at most a few milliseconds.
 
-use std::borrow::Cow;
+use std::{borrow::Cow, time::Duration};
 
 use serde_json::Value;
 
@@ -291,6 +291,25 @@ pub fn collapse_ws(s: &str) -> String {
     out
 }
 
+/// A duration written as a number and a unit: `ms`, `s`, `m`, `h` or `d` (`"30s"`, `"15m"`,
+/// `"500ms"`), surrounding spaces ignored. A bare number is read in `bare_unit` when one is
+/// given, and refused otherwise. `None` for anything else, or on overflow.
+pub fn parse_duration(s: &str, bare_unit: Option<Duration>) -> Option<Duration> {
+    let s = s.trim();
+    let (digits, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: u32 = digits.parse().ok()?;
+    let per = match unit.trim() {
+        "" => bare_unit?,
+        "ms" => Duration::from_millis(1),
+        "s" => Duration::from_secs(1),
+        "m" => Duration::from_secs(60),
+        "h" => Duration::from_secs(3600),
+        "d" => Duration::from_secs(86_400),
+        _ => return None,
+    };
+    per.checked_mul(n)
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Instant;
@@ -376,5 +395,32 @@ mod tests {
         assert_eq!(truncate_at_char("héllo", 2), "h");
         assert_eq!(truncate_at_char("héllo", 3), "hé");
         assert_eq!(truncate_at_char("abc", 10), "abc");
+    }
+
+    #[test]
+    fn durations_read_a_number_and_a_unit() {
+        let secs = Some(Duration::from_secs(1));
+        assert_eq!(
+            parse_duration("500ms", None),
+            Some(Duration::from_millis(500))
+        );
+        assert_eq!(
+            parse_duration(" 15m ", None),
+            Some(Duration::from_secs(900))
+        );
+        assert_eq!(parse_duration("2h", None), Some(Duration::from_secs(7200)));
+        assert_eq!(
+            parse_duration("1d", None),
+            Some(Duration::from_secs(86_400))
+        );
+        assert_eq!(parse_duration("900", secs), Some(Duration::from_secs(900)));
+        assert_eq!(
+            parse_duration("900", None),
+            None,
+            "a bare number needs a unit here"
+        );
+        for bad in ["", "s", "-5s", "5 weeks", "5x", "1.5h", "99999999999s"] {
+            assert_eq!(parse_duration(bad, secs), None, "{bad:?}");
+        }
     }
 }

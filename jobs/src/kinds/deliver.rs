@@ -196,27 +196,17 @@ impl DeliverySettings {
     }
 }
 
-/// Parses `5s,5m,30m,2h` (units ms, s, m, h).
+/// Parses `5s,5m,30m,2h` (units ms, s, m, h, d).
 pub fn parse_schedule(text: &str) -> Result<Vec<Duration>, String> {
     let steps: Result<Vec<Duration>, String> = text
         .split(',')
         .map(|step| {
-            let step = step.trim();
-            let split = step
-                .find(|c: char| !c.is_ascii_digit())
-                .ok_or_else(|| format!("{step:?} has no unit (ms, s, m or h)"))?;
-            let (n, unit) = step.split_at(split);
-            let n: u64 = n
-                .parse()
-                .map_err(|_| format!("{step:?} does not start with a number"))?;
-            let per = match unit {
-                "ms" => 1,
-                "s" => 1000,
-                "m" => 60_000,
-                "h" => 3_600_000,
-                _ => return Err(format!("{step:?}: the unit is ms, s, m or h")),
-            };
-            Ok(Duration::from_millis(n.saturating_mul(per)))
+            crate::text::parse_duration(step, None).ok_or_else(|| {
+                format!(
+                    "{:?} is not a number with a unit (ms, s, m, h or d)",
+                    step.trim()
+                )
+            })
         })
         .collect();
     let steps = steps?;
@@ -666,7 +656,7 @@ mod tests {
                 Duration::from_millis(250)
             ]
         );
-        for bad in ["", "5", "5d", "s", "5s,,5s", "-5s"] {
+        for bad in ["", "5", "5w", "s", "5s,,5s", "-5s"] {
             assert!(parse_schedule(bad).is_err(), "{bad}");
         }
     }

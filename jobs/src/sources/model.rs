@@ -3,13 +3,15 @@
 //! invalid field named by its path), and the [`Source`] its tenant sees. No queries here: they
 //! live in `queries`.
 
+use std::time::Duration;
+
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
 use url::Url;
 use uuid::Uuid;
 
-use crate::{FieldError, kinds};
+use crate::{FieldError, kinds, text};
 
 /// Longest source URL.
 pub const MAX_URL_LEN: usize = 2048;
@@ -110,18 +112,12 @@ impl PollEvery {
         let secs: i64 = match v {
             Value::Number(n) => n.as_i64().ok_or_else(bad)?,
             Value::String(s) => {
-                let s = s.trim();
-                let (digits, unit) =
-                    s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
-                let n: i64 = digits.parse().map_err(|_| bad())?;
-                let mult = match unit.trim() {
-                    "" | "s" => 1,
-                    "m" => 60,
-                    "h" => 3600,
-                    "d" => 86400,
-                    _ => return Err(bad()),
-                };
-                n.checked_mul(mult).ok_or_else(bad)?
+                let every =
+                    text::parse_duration(s, Some(Duration::from_secs(1))).ok_or_else(bad)?;
+                if every.subsec_nanos() != 0 {
+                    return Err(bad());
+                }
+                i64::try_from(every.as_secs()).map_err(|_| bad())?
             }
             _ => return Err(bad()),
         };
