@@ -616,7 +616,9 @@ async fn a_rate_limited_fetch_waits_for_its_slot_without_spending_an_attempt() {
     started.sort();
     for pair in started.windows(2) {
         let gap = (pair[1] - pair[0]).num_milliseconds();
-        assert!(gap >= 1900, "requests 2 s apart, got {gap} ms");
+        // The spacing less the catch-up window (200 ms) and the gap between a job's start
+        // and its request.
+        assert!(gap >= 1700, "requests about 2 s apart, got {gap} ms");
     }
 }
 

@@ -4,7 +4,12 @@
 //!
 //! - **Rate limit**: requests to one host are spaced `60 / rate_limit_per_min` seconds apart
 //!   (the requesting source's limit), so N a minute means N across every worker. A server's
-//!   `Retry-After` blocks the host for everyone ([`block`]).
+//!   `Retry-After` blocks the host for everyone ([`block`]). Waiting callers come back at a
+//!   time jittered over [`WINDOW`], so the first of them usually arrives a little after its
+//!   slot opened: the slot it takes is counted from when it opened, not from when it was
+//!   taken (reaching back at most one [`WINDOW`]), so the jitter spreads waiters without
+//!   wasting the pace. N a minute holds on average; two requests are never closer than the
+//!   spacing less one [`WINDOW`].
 //! - **Circuit breaker**: `closed` → `open` after [`HostPolicy::failure_threshold`] consecutive
 //!   failures; after [`HostPolicy::cooldown`] one job becomes the half-open probe (its success
 //!   closes the circuit, its failure opens it again); a probe that never reports back is
@@ -79,6 +84,9 @@ fn secs(d: chrono::TimeDelta) -> Duration {
     d.to_std().unwrap_or(Duration::ZERO)
 }
 
+/// The jitter of a waiting caller's return, and how far back a late caller's slot may reach.
+pub const WINDOW: Duration = Duration::from_millis(200);
+
 fn jitter(max: Duration) -> Duration {
     let ms = max.as_millis() as u64;
     if ms == 0 {
@@ -116,7 +124,7 @@ pub async fn acquire(
     .await?;
     let wait = |delay: Duration, reason| {
         Ok(Permit::Wait {
-            delay: delay + jitter(spacing.max(Duration::from_millis(200))),
+            delay: delay + jitter(WINDOW),
             reason,
         })
     };
@@ -147,7 +155,8 @@ pub async fn acquire(
         return wait(secs(h.next_slot_at - now), "rate_limit");
     }
     sqlx::query!(
-        r#"UPDATE hosts SET next_slot_at = $5::timestamptz + make_interval(secs => $2),
+        r#"UPDATE hosts SET next_slot_at = GREATEST(next_slot_at, $5::timestamptz - make_interval(secs => $6))
+                                           + make_interval(secs => $2),
                   requests_total = requests_total + 1,
                   circuit = CASE WHEN $3 THEN 'half_open' ELSE circuit END,
                   probe_until = CASE WHEN $3 THEN $5::timestamptz + make_interval(secs => $4) ELSE probe_until END,
@@ -157,7 +166,8 @@ pub async fn acquire(
         spacing.as_secs_f64(),
         probe,
         policy.probe_lease.as_secs_f64(),
-        now
+        now,
+        WINDOW.as_secs_f64()
     )
     .execute(&mut *tx)
     .await?;
@@ -332,6 +342,39 @@ mod tests {
                 .unwrap(),
             Permit::Go { probe: false }
         ));
+    }
+
+    /// Callers that come back late (their waits are jittered) take the slots they missed,
+    /// back to back, up to one jitter window; an idle host gives no larger burst.
+    #[sqlx::test(migrator = "crate::db::MIGRATOR")]
+    async fn late_callers_keep_the_pace_without_bursting_after_idle(pool: PgPool) {
+        let p = policy();
+        let go = |at| {
+            let pool = pool.clone();
+            async move {
+                matches!(
+                    acquire(&pool, "d.example", 600, &p, at).await.unwrap(),
+                    Permit::Go { .. }
+                )
+            }
+        };
+        let t = Utc::now();
+        // 600 a minute: one slot each 100 ms; the window is 200 ms.
+        assert!(go(t).await);
+        // The next slot opened at +100 ms; a caller arriving at +250 ms takes it, and the one
+        // at +200 ms it made room for, at once; the third waits for +300 ms.
+        assert!(go(t + ms(250)).await);
+        assert!(go(t + ms(251)).await);
+        assert!(!go(t + ms(252)).await);
+        assert!(go(t + ms(300)).await);
+        // After ten idle seconds, ten callers at once: three go (the slot that is due and the
+        // two of the window), not a hundred.
+        let later = t + ms(10_000);
+        let mut went = 0;
+        for _ in 0..10 {
+            went += usize::from(go(later).await);
+        }
+        assert_eq!(went, 3);
     }
 
     #[sqlx::test(migrator = "crate::db::MIGRATOR")]
