@@ -426,7 +426,7 @@ pub(super) async fn insert(
            FROM unnest($1::uuid[], $4::text[], $5::jsonb[], $6::int2[], $7::int4[],
                        $8::timestamptz[], $9::int4[], $10::text[]) WITH ORDINALITY
                 AS u(id, kind, args, priority, max_attempts, run_at, timeout_ms, idempotency_key, ord)
-           ON CONFLICT (tenant_id, idempotency_key) DO NOTHING
+           ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
            RETURNING id, run_at, created_at"#,
         &columns.ids,
         tenant_id,
