@@ -119,7 +119,8 @@ pub struct Proc {
 }
 
 impl Proc {
-    fn spawn(mut cmd: Command) -> anyhow::Result<Self> {
+    /// Spawns `cmd`, keeping its output lines; the process is killed when this is dropped.
+    pub fn spawn(mut cmd: Command) -> anyhow::Result<Self> {
         cmd.stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true);
