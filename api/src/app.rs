@@ -12,8 +12,11 @@ use std::{sync::Arc, time::Duration};
 
 use jobs::queue::{CompletionHook, Notifier};
 use poem::{
-    Endpoint, EndpointExt, IntoEndpoint, Route, get,
+    Endpoint, EndpointExt, IntoEndpoint, IntoResponse, Route,
+    endpoint::make_sync,
+    get,
     middleware::{Cors, RequestId, ReuseId},
+    web::Html,
 };
 use poem_openapi::OpenApiService;
 use sqlx::PgPool;
@@ -178,13 +181,16 @@ pub fn api_service() -> OpenApiService<Apis, ()> {
          the `correlation_id` of the jobs the request enqueues.",
     )
     .server(API_PREFIX)
+    .license(
+        poem_openapi::LicenseObject::new(env!("CARGO_PKG_LICENSE"))
+            .url("https://www.apache.org/licenses/LICENSE-2.0"),
+    )
 }
 
-/// The spec as committed in `openapi/openapi.json` (pretty JSON and a final newline).
+/// The spec as served and committed in `openapi/openapi.json`: poem-openapi's document made
+/// ready for client generators ([`crate::openapi::polish`]), pretty JSON and a final newline.
 pub fn spec_json() -> String {
-    let mut spec = api_service().spec();
-    spec.push('\n');
-    spec
+    crate::openapi::polish(&api_service().spec())
 }
 
 /// Everything [`build`] needs.
@@ -204,8 +210,11 @@ pub struct AppParts {
 /// health probes and `/metrics`, with every layer.
 pub fn build(parts: AppParts) -> impl Endpoint<Output = poem::Response> + 'static {
     let api = api_service();
-    let spec = api.spec_endpoint();
-    let docs = api.swagger_ui();
+    let raw = api.spec();
+    let spec = Arc::new(crate::openapi::polish(&raw));
+    // Swagger UI embeds the document in its page: the polished one, like the served file.
+    let docs = Arc::new(api.swagger_ui_html().replacen(&raw, &spec, 1));
+    drop(raw);
     let authenticator = parts.state.authenticator.clone();
     let trusted_proxies = parts.state.trusted_proxies.clone();
     let limit = Limit {
@@ -227,9 +236,15 @@ pub fn build(parts: AppParts) -> impl Endpoint<Output = poem::Response> + 'stati
             ])
     });
     Route::new()
-        .at(format!("{API_PREFIX}/openapi.json"), spec)
+        .at(
+            format!("{API_PREFIX}/openapi.json"),
+            get(make_sync(move |_| {
+                spec.to_string()
+                    .with_content_type("application/json; charset=utf-8")
+            })),
+        )
         .nest(API_PREFIX, api.into_endpoint().with(limit))
-        .nest("/docs", docs)
+        .at("/docs", get(make_sync(move |_| Html(docs.to_string()))))
         .at("/dashboard", get(dashboard::page))
         .at("/health/live", get(health::live))
         .at("/health/ready", get(health::ready))

@@ -20,6 +20,7 @@ pub mod limits;
 pub mod metrics;
 pub mod middleware;
 pub mod models;
+pub mod openapi;
 pub mod problem;
 pub mod proxies;
 pub mod routes;

@@ -214,6 +214,11 @@ async fn queues_workers_health_and_metrics_report_the_fleet() {
         .await
         .unwrap();
     assert_eq!(spec.status(), 200);
+    assert_eq!(
+        spec.text().await.unwrap(),
+        include_str!("../../openapi/openapi.json"),
+        "the served document is the committed one"
+    );
     let docs = app
         .http
         .get(format!("{}/docs", app.base))
@@ -221,6 +226,11 @@ async fn queues_workers_health_and_metrics_report_the_fleet() {
         .await
         .unwrap();
     assert_eq!(docs.status(), 200);
+    let page = docs.text().await.unwrap();
+    assert!(
+        page.contains("SwaggerUIBundle") && page.contains("x-sse-data"),
+        "Swagger UI shows the same (polished) document"
+    );
 }
 
 #[tokio::test]

@@ -582,7 +582,7 @@ impl TryFrom<CostParams> for budgets::CostFilter {
     fn try_from(p: CostParams) -> Result<Self, FieldError> {
         let entry = p.entry.filter(|e| !e.is_empty());
         if let Some(e) = &entry
-            && !matches!(e.as_str(), "reserve" | "settle" | "release")
+            && !budgets::COST_ENTRIES.contains(&e.as_str())
         {
             return Err(FieldError::new(
                 "entry",

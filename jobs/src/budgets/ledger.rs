@@ -72,6 +72,10 @@ pub struct CostEntry {
     pub note: Option<String>,
 }
 
+/// The kinds of ledger entry: a reservation before a paid call, its settlement at the real
+/// cost, or its release when the call was not made.
+pub const COST_ENTRIES: [&str; 3] = ["reserve", "settle", "release"];
+
 /// Filters of the ledger.
 #[derive(Debug, Clone, Default)]
 pub struct CostFilter {

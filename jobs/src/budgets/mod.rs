@@ -38,7 +38,7 @@ mod ledger;
 mod parking;
 mod spend;
 
-pub use ledger::{CostEntry, CostFilter, CostPage, CostTotals, costs};
+pub use ledger::{COST_ENTRIES, CostEntry, CostFilter, CostPage, CostTotals, costs};
 pub use parking::parked_on;
 pub use spend::{
     BudgetError, DEFAULT_HOLD, Reservation, SpendRequest, Usage, paid_call, release_expired,
