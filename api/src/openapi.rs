@@ -11,8 +11,9 @@
 //!   `x-sse-data` names the schema of each event's `data`;
 //! - a PATCH field documented "null …" (clears it) gets `nullable: true`;
 //! - query parameters that take one of a fixed set of names get that set as an `enum` (the
-//!   routes parse them by hand, to answer 422 with the field's path), and ids in paths and
-//!   queries get `format: uuid`;
+//!   routes parse them by hand, to answer 422 with the field's path; a job's `kind` in answers
+//!   gets the same `enum` as the `GET /jobs` filter), and ids in paths and queries get
+//!   `format: uuid`;
 //! - operations that take no API key say so (`security: []`);
 //! - the headers every answer may carry are declared: `X-Request-Id`, the `RateLimit-*` trio,
 //!   and `Retry-After` on 429 and 503;
@@ -86,6 +87,12 @@ pub fn polish(spec: &str) -> String {
         }
     }
     nullable_patch_fields(&mut doc);
+    // A job's kind is one of the kinds this build runs, as the `kind` filter of `GET /jobs` is.
+    if let Some(kind) = doc.pointer_mut("/components/schemas/Job/properties/kind")
+        && let Some((_, _, kinds)) = enums.iter().find(|(p, n, _)| *p == "/jobs" && *n == "kind")
+    {
+        kind["enum"] = json!(kinds);
+    }
     doc["components"]["headers"] = header_components();
     doc["servers"] = json!([{
         "url": format!("{{scheme}}://{{host}}{API_PREFIX}"),

@@ -128,6 +128,10 @@ fn named_values_and_ids_are_typed_in_parameters() {
     }
     assert_eq!(param("/leads", "status")["enum"][0], "new");
     assert_eq!(
+        doc["components"]["schemas"]["Job"]["properties"]["kind"]["enum"],
+        param("/jobs", "kind")["enum"]
+    );
+    assert_eq!(
         param("/costs", "entry")["enum"],
         json!(["reserve", "settle", "release"])
     );
