@@ -122,6 +122,10 @@ pub struct LlmSettings {
     /// `LLM_ALLOW_PRIVATE` (default false): let this client reach a private or loopback
     /// endpoint (a local model) without opening private networks to tenants' jobs.
     pub allow_private: bool,
+    /// `LLM_RATE_LIMIT_PER_MIN` (default none): calls a minute to the provider across the whole
+    /// fleet, paced like an outbound host (`llm:<provider>` in [`crate::sources::hosts`]); a
+    /// call that must wait snoozes its job without spending an attempt or money.
+    pub rate_limit_per_min: Option<i32>,
 }
 
 impl fmt::Debug for LlmSettings {
@@ -136,6 +140,7 @@ impl fmt::Debug for LlmSettings {
             .field("response_format", &self.response_format)
             .field("prices", &self.prices)
             .field("allow_private", &self.allow_private)
+            .field("rate_limit_per_min", &self.rate_limit_per_min)
             .finish()
     }
 }
@@ -153,6 +158,7 @@ impl Default for LlmSettings {
             response_format: ResponseFormat::JsonSchema,
             prices: Prices::default(),
             allow_private: false,
+            rate_limit_per_min: None,
         }
     }
 }
@@ -246,12 +252,21 @@ impl LlmSettings {
             response_format,
             prices,
             allow_private: config::flag("LLM_ALLOW_PRIVATE", false)?,
+            rate_limit_per_min: match config::number("LLM_RATE_LIMIT_PER_MIN", 0, 0..=100_000)? {
+                0 => None,
+                n => Some(n as i32),
+            },
         })
     }
 
     /// Whether an LLM is configured.
     pub fn enabled(&self) -> bool {
         self.base_url.is_some()
+    }
+
+    /// The key of the provider's pace among the outbound hosts.
+    pub fn pace_key(&self) -> String {
+        format!("llm:{}", self.provider)
     }
 
     /// The configured model's price.

@@ -17,7 +17,10 @@
 //!
 //! Failures: 429 (honouring `Retry-After`), 408, 5xx, timeouts and network errors are retried
 //! with backoff; other 4xx (a bad key, an unknown model) and an unknown ruleset fail for good.
-//! An exhausted budget parks the job (no attempt spent).
+//! An exhausted budget parks the job (no attempt spent). With `LLM_RATE_LIMIT_PER_MIN` every
+//! call first takes a slot of the provider's pace across the fleet (a job that must wait longer
+//! than a second snoozes, spending nothing), and a 429's `Retry-After` pauses the provider for
+//! every worker.
 //!
 //! The result (what workflow steps read) is the verdict: `signal_id`, `category`, `confidence`,
 //! `score`, `relevant`, `method`, `low_confidence`, `ruleset_id`, `ruleset_version`, `llm`,
@@ -26,6 +29,7 @@
 use std::{future::Future, sync::Arc, time::Duration};
 
 use apalis_core::task::data::Data;
+use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sqlx::PgPool;
@@ -44,6 +48,7 @@ use crate::{
     llm::{self, Answer, CallFailure, LlmClient, Message, TokenUsage},
     memo::{Lookup, Memo, MemoKey},
     queue::{JobContext, JobError},
+    sources::hosts::{self, HostPolicy, Permit},
 };
 
 /// The most characters of a signal sent to the LLM (title and text).
@@ -522,6 +527,12 @@ async fn paid_call(
         job_id: Some(at.job_id),
         estimate_micros: price.cost(estimated.prompt_tokens, estimated.completion_tokens),
     };
+    let pace = settings
+        .rate_limit_per_min
+        .map(|per_min| (settings.pace_key(), per_min));
+    if let Some((key, per_min)) = &pace {
+        take_llm_slot(&ctx.pool, key, *per_min).await?;
+    }
     let hold = settings.timeout + Duration::from_secs(60);
     let called = budgets::paid_call(&ctx.pool, &request, hold, || async {
         let reply = client.chat(messages, categories, idempotency_key).await?;
@@ -553,6 +564,10 @@ async fn paid_call(
         Err(failure) => {
             metrics::counter!("classify_llm_calls_total", "outcome" => failure.outcome)
                 .increment(1);
+            // The provider's 429 is about the account, not this call: pause every worker.
+            if let (Some((key, _)), Some(wait)) = (&pace, failure.retry_after) {
+                hosts::block(&ctx.pool, key, wait, Utc::now()).await?;
+            }
             Err(if failure.retryable {
                 JobError::Retry {
                     message: failure.message,
@@ -561,6 +576,28 @@ async fn paid_call(
             } else {
                 JobError::permanent(failure.message)
             })
+        }
+    }
+}
+
+/// The longest pace wait spent asleep in the job; a longer one snoozes it.
+const SLOT_WAIT_IN_JOB: Duration = Duration::from_secs(1);
+
+/// A slot of the provider's fleet-wide pace (`LLM_RATE_LIMIT_PER_MIN`): a wait of up to
+/// [`SLOT_WAIT_IN_JOB`] is slept here; a longer one (or a provider's 429 still in force)
+/// snoozes the job, which spends neither an attempt nor money.
+async fn take_llm_slot(pool: &PgPool, key: &str, per_min: i32) -> Result<(), JobError> {
+    let policy = HostPolicy::default();
+    loop {
+        match hosts::acquire(pool, key, per_min, &policy, Utc::now()).await? {
+            Permit::Go { .. } => return Ok(()),
+            Permit::Wait { delay, .. } if delay <= SLOT_WAIT_IN_JOB => {
+                tokio::time::sleep(delay).await;
+            }
+            Permit::Wait { delay, reason } => {
+                metrics::counter!("classify_llm_snoozed_total", "reason" => reason).increment(1);
+                return Err(JobError::snooze(format!("{reason} on {key}"), delay));
+            }
         }
     }
 }

@@ -105,6 +105,7 @@ fn settings_debug_hides_the_key() {
         response_format: ResponseFormat::JsonSchema,
         prices: Prices::default(),
         allow_private: false,
+        rate_limit_per_min: None,
     };
     assert!(!format!("{s:?}").contains("hunter2"));
 }

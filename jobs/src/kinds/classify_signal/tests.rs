@@ -162,6 +162,7 @@ fn settings(server: &MockServer) -> LlmSettings {
         response_format: ResponseFormat::JsonSchema,
         prices: Prices::parse(&serde_json::to_string(&prices).unwrap()).unwrap(),
         allow_private: true,
+        rate_limit_per_min: None,
     }
 }
 
@@ -680,4 +681,89 @@ async fn the_estimate_reads_the_sources_history_and_the_budgets_left(pool: PgPoo
         .await
         .unwrap_err();
     assert!(matches!(err, DomainError::Invalid(f) if f.path == "expected_items"));
+}
+
+/// `LLM_RATE_LIMIT_PER_MIN`: every call takes a slot of the provider's pace, shared through the
+/// database by every worker; a job that would wait long snoozes before spending anything, and a
+/// provider's 429 pauses the provider for every job.
+#[sqlx::test(migrator = "crate::db::MIGRATOR")]
+async fn the_providers_pace_is_shared_and_a_429_pauses_every_job(pool: PgPool) {
+    let w = World::new(pool).await;
+    let paced = |server: &MockServer, per_min| {
+        let mut s = settings(server);
+        s.rate_limit_per_min = Some(per_min);
+        ClassifyContext::new(w.pool.clone(), LlmClient::new(s, true))
+    };
+    let forget = async || {
+        for table in ["classifications", "classification_memo"] {
+            sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table}")))
+                .execute(&w.pool)
+                .await
+                .unwrap();
+        }
+    };
+    let reservations = async || w.count("SELECT count(*) FROM budget_reservations").await;
+    let server = MockServer::start().await;
+    answers(completion(SOLAR, 120, 30)).mount(&server).await;
+
+    // Six a minute: the first call goes; the same question asked again at once (another
+    // worker, the answer forgotten) must wait ~10 s, so it snoozes without asking or reserving.
+    let out = w.run(&paced(&server, 6), UNDECIDED.0, None).await.unwrap();
+    assert_eq!(out["llm"], "paid");
+    let reserved = reservations().await;
+    forget().await;
+    let err = w
+        .run(&paced(&server, 6), UNDECIDED.0, None)
+        .await
+        .unwrap_err();
+    match &err {
+        JobError::Snooze { reason, delay } => {
+            assert_eq!(reason, "rate_limit on llm:openai");
+            assert!(
+                *delay > Duration::from_secs(8) && *delay < Duration::from_secs(11),
+                "{delay:?}"
+            );
+        }
+        other => panic!("expected a snooze, got {other:?}"),
+    }
+    assert_eq!(server.received_requests().await.unwrap().len(), 1);
+    assert_eq!(
+        reservations().await,
+        reserved,
+        "nothing reserved for a call not made"
+    );
+    assert_eq!(
+        w.count("SELECT count(*) FROM classification_memo").await,
+        0,
+        "the question is free for the next attempt"
+    );
+
+    // A 429 with Retry-After: the job retries, and every other job on the provider snoozes
+    // until the pause ends, without a request.
+    let limited = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "30"))
+        .mount(&limited)
+        .await;
+    sqlx::query("DELETE FROM hosts")
+        .execute(&w.pool)
+        .await
+        .unwrap();
+    let err = w
+        .run(&paced(&limited, 6000), UNDECIDED.0, None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, JobError::Retry { retry_after: Some(d), .. } if d == Duration::from_secs(30)),
+        "{err:?}"
+    );
+    let err = w
+        .run(&paced(&limited, 6000), UNDECIDED.0, None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, JobError::Snooze { reason, delay } if reason == "retry_after on llm:openai" && *delay > Duration::from_secs(25)),
+        "{err:?}"
+    );
+    assert_eq!(limited.received_requests().await.unwrap().len(), 1);
 }
