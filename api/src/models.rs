@@ -155,6 +155,28 @@ pub struct JobOptions {
     /// second one. 1 to 200 printable characters.
     #[oai(validator(min_length = 1, max_length = 200))]
     pub idempotency_key: Option<String>,
+    /// While a job of this tenant with this key is queued, running or waiting for a retry,
+    /// enqueueing returns that job (200) and inserts nothing; race-free under concurrent calls.
+    /// 1 to 200 printable characters. At most one of `idempotency_key`, `singleton_key` and
+    /// `debounce`.
+    #[oai(validator(min_length = 1, max_length = 200))]
+    pub singleton_key: Option<String>,
+    /// Coalesce bursts: the job starts `window_ms` after the last enqueue with the same key, with
+    /// the newest args; until it starts, each enqueue replaces it (200, the same job id). Not
+    /// with `run_at`.
+    pub debounce: Option<DebounceSchema>,
+}
+
+/// A debounce window.
+#[derive(Object)]
+#[oai(rename = "Debounce")]
+pub struct DebounceSchema {
+    /// The key (per tenant), 1 to 200 printable characters.
+    #[oai(validator(min_length = 1, max_length = 200))]
+    pub key: String,
+    /// How long after the last enqueue the job starts: 1 ms to 1 day.
+    #[oai(validator(minimum(value = "1"), maximum(value = "86400000")))]
+    pub window_ms: i64,
 }
 
 /// A `noop` job: succeeds, optionally after sleeping or after failing its first attempts.
@@ -395,6 +417,10 @@ pub struct Job {
     pub timeout_ms: Option<i32>,
     /// The enqueuer's idempotency key.
     pub idempotency_key: Option<String>,
+    /// Its singleton key: no other job with it is queued or running meanwhile.
+    pub singleton_key: Option<String>,
+    /// Its debounce key: enqueues with it replace this job until it starts.
+    pub debounce_key: Option<String>,
     /// The `X-Request-Id` of the call that enqueued it.
     pub correlation_id: Option<String>,
     /// The handler's result, once succeeded.
@@ -433,6 +459,8 @@ impl From<queue::Job> for Job {
             run_at: j.run_at,
             timeout_ms: j.timeout_ms,
             idempotency_key: j.idempotency_key,
+            singleton_key: j.singleton_key,
+            debounce_key: j.debounce_key,
             correlation_id: j.correlation_id,
             result: j.result,
             last_error: j.last_error,

@@ -41,7 +41,9 @@ impl JobsApi {
     ///
     /// Validates the job against its kind and enqueues it. The request's `X-Request-Id` becomes
     /// the job's `correlation_id`. With an `idempotency_key` this tenant used before, nothing is
-    /// enqueued and the existing job is returned with 200. Needs the operator role.
+    /// enqueued and the existing job is returned with 200; likewise with a `singleton_key` whose
+    /// job is still queued or running, and with a `debounce` key whose job has not started (it
+    /// now has these args and starts at the end of the new window). Needs the operator role.
     #[oai(path = "/jobs", method = "post", operation_id = "createJob")]
     async fn create(
         &self,

@@ -23,7 +23,8 @@ pub async fn get(pool: &PgPool, tenant_id: Uuid, id: Uuid) -> Result<Job, Domain
         r#"SELECT id, tenant_id, kind, args, state AS "state: StoredState", priority, attempt,
                   max_attempts, run_at, timeout_ms, idempotency_key, correlation_id, result,
                   errors, locked_by, lease_expires_at, cancel_requested, created_at,
-                  started_at, finished_at, run_id, step, item, parked_on, parked_reason
+                  started_at, finished_at, run_id, step, item, parked_on, parked_reason,
+                      singleton_key, debounce_key
            FROM jobs WHERE id = $1 AND tenant_id = $2"#,
         id,
         tenant_id
@@ -59,7 +60,8 @@ pub async fn list(
         r#"SELECT id, tenant_id, kind, args, state AS "state: StoredState", priority, attempt,
                   max_attempts, run_at, timeout_ms, idempotency_key, correlation_id, result,
                   errors, locked_by, lease_expires_at, cancel_requested, created_at,
-                  started_at, finished_at, run_id, step, item, parked_on, parked_reason
+                  started_at, finished_at, run_id, step, item, parked_on, parked_reason,
+                      singleton_key, debounce_key
            FROM jobs
            WHERE tenant_id = $1
              AND ($2::text IS NULL OR kind = $2)
@@ -92,7 +94,8 @@ async fn lock(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid) -> Result<JobR
         r#"SELECT id, tenant_id, kind, args, state AS "state: StoredState", priority, attempt,
                   max_attempts, run_at, timeout_ms, idempotency_key, correlation_id, result,
                   errors, locked_by, lease_expires_at, cancel_requested, created_at,
-                  started_at, finished_at, run_id, step, item, parked_on, parked_reason
+                  started_at, finished_at, run_id, step, item, parked_on, parked_reason,
+                      singleton_key, debounce_key
            FROM jobs WHERE id = $1 AND tenant_id = $2 FOR UPDATE"#,
         id,
         tenant_id
@@ -208,7 +211,7 @@ pub async fn cancel(
                              attempt, max_attempts, run_at, timeout_ms, idempotency_key,
                              correlation_id, result, errors, locked_by, lease_expires_at,
                              cancel_requested, created_at, started_at, finished_at, run_id, step,
-                             item, parked_on, parked_reason"#,
+                             item, parked_on, parked_reason, singleton_key, debounce_key"#,
                 id
             )
             .fetch_one(&mut *conn)
@@ -226,7 +229,7 @@ pub async fn cancel(
                              attempt, max_attempts, run_at, timeout_ms, idempotency_key,
                              correlation_id, result, errors, locked_by, lease_expires_at,
                              cancel_requested, created_at, started_at, finished_at, run_id, step,
-                             item, parked_on, parked_reason"#,
+                             item, parked_on, parked_reason, singleton_key, debounce_key"#,
                 id
             )
             .fetch_one(&mut *conn)
@@ -278,7 +281,8 @@ pub async fn retry(
            RETURNING id, tenant_id, kind, args, state AS "state: StoredState", priority, attempt,
                      max_attempts, run_at, timeout_ms, idempotency_key, correlation_id, result,
                      errors, locked_by, lease_expires_at, cancel_requested, created_at,
-                     started_at, finished_at, run_id, step, item, parked_on, parked_reason"#,
+                     started_at, finished_at, run_id, step, item, parked_on, parked_reason,
+                      singleton_key, debounce_key"#,
         id
     )
     .fetch_one(&mut *conn)

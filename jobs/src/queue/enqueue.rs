@@ -26,6 +26,8 @@ pub const MAX_ATTEMPTS: i32 = 100;
 pub const MAX_IDEMPOTENCY_KEY: usize = 200;
 /// Most jobs in one batch.
 pub const MAX_BATCH: usize = 1000;
+/// Longest debounce window (1 day).
+pub const MAX_DEBOUNCE_MS: i64 = 86_400_000;
 
 /// A validated job, ready to insert.
 #[derive(Debug, Clone, PartialEq)]
@@ -37,6 +39,19 @@ pub struct NewJob {
     max_attempts: i32,
     timeout_ms: Option<i32>,
     idempotency_key: Option<String>,
+    singleton_key: Option<String>,
+    debounce: Option<Debounce>,
+}
+
+/// A debounce: enqueues with the same key replace the waiting job until it starts, and it starts
+/// `window_ms` after the last of them.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Debounce {
+    /// The key (per tenant).
+    pub key: String,
+    /// How long after the last enqueue the job starts, 1 ms to 1 day.
+    pub window_ms: i64,
 }
 
 #[derive(Deserialize)]
@@ -55,6 +70,10 @@ struct Request {
     timeout_ms: Option<i32>,
     #[serde(default)]
     idempotency_key: Option<String>,
+    #[serde(default)]
+    singleton_key: Option<String>,
+    #[serde(default)]
+    debounce: Option<Debounce>,
 }
 
 impl NewJob {
@@ -71,6 +90,8 @@ impl NewJob {
             max_attempts: K::MAX_ATTEMPTS,
             timeout_ms: None,
             idempotency_key: None,
+            singleton_key: None,
+            debounce: None,
         })
     }
 
@@ -85,6 +106,8 @@ impl NewJob {
             max_attempts: kind.max_attempts,
             timeout_ms: None,
             idempotency_key: None,
+            singleton_key: None,
+            debounce: None,
         })
     }
 
@@ -132,8 +155,16 @@ impl NewJob {
             Some(t) => job.timeout_ms(t)?,
             None => job,
         };
-        match req.idempotency_key {
-            Some(k) => job.idempotency_key(k),
+        let job = match req.idempotency_key {
+            Some(k) => job.idempotency_key(k)?,
+            None => job,
+        };
+        let job = match req.singleton_key {
+            Some(k) => job.singleton_key(k)?,
+            None => job,
+        };
+        match req.debounce {
+            Some(d) => job.debounce(d),
             None => Ok(job),
         }
     }
@@ -207,15 +238,61 @@ impl NewJob {
 
     /// Makes the enqueue idempotent: the same key again (same tenant) returns the first job.
     pub fn idempotency_key(mut self, key: impl Into<String>) -> Result<Self, FieldError> {
-        let key = key.into();
-        if key.is_empty() || key.len() > MAX_IDEMPOTENCY_KEY || key.chars().any(char::is_control) {
+        self.idempotency_key = Some(checked_key("idempotency_key", key.into())?);
+        self.one_dedupe_rule("idempotency_key")?;
+        Ok(self)
+    }
+
+    /// Makes the job a singleton: while a job of this tenant with `key` is queued, running or
+    /// waiting for a retry, enqueueing returns that one and inserts nothing.
+    pub fn singleton_key(mut self, key: impl Into<String>) -> Result<Self, FieldError> {
+        self.singleton_key = Some(checked_key("singleton_key", key.into())?);
+        self.one_dedupe_rule("singleton_key")?;
+        Ok(self)
+    }
+
+    /// Debounces the job: it starts `window_ms` after the last enqueue with the same key, with
+    /// the newest args; enqueues meanwhile replace it.
+    pub fn debounce(mut self, debounce: Debounce) -> Result<Self, FieldError> {
+        let key = checked_key("debounce.key", debounce.key)?;
+        if !(1..=MAX_DEBOUNCE_MS).contains(&debounce.window_ms) {
             return Err(FieldError::new(
-                "idempotency_key",
-                format!("expected 1 to {MAX_IDEMPOTENCY_KEY} printable characters"),
+                "debounce.window_ms",
+                format!("expected 1 to {MAX_DEBOUNCE_MS}"),
             ));
         }
-        self.idempotency_key = Some(key);
+        if self.run_at.is_some() {
+            return Err(FieldError::new(
+                "run_at",
+                "a debounced job starts at the end of its window: give one or the other",
+            ));
+        }
+        self.debounce = Some(Debounce {
+            key,
+            window_ms: debounce.window_ms,
+        });
+        self.one_dedupe_rule("debounce")?;
         Ok(self)
+    }
+
+    /// At most one of an idempotency key, a singleton key and a debounce: each decides alone
+    /// what a repeat does.
+    fn one_dedupe_rule(&self, field: &str) -> Result<(), FieldError> {
+        let rules = usize::from(self.idempotency_key.is_some())
+            + usize::from(self.singleton_key.is_some())
+            + usize::from(self.debounce.is_some());
+        if rules > 1 {
+            return Err(FieldError::new(
+                field,
+                "give at most one of idempotency_key, singleton_key and debounce",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Whether the job goes in with the batch insert (no singleton key, no debounce).
+    fn batched(&self) -> bool {
+        self.singleton_key.is_none() && self.debounce.is_none()
     }
 
     /// The kind's name.
@@ -258,6 +335,8 @@ impl NewJob {
             run_at,
             timeout_ms: self.timeout_ms,
             idempotency_key: self.idempotency_key.clone(),
+            singleton_key: self.singleton_key.clone(),
+            debounce_key: self.debounce.as_ref().map(|d| d.key.clone()),
             correlation_id: correlation_id.map(str::to_owned),
             result: None,
             last_error: None,
@@ -290,12 +369,46 @@ pub struct Enqueued {
 /// with the rest of its change or not at all. A job whose idempotency key this tenant used before
 /// is not inserted again; the existing one is returned with `created: false`. Results are in
 /// the order of `jobs`. Call [`Notifier::wake`] after the commit.
+///
+/// A singleton or debounced job goes in by a statement of its own ([`singleton`],
+/// [`debounced`]), in order with the rest of the batch.
 pub async fn enqueue(
     conn: &mut PgConnection,
     tenant_id: Uuid,
     correlation_id: Option<&str>,
     jobs: &[NewJob],
 ) -> Result<Vec<Enqueued>, DomainError> {
+    if jobs.iter().all(NewJob::batched) {
+        return enqueue_batched(conn, tenant_id, correlation_id, jobs).await;
+    }
+    let batched: Vec<NewJob> = jobs.iter().filter(|j| j.batched()).cloned().collect();
+    let mut batched = enqueue_batched(conn, tenant_id, correlation_id, &batched)
+        .await?
+        .into_iter();
+    let mut out = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        out.push(if job.batched() {
+            batched
+                .next()
+                .ok_or_else(|| DomainError::Conflict("a batched job went missing".into()))?
+        } else if job.singleton_key.is_some() {
+            singleton(conn, tenant_id, correlation_id, job).await?
+        } else {
+            debounced(conn, tenant_id, correlation_id, job).await?
+        });
+    }
+    Ok(out)
+}
+
+async fn enqueue_batched(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    correlation_id: Option<&str>,
+    jobs: &[NewJob],
+) -> Result<Vec<Enqueued>, DomainError> {
+    if jobs.is_empty() {
+        return Ok(Vec::new());
+    }
     let columns = Columns::new(jobs.iter().cloned());
     let ids = columns.ids.clone();
     let inserted = insert(conn, tenant_id, correlation_id, None, columns).await?;
@@ -317,7 +430,8 @@ pub async fn enqueue(
             r#"SELECT id, tenant_id, kind, args, state AS "state: StoredState", priority, attempt,
                       max_attempts, run_at, timeout_ms, idempotency_key, correlation_id, result,
                       errors, locked_by, lease_expires_at, cancel_requested, created_at,
-                      started_at, finished_at, run_id, step, item, parked_on, parked_reason
+                      started_at, finished_at, run_id, step, item, parked_on, parked_reason,
+                      singleton_key, debounce_key
                FROM jobs WHERE tenant_id = $1 AND idempotency_key = ANY($2)"#,
             tenant_id,
             &replayed
@@ -355,6 +469,149 @@ pub async fn enqueue(
                 })
         })
         .collect()
+}
+
+/// A dedupe key: 1 to [`MAX_IDEMPOTENCY_KEY`] printable characters.
+fn checked_key(field: &str, key: String) -> Result<String, FieldError> {
+    if key.is_empty() || key.len() > MAX_IDEMPOTENCY_KEY || key.chars().any(char::is_control) {
+        return Err(FieldError::new(
+            field,
+            format!("expected 1 to {MAX_IDEMPOTENCY_KEY} printable characters"),
+        ));
+    }
+    Ok(key)
+}
+
+/// How many times a singleton enqueue looks again when the job it collided with finished
+/// between the insert and the read.
+const SINGLETON_TRIES: usize = 3;
+
+/// Inserts a singleton job unless one with its key is queued, running or waiting for a retry;
+/// then that one is the answer (`created: false`). The unique index decides, so of concurrent
+/// enqueues exactly one inserts.
+async fn singleton(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    correlation_id: Option<&str>,
+    job: &NewJob,
+) -> Result<Enqueued, DomainError> {
+    let key = job.singleton_key.as_deref().unwrap_or_default();
+    for _ in 0..SINGLETON_TRIES {
+        let id = Uuid::now_v7();
+        let inserted = sqlx::query_as!(
+            Inserted,
+            r#"INSERT INTO jobs (id, tenant_id, kind, args, priority, max_attempts, run_at,
+                                 timeout_ms, correlation_id, singleton_key)
+               VALUES ($1, $2, $3, $4, $5, $6, coalesce($7, now()), $8, $9, $10)
+               ON CONFLICT (tenant_id, singleton_key)
+                  WHERE singleton_key IS NOT NULL AND state IN ('available', 'running', 'failed')
+                  DO NOTHING
+               RETURNING id, run_at, created_at"#,
+            id,
+            tenant_id,
+            job.kind,
+            job.args,
+            job.priority,
+            job.max_attempts,
+            job.run_at,
+            job.timeout_ms,
+            correlation_id,
+            key
+        )
+        .fetch_optional(&mut *conn)
+        .await?;
+        if let Some(row) = inserted {
+            return Ok(Enqueued {
+                job: job.inserted(
+                    row.id,
+                    correlation_id,
+                    row.run_at,
+                    row.created_at,
+                    Utc::now(),
+                ),
+                created: true,
+            });
+        }
+        let existing = sqlx::query_as!(
+            JobRow,
+            r#"SELECT id, tenant_id, kind, args, state AS "state: StoredState", priority, attempt,
+                      max_attempts, run_at, timeout_ms, idempotency_key, correlation_id, result,
+                      errors, locked_by, lease_expires_at, cancel_requested, created_at,
+                      started_at, finished_at, run_id, step, item, parked_on, parked_reason,
+                      singleton_key, debounce_key
+               FROM jobs
+               WHERE tenant_id = $1 AND singleton_key = $2
+                 AND state IN ('available', 'running', 'failed')"#,
+            tenant_id,
+            key
+        )
+        .fetch_optional(&mut *conn)
+        .await?;
+        if let Some(row) = existing {
+            return Ok(Enqueued {
+                job: row.into(),
+                created: false,
+            });
+        }
+    }
+    Err(DomainError::Conflict(format!(
+        "singleton key {key:?} is changing hands under concurrent requests; try again"
+    )))
+}
+
+/// Inserts a debounced job to start at the end of its window, or — while one with its key waits
+/// to start — gives that one these args and moves its start to the end of the new window
+/// (`created: false`). A job with the key but of another kind is a conflict.
+async fn debounced(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    correlation_id: Option<&str>,
+    job: &NewJob,
+) -> Result<Enqueued, DomainError> {
+    let Some(debounce) = &job.debounce else {
+        return Err(DomainError::Conflict("not a debounced job".into()));
+    };
+    let row = sqlx::query!(
+        r#"INSERT INTO jobs (id, tenant_id, kind, args, priority, max_attempts, run_at,
+                             timeout_ms, correlation_id, debounce_key)
+           VALUES ($1, $2, $3, $4, $5, $6, now() + make_interval(secs => $7), $8, $9, $10)
+           ON CONFLICT (tenant_id, debounce_key)
+              WHERE debounce_key IS NOT NULL AND state = 'available' AND attempt = 0
+              DO UPDATE SET args = EXCLUDED.args, run_at = EXCLUDED.run_at,
+                            priority = EXCLUDED.priority, max_attempts = EXCLUDED.max_attempts,
+                            timeout_ms = EXCLUDED.timeout_ms,
+                            correlation_id = EXCLUDED.correlation_id
+              WHERE jobs.kind = EXCLUDED.kind
+           RETURNING id, run_at, created_at, (xmax = 0) AS "created!""#,
+        Uuid::now_v7(),
+        tenant_id,
+        job.kind,
+        job.args,
+        job.priority,
+        job.max_attempts,
+        debounce.window_ms as f64 / 1000.0,
+        job.timeout_ms,
+        correlation_id,
+        debounce.key
+    )
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or_else(|| {
+        DomainError::Conflict(format!(
+            "debounce key {:?} is held by a waiting job of another kind",
+            debounce.key
+        ))
+    })?;
+    Ok(Enqueued {
+        job: job.inserted(
+            row.id,
+            correlation_id,
+            row.run_at,
+            row.created_at,
+            Utc::now(),
+        ),
+        created: row.created,
+    })
 }
 
 /// The jobs of one insert, column by column, as `unnest` reads them.
@@ -499,131 +756,4 @@ impl Notifier {
 }
 
 #[cfg(test)]
-mod tests {
-    use serde_json::json;
-
-    use super::*;
-
-    #[test]
-    fn requests_are_parsed_with_paths() {
-        let job =
-            NewJob::parse(json!({"kind": "noop", "args": {"sleep_ms": 5}, "priority": 3})).unwrap();
-        assert_eq!((job.kind, job.priority), ("noop", 3));
-        assert!(job.priority_at_most(3).is_ok());
-        assert_eq!(job.priority_at_most(2).unwrap_err().path, "priority");
-        let cases = [
-            (json!({"args": {}}), "kind"),
-            (json!({"kind": "nope"}), "kind"),
-            (
-                json!({"kind": "noop", "args": {"sleep_ms": "x"}}),
-                "args.sleep_ms",
-            ),
-            (json!({"kind": "noop", "priority": 1000}), "priority"),
-            (json!({"kind": "noop", "max_attempts": 0}), "max_attempts"),
-            (json!({"kind": "noop", "timeout_ms": -5}), "timeout_ms"),
-            (
-                json!({"kind": "noop", "idempotency_key": ""}),
-                "idempotency_key",
-            ),
-            (json!({"kind": "noop", "extra": 1}), "extra"),
-            (json!({"kind": "noop", "run_at": "yesterday"}), "run_at"),
-            (json!([1]), ""),
-        ];
-        for (req, path) in cases {
-            let e = NewJob::parse(req.clone()).unwrap_err();
-            assert_eq!(e.path, path, "{req} gave {e}");
-        }
-    }
-
-    #[test]
-    fn batches_name_the_failing_item() {
-        let e = NewJob::parse_batch(
-            json!({"jobs": [{"kind": "noop"}, {"kind": "noop", "args": {"sleep_ms": -1}}]}),
-        )
-        .unwrap_err();
-        assert_eq!(e.path, "jobs[1].args.sleep_ms");
-        assert_eq!(
-            NewJob::parse_batch(json!({"jobs": []})).unwrap_err().path,
-            "jobs"
-        );
-        assert_eq!(NewJob::parse_batch(json!({})).unwrap_err().path, "jobs");
-        let many: Vec<Value> = (0..1001).map(|_| json!({"kind": "noop"})).collect();
-        assert_eq!(
-            NewJob::parse_batch(json!({ "jobs": many }))
-                .unwrap_err()
-                .path,
-            "jobs"
-        );
-    }
-
-    #[sqlx::test(migrator = "crate::db::MIGRATOR")]
-    async fn the_answer_to_an_enqueue_is_the_job_as_stored(pool: PgPool) {
-        let mut conn = pool.acquire().await.unwrap();
-        let tenant = crate::auth::ensure_tenant(&mut conn, "t").await.unwrap();
-        let jobs = NewJob::parse_batch(json!({"jobs": [
-            {"kind": "noop", "args": {"sleep_ms": 5}},
-            {"kind": "noop", "priority": 7, "max_attempts": 9, "timeout_ms": 1234,
-             "idempotency_key": "k-1", "run_at": "2999-01-01T00:00:00Z"},
-        ]}))
-        .unwrap();
-        let answered = enqueue(&mut conn, tenant, Some("req-1"), &jobs)
-            .await
-            .unwrap();
-        for e in answered {
-            assert!(e.created);
-            let stored = crate::queue::admin::get(&pool, tenant, e.job.id)
-                .await
-                .unwrap();
-            assert_eq!(e.job, stored);
-        }
-    }
-
-    #[sqlx::test(migrator = "crate::db::MIGRATOR")]
-    async fn enqueue_commits_or_rolls_back_with_the_callers_transaction(pool: PgPool) {
-        let mut conn = pool.acquire().await.unwrap();
-        let tenant = crate::auth::ensure_tenant(&mut conn, "t").await.unwrap();
-        let job = NewJob::new(&crate::kinds::noop::Noop::default()).unwrap();
-
-        let mut tx = pool.begin().await.unwrap();
-        enqueue(&mut tx, tenant, None, std::slice::from_ref(&job))
-            .await
-            .unwrap();
-        tx.rollback().await.unwrap();
-        let count: i64 = sqlx::query_scalar("SELECT count(*) FROM jobs")
-            .fetch_one(&pool)
-            .await
-            .unwrap();
-        assert_eq!(count, 0, "a rolled-back enqueue leaves nothing");
-
-        let mut tx = pool.begin().await.unwrap();
-        enqueue(&mut tx, tenant, Some("req-1"), &[job])
-            .await
-            .unwrap();
-        tx.commit().await.unwrap();
-        let count: i64 = sqlx::query_scalar("SELECT count(*) FROM jobs")
-            .fetch_one(&pool)
-            .await
-            .unwrap();
-        assert_eq!(count, 1);
-    }
-
-    #[sqlx::test(migrator = "crate::db::MIGRATOR")]
-    async fn an_idempotency_key_is_used_once_per_tenant_even_within_a_batch(pool: PgPool) {
-        let mut conn = pool.acquire().await.unwrap();
-        let tenant = crate::auth::ensure_tenant(&mut conn, "t").await.unwrap();
-        let job = NewJob::new(&crate::kinds::noop::Noop::default())
-            .unwrap()
-            .idempotency_key("k")
-            .unwrap();
-        let first = enqueue(&mut conn, tenant, None, &[job.clone(), job.clone()])
-            .await
-            .unwrap();
-        assert!(first[0].created && !first[1].created);
-        assert_eq!(first[0].job.id, first[1].job.id);
-        let again = enqueue(&mut conn, tenant, None, &[job]).await.unwrap();
-        assert_eq!(
-            (again[0].created, again[0].job.id),
-            (false, first[0].job.id)
-        );
-    }
-}
+mod tests;

@@ -174,6 +174,10 @@ pub struct Job {
     pub timeout_ms: Option<i32>,
     /// The enqueuer's idempotency key.
     pub idempotency_key: Option<String>,
+    /// Its singleton key: no other job with it is queued or running meanwhile.
+    pub singleton_key: Option<String>,
+    /// Its debounce key: enqueues with it replace this job until it starts.
+    pub debounce_key: Option<String>,
     /// The request id of the call that enqueued it.
     pub correlation_id: Option<String>,
     /// The handler's result, once succeeded.
@@ -231,6 +235,8 @@ pub(crate) struct JobRow {
     pub item: Option<i32>,
     pub parked_on: Option<String>,
     pub parked_reason: Option<String>,
+    pub singleton_key: Option<String>,
+    pub debounce_key: Option<String>,
 }
 
 impl From<JobRow> for Job {
@@ -251,6 +257,8 @@ impl From<JobRow> for Job {
             run_at: row.run_at,
             timeout_ms: row.timeout_ms,
             idempotency_key: row.idempotency_key,
+            singleton_key: row.singleton_key,
+            debounce_key: row.debounce_key,
             correlation_id: row.correlation_id,
             result: row.result,
             cancel_requested: row.cancel_requested,
