@@ -236,6 +236,9 @@ async fn the_procfile_releases_scales_restarts_one_worker_and_stops_cleanly() {
         dyno.0.output()
     );
     let mut dyno = Runner::start(&root, &db, &["worker"]);
+    // Registered before anything else happens: a runner signalled while it is still starting
+    // dies without passing the signal on.
+    wait_for_workers(&http, &base, &key, 4).await;
     wait_until("every job succeeded", T, async || {
         let states = job_states(&pool).await;
         if states == [("succeeded".to_owned(), JOBS as i64)] {
