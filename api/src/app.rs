@@ -29,6 +29,7 @@ use crate::{
     problem,
     proxies::TrustedProxies,
     routes::leads::LeadsApi,
+    routes::publishing::{AccountsApi, PostsApi},
     routes::stream::FleetSnapshots,
     routes::{
         alert_rules::AlertRulesApi, deliveries::DeliveriesApi, destinations::DestinationsApi,
@@ -134,6 +135,7 @@ pub type Apis = (
         AlertRulesApi,
         SubscriptionsApi,
         DeliveriesApi,
+        (AccountsApi, PostsApi),
     ),
 );
 
@@ -162,6 +164,7 @@ pub fn api_service() -> OpenApiService<Apis, ()> {
                 AlertRulesApi,
                 SubscriptionsApi,
                 DeliveriesApi,
+                (AccountsApi, PostsApi),
             ),
         ),
         "demandflow",

@@ -29,25 +29,54 @@ use uuid::Uuid;
 
 use super::{
     Backoff, Handler, JobKind, Resources,
-    deliver::{DEFAULT_SCHEDULE, DeliverySettings},
+    deliver::{DEFAULT_SCHEDULE, DeliverySettings, MAX_STEP_DATA},
 };
 use crate::{
-    FieldError,
+    DomainError, FieldError,
+    deliveries::render::check_text_template,
     publishing::{
-        PostState, accounts,
+        PostState, Visibility, accounts,
         mastodon::{Answered, Mastodon, Rate, Upload, remote_id},
         record,
+        step::{self, StepPost},
     },
     queue::{JobContext, JobError},
     sources::hosts::{self, HostPolicy, Permit},
 };
 
-/// Args of a `publish_post` job.
+/// Args of a `publish_post` job: a post (`post_id`), or a workflow step's post (`account_id`,
+/// `template` and `data`, with an optional `visibility`; see [`crate::publishing::step`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PublishPost {
     /// The post (of the job's tenant).
-    pub post_id: Uuid,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub post_id: Option<Uuid>,
+    /// A step's post: the account (of the job's tenant).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_id: Option<Uuid>,
+    /// A step's post: the status's template over `data`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<String>,
+    /// A step's post: the data (`{{ data.… }}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<Value>,
+    /// A step's post: who sees it (public by default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visibility: Option<Visibility>,
+}
+
+impl PublishPost {
+    /// The job that publishes post `id`.
+    pub fn of(id: Uuid) -> Self {
+        Self {
+            post_id: Some(id),
+            account_id: None,
+            template: None,
+            data: None,
+            visibility: None,
+        }
+    }
 }
 
 impl JobKind for PublishPost {
@@ -62,7 +91,28 @@ impl JobKind for PublishPost {
     };
 
     fn validate(&self) -> Result<(), FieldError> {
-        Ok(())
+        let step = (self.account_id, &self.template, &self.data);
+        match (self.post_id, step) {
+            (Some(_), (None, None, None)) if self.visibility.is_none() => Ok(()),
+            (None, (Some(_), Some(template), Some(Value::Object(_)))) => {
+                check_text_template(template).map_err(|e| e.under("template"))?;
+                if self
+                    .data
+                    .as_ref()
+                    .is_some_and(|d| d.to_string().len() > MAX_STEP_DATA)
+                {
+                    return Err(FieldError::new(
+                        "data",
+                        format!("larger than {MAX_STEP_DATA} bytes"),
+                    ));
+                }
+                Ok(())
+            }
+            _ => Err(FieldError::new(
+                "",
+                "expected either `post_id`, or `account_id`, `template` and `data` (an object)",
+            )),
+        }
     }
 }
 
@@ -117,13 +167,30 @@ struct Account {
 }
 
 /// One attempt (tests call it directly).
-#[tracing::instrument(skip_all, fields(job_id = %job.id, post_id = %args.post_id))]
+#[tracing::instrument(skip_all, fields(job_id = %job.id))]
 pub async fn run(
     args: &PublishPost,
     job: &JobContext,
     ctx: &PublishContext,
 ) -> Result<Value, JobError> {
-    let (tenant, id) = (job.tenant_id, args.post_id);
+    let id = match (args.post_id, args.account_id, &args.template, &args.data) {
+        (Some(id), ..) => id,
+        (None, Some(account_id), Some(template), Some(data)) => {
+            return from_step(
+                job,
+                ctx,
+                StepPost {
+                    account_id,
+                    template,
+                    data,
+                    visibility: args.visibility,
+                },
+            )
+            .await;
+        }
+        _ => return Err(JobError::permanent("nothing to publish")),
+    };
+    let tenant = job.tenant_id;
     let mut conn = ctx.pool.acquire().await?;
     let Some(post) = record::load(&mut conn, tenant, id).await? else {
         return Ok(json!({ "skipped": "the post was deleted" }));
@@ -197,6 +264,26 @@ pub async fn run(
     healthy(ctx, &account, rate, Utc::now()).await;
     metrics::counter!("posts_total", "outcome" => "published").increment(1);
     Ok(json!({ "remote_id": remote, "url": url }))
+}
+
+/// A step's run: makes its post once; the post's own job publishes it.
+async fn from_step(
+    job: &JobContext,
+    ctx: &PublishContext,
+    step: StepPost<'_>,
+) -> Result<Value, JobError> {
+    let mut tx = ctx.pool.begin().await?;
+    let post = match step::post(&mut tx, job, step).await {
+        Ok(post) => post,
+        Err(
+            e @ (DomainError::Invalid(_) | DomainError::NotFound(_) | DomainError::Conflict(_)),
+        ) => {
+            return Err(JobError::permanent(e.to_string()));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    tx.commit().await?;
+    Ok(json!({ "post_id": post.id, "state": post.state, "text": post.text }))
 }
 
 fn no_id() -> Answered {

@@ -30,6 +30,7 @@ pub mod accounts;
 pub mod mastodon;
 pub mod posts;
 pub mod record;
+pub mod step;
 
 #[cfg(test)]
 mod tests;

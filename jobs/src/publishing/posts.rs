@@ -347,7 +347,7 @@ async fn schedule(
     id: Uuid,
     publish_at: Option<DateTime<Utc>>,
 ) -> Result<(), DomainError> {
-    let mut job = NewJob::new(&PublishPost { post_id: id })?;
+    let mut job = NewJob::new(&PublishPost::of(id))?;
     if let Some(at) = publish_at {
         job = job.run_at(at);
     }

@@ -218,12 +218,7 @@ impl Setup {
     }
 
     async fn run(&self, post: Uuid, attempt: i32) -> Result<Value, JobError> {
-        publish_post::run(
-            &PublishPost { post_id: post },
-            &self.job(attempt),
-            &self.ctx,
-        )
-        .await
+        publish_post::run(&PublishPost::of(post), &self.job(attempt), &self.ctx).await
     }
 
     async fn get(&self, id: Uuid) -> posts::Post {
@@ -518,9 +513,7 @@ async fn a_post_being_published_cannot_be_deleted(pool: PgPool) {
     let id = post.id;
     let job = s.job(1);
     let running =
-        tokio::spawn(
-            async move { publish_post::run(&PublishPost { post_id: id }, &job, &ctx).await },
-        );
+        tokio::spawn(async move { publish_post::run(&PublishPost::of(id), &job, &ctx).await });
     tokio::time::sleep(Duration::from_millis(800)).await;
     let mut conn = s.pool.acquire().await.unwrap();
     let refused = posts::delete(&mut conn, s.tenant, &Actor::default(), post.id).await;
@@ -689,4 +682,67 @@ async fn reseal_covers_account_tokens(pool: PgPool) {
             .accounts,
         0
     );
+}
+
+#[sqlx::test(migrator = "crate::db::MIGRATOR")]
+async fn a_workflow_step_renders_its_digest_into_one_post_which_its_own_job_publishes(
+    pool: PgPool,
+) {
+    let s = setup(pool, false).await;
+    let step = PublishPost {
+        post_id: None,
+        account_id: Some(s.account),
+        template: Some(
+            "Top signals this week:\n{% for s in data.signals %}- {{ s.title }} ({{ s.score }})\n{% endfor %}"
+                .into(),
+        ),
+        data: Some(json!({"signals": [
+            {"title": "Heat pump quotes wanted", "score": 91},
+            {"title": "Solar installer in Leeds?", "score": 84}
+        ]})),
+        visibility: Some(super::Visibility::Unlisted),
+    };
+    crate::kinds::parse_args::<PublishPost>(serde_json::to_value(&step).unwrap()).unwrap();
+    let job = s.job(1);
+    let first = publish_post::run(&step, &job, &s.ctx).await.unwrap();
+    let again = publish_post::run(&step, &job, &s.ctx).await.unwrap();
+    assert_eq!(first["post_id"], again["post_id"], "one post per step job");
+    assert_eq!(first["state"], "scheduled");
+    let id: Uuid = first["post_id"].as_str().unwrap().parse().unwrap();
+    let post = s.get(id).await;
+    assert_eq!(
+        post.text,
+        "Top signals this week:\n- Heat pump quotes wanted (91)\n- Solar installer in Leeds? (84)"
+    );
+    let jobs: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM jobs WHERE kind = 'publish_post' AND args->>'post_id' = $1",
+    )
+    .bind(id.to_string())
+    .fetch_one(&s.pool)
+    .await
+    .unwrap();
+    assert_eq!(jobs, 1, "the post's own job, enqueued once");
+    s.run(id, 1).await.unwrap();
+    assert_eq!(s.get(id).await.state, PostState::Published);
+    assert_eq!(s.fake.creations(), 1);
+
+    // A digest too long for a status is cut to 500 characters; bad steps are refused up front.
+    let long = PublishPost {
+        data: Some(json!({"signals": vec![json!({"title": "x".repeat(200), "score": 1}); 10]})),
+        ..step.clone()
+    };
+    let out = publish_post::run(&long, &s.job(1), &s.ctx).await.unwrap();
+    let id: Uuid = out["post_id"].as_str().unwrap().parse().unwrap();
+    assert_eq!(s.get(id).await.text.chars().count(), 500);
+    for bad in [
+        json!({"account_id": s.account, "template": "{{ data.x }}"}),
+        json!({"account_id": s.account, "template": "{{ 2 ** 64 }}", "data": {}}),
+        json!({"post_id": id, "data": {}}),
+        json!({}),
+    ] {
+        assert!(
+            crate::kinds::parse_args::<PublishPost>(bad.clone()).is_err(),
+            "{bad}"
+        );
+    }
 }
