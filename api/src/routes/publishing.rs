@@ -624,6 +624,7 @@ api_responses! {
 
 api_responses! {
     /// Outcomes of `createPost`.
+    #[allow(clippy::large_enum_variant)] // short-lived; boxing would change nothing on the wire
     pub enum CreatePostResponse {
         /// The post was created (scheduled, or a draft awaiting approval).
         #[oai(status = 201)]
@@ -663,6 +664,7 @@ api_responses! {
 
 api_responses! {
     /// Outcomes of `getPost`.
+    #[allow(clippy::large_enum_variant)] // short-lived; boxing would change nothing on the wire
     pub enum GetPostResponse {
         /// The post.
         #[oai(status = 200)]
@@ -678,6 +680,7 @@ api_responses! {
 
 api_responses! {
     /// Outcomes of `approvePost`.
+    #[allow(clippy::large_enum_variant)] // short-lived; boxing would change nothing on the wire
     pub enum ApprovePostResponse {
         /// The post, scheduled.
         #[oai(status = 200)]

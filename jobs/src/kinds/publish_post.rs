@@ -153,8 +153,17 @@ impl Handler for PublishPost {
         job: JobContext,
         ctx: Data<PublishContext>,
     ) -> impl Future<Output = Result<Value, JobError>> + Send {
-        async move { run(&self, &job, &ctx).await }
+        handle(self, job, ctx)
     }
+}
+
+/// Runs one attempt of a `publish_post` job.
+pub async fn handle(
+    args: PublishPost,
+    job: JobContext,
+    ctx: Data<PublishContext>,
+) -> Result<Value, JobError> {
+    run(&args, &job, &ctx).await
 }
 
 /// One attempt's account: where, with what, and its pace key.

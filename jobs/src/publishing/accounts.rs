@@ -13,7 +13,7 @@ use uuid::Uuid;
 use crate::{
     DomainError, FieldError,
     audit::{self, Actor, Change},
-    deliveries::channels,
+    deliveries::{channels, destinations::check_name},
     kinds::from_value,
     secrets,
 };
@@ -97,7 +97,11 @@ impl AccountInput {
         let r: Request = from_value(value)?;
         let name = r
             .name
-            .map(|n| check_name(&n).map(|()| n.trim().to_owned()))
+            .map(|n| {
+                check_name(&n)
+                    .map(|()| n.trim().to_owned())
+                    .map_err(|e| e.under("name"))
+            })
             .transpose()?;
         let base_url = r
             .base_url
@@ -121,17 +125,6 @@ impl AccountInput {
             enabled: r.enabled,
         })
     }
-}
-
-fn check_name(name: &str) -> Result<(), FieldError> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
-        return Err(FieldError::new(
-            "name",
-            "expected 1 to 100 printable characters",
-        ));
-    }
-    Ok(())
 }
 
 /// The server's origin: an https URL (see [`channels::check_url`]) without path, query or
@@ -305,17 +298,14 @@ pub async fn update(
         patch.enabled
     )
     .execute(&mut *conn)
-    .await;
-    match updated {
-        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-            return Err(DomainError::Conflict(
-                "another account has that name".into(),
-            ));
+    .await
+    .map_err(|e| match e {
+        sqlx::Error::Database(d) if d.is_unique_violation() => {
+            DomainError::Conflict("another account has that name".into())
         }
-        other => {
-            other?;
-        }
-    }
+        e => e.into(),
+    });
+    updated?;
     let after = get(&mut *conn, tenant_id, id).await?;
     let mut after_view = view(&after);
     after_view["token_replaced"] = json!(patch.token.is_some());
