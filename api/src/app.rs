@@ -32,6 +32,7 @@ use crate::{
     problem,
     proxies::TrustedProxies,
     routes::leads::LeadsApi,
+    routes::publishing::{AccountsApi, PostsApi},
     routes::stream::FleetSnapshots,
     routes::{
         alert_rules::AlertRulesApi, deliveries::DeliveriesApi, destinations::DestinationsApi,
@@ -137,6 +138,7 @@ pub type Apis = (
         AlertRulesApi,
         SubscriptionsApi,
         DeliveriesApi,
+        (AccountsApi, PostsApi),
     ),
 );
 
@@ -165,6 +167,7 @@ pub fn api_service() -> OpenApiService<Apis, ()> {
                 AlertRulesApi,
                 SubscriptionsApi,
                 DeliveriesApi,
+                (AccountsApi, PostsApi),
             ),
         ),
         "demandflow",

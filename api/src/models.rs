@@ -122,6 +122,9 @@ pub enum NewJobSchema {
     /// `deliver`.
     #[oai(mapping = "deliver")]
     Deliver(crate::routes::deliveries::DeliverJob),
+    /// `publish_post`.
+    #[oai(mapping = "publish_post")]
+    PublishPost(crate::routes::publishing::PublishPostJob),
 }
 
 /// A batch of jobs, enqueued all or nothing.

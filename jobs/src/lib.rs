@@ -54,6 +54,7 @@ pub mod memo;
 pub mod names;
 pub mod net;
 pub mod paging;
+pub mod publishing;
 pub mod queue;
 pub mod reseal;
 pub mod scrub;

@@ -4,7 +4,8 @@
 //! sealed with a key other than the first one in `DEMANDFLOW_SECRET_KEY` (a rotation). What is
 //! covered: push sources' secrets (`sources.secret`), webhooks' current and previous secrets
 //! (`workflow_webhooks.secret`, `previous_secret`), destinations' credentials
-//! (`destinations.credentials`), subscriptions' signing secrets (`subscriptions.secrets`), and
+//! (`destinations.credentials`), subscriptions' signing secrets (`subscriptions.secrets`),
+//! publishing accounts' access tokens (`publish_accounts.token`), and
 //! the sensitive headers in the args of `http_request` jobs that may still run (any state but
 //! `succeeded`).
 //!
@@ -22,6 +23,7 @@ use crate::{
     deliveries::{channels::CREDENTIALS_PURPOSE, subscriptions},
     kinds::JobKind,
     kinds::http_request::{self, HttpRequest},
+    publishing::accounts,
     secrets::{self, Keyring, SecretError},
     sources,
     workflows::webhooks,
@@ -39,6 +41,8 @@ pub struct Resealed {
     pub deliveries: u64,
     /// `http_request` jobs whose sensitive headers were re-sealed.
     pub jobs: u64,
+    /// Publishing accounts' access tokens re-sealed.
+    pub accounts: u64,
     /// Values that do not open with any configured key: `(table, id, why)`.
     pub failed: Vec<(&'static str, Uuid, SecretError)>,
 }
@@ -46,7 +50,7 @@ pub struct Resealed {
 impl Resealed {
     /// How many values were re-sealed.
     pub fn total(&self) -> u64 {
-        self.sources + self.webhooks + self.deliveries + self.jobs
+        self.sources + self.webhooks + self.deliveries + self.jobs + self.accounts
     }
 }
 
@@ -93,6 +97,7 @@ pub async fn reseal_with(
     reseal_destinations(pool, keyring, batch, &mut done).await?;
     reseal_subscriptions(pool, keyring, batch, &mut done).await?;
     reseal_jobs(pool, keyring, batch, &mut done).await?;
+    reseal_accounts(pool, keyring, batch, &mut done).await?;
     Ok(done)
 }
 
@@ -314,6 +319,46 @@ async fn reseal_subscriptions(
                 .await
             })
             .await?;
+            Ok(())
+        },
+    )
+    .await
+}
+
+async fn reseal_accounts(
+    pool: &PgPool,
+    keyring: &Keyring,
+    batch: i64,
+    done: &mut Resealed,
+) -> Result<(), sqlx::Error> {
+    let page = async |_: &mut Resealed, after: &Uuid| {
+        sqlx::query!(
+            "SELECT id, token FROM publish_accounts WHERE id > $1 ORDER BY id LIMIT $2",
+            after,
+            batch
+        )
+        .fetch_all(pool)
+        .await
+    };
+    walk(
+        done,
+        Uuid::nil(),
+        page,
+        |row| row.id,
+        async |done, row| {
+            let sealed = reseal_value(keyring, accounts::TOKEN_PURPOSE, &row.token);
+            let write = async |sealed: String| {
+                sqlx::query!(
+                    "UPDATE publish_accounts SET token = $3 WHERE id = $1 AND token = $2",
+                    row.id,
+                    row.token,
+                    sealed
+                )
+                .execute(pool)
+                .await
+            };
+            done.accounts +=
+                settle(&mut done.failed, "publish_accounts", row.id, sealed, write).await?;
             Ok(())
         },
     )

@@ -17,6 +17,7 @@ mod hostile_templates;
 mod leads;
 mod lifecycle;
 mod procfile;
+mod publishing;
 mod run_jobs;
 mod sources;
 mod triggers;

@@ -157,7 +157,9 @@ impl DestinationPatch {
     }
 }
 
-fn check_name(name: &str) -> Result<(), FieldError> {
+/// Checks a name: 1 to [`MAX_NAME`] printable characters once trimmed (the error's path is
+/// empty: the caller nests it).
+pub(crate) fn check_name(name: &str) -> Result<(), FieldError> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > MAX_NAME || name.chars().any(char::is_control) {
         return Err(FieldError::new(

@@ -233,6 +233,19 @@ pub fn render(
     }
 }
 
+/// Renders `message` as plain text with `source` (a status to publish: no escaping, no
+/// layout), under the same subset, fuel and output limits as every template.
+pub fn render_text(message: &Message, source: &str) -> Result<String, RenderError> {
+    check_source(source).map_err(RenderError::Template)?;
+    let summary = Summary::of(message);
+    run(source, Escape::None, &context(message, &summary)).map_err(RenderError::Template)
+}
+
+/// Checks a plain-text template: within the language's subset and size, and compiling.
+pub fn check_text_template(source: &str) -> Result<(), FieldError> {
+    check_source(source).map_err(|e| FieldError::new("", e))
+}
+
 /// Checks a template at save time: allowed for the kind, within the language's subset and
 /// size, compiles, and renders a sample lead and a sample digest within its fuel and output
 /// limits. The error's path is empty (the caller nests it under the template's field).

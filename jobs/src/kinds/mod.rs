@@ -27,6 +27,7 @@ pub mod deliver;
 pub mod fetch_source;
 pub mod http_request;
 pub mod noop;
+pub mod publish_post;
 pub mod score_lead;
 
 /// How long to wait before retry `n` (1-based): full jitter over an exponential curve,
@@ -158,6 +159,7 @@ kinds![
     score_lead::ScoreLead,
     classify_signal::ClassifySignal,
     deliver::Deliver,
+    publish_post::PublishPost,
 ];
 
 /// The kind named `name`.

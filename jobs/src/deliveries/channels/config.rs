@@ -467,7 +467,7 @@ pub fn public_view(config: &ChannelConfig) -> Value {
 
 /// An absolute https URL with a host (http only to a loopback or private address when
 /// private networks are allowed), and no literal private address unless they are allowed.
-fn check_url(path: &str, raw: &str, allow_private: bool) -> Result<url::Url, FieldError> {
+pub fn check_url(path: &str, raw: &str, allow_private: bool) -> Result<url::Url, FieldError> {
     if raw.len() > MAX_URL_LEN {
         return Err(FieldError::new(
             path,

@@ -30,8 +30,8 @@ use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use secrecy::ExposeSecret;
 
 pub use config::{
-    CREDENTIALS_PURPOSE, ChannelConfig, Credentials, EmailConfig, SmtpTls, generate_signing_secret,
-    parse_destination, public_view,
+    CREDENTIALS_PURPOSE, ChannelConfig, Credentials, EmailConfig, SmtpTls, check_url,
+    generate_signing_secret, parse_destination, public_view,
 };
 pub use discord::discord_reset_after;
 
@@ -252,11 +252,14 @@ struct Http<'a> {
     allow_private: bool,
 }
 
-/// A POST's answer, read up to [`MAX_ANSWER_BYTES`].
-struct Answer {
-    status: u16,
-    headers: reqwest::header::HeaderMap,
-    body: Vec<u8>,
+/// An answer, read up to [`MAX_ANSWER_BYTES`].
+pub(crate) struct Answer {
+    /// The HTTP status.
+    pub(crate) status: u16,
+    /// The headers.
+    pub(crate) headers: reqwest::header::HeaderMap,
+    /// The start of the body.
+    pub(crate) body: Vec<u8>,
 }
 
 impl Http<'_> {
@@ -282,10 +285,16 @@ impl Http<'_> {
             .send()
             .await
             .map_err(|e| no_answer(e, secrets))?;
+        Ok(Answer::read(response).await)
+    }
+}
+
+impl Answer {
+    /// Reads a response: its status, headers and up to [`MAX_ANSWER_BYTES`] of its body.
+    pub(crate) async fn read(mut response: reqwest::Response) -> Self {
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let mut body = Vec::new();
-        let mut response = response;
         while body.len() < MAX_ANSWER_BYTES {
             match response.chunk().await {
                 Ok(Some(chunk)) => body.extend_from_slice(&chunk),
@@ -294,20 +303,18 @@ impl Http<'_> {
                 Err(_) => break,
             }
         }
-        Ok(Answer {
+        Answer {
             status,
             headers,
             body,
-        })
+        }
     }
-}
 
-impl Answer {
-    fn excerpt(&self, secrets: &[&str]) -> String {
+    pub(crate) fn excerpt(&self, secrets: &[&str]) -> String {
         clip(&String::from_utf8_lossy(&self.body), secrets)
     }
 
-    fn json(&self) -> Option<serde_json::Value> {
+    pub(crate) fn json(&self) -> Option<serde_json::Value> {
         serde_json::from_slice(&self.body).ok()
     }
 
@@ -345,7 +352,7 @@ impl Answer {
 
 /// The outcome of a request that got no answer: refused by the SSRF guard (rejected), timed
 /// out or failed on the network (failed). The URL is never part of the message.
-fn no_answer(e: reqwest::Error, secrets: &[&str]) -> Outcome {
+pub(crate) fn no_answer(e: reqwest::Error, secrets: &[&str]) -> Outcome {
     let e = e.without_url();
     if net::is_blocked(&e) {
         return Outcome::rejected(scrub(&net::BlockedAddress::describe(&e), secrets));
@@ -370,7 +377,7 @@ fn scrub(text: &str, secrets: &[&str]) -> String {
 }
 
 /// `text` scrubbed of `secrets`, made storable and cut to [`EXCERPT_CHARS`].
-fn clip(text: &str, secrets: &[&str]) -> String {
+pub(crate) fn clip(text: &str, secrets: &[&str]) -> String {
     let scrubbed = scrub(text, secrets);
     let storable = text::storable(&scrubbed);
     storable.chars().take(EXCERPT_CHARS).collect()
@@ -385,7 +392,7 @@ fn exposed(secret: &secrecy::SecretString) -> &str {
 /// refused after DNS resolution, no proxy), a timeout, and no redirects: a delivery that is
 /// redirected has not been delivered (Standard Webhooks counts a 3xx as a failure), and
 /// following one would send the payload and its signature somewhere the tenant never named.
-fn http_client(allow_private: bool) -> Result<reqwest::Client, String> {
+pub(crate) fn http_client(allow_private: bool) -> Result<reqwest::Client, String> {
     reqwest::Client::builder()
         .user_agent(concat!("demandflow/", env!("CARGO_PKG_VERSION")))
         .redirect(reqwest::redirect::Policy::none())
