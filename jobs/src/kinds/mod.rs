@@ -24,6 +24,7 @@ use crate::{
 
 pub mod classify_signal;
 pub mod deliver;
+pub mod export_lead;
 pub mod fetch_source;
 pub mod http_request;
 pub mod noop;
@@ -158,6 +159,7 @@ kinds![
     score_lead::ScoreLead,
     classify_signal::ClassifySignal,
     deliver::Deliver,
+    export_lead::ExportLead,
 ];
 
 /// The kind named `name`.

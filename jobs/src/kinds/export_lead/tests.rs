@@ -1,0 +1,1 @@
+//! `export_lead` against a real Postgres and wiremock partners.
