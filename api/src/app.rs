@@ -40,7 +40,7 @@ use crate::{
         sources::SourcesApi, stream::StreamApi, system::SystemApi, tenant::TenantApi,
         webhooks::WebhooksApi, workflows::WorkflowsApi,
     },
-    routes::{estimate::EstimateApi, rulesets::RulesetsApi},
+    routes::{estimate::EstimateApi, partners::PartnersApi, rulesets::RulesetsApi},
     settings::Access,
     streams::Streams,
 };
@@ -134,6 +134,7 @@ pub type Apis = (
         AlertRulesApi,
         SubscriptionsApi,
         DeliveriesApi,
+        PartnersApi,
     ),
 );
 
@@ -162,6 +163,7 @@ pub fn api_service() -> OpenApiService<Apis, ()> {
                 AlertRulesApi,
                 SubscriptionsApi,
                 DeliveriesApi,
+                PartnersApi,
             ),
         ),
         "demandflow",

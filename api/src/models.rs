@@ -122,6 +122,9 @@ pub enum NewJobSchema {
     /// `deliver`.
     #[oai(mapping = "deliver")]
     Deliver(crate::routes::deliveries::DeliverJob),
+    /// `export_lead`.
+    #[oai(mapping = "export_lead")]
+    ExportLead(crate::routes::partners::ExportLeadJob),
 }
 
 /// A batch of jobs, enqueued all or nothing.

@@ -26,6 +26,7 @@ pub mod jobs;
 pub mod keys;
 pub mod leads;
 pub mod leads_models;
+pub mod partners;
 pub mod rulesets;
 pub mod run_events;
 pub mod runs;
@@ -65,6 +66,9 @@ pub enum ApiTags {
     /// Deliveries: destinations (webhook, Slack, Discord, Telegram, email), alert rules,
     /// customers' event subscriptions, and the delivery log.
     Deliveries,
+    /// Partner export: buyers' endpoints, lead exports with their confirmation (postbacks),
+    /// and the revenue ledger.
+    Partners,
 }
 
 /// Longest correlation id stored; a longer `X-Request-Id` is cut.

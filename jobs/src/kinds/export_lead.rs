@@ -76,6 +76,36 @@ impl JobKind for ExportLead {
     }
 }
 
+/// Enqueues the export of the tenant's lead `lead_id` in the caller's transaction; only a
+/// `qualified` lead is offered to partners (a conflict otherwise). Returns the job's id.
+pub async fn enqueue(
+    conn: &mut sqlx::PgConnection,
+    tenant_id: Uuid,
+    lead_id: Uuid,
+    correlation_id: Option<&str>,
+) -> Result<Uuid, crate::DomainError> {
+    let status = sqlx::query_scalar!(
+        r#"SELECT status AS "status: LeadStatus" FROM leads
+           WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL"#,
+        tenant_id,
+        lead_id
+    )
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(crate::DomainError::NotFound("lead"))?;
+    if status != LeadStatus::Qualified {
+        return Err(crate::DomainError::Conflict(format!(
+            "only a qualified lead is exported; this one is {status}"
+        )));
+    }
+    let job = crate::queue::NewJob::new(&ExportLead { lead_id })?;
+    let enqueued = crate::queue::enqueue(conn, tenant_id, correlation_id, &[job]).await?;
+    enqueued
+        .first()
+        .map(|e| e.job.id)
+        .ok_or(crate::DomainError::NotFound("job"))
+}
+
 /// What the export handler shares across jobs.
 #[derive(Debug, Clone)]
 pub struct ExportContext {
