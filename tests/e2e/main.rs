@@ -15,6 +15,7 @@ mod hostile_input;
 mod hostile_templates;
 mod leads;
 mod lifecycle;
+mod partners;
 mod run_jobs;
 mod sources;
 mod triggers;
