@@ -131,6 +131,8 @@ impl Handler for ExportLead {
         }
     }
 
+    // The trait's signature: the future must be `Send`, which `async fn` cannot say.
+    #[allow(clippy::manual_async_fn)]
     fn handle(
         self,
         job: JobContext,

@@ -433,8 +433,8 @@ fn check_secret(path: &str, s: &SecretString) -> Result<(), FieldError> {
 
 /// Parses a partner (a creation when `current` is none; a patch over `current` and its
 /// secrets otherwise: every field given replaces the stored one, `auth` replaces the auth and
-/// its secret, the postback secret stays). Returns the spec, the secrets, and whether the
-/// postback secret is new (to show it once).
+/// its secret, the postback secret stays). Returns the spec and the secrets (a creation's
+/// postback secret is new: show it once).
 pub fn parse(
     value: Value,
     current: Option<(&PartnerSpec, Secrets)>,
