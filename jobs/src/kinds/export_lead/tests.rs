@@ -261,7 +261,15 @@ async fn a_full_daily_cap_sends_leads_to_the_next_partner(pool: PgPool) {
         .map(|l| {
             let ctx = ctx.clone();
             let l = *l;
-            async move { run(&ExportLead { lead_id: l }, &job(t, 1), &ctx).await }
+            async move {
+                // As the queue does: a snoozed job (paced, or its lead busy) runs again later.
+                loop {
+                    match run(&ExportLead { lead_id: l }, &job(t, 1), &ctx).await {
+                        Err(JobError::Snooze { delay, .. }) => tokio::time::sleep(delay).await,
+                        other => return other,
+                    }
+                }
+            }
         })
         .collect::<Vec<_>>();
     for out in futures::future::join_all(runs).await {
