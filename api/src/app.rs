@@ -44,7 +44,7 @@ use crate::{
         sources::SourcesApi, stream::StreamApi, system::SystemApi, tenant::TenantApi,
         webhooks::WebhooksApi, workflows::WorkflowsApi,
     },
-    routes::{estimate::EstimateApi, rulesets::RulesetsApi},
+    routes::{estimate::EstimateApi, partners::PartnersApi, rulesets::RulesetsApi},
     settings::Access,
     streams::Streams,
 };
@@ -139,6 +139,7 @@ pub type Apis = (
         SubscriptionsApi,
         DeliveriesApi,
         (AccountsApi, PostsApi),
+        PartnersApi,
     ),
 );
 
@@ -168,6 +169,7 @@ pub fn api_service() -> OpenApiService<Apis, ()> {
                 SubscriptionsApi,
                 DeliveriesApi,
                 (AccountsApi, PostsApi),
+                PartnersApi,
             ),
         ),
         "demandflow",

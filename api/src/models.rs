@@ -125,6 +125,9 @@ pub enum NewJobSchema {
     /// `publish_post`.
     #[oai(mapping = "publish_post")]
     PublishPost(crate::routes::publishing::PublishPostJob),
+    /// `export_lead`.
+    #[oai(mapping = "export_lead")]
+    ExportLead(crate::routes::partners::ExportLeadJob),
 }
 
 /// A batch of jobs, enqueued all or nothing.

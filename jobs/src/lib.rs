@@ -23,6 +23,8 @@
 //! - [`deliveries`]: the outbound half — the event outbox, destinations (webhook, Slack,
 //!   Discord, Telegram, email) and their protocols, alert rules (at once, digests, throttles,
 //!   quiet hours), customers' event subscriptions (Standard Webhooks), the delivery log.
+//! - [`partners`]: partner export — buyers' endpoints (direct or ping/post), routing with caps
+//!   and exclusivity, the export state machine, signed postbacks, the revenue ledger.
 //! - [`signing`]: HMAC-SHA256 signatures with timestamps, for push sources and webhooks;
 //!   [`secrets`]: the operator key that seals stored credentials, and [`reseal`], which
 //!   re-seals them after a rotation.
@@ -54,6 +56,7 @@ pub mod memo;
 pub mod names;
 pub mod net;
 pub mod paging;
+pub mod partners;
 pub mod publishing;
 pub mod queue;
 pub mod reseal;

@@ -5,7 +5,8 @@
 //! covered: push sources' secrets (`sources.secret`), webhooks' current and previous secrets
 //! (`workflow_webhooks.secret`, `previous_secret`), destinations' credentials
 //! (`destinations.credentials`), subscriptions' signing secrets (`subscriptions.secrets`),
-//! publishing accounts' access tokens (`publish_accounts.token`), and
+//! publishing accounts' access tokens (`publish_accounts.token`),
+//! partners' auth and postback secrets (`partners.credentials`), and
 //! the sensitive headers in the args of `http_request` jobs that may still run (any state but
 //! `succeeded`).
 //!
@@ -37,7 +38,7 @@ pub struct Resealed {
     pub sources: u64,
     /// Webhook secrets (current or previous) re-sealed.
     pub webhooks: u64,
-    /// Destinations' credentials and subscriptions' secrets re-sealed.
+    /// Destinations' credentials, subscriptions' and partners' secrets re-sealed.
     pub deliveries: u64,
     /// `http_request` jobs whose sensitive headers were re-sealed.
     pub jobs: u64,
@@ -96,6 +97,7 @@ pub async fn reseal_with(
     reseal_webhooks(pool, keyring, batch, &mut done).await?;
     reseal_destinations(pool, keyring, batch, &mut done).await?;
     reseal_subscriptions(pool, keyring, batch, &mut done).await?;
+    reseal_partners(pool, keyring, batch, &mut done).await?;
     reseal_jobs(pool, keyring, batch, &mut done).await?;
     reseal_accounts(pool, keyring, batch, &mut done).await?;
     Ok(done)
@@ -280,6 +282,48 @@ async fn reseal_destinations(
                 .await
             })
             .await?;
+            Ok(())
+        },
+    )
+    .await
+}
+
+/// Partners' sealed credentials (their auth and postback secrets), as destinations'.
+async fn reseal_partners(
+    pool: &PgPool,
+    keyring: &Keyring,
+    batch: i64,
+    done: &mut Resealed,
+) -> Result<(), sqlx::Error> {
+    let purpose = crate::partners::spec::CREDENTIALS_PURPOSE;
+    let page = async |_: &mut Resealed, after: &Uuid| {
+        sqlx::query!(
+            "SELECT id, credentials FROM partners WHERE id > $1 ORDER BY id LIMIT $2",
+            after,
+            batch
+        )
+        .fetch_all(pool)
+        .await
+    };
+    walk(
+        done,
+        Uuid::nil(),
+        page,
+        |row| row.id,
+        async |done, row| {
+            let resealed = reseal_value(keyring, purpose, &row.credentials);
+            let write = async |new: String| {
+                sqlx::query!(
+                    "UPDATE partners SET credentials = $3 WHERE id = $1 AND credentials = $2",
+                    row.id,
+                    row.credentials,
+                    new
+                )
+                .execute(pool)
+                .await
+            };
+            done.deliveries +=
+                settle(&mut done.failed, "partners", row.id, resealed, write).await?;
             Ok(())
         },
     )

@@ -16,6 +16,7 @@ mod hostile_input;
 mod hostile_templates;
 mod leads;
 mod lifecycle;
+mod partners;
 mod procfile;
 mod publishing;
 mod run_jobs;

@@ -261,7 +261,8 @@ impl LeadsApi {
     /// Change a lead's status
     ///
     /// `new → contacted → qualified → exported`, `new → qualified`, any but `exported` to
-    /// `rejected`, and `rejected → new`; anything else answers 409. Recorded in the audit log.
+    /// `rejected`, `rejected → new`, `exported → returned`, and `returned → qualified` or
+    /// `rejected`; anything else answers 409. Recorded in the audit log.
     /// Needs the operator role.
     #[oai(
         path = "/leads/:id/status",

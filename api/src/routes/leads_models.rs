@@ -13,7 +13,8 @@ use jobs::leads::{self, gdpr, scoring};
 use crate::{models::JobOptions, routes::sources_models::Signal};
 
 /// Where a lead is in its life: `new → contacted → qualified → exported`, `new → qualified`,
-/// any but `exported` to `rejected`, and `rejected → new`.
+/// any but `exported` to `rejected`, `rejected → new`, and `exported → returned` (a partner's
+/// return), from where it can be qualified or rejected again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
 #[oai(rename = "LeadStatus", rename_all = "snake_case")]
 pub enum LeadStatusName {
@@ -23,8 +24,10 @@ pub enum LeadStatusName {
     Contacted,
     /// Judged worth selling to.
     Qualified,
-    /// Handed on (final).
+    /// Handed on, and confirmed by the partner.
     Exported,
+    /// Sold, then returned by the partner.
+    Returned,
     /// Not a lead after all.
     Rejected,
 }

@@ -26,6 +26,7 @@ pub mod jobs;
 pub mod keys;
 pub mod leads;
 pub mod leads_models;
+pub mod partners;
 pub mod publishing;
 pub mod rulesets;
 pub mod run_events;
@@ -69,6 +70,9 @@ pub enum ApiTags {
     /// Publishing: Mastodon-compatible accounts, and posts scheduled, approved and published
     /// once.
     Publishing,
+    /// Partner export: buyers' endpoints, lead exports with their confirmation (postbacks),
+    /// and the revenue ledger.
+    Partners,
 }
 
 /// Longest correlation id stored; a longer `X-Request-Id` is cut.

@@ -38,7 +38,7 @@ use layouts::{
     discord_default, email_default, html_page, section, slack_default, split_subject,
     telegram_default, telegram_fit,
 };
-use template::{Escape, check_source, run};
+use template::{Escape, check_source, run, run_raw};
 
 /// The longest template accepted, in bytes.
 pub const MAX_TEMPLATE_BYTES: usize = 8 * 1024;
@@ -283,6 +283,25 @@ pub fn check_template(kind: ChannelKind, source: &str) -> Result<(), FieldError>
         render(kind, sample, Some(source)).map_err(|e| FieldError::new("", e.to_string()))?;
     }
     Ok(())
+}
+
+/// Renders one field template (`{{ lead.score }}`, `{{ contacts[0].value }}`) against
+/// `data` under the same sandbox and budget as messages: the subset of [`check_template`],
+/// [`FUEL`], [`MAX_OUTPUT_BYTES`], bounded values. Nothing is escaped (the caller encodes the
+/// text as a JSON string or a form value, so no value can break out of its field); the text
+/// may be empty, and is cleaned of control characters except newlines.
+pub fn render_field(source: &str, data: &Value) -> Result<String, RenderError> {
+    check_source(source).map_err(RenderError::Template)?;
+    let text = run_raw(source, Escape::None, &bounded(data, 0)).map_err(RenderError::Template)?;
+    Ok(clean(&text, MAX_OUTPUT_BYTES, true))
+}
+
+/// Checks a field template at save time: within the subset and size, and renders `sample`
+/// within its budget. The error's path is empty.
+pub fn check_field_template(source: &str, sample: &Value) -> Result<(), FieldError> {
+    render_field(source, sample)
+        .map(|_| ())
+        .map_err(|e| FieldError::new("", e.to_string()))
 }
 
 /// What a template sees: the event (`event.type`, `event.id`, `event.timestamp`), its data

@@ -24,6 +24,7 @@ use crate::{
 
 pub mod classify_signal;
 pub mod deliver;
+pub mod export_lead;
 pub mod fetch_source;
 pub mod http_request;
 pub mod noop;
@@ -160,6 +161,7 @@ kinds![
     classify_signal::ClassifySignal,
     deliver::Deliver,
     publish_post::PublishPost,
+    export_lead::ExportLead,
 ];
 
 /// The kind named `name`.

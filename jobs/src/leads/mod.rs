@@ -42,8 +42,10 @@ crate::named_enum! {
         Contacted = "contacted",
         /// Judged worth selling to.
         Qualified = "qualified",
-        /// Handed to a partner or CRM (final).
+        /// Handed to a partner or CRM, and confirmed.
         Exported = "exported",
+        /// Sold, then returned by the partner (can be qualified again).
+        Returned = "returned",
         /// Not a lead after all (can be reopened as `new`).
         Rejected = "rejected",
     }
@@ -52,14 +54,16 @@ crate::named_enum! {
 impl LeadStatus {
     /// The statuses a lead may move to from this one: `new → contacted → qualified →
     /// exported`, `new → qualified`, any but `exported` to `rejected`, and `rejected → new`
-    /// (reopened). `exported` is final.
+    /// (reopened). A partner's return moves `exported → returned`, from where the lead can be
+    /// qualified again or rejected. `exported` is otherwise final.
     pub const fn next(self) -> &'static [LeadStatus] {
         use LeadStatus::*;
         match self {
             New => &[Contacted, Qualified, Rejected],
             Contacted => &[Qualified, Rejected],
             Qualified => &[Exported, Rejected],
-            Exported => &[],
+            Exported => &[Returned],
+            Returned => &[Qualified, Rejected],
             Rejected => &[New],
         }
     }

@@ -465,8 +465,9 @@ pub fn public_view(config: &ChannelConfig) -> Value {
     }
 }
 
-/// An absolute https URL with a host (http only to a loopback or private address when
-/// private networks are allowed), and no literal private address unless they are allowed.
+/// Checks a URL a user gave for an outbound target: at most 2048 bytes, absolute, no user or
+/// password, https (http only to a private host when private networks are allowed), and the
+/// SSRF guard of [`crate::net::check_url`]. The error is at `path` and never echoes the URL.
 pub fn check_url(path: &str, raw: &str, allow_private: bool) -> Result<url::Url, FieldError> {
     if raw.len() > MAX_URL_LEN {
         return Err(FieldError::new(

@@ -246,6 +246,55 @@ impl Channels {
     }
 }
 
+/// The raw answer to one [`Channels::post`]: the status, up to 16 KiB of the body, and the
+/// `Retry-After` the service sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawAnswer {
+    /// The HTTP status.
+    pub status: u16,
+    /// The start of the body.
+    pub body: Vec<u8>,
+    /// How long the service asked to wait, when it said.
+    pub retry_after: Option<Duration>,
+}
+
+impl Channels {
+    /// POSTs `body` as `content_type` to `url` with `headers` through the guarded client (SSRF
+    /// guard, no redirects, timeout, bounded answer), for callers that read the answer
+    /// themselves (partner exports). `Err` is the outcome of a request that got no answer
+    /// (refused by the guard: rejected; network or timeout: failed); `secrets` are scrubbed
+    /// from it.
+    pub async fn post(
+        &self,
+        url: &str,
+        content_type: &'static str,
+        headers: reqwest::header::HeaderMap,
+        body: Vec<u8>,
+        secrets: &[&str],
+    ) -> Result<RawAnswer, Outcome> {
+        let client = self
+            .http
+            .as_ref()
+            .map_err(|e| Outcome::failed(format!("the HTTP client could not start: {e}")))?;
+        let http = Http {
+            client,
+            allow_private: self.allow_private,
+        };
+        let answer = http.post(url, content_type, headers, body, secrets).await?;
+        Ok(RawAnswer {
+            status: answer.status,
+            retry_after: crate::kinds::http_request::retry_after(&answer.headers),
+            body: answer.body,
+        })
+    }
+}
+
+/// `text` scrubbed of `secrets`, made storable and cut to [`EXCERPT_CHARS`] (for excerpts of
+/// answers read outside this module).
+pub fn excerpt_of(text: &str, secrets: &[&str]) -> String {
+    clip(text, secrets)
+}
+
 /// What the HTTP channels share for one send.
 struct Http<'a> {
     client: &'a reqwest::Client,
@@ -272,6 +321,19 @@ impl Http<'_> {
         body: Vec<u8>,
         secrets: &[&str],
     ) -> Result<Answer, Outcome> {
+        self.post(url, "application/json", headers, body, secrets)
+            .await
+    }
+
+    /// POSTs `body` as `content_type` to `url` with `headers`, as [`Http::post_json`].
+    async fn post(
+        &self,
+        url: &str,
+        content_type: &'static str,
+        headers: reqwest::header::HeaderMap,
+        body: Vec<u8>,
+        secrets: &[&str],
+    ) -> Result<Answer, Outcome> {
         let parsed = reqwest::Url::parse(url)
             .map_err(|_| Outcome::rejected("the destination's URL is not a valid URL"))?;
         net::check_url(&parsed, self.allow_private)
@@ -280,7 +342,7 @@ impl Http<'_> {
             .client
             .post(parsed)
             .headers(headers)
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .header(reqwest::header::CONTENT_TYPE, content_type)
             .body(body)
             .send()
             .await

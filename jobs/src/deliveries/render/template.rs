@@ -82,17 +82,22 @@ impl io::Write for Capped {
 
 /// Runs `source` with `context`, escaping every value with `escape`.
 pub(super) fn run(source: &str, escape: Escape, context: &JValue) -> Result<String, String> {
+    let text = run_raw(source, escape, context)?;
+    if text.trim().is_empty() {
+        return Err("the template rendered nothing".into());
+    }
+    Ok(clean(&text, MAX_OUTPUT_BYTES, true))
+}
+
+/// Runs `source` with `context` under the same budget as [`run`]; the text may be empty.
+pub(super) fn run_raw(source: &str, escape: Escape, context: &JValue) -> Result<String, String> {
     let env = environment(escape);
     let template = env.template_from_str(source).map_err(|e| describe(&e))?;
     let mut out = Capped(Vec::new());
     template
         .render_captured_to(context, &mut out)
         .map_err(|e| describe(&e))?;
-    let text = String::from_utf8_lossy(&out.0).into_owned();
-    if text.trim().is_empty() {
-        return Err("the template rendered nothing".into());
-    }
-    Ok(clean(&text, MAX_OUTPUT_BYTES, true))
+    Ok(String::from_utf8_lossy(&out.0).into_owned())
 }
 
 fn describe(e: &JinjaError) -> String {
