@@ -14,7 +14,7 @@
 //!   routes parse them by hand, to answer 422 with the field's path; a job's `kind` in answers
 //!   gets the same `enum` as the `GET /jobs` filter), and ids in paths and queries get
 //!   `format: uuid`;
-//! - operations that take no API key say so (`security: []`);
+//! - operations that take no API key (signed hooks and postbacks) say so (`security: []`);
 //! - the headers every answer may carry are declared: `X-Request-Id`, the `RateLimit-*` trio,
 //!   and `Retry-After` on 429 and 503;
 //! - schema names lose poem-openapi's `Schema` suffix (`NewKeySchema` is `NewKey`);

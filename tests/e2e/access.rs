@@ -718,8 +718,10 @@ async fn another_tenant_gets_404_on_every_endpoint_with_an_id_and_changes_nothin
     let hook: Value = hook.json().await.unwrap();
     let hook_id = hook["webhook"]["id"].as_str().unwrap().to_owned();
     let body_of = |res: reqwest::Response| async move {
-        assert!(res.status().is_success(), "{}", res.status());
-        res.json::<Value>().await.unwrap()
+        let status = res.status();
+        let body = res.json::<Value>().await.unwrap();
+        assert!(status.is_success(), "{status}: {body}");
+        body
     };
     let destination_id = body_of(
         call(
@@ -761,6 +763,58 @@ async fn another_tenant_gets_404_on_every_endpoint_with_an_id_and_changes_nothin
         .as_str()
         .unwrap()
         .to_owned();
+    let account_id = body_of(
+        call(
+            &app,
+            &app.key,
+            Method::POST,
+            "/accounts",
+            Some(
+                json!({"name": "social", "base_url": "https://social.example.com",
+                        "access_token": "token-of-acme"}),
+            ),
+        )
+        .await,
+    )
+    .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let post_id = body_of(
+        call(
+            &app,
+            &app.key,
+            Method::POST,
+            "/posts",
+            Some(
+                json!({"account_id": account_id, "text": "hello", "visibility": "public",
+                        "publish_at": (chrono::Utc::now() + chrono::TimeDelta::days(30)).to_rfc3339()}),
+            ),
+        )
+        .await,
+    )
+    .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let partner_id = body_of(
+        call(
+            &app,
+            &app.key,
+            Method::POST,
+            "/partners",
+            Some(json!({"name": "buyer", "mode": "direct",
+                        "post_url": "https://buyer.example.com/leads",
+                        "template": {"email": "{{ lead.email }}"},
+                        "mapping": {"rules": [{"when": {"status": "2xx"}, "outcome": "accepted"}]},
+                        "auth": {"kind": "header", "header": "X-Api-Key", "token": "buyer-token"}})),
+        )
+        .await,
+    )
+    .await["partner"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let delivery_id = uuid::Uuid::now_v7().to_string();
     sqlx::query(
         "INSERT INTO deliveries (id, tenant_id, delivery_key, event_type, subject, destination_id, data, state)
@@ -796,6 +850,9 @@ async fn another_tenant_gets_404_on_every_endpoint_with_an_id_and_changes_nothin
             ("/alert-rules", &rule_id),
             ("/subscriptions", &subscription_id),
             ("/deliveries", &delivery_id),
+            ("/accounts", &account_id),
+            ("/posts", &post_id),
+            ("/partners", &partner_id),
         ]
         .iter()
         .find(|(prefix, _)| path.starts_with(prefix))
@@ -835,9 +892,10 @@ async fn another_tenant_gets_404_on_every_endpoint_with_an_id_and_changes_nothin
                 body,
             )
             .await;
-            // A webhook takes no key: the signature is the credential, and without one every
-            // caller gets the same 401.
-            let expected = if path.starts_with("/hooks") { 401 } else { 404 };
+            // A webhook or a partner's postback takes no key: the signature is the credential,
+            // and without one every caller gets the same 401.
+            let signed = path.starts_with("/hooks") || path.ends_with("/postback");
+            let expected = if signed { 401 } else { 404 };
             assert_eq!(res.status(), expected, "{method} {path}");
             walked += 1;
         }
@@ -859,6 +917,9 @@ async fn another_tenant_gets_404_on_every_endpoint_with_an_id_and_changes_nothin
         "/alert-rules",
         "/subscriptions",
         "/deliveries",
+        "/accounts",
+        "/posts",
+        "/partners",
     ] {
         let list: Value = call(&app, &intruder, Method::GET, path, None)
             .await
@@ -880,6 +941,9 @@ async fn another_tenant_gets_404_on_every_endpoint_with_an_id_and_changes_nothin
             &rule_id,
             &subscription_id,
             &delivery_id,
+            &account_id,
+            &post_id,
+            &partner_id,
         ] {
             assert!(
                 !text.contains(id.as_str()),

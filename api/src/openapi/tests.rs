@@ -101,7 +101,10 @@ fn every_operation_says_its_security_and_declares_its_headers() {
             }
         }
     }
-    assert_eq!(keyless, ["post /hooks/{id}"]);
+    assert_eq!(
+        keyless,
+        ["post /hooks/{id}", "post /partners/{id}/postback"]
+    );
     for name in ["X-Request-Id", "RateLimit-Limit", "Retry-After"] {
         assert!(
             doc["components"]["headers"][name]["schema"].is_object(),

@@ -118,6 +118,7 @@ api_responses! {
     problems {
         400 => BadRequest: "The id is not a UUID.",
         401 => Unauthorized,
+        404 => NotFound: "No lead with this id in your tenant.",
         429 => TooManyRequests,
     }
 }
@@ -301,6 +302,8 @@ pub(super) async fn list_exports(
     id: Uuid,
 ) -> Result<ListExportsResponse, ApiError> {
     let principal = auth.require(Role::Viewer)?;
+    // Another tenant's lead does not exist here: 404, as for every other id.
+    jobs::leads::get(&state.pool, principal.tenant_id, id).await?;
     let mut conn = state.pool.acquire().await?;
     let items = exports::of_lead(&mut conn, principal.tenant_id, id).await?;
     Ok(ListExportsResponse::Ok(Json(ExportList {
