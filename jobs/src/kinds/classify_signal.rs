@@ -48,7 +48,7 @@ use crate::{
     llm::{self, Answer, CallFailure, LlmClient, Message, TokenUsage},
     memo::{Lookup, Memo, MemoKey},
     queue::{JobContext, JobError},
-    sources::hosts::{self, HostPolicy, Permit},
+    sources::hosts::{self, HostPolicy, SlotRules},
 };
 
 /// The most characters of a signal sent to the LLM (title and text).
@@ -580,26 +580,15 @@ async fn paid_call(
     }
 }
 
-/// The longest pace wait spent asleep in the job; a longer one snoozes it.
-const SLOT_WAIT_IN_JOB: Duration = Duration::from_secs(1);
-
-/// A slot of the provider's fleet-wide pace (`LLM_RATE_LIMIT_PER_MIN`): a wait of up to
-/// [`SLOT_WAIT_IN_JOB`] is slept here; a longer one (or a provider's 429 still in force)
-/// snoozes the job, which spends neither an attempt nor money.
+/// A slot of the provider's fleet-wide pace (`LLM_RATE_LIMIT_PER_MIN`): a wait of up to a
+/// second is slept here; a longer one (or a provider's 429 still in force) snoozes the job,
+/// which spends neither an attempt nor money.
 async fn take_llm_slot(pool: &PgPool, key: &str, per_min: i32) -> Result<(), JobError> {
-    let policy = HostPolicy::default();
-    loop {
-        match hosts::acquire(pool, key, per_min, &policy, Utc::now()).await? {
-            Permit::Go { .. } => return Ok(()),
-            Permit::Wait { delay, .. } if delay <= SLOT_WAIT_IN_JOB => {
-                tokio::time::sleep(delay).await;
-            }
-            Permit::Wait { delay, reason } => {
-                metrics::counter!("classify_llm_snoozed_total", "reason" => reason).increment(1);
-                return Err(JobError::snooze(format!("{reason} on {key}"), delay));
-            }
-        }
-    }
+    let rules = SlotRules {
+        wait_here: Duration::from_secs(1),
+        snoozed_metric: Some("classify_llm_snoozed_total"),
+    };
+    hosts::take_slot(pool, key, per_min, &HostPolicy::default(), rules).await
 }
 
 #[cfg(test)]

@@ -46,7 +46,7 @@ use crate::{
     },
     queue::{JobContext, JobError},
     sources::{
-        hosts::{self, HostPolicy, Permit},
+        hosts::{self, HostPolicy, SlotRules},
         signals::{self, SignalState},
     },
 };
@@ -305,24 +305,17 @@ pub async fn run(
         Load::Done(why) => return Ok(json!({ "skipped": why })),
     };
 
-    match hosts::acquire(
+    hosts::take_slot(
         &ctx.pool,
         &loaded.pace_key,
         loaded.rate_per_min,
         &ctx.policy,
-        Utc::now(),
+        SlotRules {
+            wait_here: Duration::ZERO,
+            snoozed_metric: Some("deliveries_snoozed_total"),
+        },
     )
-    .await?
-    {
-        Permit::Go { .. } => {}
-        Permit::Wait { delay, reason } => {
-            metrics::counter!("deliveries_snoozed_total", "reason" => reason).increment(1);
-            return Err(JobError::snooze(
-                format!("{reason} on {}", loaded.pace_key),
-                delay,
-            ));
-        }
-    }
+    .await?;
 
     let message = Message {
         id: id.to_string(),

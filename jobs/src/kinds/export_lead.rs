@@ -41,7 +41,7 @@ use crate::{
         spec::{self, Confirmation, Mode, Secrets},
     },
     queue::{JobContext, JobError},
-    sources::hosts::{self, HostPolicy, Permit},
+    sources::hosts::{self, HostPolicy, SlotRules},
 };
 
 /// Args of an `export_lead` job.
@@ -234,21 +234,17 @@ async fn offer(
     export: &Export,
 ) -> Result<Walk, JobError> {
     let pace_key = format!("partner:{}", route.partner_id);
-    match hosts::acquire(
+    hosts::take_slot(
         &ctx.pool,
         &pace_key,
         route.rate_limit_per_min,
         &ctx.policy,
-        Utc::now(),
+        SlotRules {
+            wait_here: Duration::ZERO,
+            snoozed_metric: Some("partner_exports_snoozed_total"),
+        },
     )
-    .await?
-    {
-        Permit::Go { .. } => {}
-        Permit::Wait { delay, reason } => {
-            metrics::counter!("partner_exports_snoozed_total", "reason" => reason).increment(1);
-            return Err(JobError::snooze(format!("{reason} on {pace_key}"), delay));
-        }
-    }
+    .await?;
     let secrets = match Secrets::open(&route.sealed) {
         Ok(s) => s,
         Err(e) => {

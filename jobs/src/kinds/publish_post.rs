@@ -41,7 +41,7 @@ use crate::{
         step::{self, StepPost},
     },
     queue::{JobContext, JobError},
-    sources::hosts::{self, HostPolicy, Permit},
+    sources::hosts::{self, HostPolicy, SlotRules},
 };
 
 /// Args of a `publish_post` job: a post (`post_id`), or a workflow step's post (`account_id`,
@@ -374,32 +374,11 @@ async fn upload_media(
 /// Takes a slot of the account's pace; waits of up to 2 s are waited here, longer ones snooze
 /// the job (no attempt spent).
 async fn permit(ctx: &PublishContext, account: &Account) -> Result<(), JobError> {
-    for _ in 0..3 {
-        match hosts::acquire(
-            &ctx.pool,
-            &account.key,
-            account.rate,
-            &ctx.policy,
-            Utc::now(),
-        )
-        .await?
-        {
-            Permit::Go { .. } => return Ok(()),
-            Permit::Wait { delay, .. } if delay <= Duration::from_secs(2) => {
-                tokio::time::sleep(delay).await;
-            }
-            Permit::Wait { delay, reason } => {
-                return Err(JobError::snooze(
-                    format!("{reason} on {}", account.key),
-                    delay,
-                ));
-            }
-        }
-    }
-    Err(JobError::snooze(
-        format!("rate_limit on {}", account.key),
-        Duration::from_secs(2),
-    ))
+    let rules = SlotRules {
+        wait_here: Duration::from_secs(2),
+        snoozed_metric: None,
+    };
+    hosts::take_slot(&ctx.pool, &account.key, account.rate, &ctx.policy, rules).await
 }
 
 /// An answer that worked: the account's circuit closes, and a spent window pauses it.

@@ -28,7 +28,7 @@ use serde::Serialize;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::DomainError;
+use crate::{DomainError, queue::JobError};
 
 /// How the circuit breaker behaves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -173,6 +173,51 @@ pub async fn acquire(
     .await?;
     tx.commit().await?;
     Ok(Permit::Go { probe })
+}
+
+/// How a job takes a slot of a pace with [`take_slot`].
+#[derive(Debug, Clone, Copy)]
+pub struct SlotRules {
+    /// A wait up to this long is slept inside the job; a longer one snoozes it.
+    pub wait_here: Duration,
+    /// The counter a snooze increments (label `reason`), if any.
+    pub snoozed_metric: Option<&'static str>,
+}
+
+/// How often [`take_slot`] sleeps a short wait before it snoozes anyway.
+const SLOT_TRIES: usize = 3;
+
+/// A job's slot of the pace `key` (N a minute across the fleet, `policy`'s circuit): `Ok` to
+/// go now; a wait up to [`SlotRules::wait_here`] is slept here (at most [`SLOT_TRIES`] times);
+/// a longer one is a [`JobError::Snooze`] ("`<reason> on <key>`"), so the job waits without
+/// spending an attempt. The one way every paced kind (deliveries, exports, posts, LLM calls)
+/// asks before it calls out.
+pub async fn take_slot(
+    pool: &PgPool,
+    key: &str,
+    rate_per_min: i32,
+    policy: &HostPolicy,
+    rules: SlotRules,
+) -> Result<(), JobError> {
+    let mut last = (rules.wait_here, "rate_limit");
+    for _ in 0..SLOT_TRIES {
+        match acquire(pool, key, rate_per_min, policy, Utc::now()).await? {
+            Permit::Go { .. } => return Ok(()),
+            Permit::Wait { delay, reason } if delay <= rules.wait_here && !delay.is_zero() => {
+                last = (delay, reason);
+                tokio::time::sleep(delay).await;
+            }
+            Permit::Wait { delay, reason } => {
+                last = (delay, reason);
+                break;
+            }
+        }
+    }
+    let (delay, reason) = last;
+    if let Some(metric) = rules.snoozed_metric {
+        metrics::counter!(metric, "reason" => reason).increment(1);
+    }
+    Err(JobError::snooze(format!("{reason} on {key}"), delay))
 }
 
 /// The host answered at `now`: the circuit closes and the failure count resets.
