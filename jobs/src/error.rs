@@ -68,6 +68,14 @@ impl From<DomainError> for JobError {
     }
 }
 
+/// A secret that could not be sealed for storage (no operator key configured): the write is
+/// refused as a conflict with the server's set-up, never stored in clear.
+impl From<crate::secrets::SecretError> for DomainError {
+    fn from(e: crate::secrets::SecretError) -> Self {
+        DomainError::Conflict(e.to_string())
+    }
+}
+
 /// A query that failed inside a job: as [`DomainError::Database`].
 impl From<sqlx::Error> for JobError {
     fn from(e: sqlx::Error) -> Self {

@@ -182,9 +182,7 @@ fn check_rate(rate: Option<i32>, kind: ChannelKind) -> Result<i32, FieldError> {
 }
 
 fn seal(credentials: &Credentials) -> Result<String, DomainError> {
-    credentials
-        .seal()
-        .map_err(|e| DomainError::Conflict(e.to_string()))
+    Ok(credentials.seal()?)
 }
 
 struct Row {

@@ -174,7 +174,7 @@ impl SubscriptionPatch {
 fn seal(secrets_list: &[SecretString]) -> Result<String, DomainError> {
     let plain: Vec<&str> = secrets_list.iter().map(|s| s.expose_secret()).collect();
     let text = serde_json::to_string(&plain).unwrap_or_default();
-    secrets::seal(SECRETS_PURPOSE, &text).map_err(|e| DomainError::Conflict(e.to_string()))
+    Ok(secrets::seal(SECRETS_PURPOSE, &text)?)
 }
 
 /// Opens a subscription's stored secrets (newest first).

@@ -105,9 +105,7 @@ impl Partner {
 }
 
 fn seal(secrets: &Secrets) -> Result<String, DomainError> {
-    secrets
-        .seal()
-        .map_err(|e| DomainError::Conflict(e.to_string()))
+    Ok(secrets.seal()?)
 }
 
 fn view(spec: &PartnerSpec) -> Value {

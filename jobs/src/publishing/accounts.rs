@@ -155,8 +155,7 @@ fn check_token(token: &str) -> Result<SecretString, FieldError> {
 
 fn seal(token: &SecretString) -> Result<String, DomainError> {
     use secrecy::ExposeSecret;
-    secrets::seal(TOKEN_PURPOSE, token.expose_secret())
-        .map_err(|e| DomainError::Conflict(e.to_string()))
+    Ok(secrets::seal(TOKEN_PURPOSE, token.expose_secret())?)
 }
 
 fn view(a: &Account) -> Value {
