@@ -175,7 +175,16 @@ pub async fn run(
         ));
     }
     let result = walk(args, job, ctx).await;
-    // Closing the session releases the lock.
+    // Unlock in so many words before closing: a closed session releases its locks only once
+    // the server has finished with it, and the next attempt may already be asking. If the
+    // unlock fails (the database went away), closing the session still releases it.
+    let _ = sqlx::query_scalar!(
+        r#"SELECT pg_advisory_unlock($1, $2) AS "released!""#,
+        LOCK_NAMESPACE,
+        lock_key(args.lead_id)
+    )
+    .fetch_one(&mut lock)
+    .await;
     let _ = lock.close().await;
     result
 }
