@@ -31,7 +31,10 @@ use api::{
     settings::Settings,
 };
 use clap::{Parser, Subcommand, ValueEnum};
-use jobs::auth::Role;
+use jobs::{
+    auth::Role,
+    queue::share::{self, SharePatch},
+};
 use metrics_exporter_prometheus::PrometheusBuilder;
 use poem::{
     Server,
@@ -74,6 +77,23 @@ enum Command {
         /// The key's id (1 to 32 letters, digits, `-` or `_`); default `k` and today's date.
         #[arg(long)]
         id: Option<String>,
+    },
+    /// Set a tenant's share of the workers: its weight in the fair claim, its cap on jobs
+    /// running at once, and its caps per job kind. Prints the share before and after as JSON.
+    /// Only the options given change.
+    SetTenantQueue {
+        /// The tenant's name.
+        #[arg(long)]
+        tenant: String,
+        /// Its weight, 1 to 1000 (default 1): 3 gets three times the claims of 1.
+        #[arg(long)]
+        weight: Option<i16>,
+        /// Most of its jobs running at once, fleet-wide; 0 lifts the cap.
+        #[arg(long)]
+        max_running: Option<i32>,
+        /// Caps per kind as `kind=n,kind=n` (replacing the old ones; "" clears them).
+        #[arg(long)]
+        kind_limits: Option<String>,
     },
     /// Re-seal every stored secret that is in clear or sealed with an older key, in batches.
     /// Idempotent: run it after each release and after putting a new key first.
@@ -142,6 +162,12 @@ fn main() -> ExitCode {
                 create_key(settings, &tenant, role.into(), &name).await
             }
             Command::ResealSecrets { batch } => reseal_secrets(settings, batch).await,
+            Command::SetTenantQueue {
+                tenant,
+                weight,
+                max_running,
+                kind_limits,
+            } => set_tenant_queue(settings, &tenant, weight, max_running, kind_limits).await,
             Command::GenerateSecretKey { .. } => Ok(()),
         }
     });
@@ -186,6 +212,33 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         .await
         .context("Failed to serve")?;
     tracing::info!("stopped");
+    Ok(())
+}
+
+async fn set_tenant_queue(
+    settings: Settings,
+    tenant: &str,
+    weight: Option<i16>,
+    max_running: Option<i32>,
+    kind_limits: Option<String>,
+) -> anyhow::Result<()> {
+    let pool = jobs::db::pool(&settings.database);
+    let kind_limits = kind_limits
+        .map(|s| SharePatch::parse_kind_limits(&s))
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let patch = SharePatch {
+        weight,
+        max_running: max_running.map(|n| (n > 0).then_some(n)),
+        kind_limits,
+    };
+    let (id, before, after) = share::set(&pool, tenant, &patch)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!(
+        "{}",
+        serde_json::json!({ "tenant_id": id, "before": before, "after": after })
+    );
     Ok(())
 }
 

@@ -145,8 +145,10 @@ pub struct NewJobBatchSchema {
 #[oai(skip_serializing_if_is_none)]
 #[oai(rename = "JobOptions")]
 pub struct JobOptions {
-    /// Higher runs first, across every tenant's jobs of the kind; -100 to 100 (default 0), and
-    /// no higher than the server's ceiling (`JOB_PRIORITY_MAX`; above it, a 422).
+    /// Higher runs first among this tenant's jobs of the kind (tenants share the workers by
+    /// their weights, whatever the priorities); -100 to 100 (default 0), and no higher than the
+    /// server's ceiling (`JOB_PRIORITY_MAX`; above it, a 422). A waiting job gains one level a
+    /// minute, so a low priority delays a job but never starves it.
     #[oai(validator(minimum(value = "-100"), maximum(value = "100")))]
     pub priority: Option<i16>,
     /// Run no earlier than this instant (default: now).
@@ -171,6 +173,37 @@ pub struct JobOptions {
     /// the newest args; until it starts, each enqueue replaces it (200, the same job id). Not
     /// with `run_at`.
     pub debounce: Option<DebounceSchema>,
+    /// At most `limit` jobs of this tenant with the key run at once, across every worker.
+    pub concurrency: Option<ConcurrencySchema>,
+}
+
+/// A concurrency key and its limit.
+#[derive(Object)]
+#[oai(rename = "Concurrency")]
+pub struct ConcurrencySchema {
+    /// The key (per tenant), e.g. a source or customer id; 1 to 200 printable characters, not
+    /// starting with `kind:` (the operator's per-kind limits use those).
+    #[oai(validator(min_length = 1, max_length = 200))]
+    pub key: String,
+    /// Most jobs with the key running at once, 1 to 10000.
+    #[oai(validator(minimum(value = "1"), maximum(value = "10000")))]
+    pub limit: i32,
+    /// When the key already has `limit` jobs queued or running: `queue` waits for a slot (the
+    /// default), `cancel_newest` stores this job cancelled (saying why), `keep_newest` cancels
+    /// the other jobs waiting with the key. Not `queue` with `singleton_key` or `debounce`.
+    pub on_limit: Option<OverLimitName>,
+}
+
+/// What an enqueue does when its concurrency key is full.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename = "OverLimit", rename_all = "snake_case")]
+pub enum OverLimitName {
+    /// Wait in the queue until a slot frees.
+    Queue,
+    /// Store the new job cancelled, saying why.
+    CancelNewest,
+    /// Cancel the other jobs waiting with the key.
+    KeepNewest,
 }
 
 /// A debounce window.
@@ -427,6 +460,10 @@ pub struct Job {
     pub singleton_key: Option<String>,
     /// Its debounce key: enqueues with it replace this job until it starts.
     pub debounce_key: Option<String>,
+    /// Its concurrency key (`kind:<kind>` when the operator limits the kind for this tenant).
+    pub concurrency_key: Option<String>,
+    /// How many jobs with its concurrency key may run at once.
+    pub concurrency_limit: Option<i32>,
     /// The `X-Request-Id` of the call that enqueued it.
     pub correlation_id: Option<String>,
     /// The handler's result, once succeeded.
@@ -467,6 +504,8 @@ impl From<queue::Job> for Job {
             idempotency_key: j.idempotency_key,
             singleton_key: j.singleton_key,
             debounce_key: j.debounce_key,
+            concurrency_key: j.concurrency_key,
+            concurrency_limit: j.concurrency_limit,
             correlation_id: j.correlation_id,
             result: j.result,
             last_error: j.last_error,
@@ -589,6 +628,34 @@ impl From<queue::admin::QueueStats> for QueueStats {
 pub struct QueueList {
     /// One per known kind, even when empty.
     pub items: Vec<QueueStats>,
+    /// The busiest concurrency keys (most jobs waiting first, at most 20): waiting vs running
+    /// against each key's limit.
+    pub keys: Vec<ConcurrencyKeyStats>,
+}
+
+/// What one concurrency key is doing.
+#[derive(Debug, Clone, Object)]
+#[oai(rename = "ConcurrencyKeyStats")]
+pub struct ConcurrencyKeyStats {
+    /// The key (`kind:<kind>` for an operator's per-kind cap).
+    pub key: String,
+    /// Most jobs with it running at once.
+    pub limit: i32,
+    /// Jobs with it running now.
+    pub running: i64,
+    /// Jobs with it waiting to run.
+    pub waiting: i64,
+}
+
+impl From<queue::share::KeyStats> for ConcurrencyKeyStats {
+    fn from(k: queue::share::KeyStats) -> Self {
+        Self {
+            key: k.key,
+            limit: k.limit,
+            running: k.running,
+            waiting: k.waiting,
+        }
+    }
 }
 
 /// A live worker process.

@@ -1,5 +1,6 @@
 //! A tenant's own settings: request rate limits and job retention, within the ceilings the
-//! operator sets for every tenant ([`Ceilings`]).
+//! operator sets for every tenant ([`Ceilings`]). Its share of the workers is shown here but set
+//! by the operator only ([`crate::queue::share`]).
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -21,6 +22,12 @@ pub struct Tenant {
     pub rate_limit_burst: i32,
     /// How long its finished jobs are kept (none: the server's `JOB_RETENTION_SECS`).
     pub job_retention_secs: Option<i32>,
+    /// Its weight in the fair claim (operator-set, see [`crate::queue::share`]).
+    pub queue_weight: i16,
+    /// Most of its jobs running at once (operator-set; none: no cap).
+    pub max_running: Option<i32>,
+    /// Most of its jobs of a kind running at once (operator-set): `{kind: n}`.
+    pub kind_limits: serde_json::Value,
     /// When it was created.
     pub created_at: DateTime<Utc>,
     /// When its settings last changed.
@@ -162,7 +169,8 @@ impl Ceilings {
 pub async fn get(pool: &PgPool, id: Uuid) -> Result<Tenant, DomainError> {
     sqlx::query_as!(
         Tenant,
-        r#"SELECT id, name, rate_limit_per_second, rate_limit_burst, job_retention_secs, created_at, updated_at
+        r#"SELECT id, name, rate_limit_per_second, rate_limit_burst, job_retention_secs, queue_weight,
+                  max_running, kind_limits, created_at, updated_at
            FROM tenants WHERE id = $1"#,
         id
     )
@@ -180,7 +188,8 @@ pub async fn update(
     patch.validate()?;
     let before = sqlx::query_as!(
         Tenant,
-        r#"SELECT id, name, rate_limit_per_second, rate_limit_burst, job_retention_secs, created_at, updated_at
+        r#"SELECT id, name, rate_limit_per_second, rate_limit_burst, job_retention_secs, queue_weight,
+                  max_running, kind_limits, created_at, updated_at
            FROM tenants WHERE id = $1 FOR UPDATE"#,
         id
     )
@@ -196,7 +205,8 @@ pub async fn update(
         r#"UPDATE tenants SET rate_limit_per_second = $2, rate_limit_burst = $3, job_retention_secs = $4,
                   updated_at = now()
            WHERE id = $1
-           RETURNING id, name, rate_limit_per_second, rate_limit_burst, job_retention_secs, created_at, updated_at"#,
+           RETURNING id, name, rate_limit_per_second, rate_limit_burst, job_retention_secs, queue_weight,
+                     max_running, kind_limits, created_at, updated_at"#,
         id,
         patch.rate_limit_per_second.unwrap_or(before.rate_limit_per_second),
         patch.rate_limit_burst.unwrap_or(before.rate_limit_burst),

@@ -2,7 +2,10 @@
 
 use std::time::Duration;
 
-use jobs::{auth::Role, queue::admin};
+use jobs::{
+    auth::Role,
+    queue::{admin, share},
+};
 use poem::web::Data;
 use poem_openapi::{ApiResponse, OpenApi, payload::Json};
 
@@ -10,7 +13,7 @@ use super::ApiTags;
 use crate::{
     app::AppState,
     auth::Auth,
-    models::{QueueList, QueueStats, Worker, WorkerList},
+    models::{ConcurrencyKeyStats, QueueList, QueueStats, Worker, WorkerList},
     problem::{ApiError, Problem, respond},
     problem_responses,
 };
@@ -84,8 +87,10 @@ problem_responses!(ListWorkersResponse { 401 => Unauthorized, 429 => TooManyRequ
 async fn list_queues(state: &AppState, auth: &Auth) -> Result<ListQueuesResponse, ApiError> {
     let principal = auth.require(Role::Viewer)?;
     let queues = admin::queues(&state.pool, principal.tenant_id).await?;
+    let keys = share::busiest_keys(&state.pool, principal.tenant_id).await?;
     Ok(ListQueuesResponse::Ok(Json(QueueList {
         items: queues.into_iter().map(QueueStats::from).collect(),
+        keys: keys.into_iter().map(ConcurrencyKeyStats::from).collect(),
     })))
 }
 

@@ -31,6 +31,15 @@ pub struct Tenant {
     /// How long its succeeded and cancelled jobs are kept, in seconds; null means the server's
     /// default (`JOB_RETENTION_SECS`).
     pub job_retention_secs: Option<i32>,
+    /// Its weight when tenants share the workers: a tenant of weight 3 gets three times the
+    /// claims of one of weight 1 while both have work. Set by the operator (`api
+    /// set-tenant-queue`), not through the API.
+    pub queue_weight: i16,
+    /// Most of its jobs running at once across every worker; absent: no cap. Operator-set.
+    pub max_running: Option<i32>,
+    /// Most of its jobs of a kind running at once, per kind (`{"classify_signal": 4}`); such
+    /// jobs carry the concurrency key `kind:<kind>`. Operator-set.
+    pub kind_limits: std::collections::BTreeMap<String, i32>,
     /// When it was created.
     pub created_at: DateTime<Utc>,
     /// When its settings last changed.
@@ -45,6 +54,9 @@ impl From<tenants::Tenant> for Tenant {
             rate_limit_per_second: t.rate_limit_per_second,
             rate_limit_burst: t.rate_limit_burst,
             job_retention_secs: t.job_retention_secs,
+            queue_weight: t.queue_weight,
+            max_running: t.max_running,
+            kind_limits: serde_json::from_value(t.kind_limits).unwrap_or_default(),
             created_at: t.created_at,
             updated_at: t.updated_at,
         }

@@ -24,7 +24,7 @@ pub async fn get(pool: &PgPool, tenant_id: Uuid, id: Uuid) -> Result<Job, Domain
                   max_attempts, run_at, timeout_ms, idempotency_key, correlation_id, result,
                   errors, locked_by, lease_expires_at, cancel_requested, created_at,
                   started_at, finished_at, run_id, step, item, parked_on, parked_reason,
-                      singleton_key, debounce_key
+                      singleton_key, debounce_key, concurrency_key, concurrency_limit
            FROM jobs WHERE id = $1 AND tenant_id = $2"#,
         id,
         tenant_id
@@ -61,7 +61,7 @@ pub async fn list(
                   max_attempts, run_at, timeout_ms, idempotency_key, correlation_id, result,
                   errors, locked_by, lease_expires_at, cancel_requested, created_at,
                   started_at, finished_at, run_id, step, item, parked_on, parked_reason,
-                      singleton_key, debounce_key
+                      singleton_key, debounce_key, concurrency_key, concurrency_limit
            FROM jobs
            WHERE tenant_id = $1
              AND ($2::text IS NULL OR kind = $2)
@@ -95,7 +95,7 @@ async fn lock(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid) -> Result<JobR
                   max_attempts, run_at, timeout_ms, idempotency_key, correlation_id, result,
                   errors, locked_by, lease_expires_at, cancel_requested, created_at,
                   started_at, finished_at, run_id, step, item, parked_on, parked_reason,
-                      singleton_key, debounce_key
+                      singleton_key, debounce_key, concurrency_key, concurrency_limit
            FROM jobs WHERE id = $1 AND tenant_id = $2 FOR UPDATE"#,
         id,
         tenant_id
@@ -211,7 +211,8 @@ pub async fn cancel(
                              attempt, max_attempts, run_at, timeout_ms, idempotency_key,
                              correlation_id, result, errors, locked_by, lease_expires_at,
                              cancel_requested, created_at, started_at, finished_at, run_id, step,
-                             item, parked_on, parked_reason, singleton_key, debounce_key"#,
+                             item, parked_on, parked_reason, singleton_key, debounce_key, concurrency_key,
+                             concurrency_limit"#,
                 id
             )
             .fetch_one(&mut *conn)
@@ -229,7 +230,8 @@ pub async fn cancel(
                              attempt, max_attempts, run_at, timeout_ms, idempotency_key,
                              correlation_id, result, errors, locked_by, lease_expires_at,
                              cancel_requested, created_at, started_at, finished_at, run_id, step,
-                             item, parked_on, parked_reason, singleton_key, debounce_key"#,
+                             item, parked_on, parked_reason, singleton_key, debounce_key, concurrency_key,
+                             concurrency_limit"#,
                 id
             )
             .fetch_one(&mut *conn)
@@ -282,7 +284,8 @@ pub async fn retry(
                      max_attempts, run_at, timeout_ms, idempotency_key, correlation_id, result,
                      errors, locked_by, lease_expires_at, cancel_requested, created_at,
                      started_at, finished_at, run_id, step, item, parked_on, parked_reason,
-                      singleton_key, debounce_key"#,
+                      singleton_key, debounce_key, concurrency_key,
+                             concurrency_limit"#,
         id
     )
     .fetch_one(&mut *conn)

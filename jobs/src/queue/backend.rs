@@ -24,7 +24,7 @@ use super::{
 };
 use crate::kinds::JobKind;
 
-struct Claimed {
+pub(crate) struct Claimed {
     id: Uuid,
     tenant_id: Uuid,
     args: Value,
@@ -33,9 +33,22 @@ struct Claimed {
     timeout_ms: Option<i32>,
     correlation_id: Option<String>,
     pickup_ms: f64,
+    /// Whether some tenant filled its share: there may be more to claim at once.
+    more: bool,
 }
 
 /// Claims jobs of kind `K` for one apalis worker.
+///
+/// The claim is fair across tenants. One statement finds the tenants with work of the kind (a
+/// skip scan over `jobs_fetch`, one index probe per tenant), gives each a share of the batch in
+/// proportion to its weight (at least one job, and no more than its cap leaves), takes each
+/// share from the front of that tenant's own queue with `FOR UPDATE SKIP LOCKED`, and orders
+/// the candidates by turn: a tenant's n-th job gets turn `(n - 1 + e) / weight` with `e` drawn
+/// from Exp(1), so when there are more candidates than slots (one free slot, many tenants) each
+/// tenant wins in proportion to its weight, and no tenant is always first. Priority and wait
+/// (`job_claim_rank`: a priority level is worth a minute) order jobs within a tenant only.
+/// Jobs whose concurrency key is full are stepped over; the `jobs_slots_take` trigger refuses any
+/// that fill up meanwhile, so a limit holds even under concurrent claims.
 ///
 /// It fetches only when the worker has free slots and its buffer is empty, at most
 /// [`PREFETCH`] jobs per free slot, in one `UPDATE … FOR UPDATE SKIP LOCKED` statement, and
@@ -93,47 +106,8 @@ impl<K: JobKind> PgBackend<K> {
         let pool = self.node.pool.clone();
         let worker_id = self.node.id.clone();
         let lease = self.node.settings.lease.as_secs_f64();
-        self.fetch = Some(
-            async move {
-                // The claim's commit does not wait for its WAL flush (synchronous_commit off for
-                // this transaction only): it is the one commit per batch a worker waits on before
-                // it can run anything, and a claim lost with a crash of Postgres itself loses no
-                // job: the row is `available` again and is claimed again. The outcome's commit
-                // stays synchronous and flushes the claim before it. The cost: after a crash of
-                // the database (not of a worker), an attempt that ran may not be counted.
-                let mut tx = pool
-                    .begin_with("BEGIN; SET LOCAL synchronous_commit = off")
-                    .await?;
-                // The order is exactly `jobs_fetch`'s, so the scan stops after `limit` rows. (A
-                // tie-break on `id` forced a sort of every queued job on each claim: 14.7 ms per
-                // claim with 20,000 queued, against 0.75 ms; equal run_at values, as in one
-                // batch, come out in index order, i.e. as inserted.)
-                let claimed = sqlx::query_as!(
-                    Claimed,
-                    r#"WITH next AS (
-                           SELECT id FROM jobs
-                           WHERE kind = $1 AND state IN ('available', 'failed') AND run_at <= now()
-                           ORDER BY priority DESC, run_at
-                           LIMIT $2
-                           FOR UPDATE SKIP LOCKED)
-                       UPDATE jobs j SET state = 'running', attempt = j.attempt + 1, locked_by = $3,
-                              started_at = now(), lease_expires_at = now() + make_interval(secs => $4)
-                       FROM next WHERE j.id = next.id
-                       RETURNING j.id, j.tenant_id, j.args, j.attempt, j.max_attempts, j.timeout_ms,
-                                 j.correlation_id,
-                                 (extract(epoch FROM now() - j.run_at) * 1000)::float8 AS "pickup_ms!""#,
-                    K::KIND,
-                    limit as i64,
-                    worker_id,
-                    lease
-                )
-                .fetch_all(&mut *tx)
-                .await?;
-                tx.commit().await?;
-                Ok(claimed)
-            }
-            .boxed(),
-        );
+        self.fetch =
+            Some(async move { claim(&pool, K::KIND, limit, &worker_id, lease).await }.boxed());
     }
 
     fn accept(&mut self, claimed: Vec<Claimed>) {
@@ -220,8 +194,24 @@ impl<K: JobKind> Backend for PgBackend<K> {
                                 // slots free up while the claim runs, and comparing with
                                 // those left a full claim looking short, so a busy queue was
                                 // only fetched again at the next poll tick.
-                                self.fetch_now = !claimed.is_empty() && claimed.len() >= self.asked;
+                                //
+                                // A short batch with `more` set means some tenant filled its
+                                // share (the rest of the batch went unused only because the
+                                // other tenants had less): ask again at once too.
+                                self.fetch_now = !claimed.is_empty()
+                                    && (claimed.len() >= self.asked
+                                        || claimed.iter().any(|c| c.more));
                                 self.accept(claimed);
+                            }
+                            Err(e) if is_deadlock(&e) => {
+                                // Two claims took the slots of two concurrency keys in
+                                // opposite orders and Postgres broke the tie: nothing was
+                                // claimed, so claim again.
+                                tracing::debug!(
+                                    kind = K::KIND,
+                                    "a claim met another on the slots; claiming again"
+                                );
+                                self.fetch_now = true;
                             }
                             Err(e) => {
                                 tracing::warn!(kind = K::KIND, error = %e, "claiming jobs failed; retrying at the next poll");
@@ -334,102 +324,105 @@ impl<K: JobKind> BackendConfig for PgBackend<K> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use std::{sync::Arc, time::Duration};
-
-    use apalis::prelude::{WorkerBuilder, WorkerBuilderExt};
-    use apalis_core::worker::ext::parallelize::ParallelizeExt;
-    use serde_json::Value;
-
-    use super::MAX_UNSETTLED;
-    use crate::{
-        auth,
-        kinds::{JobKind, noop::Noop},
-        queue::{JobError, NewJob, NoHook, NodeSettings, WorkerNode, enqueue, spawn_attempt},
-    };
-
-    async fn done(_: Noop) -> Result<Value, JobError> {
-        Ok(serde_json::json!({}))
-    }
-
-    #[sqlx::test(migrator = "crate::db::MIGRATOR")]
-    async fn jobs_whose_stored_args_no_longer_parse_are_dead_and_free_their_slot(
-        pool: sqlx::PgPool,
-    ) {
-        let mut conn = pool.acquire().await.unwrap();
-        let tenant = auth::ensure_tenant(&mut conn, "t").await.unwrap();
-        // More jobs with args an older version wrote than the kind may ever hold at once
-        // (its concurrency plus the outcomes waiting to be written), queued before a good one.
-        let bad = 1 + MAX_UNSETTLED + 40;
-        sqlx::query(
-            "INSERT INTO jobs (id, tenant_id, kind, args, max_attempts, run_at)
-             SELECT gen_random_uuid(), $1, $2, '{\"written_by\": \"v0\"}', 3, now() - interval '1 hour'
-             FROM generate_series(1, $3)",
-        )
-        .bind(tenant)
-        .bind(Noop::KIND)
-        .bind(bad as i32)
-        .execute(&pool)
-        .await
-        .unwrap();
-        let good = enqueue(
-            &mut conn,
-            tenant,
-            None,
-            &[NewJob::new(&Noop::default()).unwrap()],
-        )
-        .await
-        .unwrap()
-        .remove(0)
-        .job;
-        let settings = NodeSettings {
-            poll_interval: Duration::from_millis(50),
-            ..Default::default()
-        };
-        let node = WorkerNode::start(pool.clone(), settings, &[Noop::KIND], Arc::new(NoHook))
-            .await
-            .unwrap();
-        let worker = WorkerBuilder::new("noop")
-            .backend(node.backend::<Noop>(1))
-            .concurrency(1)
-            .parallelize(spawn_attempt)
-            .build(done);
-        let running = tokio::spawn(worker.run());
-        let deadline = std::time::Instant::now() + Duration::from_secs(30);
-        loop {
-            let state: String = sqlx::query_scalar("SELECT state FROM jobs WHERE id = $1")
-                .bind(good.id)
-                .fetch_one(&pool)
-                .await
-                .unwrap();
-            if state == "succeeded" {
-                break;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "the good job never ran (it is {state}): the bad ones kept the kind's slots"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        let (dead, said): (i64, Option<String>) = sqlx::query_as(
-            "SELECT count(*), min(errors -> 0 ->> 'error') FROM jobs WHERE state = 'dead'",
-        )
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-        assert_eq!(dead, bad as i64, "every bad job is dead at once");
-        let said = said.unwrap_or_default();
-        assert!(
-            said.contains("stored args do not fit kind noop"),
-            "the error says why: {said}"
-        );
-        let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        while node.inner().held(Noop::KIND) > 0 {
-            assert!(std::time::Instant::now() < deadline, "a slot is still held");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        running.abort();
-        node.shutdown().await.unwrap();
-    }
+/// One claim of up to `limit` jobs of `kind` for `worker_id` (the statement [`PgBackend`]'s docs
+/// describe), committed.
+pub(crate) async fn claim(
+    pool: &sqlx::PgPool,
+    kind: &str,
+    limit: usize,
+    worker_id: &str,
+    lease: f64,
+) -> Result<Vec<Claimed>, sqlx::Error> {
+    // The claim's commit does not wait for its WAL flush (synchronous_commit off for
+    // this transaction only): it is the one commit per batch a worker waits on before
+    // it can run anything, and a claim lost with a crash of Postgres itself loses no
+    // job: the row is `available` again and is claimed again. The outcome's commit
+    // stays synchronous and flushes the claim before it. The cost: after a crash of
+    // the database (not of a worker), an attempt that ran may not be counted.
+    let mut tx = pool
+        .begin_with("BEGIN; SET LOCAL synchronous_commit = off; SET LOCAL jit = off")
+        .await?;
+    // Fair across tenants: see the type's docs for how the statement works.
+    let claimed = sqlx::query_as!(
+        Claimed,
+        r#"WITH RECURSIVE ready (tenant_id) AS (
+    (SELECT tenant_id FROM jobs
+     WHERE kind = $1 AND state IN ('available', 'failed')
+     ORDER BY tenant_id LIMIT 1)
+    UNION ALL
+    SELECT (SELECT j.tenant_id FROM jobs j
+    WHERE j.kind = $1 AND j.state IN ('available', 'failed') AND j.tenant_id > r.tenant_id
+    ORDER BY j.tenant_id LIMIT 1)
+    FROM ready r WHERE r.tenant_id IS NOT NULL
+),
+quota AS (
+    SELECT t.id AS tenant_id, t.queue_weight::float8 AS weight,
+   least(greatest(1, ceil($2 * t.queue_weight::float8 / sum(t.queue_weight) OVER ())),
+         coalesce(t.max_running - coalesce(s.running, 0), $2))::int8 AS take,
+   -ln(1.0 - random()) AS head_start
+    FROM ready r
+    JOIN tenants t ON t.id = r.tenant_id
+    LEFT JOIN job_slots s ON s.tenant_id = t.id AND s.key = '' AND t.max_running IS NOT NULL
+),
+candidates AS (
+    SELECT c.id, c.concurrency_key, q.tenant_id, q.take,
+   (row_number() OVER (PARTITION BY q.tenant_id ORDER BY c.rank DESC) - 1 + q.head_start)
+       / q.weight AS turn,
+   -- a key's candidates beyond the room it has left stay where they are
+   CASE WHEN c.concurrency_key IS NULL THEN true
+        ELSE row_number() OVER (PARTITION BY q.tenant_id, c.concurrency_key ORDER BY c.rank DESC)
+             <= c.concurrency_limit - coalesce((
+                    SELECT s.running FROM job_slots s
+                    WHERE s.tenant_id = q.tenant_id AND s.key = c.concurrency_key), 0)
+   END AS fits
+    FROM quota q
+    CROSS JOIN LATERAL (
+SELECT j.id, j.concurrency_key, j.concurrency_limit,
+       job_claim_rank(j.priority, j.run_at) AS rank
+FROM jobs j
+WHERE j.kind = $1 AND j.tenant_id = q.tenant_id AND j.state IN ('available', 'failed')
+  AND j.run_at <= now()
+  AND (j.concurrency_key IS NULL OR NOT EXISTS (
+        SELECT 1 FROM job_slots s
+        WHERE s.tenant_id = j.tenant_id AND s.key = j.concurrency_key
+          AND s.running >= j.concurrency_limit))
+ORDER BY job_claim_rank(j.priority, j.run_at) DESC
+LIMIT q.take
+FOR UPDATE SKIP LOCKED
+    ) c
+    WHERE q.take > 0
+),
+next AS (
+    SELECT id, concurrency_key FROM (SELECT * FROM candidates WHERE fits ORDER BY turn LIMIT $2) n
+    ORDER BY concurrency_key NULLS FIRST
+),
+more AS (
+    SELECT coalesce(bool_or(n = take), false) AS more
+    FROM (SELECT tenant_id, take, count(*) AS n FROM candidates GROUP BY tenant_id, take) c
+)
+UPDATE jobs j SET state = 'running', attempt = j.attempt + 1, locked_by = $3,
+       started_at = now(), lease_expires_at = now() + make_interval(secs => $4)
+FROM next, more
+WHERE j.id = next.id
+RETURNING j.id, j.tenant_id, j.args, j.attempt, j.max_attempts, j.timeout_ms, j.correlation_id,
+  (extract(epoch FROM now() - j.run_at) * 1000)::float8 AS "pickup_ms!", more.more AS "more!""#,
+        kind,
+        limit as i64,
+        worker_id,
+        lease
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(claimed)
 }
+
+/// Whether `e` is Postgres breaking a deadlock (SQLSTATE 40P01).
+fn is_deadlock(e: &sqlx::Error) -> bool {
+    e.as_database_error()
+        .and_then(|d| d.code())
+        .is_some_and(|c| c == "40P01")
+}
+
+#[cfg(test)]
+mod tests;

@@ -28,6 +28,8 @@ pub const MAX_IDEMPOTENCY_KEY: usize = 200;
 pub const MAX_BATCH: usize = 1000;
 /// Longest debounce window (1 day).
 pub const MAX_DEBOUNCE_MS: i64 = 86_400_000;
+/// Highest concurrency limit a key may have.
+pub const MAX_CONCURRENCY_LIMIT: i32 = 10_000;
 
 /// A validated job, ready to insert.
 #[derive(Debug, Clone, PartialEq)]
@@ -41,6 +43,38 @@ pub struct NewJob {
     idempotency_key: Option<String>,
     singleton_key: Option<String>,
     debounce: Option<Debounce>,
+    concurrency: Option<Concurrency>,
+}
+
+crate::named_enum! {
+    /// What an enqueue does when its concurrency key already has `limit` jobs queued or running.
+    pub enum OverLimit {
+        /// Wait in the queue until a slot frees (the default).
+        Queue = "queue",
+        /// Refuse the new job: it is stored cancelled, saying why.
+        CancelNewest = "cancel_newest",
+        /// Keep only the newest waiting job: the others waiting with the key are cancelled.
+        KeepNewest = "keep_newest",
+    }
+}
+
+/// A concurrency key: at most `limit` jobs of the tenant with `key` run at once, fleet-wide.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Concurrency {
+    /// The key (per tenant), e.g. a source or customer id.
+    pub key: String,
+    /// Most jobs with the key running at once, 1 to [`MAX_CONCURRENCY_LIMIT`].
+    pub limit: i32,
+    /// What to do when the key is full at enqueue.
+    #[serde(default = "OverLimit::default_queue")]
+    pub on_limit: OverLimit,
+}
+
+impl OverLimit {
+    fn default_queue() -> Self {
+        Self::Queue
+    }
 }
 
 /// A debounce: enqueues with the same key replace the waiting job until it starts, and it starts
@@ -74,6 +108,8 @@ struct Request {
     singleton_key: Option<String>,
     #[serde(default)]
     debounce: Option<Debounce>,
+    #[serde(default)]
+    concurrency: Option<Concurrency>,
 }
 
 impl NewJob {
@@ -92,6 +128,7 @@ impl NewJob {
             idempotency_key: None,
             singleton_key: None,
             debounce: None,
+            concurrency: None,
         })
     }
 
@@ -108,6 +145,7 @@ impl NewJob {
             idempotency_key: None,
             singleton_key: None,
             debounce: None,
+            concurrency: None,
         })
     }
 
@@ -163,8 +201,12 @@ impl NewJob {
             Some(k) => job.singleton_key(k)?,
             None => job,
         };
-        match req.debounce {
-            Some(d) => job.debounce(d),
+        let job = match req.debounce {
+            Some(d) => job.debounce(d)?,
+            None => job,
+        };
+        match req.concurrency {
+            Some(c) => job.concurrency(c),
             None => Ok(job),
         }
     }
@@ -275,6 +317,34 @@ impl NewJob {
         Ok(self)
     }
 
+    /// Gives the job a concurrency key: at most `limit` jobs of the tenant with the key run at
+    /// once, fleet-wide; `on_limit` says what an enqueue does when the key is full.
+    pub fn concurrency(mut self, c: Concurrency) -> Result<Self, FieldError> {
+        let key = checked_key("concurrency.key", c.key)?;
+        if key.starts_with("kind:") {
+            return Err(FieldError::new(
+                "concurrency.key",
+                "keys starting with `kind:` are the operator's per-kind limits",
+            ));
+        }
+        if !(1..=MAX_CONCURRENCY_LIMIT).contains(&c.limit) {
+            return Err(FieldError::new(
+                "concurrency.limit",
+                format!("expected 1 to {MAX_CONCURRENCY_LIMIT}"),
+            ));
+        }
+        if c.on_limit != OverLimit::Queue
+            && (self.singleton_key.is_some() || self.debounce.is_some())
+        {
+            return Err(FieldError::new(
+                "concurrency.on_limit",
+                "a singleton or debounced job already decides what a repeat does: use `queue`",
+            ));
+        }
+        self.concurrency = Some(Concurrency { key, ..c });
+        Ok(self)
+    }
+
     /// At most one of an idempotency key, a singleton key and a debounce: each decides alone
     /// what a repeat does.
     fn one_dedupe_rule(&self, field: &str) -> Result<(), FieldError> {
@@ -292,7 +362,23 @@ impl NewJob {
 
     /// Whether the job goes in with the batch insert (no singleton key, no debounce).
     fn batched(&self) -> bool {
-        self.singleton_key.is_none() && self.debounce.is_none()
+        self.singleton_key.is_none() && self.debounce.is_none() && self.over_limit().is_none()
+    }
+
+    /// The strategy when it is not simply to queue.
+    fn over_limit(&self) -> Option<(&Concurrency, OverLimit)> {
+        self.concurrency
+            .as_ref()
+            .filter(|c| c.on_limit != OverLimit::Queue)
+            .map(|c| (c, c.on_limit))
+    }
+
+    fn concurrency_key(&self) -> Option<&str> {
+        self.concurrency.as_ref().map(|c| c.key.as_str())
+    }
+
+    fn concurrency_limit(&self) -> Option<i32> {
+        self.concurrency.as_ref().map(|c| c.limit)
     }
 
     /// The kind's name.
@@ -316,14 +402,14 @@ impl NewJob {
     }
 
     /// The job as the insert just stored it: what was sent plus what the database decided.
-    fn inserted(
-        &self,
-        id: Uuid,
-        correlation_id: Option<&str>,
-        run_at: DateTime<Utc>,
-        created_at: DateTime<Utc>,
-        now: DateTime<Utc>,
-    ) -> Job {
+    fn inserted(&self, row: Inserted, correlation_id: Option<&str>, now: DateTime<Utc>) -> Job {
+        let Inserted {
+            id,
+            run_at,
+            created_at,
+            concurrency_key,
+            concurrency_limit,
+        } = row;
         Job {
             id,
             kind: self.kind.to_owned(),
@@ -337,6 +423,8 @@ impl NewJob {
             idempotency_key: self.idempotency_key.clone(),
             singleton_key: self.singleton_key.clone(),
             debounce_key: self.debounce.as_ref().map(|d| d.key.clone()),
+            concurrency_key,
+            concurrency_limit,
             correlation_id: correlation_id.map(str::to_owned),
             result: None,
             last_error: None,
@@ -393,6 +481,8 @@ pub async fn enqueue(
                 .ok_or_else(|| DomainError::Conflict("a batched job went missing".into()))?
         } else if job.singleton_key.is_some() {
             singleton(conn, tenant_id, correlation_id, job).await?
+        } else if let Some((c, strategy)) = job.over_limit() {
+            keyed(conn, tenant_id, correlation_id, job, c, strategy).await?
         } else {
             debounced(conn, tenant_id, correlation_id, job).await?
         });
@@ -413,10 +503,7 @@ async fn enqueue_batched(
     let ids = columns.ids.clone();
     let inserted = insert(conn, tenant_id, correlation_id, None, columns).await?;
 
-    let mut by_id: HashMap<Uuid, (DateTime<Utc>, DateTime<Utc>)> = inserted
-        .into_iter()
-        .map(|r| (r.id, (r.run_at, r.created_at)))
-        .collect();
+    let mut by_id: HashMap<Uuid, Inserted> = inserted.into_iter().map(|r| (r.id, r)).collect();
     let replayed: Vec<String> = jobs
         .iter()
         .zip(&ids)
@@ -431,7 +518,7 @@ async fn enqueue_batched(
                       max_attempts, run_at, timeout_ms, idempotency_key, correlation_id, result,
                       errors, locked_by, lease_expires_at, cancel_requested, created_at,
                       started_at, finished_at, run_id, step, item, parked_on, parked_reason,
-                      singleton_key, debounce_key
+                      singleton_key, debounce_key, concurrency_key, concurrency_limit
                FROM jobs WHERE tenant_id = $1 AND idempotency_key = ANY($2)"#,
             tenant_id,
             &replayed
@@ -448,9 +535,9 @@ async fn enqueue_batched(
     jobs.iter()
         .zip(ids)
         .map(|(job, id)| {
-            if let Some((run_at, created_at)) = by_id.remove(&id) {
+            if let Some(row) = by_id.remove(&id) {
                 return Ok(Enqueued {
-                    job: job.inserted(id, correlation_id, run_at, created_at, now),
+                    job: job.inserted(row, correlation_id, now),
                     created: true,
                 });
             }
@@ -501,12 +588,16 @@ async fn singleton(
         let inserted = sqlx::query_as!(
             Inserted,
             r#"INSERT INTO jobs (id, tenant_id, kind, args, priority, max_attempts, run_at,
-                                 timeout_ms, correlation_id, singleton_key)
-               VALUES ($1, $2, $3, $4, $5, $6, coalesce($7, now()), $8, $9, $10)
+                                 timeout_ms, correlation_id, singleton_key, concurrency_key,
+                                 concurrency_limit, tenant_capped)
+               SELECT $1, $2, $3, $4, $5, $6, coalesce($7, now()), $8, $9, $10,
+                      coalesce($11, CASE WHEN t.kind_limits ? $3 THEN 'kind:' || $3 END),
+                      coalesce($12, (t.kind_limits ->> $3)::int4), t.max_running IS NOT NULL
+               FROM tenants t WHERE t.id = $2
                ON CONFLICT (tenant_id, singleton_key)
                   WHERE singleton_key IS NOT NULL AND state IN ('available', 'running', 'failed')
                   DO NOTHING
-               RETURNING id, run_at, created_at"#,
+               RETURNING id, run_at, created_at, concurrency_key, concurrency_limit"#,
             id,
             tenant_id,
             job.kind,
@@ -516,19 +607,15 @@ async fn singleton(
             job.run_at,
             job.timeout_ms,
             correlation_id,
-            key
+            key,
+            job.concurrency_key(),
+            job.concurrency_limit()
         )
         .fetch_optional(&mut *conn)
         .await?;
         if let Some(row) = inserted {
             return Ok(Enqueued {
-                job: job.inserted(
-                    row.id,
-                    correlation_id,
-                    row.run_at,
-                    row.created_at,
-                    Utc::now(),
-                ),
+                job: job.inserted(row, correlation_id, Utc::now()),
                 created: true,
             });
         }
@@ -538,7 +625,7 @@ async fn singleton(
                       max_attempts, run_at, timeout_ms, idempotency_key, correlation_id, result,
                       errors, locked_by, lease_expires_at, cancel_requested, created_at,
                       started_at, finished_at, run_id, step, item, parked_on, parked_reason,
-                      singleton_key, debounce_key
+                      singleton_key, debounce_key, concurrency_key, concurrency_limit
                FROM jobs
                WHERE tenant_id = $1 AND singleton_key = $2
                  AND state IN ('available', 'running', 'failed')"#,
@@ -559,6 +646,84 @@ async fn singleton(
     )))
 }
 
+/// Inserts a job whose concurrency key says what to do when the key is full: `cancel_newest`
+/// stores it cancelled (with why) when the key already has `limit` jobs queued or running;
+/// `keep_newest` inserts it and cancels the other jobs waiting with the key (never a running
+/// one, nor a workflow's step). Concurrent enqueues with the key take turns on a transaction
+/// lock, so two cannot both see room for one.
+async fn keyed(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    correlation_id: Option<&str>,
+    job: &NewJob,
+    concurrency: &Concurrency,
+    strategy: OverLimit,
+) -> Result<Enqueued, DomainError> {
+    let key = concurrency.key.as_str();
+    sqlx::query!(
+        "SELECT pg_advisory_xact_lock(hashtextextended($1::uuid::text || '/' || $2, 17))",
+        tenant_id,
+        key
+    )
+    .execute(&mut *conn)
+    .await?;
+    let mut inserted = enqueue_batched(conn, tenant_id, correlation_id, std::slice::from_ref(job))
+        .await?
+        .pop()
+        .ok_or_else(|| DomainError::Conflict("the job went missing".into()))?;
+    if !inserted.created {
+        return Ok(inserted);
+    }
+    let id = inserted.job.id;
+    match strategy {
+        OverLimit::Queue => {}
+        OverLimit::CancelNewest => {
+            let reason = format!(
+                "concurrency key {key:?} already had {} jobs queued or running (on_limit: cancel_newest)",
+                concurrency.limit
+            );
+            let cancelled = sqlx::query_scalar!(
+                r#"UPDATE jobs SET state = 'cancelled', finished_at = now(),
+                          errors = jsonb_build_array(jsonb_build_object(
+                              'attempt', 0, 'at', now(), 'error', $4::text))
+                   WHERE id = $1
+                     AND (SELECT count(*) FROM jobs o
+                          WHERE o.tenant_id = $2 AND o.concurrency_key = $3 AND o.id <> $1
+                            AND o.state IN ('available', 'running', 'failed')) >= $5
+                   RETURNING finished_at AS "finished_at!""#,
+                id,
+                tenant_id,
+                key,
+                reason,
+                i64::from(concurrency.limit)
+            )
+            .fetch_optional(&mut *conn)
+            .await?;
+            if let Some(at) = cancelled {
+                inserted.job.state = JobState::Cancelled;
+                inserted.job.finished_at = Some(at);
+                inserted.job.last_error = Some(reason);
+            }
+        }
+        OverLimit::KeepNewest => {
+            sqlx::query!(
+                r#"UPDATE jobs SET state = 'cancelled', finished_at = now(),
+                          errors = errors || jsonb_build_array(jsonb_build_object(
+                              'attempt', attempt, 'at', now(),
+                              'error', 'replaced by a newer job with the same concurrency key (on_limit: keep_newest)'))
+                   WHERE tenant_id = $1 AND concurrency_key = $2 AND id <> $3 AND run_id IS NULL
+                     AND state IN ('available', 'failed')"#,
+                tenant_id,
+                key,
+                id
+            )
+            .execute(&mut *conn)
+            .await?;
+        }
+    }
+    Ok(inserted)
+}
+
 /// Inserts a debounced job to start at the end of its window, or — while one with its key waits
 /// to start — gives that one these args and moves its start to the end of the new window
 /// (`created: false`). A job with the key but of another kind is a conflict.
@@ -573,16 +738,23 @@ async fn debounced(
     };
     let row = sqlx::query!(
         r#"INSERT INTO jobs (id, tenant_id, kind, args, priority, max_attempts, run_at,
-                             timeout_ms, correlation_id, debounce_key)
-           VALUES ($1, $2, $3, $4, $5, $6, now() + make_interval(secs => $7), $8, $9, $10)
+                             timeout_ms, correlation_id, debounce_key, concurrency_key,
+                             concurrency_limit, tenant_capped)
+           SELECT $1, $2, $3, $4, $5, $6, now() + make_interval(secs => $7), $8, $9, $10,
+                  coalesce($11, CASE WHEN t.kind_limits ? $3 THEN 'kind:' || $3 END),
+                  coalesce($12, (t.kind_limits ->> $3)::int4), t.max_running IS NOT NULL
+           FROM tenants t WHERE t.id = $2
            ON CONFLICT (tenant_id, debounce_key)
               WHERE debounce_key IS NOT NULL AND state = 'available' AND attempt = 0
               DO UPDATE SET args = EXCLUDED.args, run_at = EXCLUDED.run_at,
                             priority = EXCLUDED.priority, max_attempts = EXCLUDED.max_attempts,
                             timeout_ms = EXCLUDED.timeout_ms,
-                            correlation_id = EXCLUDED.correlation_id
+                            correlation_id = EXCLUDED.correlation_id,
+                            concurrency_key = EXCLUDED.concurrency_key,
+                            concurrency_limit = EXCLUDED.concurrency_limit
               WHERE jobs.kind = EXCLUDED.kind
-           RETURNING id, run_at, created_at, (xmax = 0) AS "created!""#,
+           RETURNING id, run_at, created_at, concurrency_key, concurrency_limit,
+                     (xmax = 0) AS "created!""#,
         Uuid::now_v7(),
         tenant_id,
         job.kind,
@@ -592,7 +764,9 @@ async fn debounced(
         debounce.window_ms as f64 / 1000.0,
         job.timeout_ms,
         correlation_id,
-        debounce.key
+        debounce.key,
+        job.concurrency_key(),
+        job.concurrency_limit()
     )
     .fetch_optional(&mut *conn)
     .await?
@@ -602,15 +776,17 @@ async fn debounced(
             debounce.key
         ))
     })?;
+    let created = row.created;
+    let row = Inserted {
+        id: row.id,
+        run_at: row.run_at,
+        created_at: row.created_at,
+        concurrency_key: row.concurrency_key,
+        concurrency_limit: row.concurrency_limit,
+    };
     Ok(Enqueued {
-        job: job.inserted(
-            row.id,
-            correlation_id,
-            row.run_at,
-            row.created_at,
-            Utc::now(),
-        ),
-        created: row.created,
+        job: job.inserted(row, correlation_id, Utc::now()),
+        created,
     })
 }
 
@@ -624,6 +800,8 @@ pub(super) struct Columns {
     run_ats: Vec<Option<DateTime<Utc>>>,
     timeouts: Vec<Option<i32>>,
     keys: Vec<Option<String>>,
+    concurrency_keys: Vec<Option<String>>,
+    concurrency_limits: Vec<Option<i32>>,
 }
 
 impl Columns {
@@ -640,6 +818,8 @@ impl Columns {
             run_ats: Vec::with_capacity(n),
             timeouts: Vec::with_capacity(n),
             keys: Vec::with_capacity(n),
+            concurrency_keys: Vec::with_capacity(n),
+            concurrency_limits: Vec::with_capacity(n),
         };
         for j in jobs {
             c.ids.push(Uuid::now_v7());
@@ -649,6 +829,9 @@ impl Columns {
             c.max_attempts.push(j.max_attempts);
             c.run_ats.push(j.run_at);
             c.timeouts.push(j.timeout_ms);
+            c.concurrency_limits
+                .push(j.concurrency.as_ref().map(|c| c.limit));
+            c.concurrency_keys.push(j.concurrency.map(|c| c.key));
             c.keys.push(j.idempotency_key);
         }
         c
@@ -660,6 +843,9 @@ pub(super) struct Inserted {
     id: Uuid,
     run_at: DateTime<Utc>,
     created_at: DateTime<Utc>,
+    /// The job's own key, or the tenant's per-kind one.
+    concurrency_key: Option<String>,
+    concurrency_limit: Option<i32>,
 }
 
 /// The one statement that puts jobs on the queue, however many: every row of `columns`, for
@@ -676,15 +862,23 @@ pub(super) async fn insert(
     sqlx::query_as!(
         Inserted,
         r#"INSERT INTO jobs (id, tenant_id, kind, args, priority, max_attempts, run_at, timeout_ms,
-                             idempotency_key, correlation_id, run_id, step, item)
+                             idempotency_key, correlation_id, run_id, step, item, concurrency_key,
+                             concurrency_limit, tenant_capped)
            SELECT u.id, $2, u.kind, u.args, u.priority, u.max_attempts, coalesce(u.run_at, now()),
                   u.timeout_ms, u.idempotency_key, $3, $11, $12,
-                  CASE WHEN $11::uuid IS NOT NULL THEN (u.ord - 1)::int4 END
+                  CASE WHEN $11::uuid IS NOT NULL THEN (u.ord - 1)::int4 END,
+                  coalesce(u.ckey, CASE WHEN t.kind_limits ? u.kind THEN 'kind:' || u.kind END),
+                  coalesce(u.climit, (t.kind_limits ->> u.kind)::int4),
+                  t.max_running IS NOT NULL
            FROM unnest($1::uuid[], $4::text[], $5::jsonb[], $6::int2[], $7::int4[],
-                       $8::timestamptz[], $9::int4[], $10::text[]) WITH ORDINALITY
-                AS u(id, kind, args, priority, max_attempts, run_at, timeout_ms, idempotency_key, ord)
+                       $8::timestamptz[], $9::int4[], $10::text[], $13::text[], $14::int4[])
+                WITH ORDINALITY
+                AS u(id, kind, args, priority, max_attempts, run_at, timeout_ms, idempotency_key,
+                     ckey, climit, ord)
+           CROSS JOIN tenants t
+           WHERE t.id = $2
            ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-           RETURNING id, run_at, created_at"#,
+           RETURNING id, run_at, created_at, concurrency_key, concurrency_limit"#,
         &columns.ids,
         tenant_id,
         correlation_id,
@@ -697,6 +891,8 @@ pub(super) async fn insert(
         &columns.keys as &[Option<String>],
         group.map(|g| g.id),
         group.map(|g| g.step),
+        &columns.concurrency_keys as &[Option<String>],
+        &columns.concurrency_limits as &[Option<i32>],
     )
     .fetch_all(&mut *conn)
     .await

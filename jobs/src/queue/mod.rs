@@ -17,6 +17,8 @@
 //!   `liveness`, rescue of a dead worker's jobs as soon as its database session is gone.
 //! - [`admin`]: what the api reads and changes: get, list, enqueue, cancel, retry, delete (each
 //!   change with its audit entry), queue stats, workers.
+//! - [`share`]: a tenant's share of the workers (weight, caps), set by the operator, and what
+//!   its concurrency keys are doing.
 //! - Groups: jobs a feature built on the queue tracks together (a workflow run's steps), enqueued
 //!   with [`enqueue_group`], cancelled with [`cancel_group`] and retried with [`retry_group`].
 //!   Whenever jobs of a group finish, the queue calls the [`CompletionHook`] it was given, in the
@@ -41,10 +43,11 @@ mod enqueue;
 mod group;
 mod liveness;
 mod node;
+pub mod share;
 
 pub use ack::AckLayer;
 pub use backend::PgBackend;
-pub use enqueue::{Enqueued, NewJob, Notifier, enqueue};
+pub use enqueue::{Concurrency, Enqueued, NewJob, Notifier, OverLimit, enqueue};
 pub use group::{CompletionHook, Group, NoHook, cancel_group, enqueue_group, retry_group};
 pub use node::{NodeSettings, WorkerNode};
 
@@ -178,6 +181,11 @@ pub struct Job {
     pub singleton_key: Option<String>,
     /// Its debounce key: enqueues with it replace this job until it starts.
     pub debounce_key: Option<String>,
+    /// Its concurrency key (`kind:<kind>` for the operator's per-kind limit): at most
+    /// `concurrency_limit` jobs of the tenant with it run at once.
+    pub concurrency_key: Option<String>,
+    /// How many jobs with its concurrency key may run at once.
+    pub concurrency_limit: Option<i32>,
     /// The request id of the call that enqueued it.
     pub correlation_id: Option<String>,
     /// The handler's result, once succeeded.
@@ -237,6 +245,8 @@ pub(crate) struct JobRow {
     pub parked_reason: Option<String>,
     pub singleton_key: Option<String>,
     pub debounce_key: Option<String>,
+    pub concurrency_key: Option<String>,
+    pub concurrency_limit: Option<i32>,
 }
 
 impl From<JobRow> for Job {
@@ -258,6 +268,8 @@ impl From<JobRow> for Job {
             timeout_ms: row.timeout_ms,
             idempotency_key: row.idempotency_key,
             singleton_key: row.singleton_key,
+            concurrency_key: row.concurrency_key,
+            concurrency_limit: row.concurrency_limit,
             debounce_key: row.debounce_key,
             correlation_id: row.correlation_id,
             result: row.result,
