@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 const T: Duration = Duration::from_secs(60);
 
 /// An app whose key may call as fast as a burst needs.
-async fn unthrottled() -> App {
+pub(crate) async fn unthrottled() -> App {
     let app = spawn_app_with(&[
         ("TENANT_MAX_RATE_PER_SECOND", "100000"),
         ("TENANT_MAX_BURST", "100000"),

@@ -10,6 +10,7 @@ mod classify;
 mod dashboard;
 mod deliveries;
 mod endpoints;
+mod fairness;
 mod flow_control;
 mod hostile_api;
 mod hostile_input;
