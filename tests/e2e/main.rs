@@ -9,6 +9,7 @@ mod chaos;
 mod classify;
 mod dashboard;
 mod deliveries;
+mod economics;
 mod endpoints;
 mod flow_control;
 mod hostile_api;
