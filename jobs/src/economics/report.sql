@@ -27,28 +27,33 @@ facts AS (
       AND ($3::date IS NULL OR d.day >= $3::date)
       AND ($4::date IS NULL OR d.day <= $4::date)
     UNION ALL
+    -- activity is counted per day and attribution first, so the union carries few rows
     SELECT (s.created_at AT TIME ZONE 'UTC')::date, s.source_id, NULL, NULL, NULL, '',
-           1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+           count(*), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
     FROM signals s, bounds b
     WHERE s.tenant_id = $1
       AND (b.since IS NULL OR s.created_at >= b.since)
       AND (b.until IS NULL OR s.created_at < b.until)
+    GROUP BY 1, 2
     UNION ALL
     SELECT (c.created_at AT TIME ZONE 'UTC')::date, c.source_id, c.ruleset_id, c.category,
            c.workflow_id, '', 0,
-           (c.method = 'keyword')::int, (c.method = 'llm' AND c.llm = 'paid')::int,
-           (c.method = 'llm' AND c.llm = 'memo')::int,
+           count(*) FILTER (WHERE c.method = 'keyword'),
+           count(*) FILTER (WHERE c.method = 'llm' AND c.llm = 'paid'),
+           count(*) FILTER (WHERE c.method = 'llm' AND c.llm = 'memo'),
            0, 0, 0, 0, 0, 0, 0, 0, 0
     FROM classifications c, bounds b
     WHERE c.tenant_id = $1
       AND (b.since IS NULL OR c.created_at >= b.since)
       AND (b.until IS NULL OR c.created_at < b.until)
+    GROUP BY 1, 2, 3, 4, 5
     UNION ALL
     SELECT (l.created_at AT TIME ZONE 'UTC')::date, l.source_id, l.ruleset_id, l.category,
-           l.workflow_id, '', 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0
+           l.workflow_id, '', 0, 0, 0, 0, count(*), 0, 0, 0, 0, 0, 0, 0, 0
     FROM lead_dims l, bounds b
     WHERE (b.since IS NULL OR l.created_at >= b.since)
       AND (b.until IS NULL OR l.created_at < b.until)
+    GROUP BY 1, 2, 3, 4, 5
     UNION ALL
     -- a lead counts once as exported (on the day a partner first received it) and once as
     -- confirmed (on the day a partner first confirmed it)
