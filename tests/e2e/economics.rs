@@ -401,6 +401,32 @@ async fn two_sources_through_classification_scoring_and_export_add_up_to_the_mic
         "{csv}"
     );
 
+    // The forecast per source: A's history (2 signals, 2 leads, both sold, $25.00 net) scaled
+    // to 100 items.
+    let (status, e) = app
+        .send(
+            Method::POST,
+            "/budgets/estimate",
+            Some(json!({"source_id": a, "expected_items": 100})),
+        )
+        .await;
+    assert_eq!(status, 200, "{e}");
+    let f = &e["forecast"];
+    assert_eq!(f["basis"], "source", "{e}");
+    assert_eq!(
+        (&f["history_signals"], &f["history_leads"]),
+        (&json!(2), &json!(2))
+    );
+    assert_eq!(
+        (&f["expected_leads"], &f["expected_confirmed_leads"]),
+        (&json!(100), &json!(100))
+    );
+    assert_eq!(
+        f["expected_revenue"],
+        json!([{"currency": "USD", "net_cents": 125_000}])
+    );
+    assert!(!f["assumptions"].as_array().unwrap().is_empty());
+
     // Hostile parameters: 422 problems, never a 500.
     for q in [
         "group_by=partner",

@@ -22,6 +22,8 @@ use uuid::Uuid;
 
 use crate::{DomainError, FieldError, export::Csv};
 
+pub mod forecast;
+
 crate::named_enum! {
     /// What the report's rows are per.
     pub enum GroupBy {

@@ -456,3 +456,64 @@ fn a_range_is_ordered_and_bounded() {
     assert!(q(d(2026, 1, 1), d(2026, 1, 1)).validate().is_ok());
     assert!(q(None, None).validate().is_ok());
 }
+
+#[sqlx::test(migrator = "crate::db::MIGRATOR")]
+async fn the_forecast_reads_the_sources_history_or_the_tenants(pool: PgPool) {
+    use super::forecast::{ExpectedRevenue, ForecastBasis, forecast};
+    let w = world(&pool).await;
+    money(&pool, &w).await;
+    // A: 3 signals, 1 lead, 1 confirmed, $40.00 net.
+    let f = forecast(&pool, w.tenant, w.source_a, 30, 6_000)
+        .await
+        .unwrap();
+    assert_eq!(f.basis, ForecastBasis::Source);
+    assert_eq!(
+        (
+            f.history_signals,
+            f.history_leads,
+            f.history_confirmed_leads
+        ),
+        (3, 1, 1)
+    );
+    assert_eq!((f.expected_leads, f.expected_confirmed_leads), (10, 10));
+    assert_eq!(f.cost_per_lead_micros, Some(600));
+    assert_eq!(
+        f.expected_revenue,
+        [ExpectedRevenue {
+            currency: "USD".into(),
+            net_cents: 40_000
+        }]
+    );
+    // A new source: the tenant's 5 signals, 3 leads, 2 confirmed, $40.00 net.
+    let c = Uuid::now_v7();
+    sqlx::query(
+        "INSERT INTO sources (id, tenant_id, kind, poll_every_secs) VALUES ($1, $2, 'push', 60)",
+    )
+    .bind(c)
+    .bind(w.tenant)
+    .execute(&pool)
+    .await
+    .unwrap();
+    let f = forecast(&pool, w.tenant, c, 10, 600).await.unwrap();
+    assert_eq!(f.basis, ForecastBasis::Tenant);
+    assert_eq!((f.expected_leads, f.expected_confirmed_leads), (6, 4));
+    assert_eq!(f.cost_per_lead_micros, Some(100));
+    assert_eq!(
+        f.expected_revenue,
+        [ExpectedRevenue {
+            currency: "USD".into(),
+            net_cents: 8_000
+        }]
+    );
+    assert!(f.assumptions.iter().any(|a| a.contains("no lead yet")));
+    // A tenant without history: nothing forecast.
+    let empty = forecast(&pool, Uuid::now_v7(), c, 10, 600).await.unwrap();
+    assert_eq!(
+        (
+            empty.basis,
+            empty.expected_leads,
+            empty.cost_per_lead_micros
+        ),
+        (ForecastBasis::None, 0, None)
+    );
+}
