@@ -44,7 +44,10 @@ use crate::{
         sources::SourcesApi, stream::StreamApi, system::SystemApi, tenant::TenantApi,
         webhooks::WebhooksApi, workflows::WorkflowsApi,
     },
-    routes::{estimate::EstimateApi, partners::PartnersApi, rulesets::RulesetsApi},
+    routes::{
+        economics::EconomicsApi, estimate::EstimateApi, partners::PartnersApi,
+        rulesets::RulesetsApi,
+    },
     settings::Access,
     streams::Streams,
 };
@@ -139,7 +142,7 @@ pub type Apis = (
         SubscriptionsApi,
         DeliveriesApi,
         (AccountsApi, PostsApi),
-        PartnersApi,
+        (PartnersApi, EconomicsApi),
     ),
 );
 
@@ -169,7 +172,7 @@ pub fn api_service() -> OpenApiService<Apis, ()> {
                 SubscriptionsApi,
                 DeliveriesApi,
                 (AccountsApi, PostsApi),
-                PartnersApi,
+                (PartnersApi, EconomicsApi),
             ),
         ),
         "demandflow",

@@ -43,6 +43,10 @@ fn query_enums() -> Vec<(&'static str, &'static str, Vec<&'static str>)> {
     let signal_states = names(&SignalState::ALL, SignalState::as_str);
     let lead_statuses = names(&LeadStatus::ALL, LeadStatus::as_str);
     let formats = names(&ExportFormat::ALL, ExportFormat::as_str);
+    let group_by = names(
+        &jobs::economics::GroupBy::ALL,
+        jobs::economics::GroupBy::as_str,
+    );
     vec![
         ("/jobs", "kind", kinds),
         (
@@ -57,6 +61,8 @@ fn query_enums() -> Vec<(&'static str, &'static str, Vec<&'static str>)> {
         ("/leads", "status", lead_statuses.clone()),
         ("/leads/export", "status", lead_statuses),
         ("/costs", "entry", jobs::budgets::COST_ENTRIES.to_vec()),
+        ("/economics", "group_by", group_by.clone()),
+        ("/economics/export", "group_by", group_by),
         (
             "/deliveries",
             "state",

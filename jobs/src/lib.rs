@@ -25,6 +25,8 @@
 //!   quiet hours), customers' event subscriptions (Standard Webhooks), the delivery log.
 //! - [`partners`]: partner export — buyers' endpoints (direct or ping/post), routing with caps
 //!   and exclusivity, the export state machine, signed postbacks, the revenue ledger.
+//! - [`economics`]: what each source, ruleset, category and workflow earns and costs, from the
+//!   attributed ledgers' daily rollup.
 //! - [`signing`]: HMAC-SHA256 signatures with timestamps, for push sources and webhooks;
 //!   [`secrets`]: the operator key that seals stored credentials, and [`reseal`], which
 //!   re-seals them after a rotation.
@@ -47,6 +49,7 @@ pub mod classify;
 pub mod config;
 pub mod db;
 pub mod deliveries;
+pub mod economics;
 mod error;
 pub mod export;
 pub mod kinds;

@@ -170,6 +170,7 @@ async fn the_ledger_lists_with_filters_and_totals() {
         model,
         job_id: None,
         estimate_micros: estimate,
+        attribution: Default::default(),
     };
     let a = jobs::budgets::reserve(&app.pool, &spend("gpt-a", 900))
         .await

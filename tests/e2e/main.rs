@@ -9,6 +9,7 @@ mod chaos;
 mod classify;
 mod dashboard;
 mod deliveries;
+mod economics;
 mod endpoints;
 mod fairness;
 mod flow_control;

@@ -8,6 +8,7 @@
 use jobs::{
     auth::Role,
     classify::estimate::{self, Basis, EstimateRequest},
+    economics::forecast,
     kinds::from_value,
 };
 use poem::web::Data;
@@ -108,6 +109,8 @@ pub struct EstimateView {
     /// What each of the tenant's budgets for the provider has left this period (empty: no
     /// budget, unlimited).
     pub budgets: Vec<BudgetLeftView>,
+    /// Leads, cost per lead and revenue the batch is expected to bring, with the assumptions.
+    pub forecast: ForecastView,
     /// Whether every budget has at least `expected_cost_micros` left.
     pub fits_budgets: bool,
 }
@@ -157,6 +160,83 @@ impl From<estimate::Estimate> for EstimateView {
                 })
                 .collect(),
             fits_budgets: e.fits_budgets,
+            forecast: e.forecast.into(),
+        }
+    }
+}
+
+/// Whose history a forecast is drawn from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename = "ForecastBasis", rename_all = "snake_case")]
+pub enum ForecastBasisName {
+    /// The source's own signals, leads and revenue.
+    Source,
+    /// The tenant's, across its sources (the source has no lead yet).
+    Tenant,
+    /// No history at all: nothing is forecast.
+    None,
+}
+
+/// Revenue a batch is expected to bring in one currency.
+#[derive(Debug, Clone, Object)]
+#[oai(rename = "ExpectedRevenue")]
+pub struct ExpectedRevenueView {
+    /// ISO 4217.
+    pub currency: String,
+    /// Net (sales minus returns), integer cents.
+    pub net_cents: i64,
+}
+
+/// What a batch is expected to bring.
+#[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none, rename = "Forecast")]
+pub struct ForecastView {
+    /// Whose history.
+    pub basis: ForecastBasisName,
+    /// Signals of that history.
+    pub history_signals: i64,
+    /// Leads of that history.
+    pub history_leads: i64,
+    /// Leads a partner confirmed, of that history.
+    pub history_confirmed_leads: i64,
+    /// Leads per item (0 to 1).
+    pub leads_per_item: f64,
+    /// Leads expected (rounded up).
+    pub expected_leads: i64,
+    /// Confirmed leads expected (rounded down).
+    pub expected_confirmed_leads: i64,
+    /// `expected_cost_micros / expected_leads`, rounded; absent when no lead is expected.
+    pub cost_per_lead_micros: Option<i64>,
+    /// Per currency: the history's net revenue per signal times the items, rounded.
+    pub expected_revenue: Vec<ExpectedRevenueView>,
+    /// What the figures take for granted.
+    pub assumptions: Vec<String>,
+}
+
+impl From<forecast::Forecast> for ForecastView {
+    fn from(f: forecast::Forecast) -> Self {
+        Self {
+            basis: match f.basis {
+                forecast::ForecastBasis::Source => ForecastBasisName::Source,
+                forecast::ForecastBasis::Tenant => ForecastBasisName::Tenant,
+                forecast::ForecastBasis::None => ForecastBasisName::None,
+            },
+            history_signals: f.history_signals,
+            history_leads: f.history_leads,
+            history_confirmed_leads: f.history_confirmed_leads,
+            leads_per_item: f.leads_per_item,
+            expected_leads: f.expected_leads,
+            expected_confirmed_leads: f.expected_confirmed_leads,
+            cost_per_lead_micros: f.cost_per_lead_micros,
+            expected_revenue: f
+                .expected_revenue
+                .into_iter()
+                .map(|r| ExpectedRevenueView {
+                    currency: r.currency,
+                    net_cents: r.net_cents,
+                })
+                .collect(),
+            assumptions: f.assumptions,
         }
     }
 }

@@ -20,6 +20,7 @@ pub mod budgets;
 mod common;
 pub mod deliveries;
 pub mod destinations;
+pub mod economics;
 pub mod estimate;
 pub mod hosts;
 pub mod jobs;
@@ -73,6 +74,8 @@ pub enum ApiTags {
     /// Partner export: buyers' endpoints, lead exports with their confirmation (postbacks),
     /// and the revenue ledger.
     Partners,
+    /// Economics: what each source, category, ruleset and workflow earns and costs.
+    Economics,
 }
 
 /// Longest correlation id stored; a longer `X-Request-Id` is cut.

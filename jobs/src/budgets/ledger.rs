@@ -23,11 +23,17 @@ pub(super) struct Line<'a> {
     pub note: Option<&'a str>,
 }
 
+/// Writes one row, with the attribution its reservation carries (signal, source, ruleset,
+/// workflow) copied in the same statement.
 pub(super) async fn write(conn: &mut PgConnection, line: Line<'_>) -> Result<(), sqlx::Error> {
     sqlx::query!(
         r#"INSERT INTO cost_ledger (id, tenant_id, entry, provider, model, amount_micros,
-                                   prompt_tokens, completion_tokens, job_id, reservation_id, note)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"#,
+                                   prompt_tokens, completion_tokens, job_id, reservation_id, note,
+                                   signal_id, source_id, ruleset_id, workflow_id)
+           SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,
+                  r.signal_id, r.source_id, r.ruleset_id, r.workflow_id
+           FROM (VALUES (1)) AS one (n)
+           LEFT JOIN budget_reservations r ON r.id = $10"#,
         Uuid::now_v7(),
         line.tenant_id,
         line.entry,

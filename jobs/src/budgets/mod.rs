@@ -41,8 +41,8 @@ mod spend;
 pub use ledger::{COST_ENTRIES, CostEntry, CostFilter, CostPage, CostTotals, costs};
 pub use parking::parked_on;
 pub use spend::{
-    BudgetError, DEFAULT_HOLD, Reservation, SpendRequest, Usage, paid_call, release_expired,
-    reserve, reserve_for,
+    Attribution, BudgetError, DEFAULT_HOLD, Reservation, SpendRequest, Usage, attribute_category,
+    paid_call, release_expired, reserve, reserve_for,
 };
 
 /// Most ledger entries in one page: the one page size of every listing.

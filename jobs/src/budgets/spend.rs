@@ -34,6 +34,42 @@ pub struct SpendRequest<'a> {
     pub job_id: Option<Uuid>,
     /// The most the call is expected to cost, micro-dollars.
     pub estimate_micros: i64,
+    /// What caused the call: copied to every ledger row of its reservation.
+    pub attribution: Attribution,
+}
+
+/// The signal (and its source and ruleset) a paid call is made for. The workflow is found from
+/// the job's run when the reservation is written; the category is set on the settled rows when
+/// the verdict is stored ([`attribute_category`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Attribution {
+    /// The signal.
+    pub signal_id: Option<Uuid>,
+    /// Its source.
+    pub source_id: Option<Uuid>,
+    /// The ruleset deciding about it.
+    pub ruleset_id: Option<Uuid>,
+}
+
+/// Sets `category` on the ledger rows of job `job_id`'s calls about signal `signal_id`: called
+/// in the transaction that stores the verdict, so the cost of the calls counts under the
+/// category they decided (the rollup moves with it).
+pub async fn attribute_category(
+    conn: &mut PgConnection,
+    job_id: Uuid,
+    signal_id: Uuid,
+    category: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        r#"UPDATE cost_ledger SET category = $3
+           WHERE job_id = $1 AND signal_id = $2 AND category IS DISTINCT FROM $3"#,
+        job_id,
+        signal_id,
+        category
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 /// What a call really cost.
@@ -210,8 +246,12 @@ pub async fn reserve_for(
     let id = Uuid::now_v7();
     sqlx::query!(
         r#"INSERT INTO budget_reservations (id, tenant_id, provider, model, job_id,
-                                           estimate_micros, budget_ids, period_starts, expires_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now() + make_interval(secs => $9))"#,
+                                           estimate_micros, budget_ids, period_starts, expires_at,
+                                           signal_id, source_id, ruleset_id, workflow_id)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now() + make_interval(secs => $9),
+                   $10, $11, $12,
+                   (SELECT r.workflow_id FROM jobs j JOIN workflow_runs r ON r.id = j.run_id
+                    WHERE j.id = $5))"#,
         id,
         req.tenant_id,
         req.provider,
@@ -220,7 +260,10 @@ pub async fn reserve_for(
         estimate,
         &budget_ids,
         &starts,
-        hold.as_secs_f64()
+        hold.as_secs_f64(),
+        req.attribution.signal_id,
+        req.attribution.source_id,
+        req.attribution.ruleset_id
     )
     .execute(&mut *tx)
     .await?;

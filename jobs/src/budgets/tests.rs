@@ -36,6 +36,7 @@ fn spend(tenant_id: Uuid, estimate: i64) -> SpendRequest<'static> {
         model: "gpt-test",
         job_id: None,
         estimate_micros: estimate,
+        attribution: Default::default(),
     }
 }
 

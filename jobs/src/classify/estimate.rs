@@ -14,6 +14,9 @@
 //! quarter token per character of the source's average signal, or of
 //! [`DEFAULT_SIGNAL_CHARS`], plus the instructions) and a full `LLM_MAX_TOKENS` completion.
 //!
+//! With it, the forecast of what the batch brings ([`crate::economics::forecast`]): leads, cost
+//! per lead and revenue, from the source's history or the tenant's.
+//!
 //! It reads; it never reserves.
 
 use serde::Serialize;
@@ -23,6 +26,7 @@ use uuid::Uuid;
 use crate::{
     DomainError, FieldError,
     budgets::{self, BudgetLeft},
+    economics::forecast::{self, Forecast},
     llm::{self, LlmSettings},
 };
 
@@ -108,6 +112,8 @@ pub struct Estimate {
     pub budgets: Vec<BudgetLeft>,
     /// Whether every budget has at least `expected_cost_micros` left.
     pub fits_budgets: bool,
+    /// Leads, cost per lead and revenue the batch is expected to bring.
+    pub forecast: Forecast,
 }
 
 /// Estimates a batch of `req.expected_items` items from the tenant's source `req.source_id`.
@@ -178,6 +184,7 @@ pub async fn estimate(
         expected_cost_micros: 0,
         budgets: budgets::remaining(pool, tenant_id, &settings.provider).await?,
         fits_budgets: true,
+        forecast: forecast::forecast(pool, tenant_id, req.source_id, req.expected_items, 0).await?,
     };
     if !settings.enabled() {
         return Ok(e);
@@ -192,6 +199,10 @@ pub async fn estimate(
         .budgets
         .iter()
         .all(|b| b.remaining_micros >= e.expected_cost_micros);
+    e.forecast.cost_per_lead_micros = crate::economics::ratio(
+        e.expected_cost_micros.into(),
+        e.forecast.expected_leads.into(),
+    );
     Ok(e)
 }
 

@@ -240,9 +240,11 @@ pub async fn store(conn: &mut PgConnection, v: &NewVerdict) -> Result<Verdict, D
                (id, tenant_id, signal_id, source_id, ruleset_id, ruleset_version_id, ruleset_version,
                 category, relevant, score, keyword_score, confidence, method, low_confidence,
                 reasons, model, llm, llm_calls, cost_micros, prompt_tokens, completion_tokens,
-                job_id)
+                job_id, workflow_id)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
-                   $18, $19, $20, $21, $22)
+                   $18, $19, $20, $21, $22,
+                   (SELECT r.workflow_id FROM jobs j JOIN workflow_runs r ON r.id = j.run_id
+                    WHERE j.id = $22))
            ON CONFLICT (signal_id, ruleset_version_id) DO NOTHING
            RETURNING id, signal_id, ruleset_id, ruleset_version, category, relevant, score,
                      keyword_score, confidence, method, low_confidence, reasons, model, llm,

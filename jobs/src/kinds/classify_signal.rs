@@ -257,6 +257,15 @@ pub async fn run(
     }
     let mut tx = ctx.pool.begin().await?;
     let stored = classify::store(&mut tx, &verdict).await?;
+    if verdict.llm == LlmRoute::Paid {
+        budgets::attribute_category(
+            &mut tx,
+            at.job_id,
+            verdict.signal_id,
+            stored.category.as_deref(),
+        )
+        .await?;
+    }
     announce(&mut tx, verdict.tenant_id, &stored).await?;
     tx.commit().await?;
     metrics::counter!(
@@ -381,7 +390,12 @@ async fn ask_llm(
         }
         Lookup::Claimed => {}
     }
-    let asked = ask_twice(ctx, client, at, compiled, signal).await;
+    let attribution = budgets::Attribution {
+        signal_id: Some(verdict.signal_id),
+        source_id: Some(verdict.source_id),
+        ruleset_id: Some(verdict.ruleset_id),
+    };
+    let asked = ask_twice(ctx, client, at, compiled, signal, attribution).await;
     let asked = match asked {
         Ok(a) => a,
         Err(e) => {
@@ -451,6 +465,7 @@ async fn ask_twice(
     at: Attempt,
     compiled: &Compiled,
     signal: &SignalText,
+    attribution: budgets::Attribution,
 ) -> Result<Asked, JobError> {
     let mut messages = prompt(compiled, &signal.title, &signal.body_text);
     let categories = &compiled.rules.categories;
@@ -462,7 +477,8 @@ async fn ask_twice(
     };
     for round in 0..2 {
         let key = format!("{}:{}:{round}", at.job_id, at.attempt);
-        let (reply, usage, cost) = paid_call(ctx, client, at, &messages, categories, &key).await?;
+        let (reply, usage, cost) =
+            paid_call(ctx, client, at, &messages, categories, &key, attribution).await?;
         asked.calls += 1;
         asked.cost_micros += cost;
         asked.usage.prompt_tokens += usage.prompt_tokens;
@@ -510,6 +526,7 @@ async fn paid_call(
     messages: &[Message],
     categories: &[String],
     idempotency_key: &str,
+    attribution: budgets::Attribution,
 ) -> Result<(Result<Answer, llm::Invalid>, TokenUsage, i64), JobError> {
     let settings = client.settings();
     let price = settings.price().ok_or_else(|| {
@@ -526,6 +543,7 @@ async fn paid_call(
         model: &settings.model,
         job_id: Some(at.job_id),
         estimate_micros: price.cost(estimated.prompt_tokens, estimated.completion_tokens),
+        attribution,
     };
     let pace = settings
         .rate_limit_per_min

@@ -1,7 +1,9 @@
 //! The revenue ledger: one `sale` row per sold export (its price, integer cents), one negative
 //! `return` row when the partner returns it — each at most once per export (a unique key, so a
 //! repeated confirmation or postback writes nothing) — and the totals per partner and UTC day,
-//! as JSON or CSV.
+//! as JSON or CSV. Each row carries the attribution of its lead (source, category, and the
+//! ruleset and workflow of the lead's latest verdict), written by the same statement; a return
+//! copies its sale's.
 
 use chrono::NaiveDate;
 use serde::Serialize;
@@ -15,10 +17,18 @@ use crate::{DomainError, FieldError, export::Csv};
 pub async fn record_sale(conn: &mut PgConnection, export_id: Uuid) -> Result<bool, DomainError> {
     let row = sqlx::query!(
         r#"INSERT INTO revenue_ledger (id, tenant_id, partner_id, partner_name, export_id, lead_id,
-                                       kind, amount_cents, currency)
+                                       kind, amount_cents, currency,
+                                       source_id, category, ruleset_id, workflow_id)
            SELECT $2, e.tenant_id, e.partner_id, p.name, e.id, e.lead_id, 'sale',
-                  coalesce(e.price_cents, 0), e.currency
+                  coalesce(e.price_cents, 0), e.currency,
+                  l.source_id, l.category, c.ruleset_id, c.workflow_id
            FROM partner_exports e JOIN partners p ON p.id = e.partner_id
+           LEFT JOIN leads l ON l.id = e.lead_id
+           LEFT JOIN LATERAL (
+               SELECT c.ruleset_id, c.workflow_id FROM lead_signals ls
+               JOIN classifications c ON c.signal_id = ls.signal_id
+               WHERE ls.lead_id = e.lead_id ORDER BY c.created_at DESC, c.id DESC LIMIT 1
+           ) c ON true
            WHERE e.id = $1
            ON CONFLICT (export_id, kind) DO NOTHING
            RETURNING amount_cents"#,
@@ -43,9 +53,11 @@ pub async fn record_return(
 ) -> Result<bool, DomainError> {
     let row = sqlx::query!(
         r#"INSERT INTO revenue_ledger (id, tenant_id, partner_id, partner_name, export_id, lead_id,
-                                       kind, amount_cents, currency, reason)
+                                       kind, amount_cents, currency, reason,
+                                       source_id, category, ruleset_id, workflow_id)
            SELECT $2, s.tenant_id, s.partner_id, s.partner_name, s.export_id, s.lead_id, 'return',
-                  -s.amount_cents, s.currency, $3
+                  -s.amount_cents, s.currency, $3,
+                  s.source_id, s.category, s.ruleset_id, s.workflow_id
            FROM revenue_ledger s WHERE s.export_id = $1 AND s.kind = 'sale'
            ON CONFLICT (export_id, kind) DO NOTHING
            RETURNING amount_cents"#,
