@@ -401,3 +401,160 @@ async fn a_preview_maps_a_sample_answer_and_stores_nothing() {
     assert_eq!(status, 422, "{problem}");
     assert_eq!(problem["errors"][0]["path"], "url", "{problem}");
 }
+
+fn status(id: u64) -> Value {
+    json!({"id": id.to_string(), "uri": format!("https://social.example/users/ann/statuses/{id}"),
+           "url": format!("https://social.example/@ann/{id}"), "content": format!("<p>{}</p>", words(id, 20)),
+           "account": {"acct": "ann", "username": "ann"}, "created_at": "2024-02-01T10:00:00.000Z",
+           "favourites_count": id, "reblogs_count": 1, "replies_count": 2, "spoiler_text": ""})
+}
+
+fn post(n: u64, at: &str) -> Value {
+    json!({"uri": format!("at://did:plc:ann/app.bsky.feed.post/3k{n}"), "cid": "c",
+           "author": {"did": "did:plc:ann", "handle": "ann.bsky.social"},
+           "record": {"$type": "app.bsky.feed.post", "text": words(n + 500, 20), "createdAt": at},
+           "indexedAt": at, "likeCount": n, "repostCount": 0, "replyCount": 1})
+}
+
+/// Polls `id` once more through the queue; the job's result.
+async fn poll(app: &App, id: &str) -> Value {
+    let job = app
+        .enqueue(json!({"kind": "fetch_source", "args": {"source_id": id}}))
+        .await;
+    let done = app
+        .wait_for_state(job["id"].as_str().unwrap(), &["succeeded"], T)
+        .await;
+    done["result"].clone()
+}
+
+#[tokio::test]
+async fn mastodon_and_bluesky_sources_ingest_then_poll_again_without_duplicates() {
+    let app = spawn_app().await;
+    let server = MockServer::start().await;
+    let link = |min_id: u64| {
+        format!(
+            "<{}/api/v1/timelines/tag/roofing?max_id=1>; rel=\"next\", <{}/api/v1/timelines/tag/roofing?min_id={min_id}>; rel=\"prev\"",
+            server.uri(),
+            server.uri()
+        )
+    };
+    Mock::given(method("GET"))
+        .and(path("/api/v1/timelines/tag/roofing"))
+        .and(query_param_is_missing("min_id"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("link", link(108).as_str())
+                .set_body_json(json!([status(108), status(107)])),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/timelines/tag/roofing"))
+        .and(query_param("min_id", "108"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("link", link(109).as_str())
+                .set_body_json(json!([status(109)])),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/timelines/tag/roofing"))
+        .and(query_param("min_id", "109"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/xrpc/app.bsky.feed.searchPosts"))
+        .and(query_param_is_missing("since"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"posts": [
+            post(2, "2024-03-01T10:00:02.000Z"), post(1, "2024-03-01T10:00:01.000Z")]})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/xrpc/app.bsky.feed.searchPosts"))
+        .and(query_param("since", "2024-03-01T10:00:02.000Z"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"posts": [
+            post(3, "2024-03-01T10:00:03.000Z"), post(2, "2024-03-01T10:00:02.000Z")]})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/xrpc/app.bsky.feed.searchPosts"))
+        .and(query_param("since", "2024-03-01T10:00:03.000Z"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"posts": []})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let mastodon = create_source(
+        &app,
+        json!({"kind": "mastodon", "url": server.uri(), "poll_every": "1d", "rate_limit_per_min": 6000,
+               "settings": {"tag": "#roofing"}}),
+    )
+    .await;
+    assert_eq!(mastodon["settings"], json!({"tag": "roofing"}));
+    let bluesky = create_source(
+        &app,
+        json!({"kind": "bluesky_search", "url": server.uri(), "poll_every": "1d", "rate_limit_per_min": 6000,
+               "settings": {"query": "roofer"}}),
+    )
+    .await;
+    let (mastodon, bluesky) = (
+        mastodon["id"].as_str().unwrap().to_owned(),
+        bluesky["id"].as_str().unwrap().to_owned(),
+    );
+    let _worker = app.spawn_worker(&[("SCHEDULER_TICK_MS", "100")]);
+    wait_until("the first polls", T, async || {
+        signals(&app, &mastodon).await == 2 && signals(&app, &bluesky).await == 2
+    })
+    .await;
+    wait_until("the first polls to finish", T, async || {
+        let mut done = true;
+        for id in [&mastodon, &bluesky] {
+            for job in fetch_job_ids(&app, id).await {
+                done &= app.job(&job).await["state"] == "succeeded";
+            }
+        }
+        done
+    })
+    .await;
+    let again = poll(&app, &mastodon).await;
+    assert_eq!(
+        (again["inserted"].clone(), again["duplicates"].clone()),
+        (json!(1), json!(0)),
+        "{again}"
+    );
+    let again = poll(&app, &bluesky).await;
+    assert_eq!(
+        (again["inserted"].clone(), again["duplicates"].clone()),
+        (json!(1), json!(1)),
+        "{again}"
+    );
+    for id in [&mastodon, &bluesky] {
+        let quiet = poll(&app, id).await;
+        assert_eq!(quiet["inserted"], 0, "{quiet}");
+        assert_eq!(signals(&app, id).await, 3);
+    }
+    let (_, m) = app
+        .send(Method::GET, &format!("/sources/{mastodon}"), None)
+        .await;
+    assert_eq!(
+        m["cursor"], r#"{"min_id":"109"}"#,
+        "kept over an empty page: {m}"
+    );
+    let (_, b) = app
+        .send(Method::GET, &format!("/sources/{bluesky}"), None)
+        .await;
+    assert_eq!(b["cursor"], r#"{"since":"2024-03-01T10:00:03Z"}"#, "{b}");
+    let liked = count(
+        &app,
+        "SELECT count(*) FROM signals WHERE source_id = $1::uuid AND likes > 0 AND comments = 1",
+        &bluesky,
+    )
+    .await;
+    assert_eq!(liked, 3, "engagement is kept");
+}
