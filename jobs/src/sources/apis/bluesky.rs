@@ -106,8 +106,7 @@ impl Dialect for BlueskySearch {
             .get("posts")
             .and_then(Value::as_array)
             .ok_or_else(|| FeedError("a searchPosts answer without `posts`".into()))?;
-        let stored: Option<Cursor> = read_cursor(cursor);
-        let c = stored.clone().unwrap_or_default();
+        let c: Cursor = read_cursor(cursor).unwrap_or_default();
         let newest = posts
             .iter()
             .filter_map(sort_at)
@@ -115,7 +114,8 @@ impl Dialect for BlueskySearch {
             .chain(c.since)
             .max();
         let token = str_at(&doc, "cursor");
-        let more = stored.is_some() && posts.len() >= LIMIT && token.is_some();
+        // Never on a source's first polls (nothing stored yet): they do not walk history.
+        let more = c.since.is_some() && posts.len() >= LIMIT && token.is_some();
         let next = if more {
             Cursor {
                 since: c.since,

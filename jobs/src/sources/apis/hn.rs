@@ -125,8 +125,7 @@ impl Dialect for HnSearch {
             .iter()
             .filter_map(|h| h.get("created_at_i").and_then(Value::as_i64))
             .collect();
-        let stored: Option<Cursor> = read_cursor(cursor);
-        let c = stored.unwrap_or_default();
+        let c: Cursor = read_cursor(cursor).unwrap_or_default();
         let newest = times
             .iter()
             .copied()
@@ -136,8 +135,9 @@ impl Dialect for HnSearch {
             .chain(c.after)
             .max();
         let oldest = times.iter().copied().min();
-        // More is new than this page holds, and this is not a source's first poll.
-        let more = stored.is_some() && hits.len() >= HITS_PER_PAGE && nb_hits > hits.len();
+        // More is new than this page holds, and there is a time to walk back to (never on a
+        // source's first polls: they do not walk history).
+        let more = c.after.is_some() && hits.len() >= HITS_PER_PAGE && nb_hits > hits.len();
         let next = if more {
             let oldest = oldest.unwrap_or_default();
             // A page of one second only: step past it rather than ask for it again.

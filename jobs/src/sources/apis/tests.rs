@@ -719,3 +719,52 @@ async fn a_json_api_follows_its_cursor_and_resumes_from_the_last_one(pool: PgPoo
     assert_eq!(again["duplicates"], 2, "{again}");
     assert_eq!(signals_of(&pool, id).await.len(), 4);
 }
+
+#[test]
+fn a_source_whose_first_polls_found_nothing_does_not_walk_history() {
+    let full: Vec<Value> = (0..hn::HITS_PER_PAGE as u64)
+        .map(|i| hn_hit(i + 1, 5000 - i as i64))
+        .collect();
+    let body = json!({"hits": full, "nbHits": 900}).to_string();
+    let page = hn::HnSearch
+        .page(
+            body.as_bytes(),
+            &HeaderMap::new(),
+            &json!({"query": "x"}),
+            Some("{}"),
+        )
+        .unwrap();
+    assert!(!page.more, "no `after` yet: the newest page only");
+    assert_eq!(page.cursor.as_deref(), Some(r#"{"after":5000}"#));
+    let page = hn::HnSearch
+        .page(
+            body.as_bytes(),
+            &HeaderMap::new(),
+            &json!({"query": "x"}),
+            Some(r#"{"after":10}"#),
+        )
+        .unwrap();
+    assert!(page.more, "with `after`: walk back to it");
+    assert_eq!(
+        page.cursor.as_deref(),
+        Some(r#"{"after":10,"before":4901,"newest":5000}"#)
+    );
+
+    let posts: Vec<Value> = (0..bluesky::LIMIT)
+        .map(|i| json!({"uri": format!("at://did:plc:a/app.bsky.feed.post/{i}"), "record": {"text": "t", "createdAt": "2024-01-01T00:00:00Z"}}))
+        .collect();
+    let body = json!({"posts": posts, "cursor": "next"}).to_string();
+    let page = bluesky::BlueskySearch
+        .page(
+            body.as_bytes(),
+            &HeaderMap::new(),
+            &json!({"query": "x"}),
+            Some("{}"),
+        )
+        .unwrap();
+    assert!(!page.more);
+    assert_eq!(
+        page.cursor.as_deref(),
+        Some(r#"{"since":"2024-01-01T00:00:00Z"}"#)
+    );
+}
