@@ -12,7 +12,7 @@
 ALTER TABLE sources DROP CONSTRAINT sources_kind_check;
 ALTER TABLE sources ADD CONSTRAINT sources_kind_check
     CHECK (kind IN ('rss', 'atom', 'json_feed', 'reddit_listing', 'push',
-                    'hn_search', 'json_api', 'mastodon', 'bluesky_search'));
+                    'hn_search', 'json_api', 'mastodon', 'bluesky_search', 'x_search'));
 ALTER TABLE sources
     ADD COLUMN settings jsonb NOT NULL DEFAULT '{}'
         CHECK (jsonb_typeof(settings) = 'object' AND octet_length(settings::text) <= 16384),

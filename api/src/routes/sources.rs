@@ -46,8 +46,8 @@ impl SourcesApi {
     /// A feed (`rss`, `atom`, `json_feed`, `reddit_listing`) is polled every `poll_every`,
     /// starting now, once per interval however many workers run; requests to its host are
     /// limited fleet-wide to `rate_limit_per_min`. A `push` source has no URL: signals are
-    /// posted to it. An API kind (`hn_search`, `json_api`, `mastodon`, `bluesky_search`)
-    /// searches an API with its `settings`, resuming each poll from its stored `cursor`
+    /// posted to it. An API kind (`hn_search`, `json_api`, `mastodon`, `bluesky_search`,
+    /// `x_search`) searches an API with its `settings`, resuming each poll from its stored `cursor`
     /// (try the settings first with `previewSource`). Needs the operator role.
     #[oai(path = "/sources", method = "post", operation_id = "createSource")]
     async fn create(
@@ -64,8 +64,8 @@ impl SourcesApi {
     /// Preview an API source
     ///
     /// One sample fetch of the request a new API source (`hn_search`, `json_api`, `mastodon`,
-    /// `bluesky_search`) would make first, read with its settings: the first 20 items as they
-    /// would be stored, and the cursor a poll would keep. Takes the body of `createSource`
+    /// `bluesky_search`, `x_search`) would make first, read with its settings: the first 20
+    /// items as they would be stored, and the cursor a poll would keep. Takes the body of `createSource`
     /// and stores nothing. The target is checked against private addresses like every
     /// outbound call. Needs the operator role.
     #[oai(

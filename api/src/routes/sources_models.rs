@@ -45,6 +45,8 @@ pub enum SourceKindName {
     Mastodon,
     /// Bluesky posts through `app.bsky.feed.searchPosts`.
     BlueskySearch,
+    /// X posts through the API v2 recent search (a bearer token in `secret`).
+    XSearch,
 }
 
 impl From<sources::SourceKind> for SourceKindName {
@@ -60,6 +62,7 @@ impl From<sources::SourceKind> for SourceKindName {
             K::JsonApi => Self::JsonApi,
             K::Mastodon => Self::Mastodon,
             K::BlueskySearch => Self::BlueskySearch,
+            K::XSearch => Self::XSearch,
         }
     }
 }
@@ -73,8 +76,8 @@ pub struct NewSourceSchema {
     pub kind: SourceKindName,
     /// The feed's absolute http(s) URL (required, except for `push`, which has none). For an
     /// API kind, the API's base URL: `hn_search` defaults to `https://hn.algolia.com`,
-    /// `bluesky_search` to `https://public.api.bsky.app`; `mastodon` needs its server,
-    /// `json_api` its endpoint.
+    /// `bluesky_search` to `https://public.api.bsky.app`, `x_search` to `https://api.x.com`;
+    /// `mastodon` needs its server, `json_api` its endpoint.
     #[oai(validator(max_length = 2048))]
     pub url: Option<String>,
     /// Seconds between polls (1 to 604800), or a duration like `"30s"`, `"15m"`, `"2h"`, `"1d"`
@@ -87,12 +90,12 @@ pub struct NewSourceSchema {
     /// Requests a minute to the URL's host across the whole fleet, 1 to 6000 (default 60).
     #[oai(validator(minimum(value = "1"), maximum(value = "6000")))]
     pub rate_limit_per_min: Option<i32>,
-    /// `push` only: the HMAC-SHA256 key pushed batches must be signed with (16 to 200
-    /// characters). Never shown again.
+    /// `push`: the HMAC-SHA256 key pushed batches must be signed with; `x_search` (required):
+    /// the API's bearer token. 16 to 200 characters, stored sealed, never shown again.
     #[oai(validator(min_length = 16, max_length = 200))]
     pub secret: Option<String>,
-    /// API kinds only: what to ask. `hn_search`: `{"query", "tags"?}`; `mastodon`:
-    /// `{"tag"}` or `{"query"}`; `bluesky_search`: `{"query", "lang"?}`; `json_api`:
+    /// API kinds only: what to ask. `hn_search`: `{"query", "tags"?}`; `x_search`:
+    /// `{"query"}`; `mastodon`: `{"tag"}` or `{"query"}`; `bluesky_search`: `{"query", "lang"?}`; `json_api`:
     /// `{"items": "<JSON Pointer>", "fields": {"id", "title"?, "text"?, "author"?, "url"?,
     /// "published"?, "likes"?, "reposts"?, "comments"?, "points"?: "<JSON Pointer>"},
     /// "paging"?: {"cursor": "<JSON Pointer>", "param": "<query parameter>"}}` (see the README).
@@ -114,7 +117,8 @@ pub struct SourcePatchSchema {
     pub tags: Option<Vec<String>>,
     /// A new per-host limit.
     pub rate_limit_per_min: Option<i32>,
-    /// `push` only: a new signing key, or null to accept unsigned batches.
+    /// `push`: a new signing key, or null to accept unsigned batches; `x_search`: a new bearer
+    /// token.
     pub secret: Option<String>,
 }
 

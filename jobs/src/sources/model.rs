@@ -45,10 +45,17 @@ crate::named_enum! {
         Mastodon = "mastodon",
         /// Bluesky posts through `app.bsky.feed.searchPosts`.
         BlueskySearch = "bluesky_search",
+        /// X (Twitter) posts through the API v2 recent search, with a bearer token.
+        XSearch = "x_search",
     }
 }
 
 impl SourceKind {
+    /// Whether the kind keeps a secret: a push source's signing key, or an API's token.
+    pub fn takes_secret(self) -> bool {
+        self == SourceKind::Push || super::apis::dialect(self).is_some_and(|d| d.needs_secret())
+    }
+
     /// Whether the kind searches an API (its `settings` say what to ask, its cursor where
     /// the next poll resumes) rather than reading a feed.
     pub fn is_api(self) -> bool {
@@ -149,7 +156,7 @@ impl PollEvery {
     }
 }
 
-/// A push source's signing key: 16 to 200 characters.
+/// A push source's signing key, or an API's bearer token: 16 to 200 characters.
 fn parse_secret(v: &Value) -> Result<Option<String>, FieldError> {
     match v {
         Value::Null => Ok(None),
@@ -292,10 +299,16 @@ impl TryFrom<Value> for NewSource {
             None => None,
             Some(v) => parse_secret(v).map_err(|e| e.under("secret"))?,
         };
-        if secret.is_some() && kind != SourceKind::Push {
+        if secret.is_some() && !kind.takes_secret() {
             return Err(FieldError::new(
                 "secret",
-                "only push sources have a signing secret",
+                "only push sources (a signing key) and x_search (a bearer token) have a secret",
+            ));
+        }
+        if secret.is_none() && kind != SourceKind::Push && kind.takes_secret() {
+            return Err(FieldError::new(
+                "secret",
+                "required: the API's bearer token",
             ));
         }
         Ok(Self {
@@ -553,6 +566,10 @@ mod tests {
             ),
             (
                 json!({"kind": "rss", "url": "https://e.com", "secret": "0123456789abcdef"}),
+                "secret",
+            ),
+            (
+                json!({"kind": "x_search", "settings": {"query": "need a lawyer"}}),
                 "secret",
             ),
             (json!({"kind": "push", "secret": "short"}), "secret"),

@@ -1,5 +1,5 @@
 //! API source kinds: searches over social and JSON APIs, each a [`Dialect`] in its own file
-//! ([`hn`], [`json_api`], [`mastodon`], [`bluesky`]) behind one shape — the request for a
+//! ([`hn`], [`json_api`], [`mastodon`], [`bluesky`], [`x`]) behind one shape — the request for a
 //! cursor, and the answer read into items, the next cursor and whether more pages wait.
 //!
 //! This module owns what the dialects share: the [`Dialect`] trait, the registry
@@ -31,6 +31,7 @@ pub mod hn;
 pub mod json_api;
 pub mod mastodon;
 mod poll;
+pub mod x;
 
 pub use poll::{MAX_PAGES_PER_POLL, PreviewError, PreviewItem, PreviewPage, poll, preview};
 
@@ -69,6 +70,11 @@ pub trait Dialect: Sync {
         cursor: Option<&str>,
     ) -> Result<Page, FeedError>;
 
+    /// Whether the source's `secret` is required and sent as a bearer token.
+    fn needs_secret(&self) -> bool {
+        false
+    }
+
     /// Extra request headers (an `Accept`, an API version).
     fn headers(&self) -> &'static [(&'static str, &'static str)] {
         &[("accept", "application/json")]
@@ -82,6 +88,7 @@ pub fn dialect(kind: SourceKind) -> Option<&'static dyn Dialect> {
         SourceKind::JsonApi => Some(&json_api::JsonApi),
         SourceKind::Mastodon => Some(&mastodon::Mastodon),
         SourceKind::BlueskySearch => Some(&bluesky::BlueskySearch),
+        SourceKind::XSearch => Some(&x::XSearch),
         SourceKind::Rss
         | SourceKind::Atom
         | SourceKind::JsonFeed

@@ -13,6 +13,8 @@
 
 use std::time::{Duration, Instant};
 
+use secrecy::{ExposeSecret, SecretString};
+
 use chrono::{DateTime, Utc};
 use reqwest::{StatusCode, header::HeaderMap};
 use serde::Serialize;
@@ -64,12 +66,16 @@ async fn get(
     client: &reqwest::Client,
     dialect: &dyn Dialect,
     url: &Url,
+    bearer: Option<&SecretString>,
     timeout: Duration,
     max_bytes: usize,
 ) -> Result<Answer, Failure> {
     let mut request = client.get(url.clone()).timeout(timeout);
     for (name, value) in dialect.headers() {
         request = request.header(*name, *value);
+    }
+    if let Some(token) = bearer {
+        request = request.bearer_auth(token.expose_secret());
     }
     let mut response = request.send().await.map_err(|e| {
         let (message, permanent) = if net::is_blocked(&e) {
@@ -255,6 +261,26 @@ pub async fn poll(
     let mut bytes = 0usize;
     let mut status = None;
     let mut more = false;
+    let bearer = match (&row.secret, dialect.needs_secret()) {
+        (Some(sealed), true) => Some(
+            crate::secrets::open(sources::SECRET_PURPOSE, sealed)
+                .map_err(|e| JobError::permanent(format!("cannot open the source's token: {e}")))?,
+        ),
+        (None, true) => {
+            let message = "the source has no bearer token (`secret`)".to_owned();
+            record(
+                ctx,
+                source.id,
+                FetchRecord {
+                    error: Some(message.clone()),
+                    ..Default::default()
+                },
+            )
+            .await;
+            return Err(JobError::permanent(message));
+        }
+        (_, false) => None,
+    };
     while pages < MAX_PAGES_PER_POLL {
         let url = match dialect.request(base, &source.settings, cursor.as_deref()) {
             Ok(u) => u,
@@ -288,7 +314,16 @@ pub async fn poll(
             more = true;
             break;
         }
-        let answer = match get(&ctx.client, dialect, &url, ctx.timeout, ctx.max_bytes).await {
+        let answer = match get(
+            &ctx.client,
+            dialect,
+            &url,
+            bearer.as_ref(),
+            ctx.timeout,
+            ctx.max_bytes,
+        )
+        .await
+        {
             Ok(a) => a,
             Err(f) => {
                 metrics::counter!("source_fetches_total", "status" => f.status.map_or("error".to_owned(), |s| s.to_string())).increment(1);
@@ -513,7 +548,13 @@ pub async fn preview(
         .request(base, &new.settings, None)
         .map_err(PreviewError::Refused)?;
     net::check_url(&url, allow_private).map_err(PreviewError::Refused)?;
-    let answer = get(client, dialect, &url, timeout, max_bytes)
+    let bearer = new.secret.clone().map(SecretString::from);
+    if dialect.needs_secret() && bearer.is_none() {
+        return Err(PreviewError::Refused(
+            "the API needs a bearer token (`secret`)".into(),
+        ));
+    }
+    let answer = get(client, dialect, &url, bearer.as_ref(), timeout, max_bytes)
         .await
         .map_err(|f| PreviewError::Upstream(f.message))?;
     let Page { items, cursor, .. } = dialect

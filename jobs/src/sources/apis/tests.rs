@@ -9,7 +9,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 use wiremock::{
     Mock, MockServer, ResponseTemplate,
-    matchers::{method, path, query_param, query_param_is_missing},
+    matchers::{header, method, path, query_param, query_param_is_missing},
 };
 
 use super::*;
@@ -766,5 +766,136 @@ fn a_source_whose_first_polls_found_nothing_does_not_walk_history() {
     assert_eq!(
         page.cursor.as_deref(),
         Some(r#"{"since":"2024-01-01T00:00:00Z"}"#)
+    );
+}
+
+fn x_post(id: u64) -> Value {
+    json!({"id": id.to_string(), "text": words(id + 99, 20), "author_id": "42",
+           "created_at": "2024-04-01T12:00:00.000Z", "edit_history_tweet_ids": [id.to_string()],
+           "public_metrics": {"retweet_count": 1, "reply_count": 2, "like_count": id, "quote_count": 1}})
+}
+
+fn x_answer(ids: &[u64], next_token: Option<&str>) -> ResponseTemplate {
+    let data: Vec<Value> = ids.iter().map(|i| x_post(*i)).collect();
+    let mut meta = json!({"result_count": ids.len()});
+    if let (Some(first), Some(last)) = (ids.first(), ids.last()) {
+        meta["newest_id"] = json!(first.to_string());
+        meta["oldest_id"] = json!(last.to_string());
+    }
+    if let Some(t) = next_token {
+        meta["next_token"] = json!(t);
+    }
+    let mut body = json!({"meta": meta});
+    if !ids.is_empty() {
+        body["data"] = json!(data);
+        body["includes"] =
+            json!({"users": [{"id": "42", "name": "Ann", "username": "ann_builds"}]});
+    }
+    ResponseTemplate::new(200)
+        .insert_header("x-rate-limit-limit", "450")
+        .insert_header("x-rate-limit-remaining", "449")
+        .insert_header("x-rate-limit-reset", "1900000000")
+        .set_body_json(body)
+}
+
+#[sqlx::test(migrator = "crate::db::MIGRATOR")]
+async fn x_search_sends_its_sealed_token_pages_since_its_cursor_and_honours_its_reset(
+    pool: PgPool,
+) {
+    crate::secrets::install_for_tests();
+    let server = MockServer::start().await;
+    let token = "AAAAAAAAAAAAAAAAAAAAAMLheAAAAAAA0%2BuSeid";
+    let (tenant, id) = source(
+        &pool,
+        json!({"kind": "x_search", "url": server.uri(), "rate_limit_per_min": 6000, "secret": token,
+               "settings": {"query": "\"looking for\" accountant -is:retweet"}}),
+    )
+    .await;
+    let sealed: String = sqlx::query_scalar("SELECT secret FROM sources WHERE id = $1")
+        .bind(id)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert!(!sealed.contains(token), "the token is sealed at rest");
+    let bearer = format!("Bearer {token}");
+    Mock::given(method("GET"))
+        .and(path("/2/tweets/search/recent"))
+        .and(header("authorization", bearer.as_str()))
+        .and(query_param("expansions", "author_id"))
+        .and(query_param_is_missing("since_id"))
+        .respond_with(x_answer(&[1002, 1001], Some("older")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(header("authorization", bearer.as_str()))
+        .and(query_param("since_id", "1002"))
+        .and(query_param_is_missing("next_token"))
+        .respond_with(x_answer(&[1005, 1004], Some("t2")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(header("authorization", bearer.as_str()))
+        .and(query_param("since_id", "1002"))
+        .and(query_param("next_token", "t2"))
+        .respond_with(x_answer(&[1003], None))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let first = poll_once(&pool, tenant, id).await.unwrap();
+    assert_eq!(
+        (first["inserted"].clone(), first["pages"].clone()),
+        (json!(2), json!(1)),
+        "the newest page only: {first}"
+    );
+    assert_eq!(
+        cursor_of(&pool, id).await.as_deref(),
+        Some(r#"{"since_id":"1002"}"#)
+    );
+    let second = poll_once(&pool, tenant, id).await.unwrap();
+    assert_eq!(
+        (second["inserted"].clone(), second["pages"].clone()),
+        (json!(3), json!(2)),
+        "{second}"
+    );
+    assert_eq!(
+        cursor_of(&pool, id).await.as_deref(),
+        Some(r#"{"since_id":"1005"}"#)
+    );
+    let (author, likes, reposts): (Option<String>, Option<i32>, Option<i32>) = sqlx::query_as(
+        "SELECT author, likes, reposts FROM signals WHERE source_id = $1 AND external_id = 'x:1004'",
+    )
+    .bind(id)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        (author.as_deref(), likes, reposts),
+        (Some("ann_builds"), Some(1004), Some(2))
+    );
+
+    // A 429 without Retry-After waits for the announced reset (epoch seconds).
+    server.reset().await;
+    let reset = Utc::now().timestamp() + 600;
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(429)
+                .insert_header("x-rate-limit-remaining", "0")
+                .insert_header("x-rate-limit-reset", reset.to_string().as_str()),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    match poll_once(&pool, tenant, id).await.unwrap_err() {
+        JobError::Retry {
+            retry_after: Some(wait),
+            ..
+        } => assert!((590..=601).contains(&wait.as_secs()), "{wait:?}"),
+        other => panic!("expected a retry at the reset, got {other:?}"),
+    }
+    assert_eq!(
+        cursor_of(&pool, id).await.as_deref(),
+        Some(r#"{"since_id":"1005"}"#)
     );
 }
