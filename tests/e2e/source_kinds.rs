@@ -558,3 +558,98 @@ async fn mastodon_and_bluesky_sources_ingest_then_poll_again_without_duplicates(
     .await;
     assert_eq!(liked, 3, "engagement is kept");
 }
+
+#[tokio::test]
+async fn an_x_search_source_sends_its_token_ingests_and_polls_again_without_duplicates() {
+    let app = spawn_app().await;
+    let x = MockServer::start().await;
+    let token = "AAAAAAAAAAAAAAAAAAAAAE2eToken%2Bfor%2Btests";
+    let answer = |ids: &[u64]| {
+        let data: Vec<Value> = ids
+            .iter()
+            .map(|id| json!({"id": id.to_string(), "text": words(*id, 20), "author_id": "7",
+                             "created_at": "2024-04-01T12:00:00.000Z",
+                             "public_metrics": {"retweet_count": 0, "reply_count": 1, "like_count": 3, "quote_count": 0}}))
+            .collect();
+        let meta = match (ids.first(), ids.last()) {
+            (Some(n), Some(o)) => {
+                json!({"result_count": ids.len(), "newest_id": n.to_string(), "oldest_id": o.to_string()})
+            }
+            _ => json!({"result_count": 0}),
+        };
+        ResponseTemplate::new(200)
+            .insert_header("x-rate-limit-remaining", "440")
+            .insert_header("x-rate-limit-reset", "1900000000")
+            .set_body_json(json!({"data": data, "includes": {"users": [{"id": "7", "username": "bo", "name": "Bo"}]}, "meta": meta}))
+    };
+    let bearer = format!("Bearer {token}");
+    Mock::given(method("GET"))
+        .and(path("/2/tweets/search/recent"))
+        .and(wiremock::matchers::header("authorization", bearer.as_str()))
+        .and(query_param_is_missing("since_id"))
+        .respond_with(answer(&[20, 10]))
+        .expect(1)
+        .mount(&x)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/2/tweets/search/recent"))
+        .and(wiremock::matchers::header("authorization", bearer.as_str()))
+        .and(query_param("since_id", "20"))
+        .respond_with(answer(&[30]))
+        .expect(1)
+        .mount(&x)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/2/tweets/search/recent"))
+        .and(query_param("since_id", "30"))
+        .respond_with(answer(&[]))
+        .expect(1)
+        .mount(&x)
+        .await;
+    let (status, problem) = app
+        .send(
+            Method::POST,
+            "/sources",
+            Some(json!({"kind": "x_search", "settings": {"query": "need a plumber"}})),
+        )
+        .await;
+    assert_eq!(status, 422, "{problem}");
+    assert_eq!(
+        problem["errors"][0]["path"], "secret",
+        "a token is required: {problem}"
+    );
+    let source = create_source(
+        &app,
+        json!({"kind": "x_search", "url": x.uri(), "poll_every": "1d", "rate_limit_per_min": 6000,
+               "secret": token, "settings": {"query": "need a plumber"}}),
+    )
+    .await;
+    assert_eq!(source["has_secret"], true);
+    assert!(
+        !source.to_string().contains(token),
+        "the token is never shown"
+    );
+    let id = source["id"].as_str().unwrap().to_owned();
+    let _worker = app.spawn_worker(&[("SCHEDULER_TICK_MS", "100")]);
+    wait_until("the first poll", T, async || signals(&app, &id).await == 2).await;
+    wait_until("the first poll to finish", T, async || {
+        let mut done = true;
+        for job in fetch_job_ids(&app, &id).await {
+            done &= app.job(&job).await["state"] == "succeeded";
+        }
+        done
+    })
+    .await;
+    assert_eq!(poll(&app, &id).await["inserted"], 1);
+    assert_eq!(poll(&app, &id).await["inserted"], 0);
+    assert_eq!(signals(&app, &id).await, 3);
+    let (_, s) = app.send(Method::GET, &format!("/sources/{id}"), None).await;
+    assert_eq!(s["cursor"], r#"{"since_id":"30"}"#, "{s}");
+    let (status, audit) = app.send(Method::GET, "/audit?limit=100", None).await;
+    assert_eq!(status, 200, "{audit}");
+    assert!(audit.to_string().contains("source.create"), "{audit}");
+    assert!(
+        !audit.to_string().contains(token),
+        "the token is in no audit entry"
+    );
+}
