@@ -22,6 +22,7 @@ mod partners;
 mod procfile;
 mod publishing;
 mod run_jobs;
+mod source_kinds;
 mod sources;
 mod triggers;
 mod workflows;

@@ -1,5 +1,6 @@
-//! `/sources`: a tenant's feeds and push endpoints — create, list, read, change, soft-delete —
-//! and `POST /sources/{id}/signals`, where push sources receive batches (HMAC-signed when the
+//! `/sources`: a tenant's feeds and push endpoints — create, list, read, change, soft-delete —,
+//! `POST /sources/preview` (a sample fetch of an API source, nothing stored), and
+//! `POST /sources/{id}/signals`, where push sources receive batches (HMAC-signed when the
 //! source has a secret).
 //!
 //! Every source belongs to the caller's tenant; another tenant's source answers 404. Viewers
@@ -23,7 +24,7 @@ use super::{
     common::{optional, parse_cursor},
     sources_models::{
         IngestReport, NewSourceSchema, PushBatchSchema, RawJson, Source, SourcePage,
-        SourcePatchSchema,
+        SourcePatchSchema, SourcePreview,
     },
 };
 use crate::{
@@ -45,7 +46,9 @@ impl SourcesApi {
     /// A feed (`rss`, `atom`, `json_feed`, `reddit_listing`) is polled every `poll_every`,
     /// starting now, once per interval however many workers run; requests to its host are
     /// limited fleet-wide to `rate_limit_per_min`. A `push` source has no URL: signals are
-    /// posted to it. Needs the operator role.
+    /// posted to it. An API kind (`hn_search`, `json_api`, `mastodon`, `bluesky_search`,
+    /// `x_search`) searches an API with its `settings`, resuming each poll from its stored `cursor`
+    /// (try the settings first with `previewSource`). Needs the operator role.
     #[oai(path = "/sources", method = "post", operation_id = "createSource")]
     async fn create(
         &self,
@@ -56,6 +59,28 @@ impl SourcesApi {
         body: Json<JsonAs<NewSourceSchema>>,
     ) -> CreateSourceResponse {
         respond(create_source(&state, &auth, &origin, body.0.value).await)
+    }
+
+    /// Preview an API source
+    ///
+    /// One sample fetch of the request a new API source (`hn_search`, `json_api`, `mastodon`,
+    /// `bluesky_search`, `x_search`) would make first, read with its settings: the first 20
+    /// items as they would be stored, and the cursor a poll would keep. Takes the body of `createSource`
+    /// and stores nothing. The target is checked against private addresses like every
+    /// outbound call. Needs the operator role.
+    #[oai(
+        path = "/sources/preview",
+        method = "post",
+        operation_id = "previewSource"
+    )]
+    async fn preview(
+        &self,
+        auth: Auth,
+        state: Data<&AppState>,
+        /// The source as it would be created.
+        body: Json<JsonAs<NewSourceSchema>>,
+    ) -> PreviewSourceResponse {
+        respond(preview_source(&state, &auth, body.0.value).await)
     }
 
     /// List sources
@@ -184,6 +209,24 @@ api_responses! {
 }
 
 api_responses! {
+    /// Outcomes of `previewSource`.
+    pub enum PreviewSourceResponse {
+        /// What the sample fetch found.
+        #[oai(status = 200)]
+        Ok(Json<SourcePreview>),
+    }
+    problems {
+        400 => BadRequest: "The body is not JSON.",
+        401 => Unauthorized,
+        403 => Forbidden: "The key is not an operator's.",
+        413 => PayloadTooLarge,
+        422 => Invalid: "A field is invalid, the kind is not an API kind, the target is refused (a private address), or the answer does not read with these settings; `errors[].path` names the field.",
+        429 => TooManyRequests,
+        502 => BadGateway: "The API did not answer well (unreachable, timed out, an error status, too large); `detail` says how.",
+    }
+}
+
+api_responses! {
     /// Outcomes of `listSources`.
     pub enum ListSourcesResponse {
         /// A page of sources.
@@ -291,6 +334,45 @@ async fn create_source(
     span.record("source_id", tracing::field::display(source.id));
     let location = format!("{API_PREFIX}/sources/{}", source.id);
     Ok(CreateSourceResponse::Created(Json(source.into()), location))
+}
+
+/// Longest wait of a preview's sample fetch.
+const PREVIEW_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
+/// Largest answer a preview reads.
+const PREVIEW_MAX_BYTES: usize = 2 * 1024 * 1024;
+
+#[tracing::instrument(skip_all, fields(tenant_id))]
+async fn preview_source(
+    state: &AppState,
+    auth: &Auth,
+    body: serde_json::Value,
+) -> Result<PreviewSourceResponse, ApiError> {
+    use jobs::{FieldError, sources::apis::PreviewError};
+    auth.require(Role::Operator)?;
+    let new = NewSource::try_from(body)?;
+    let client = jobs::net::client(state.allow_private_networks);
+    match sources::apis::preview(
+        &new,
+        &client,
+        state.allow_private_networks,
+        PREVIEW_TIMEOUT,
+        PREVIEW_MAX_BYTES,
+    )
+    .await
+    {
+        Ok(page) => Ok(PreviewSourceResponse::Ok(Json(page.into()))),
+        Err(e @ PreviewError::NotAnApi) => Err(FieldError::new("kind", e.to_string()).into()),
+        Err(PreviewError::Refused(m)) => Err(FieldError::new("url", m).into()),
+        Err(PreviewError::Malformed(m)) => Err(FieldError::new(
+            "settings",
+            format!("the answer does not read with these settings: {m}"),
+        )
+        .into()),
+        Err(PreviewError::Upstream(m)) => Err(ApiError::Other(
+            poem::http::StatusCode::BAD_GATEWAY,
+            format!("the sample fetch failed: {m}"),
+        )),
+    }
 }
 
 #[tracing::instrument(skip_all, fields(tenant_id))]

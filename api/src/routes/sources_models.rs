@@ -37,6 +37,16 @@ pub enum SourceKindName {
     RedditListing,
     /// Signals are posted to `/sources/{id}/signals`.
     Push,
+    /// Hacker News through the Algolia search API.
+    HnSearch,
+    /// Any JSON endpoint, read through a declarative mapping.
+    JsonApi,
+    /// A Mastodon server's hashtag timeline or status search.
+    Mastodon,
+    /// Bluesky posts through `app.bsky.feed.searchPosts`.
+    BlueskySearch,
+    /// X posts through the API v2 recent search (a bearer token in `secret`).
+    XSearch,
 }
 
 impl From<sources::SourceKind> for SourceKindName {
@@ -48,6 +58,11 @@ impl From<sources::SourceKind> for SourceKindName {
             K::JsonFeed => Self::JsonFeed,
             K::RedditListing => Self::RedditListing,
             K::Push => Self::Push,
+            K::HnSearch => Self::HnSearch,
+            K::JsonApi => Self::JsonApi,
+            K::Mastodon => Self::Mastodon,
+            K::BlueskySearch => Self::BlueskySearch,
+            K::XSearch => Self::XSearch,
         }
     }
 }
@@ -59,7 +74,10 @@ impl From<sources::SourceKind> for SourceKindName {
 pub struct NewSourceSchema {
     /// How its signals arrive.
     pub kind: SourceKindName,
-    /// The feed's absolute http(s) URL (required, except for `push`, which has none).
+    /// The feed's absolute http(s) URL (required, except for `push`, which has none). For an
+    /// API kind, the API's base URL: `hn_search` defaults to `https://hn.algolia.com`,
+    /// `bluesky_search` to `https://public.api.bsky.app`, `x_search` to `https://api.x.com`;
+    /// `mastodon` needs its server, `json_api` its endpoint.
     #[oai(validator(max_length = 2048))]
     pub url: Option<String>,
     /// Seconds between polls (1 to 604800), or a duration like `"30s"`, `"15m"`, `"2h"`, `"1d"`
@@ -72,10 +90,16 @@ pub struct NewSourceSchema {
     /// Requests a minute to the URL's host across the whole fleet, 1 to 6000 (default 60).
     #[oai(validator(minimum(value = "1"), maximum(value = "6000")))]
     pub rate_limit_per_min: Option<i32>,
-    /// `push` only: the HMAC-SHA256 key pushed batches must be signed with (16 to 200
-    /// characters). Never shown again.
+    /// `push`: the HMAC-SHA256 key pushed batches must be signed with; `x_search` (required):
+    /// the API's bearer token. 16 to 200 characters, stored sealed, never shown again.
     #[oai(validator(min_length = 16, max_length = 200))]
     pub secret: Option<String>,
+    /// API kinds only: what to ask. `hn_search`: `{"query", "tags"?}`; `x_search`:
+    /// `{"query"}`; `mastodon`: `{"tag"}` or `{"query"}`; `bluesky_search`: `{"query", "lang"?}`; `json_api`:
+    /// `{"items": "<JSON Pointer>", "fields": {"id", "title"?, "text"?, "author"?, "url"?,
+    /// "published"?, "likes"?, "reposts"?, "comments"?, "points"?: "<JSON Pointer>"},
+    /// "paging"?: {"cursor": "<JSON Pointer>", "param": "<query parameter>"}}` (see the README).
+    pub settings: Option<Value>,
 }
 
 /// A change to a source: absent fields stay as they are; the kind never changes.
@@ -93,7 +117,8 @@ pub struct SourcePatchSchema {
     pub tags: Option<Vec<String>>,
     /// A new per-host limit.
     pub rate_limit_per_min: Option<i32>,
-    /// `push` only: a new signing key, or null to accept unsigned batches.
+    /// `push`: a new signing key, or null to accept unsigned batches; `x_search`: a new bearer
+    /// token.
     pub secret: Option<String>,
 }
 
@@ -120,6 +145,10 @@ pub struct Source {
     pub rate_limit_per_min: i32,
     /// Whether pushed batches must be signed.
     pub has_secret: bool,
+    /// What an API kind asks (`{}` for feeds and push sources).
+    pub settings: Value,
+    /// Where an API kind's next poll resumes (the kind's own JSON document, as text).
+    pub cursor: Option<String>,
     /// When the next poll is due.
     pub next_poll_at: Option<DateTime<Utc>>,
     /// When it was last fetched.
@@ -146,6 +175,8 @@ impl From<sources::Source> for Source {
             tags: s.tags,
             rate_limit_per_min: s.rate_limit_per_min,
             has_secret: s.has_secret,
+            settings: s.settings,
+            cursor: s.cursor,
             next_poll_at: s.next_poll_at,
             last_polled_at: s.last_polled_at,
             last_status: s.last_status,
@@ -235,6 +266,94 @@ impl<S: Type> ParsePayload for RawJson<S> {
 }
 
 poem_openapi::impl_apirequest_for_payload!(RawJson<S>, S: Type);
+
+/// Likes, reposts, comments and points, where the source gives them.
+#[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
+#[oai(rename = "Engagement")]
+pub struct Engagement {
+    /// Likes, favourites.
+    pub likes: Option<i32>,
+    /// Reposts, boosts, quotes.
+    pub reposts: Option<i32>,
+    /// Comments, replies.
+    pub comments: Option<i32>,
+    /// A score or votes (may be negative).
+    pub points: Option<i32>,
+}
+
+impl From<sources::feed::Engagement> for Engagement {
+    fn from(e: sources::feed::Engagement) -> Self {
+        Self {
+            likes: e.likes,
+            reposts: e.reposts,
+            comments: e.comments,
+            points: e.points,
+        }
+    }
+}
+
+/// An item of a preview, as a poll would store it.
+#[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
+#[oai(rename = "PreviewItem")]
+pub struct PreviewItem {
+    /// The API's id of the item.
+    pub external_id: Option<String>,
+    /// The normalised link.
+    pub url: Option<String>,
+    /// Plain-text title.
+    pub title: String,
+    /// Plain text of the body.
+    pub text: String,
+    /// Who wrote it.
+    pub author: Option<String>,
+    /// When it was published.
+    pub published_at: Option<DateTime<Utc>>,
+    /// Engagement, where given.
+    pub engagement: Engagement,
+}
+
+/// What a sample fetch found (nothing was stored).
+#[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
+#[oai(rename = "SourcePreview")]
+pub struct SourcePreview {
+    /// The URL asked (the source's first poll).
+    pub url: String,
+    /// The API's HTTP status.
+    pub status: u16,
+    /// Items in the answer.
+    pub total_items: u64,
+    /// The first 20 of them, mapped.
+    pub items: Vec<PreviewItem>,
+    /// The cursor a poll would store after this answer.
+    pub cursor: Option<String>,
+}
+
+impl From<sources::apis::PreviewPage> for SourcePreview {
+    fn from(p: sources::apis::PreviewPage) -> Self {
+        Self {
+            url: p.url,
+            status: p.status,
+            total_items: p.total_items as u64,
+            items: p
+                .items
+                .into_iter()
+                .map(|i| PreviewItem {
+                    external_id: i.external_id,
+                    url: i.url,
+                    title: i.title,
+                    text: i.text,
+                    author: i.author,
+                    published_at: i.published_at,
+                    engagement: i.engagement.into(),
+                })
+                .collect(),
+            cursor: p.cursor,
+        }
+    }
+}
 
 /// What an ingest did.
 #[derive(Debug, Clone, Object)]

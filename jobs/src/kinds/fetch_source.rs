@@ -15,6 +15,10 @@
 //! retried; a 429 blocks the host for everyone for its `Retry-After` and is retried then; a
 //! refused target, a redirect loop, another 4xx, a body over the cap or a malformed feed fail
 //! permanently. Every outcome is written on the source (`last_status`, `last_error`).
+//!
+//! API kinds (`hn_search`, `json_api`, `mastodon`, `bluesky_search`, `x_search`) are polled by
+//! [`sources::apis::poll`] instead: page by page from the source's cursor, with the same
+//! politeness and failures, and each page's signals stored with the next cursor.
 
 use std::{
     future::Future,
@@ -233,6 +237,9 @@ pub async fn run(
         .await;
         return Err(JobError::permanent(refusal));
     }
+    if let Some(dialect) = sources::apis::dialect(source.kind) {
+        return sources::apis::poll(dialect, &row, tenant_id, &url, &host, ctx).await;
+    }
 
     match hosts::acquire(
         &ctx.pool,
@@ -350,6 +357,7 @@ pub async fn run(
             etag,
             last_modified,
             error: None,
+            cursor: None,
         })
         .await;
         return Ok(
@@ -478,6 +486,7 @@ pub async fn run(
             etag,
             last_modified,
             error: None,
+            cursor: None,
         },
     )
     .await?;

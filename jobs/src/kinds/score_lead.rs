@@ -40,7 +40,10 @@ use crate::{
         store::{self, Scored},
     },
     queue::{JobContext, JobError},
-    sources::signals::{self, SignalState},
+    sources::{
+        feed::Engagement,
+        signals::{self, SignalState},
+    },
 };
 
 /// Longest category.
@@ -178,7 +181,8 @@ pub async fn run(
 ) -> Result<Value, JobError> {
     let mut tx = pool.begin().await?;
     let Some(signal) = sqlx::query!(
-        r#"SELECT source_id, title, body_text, published_at, created_at, state
+        r#"SELECT source_id, title, body_text, published_at, created_at, state, likes, reposts,
+                  comments, points
            FROM signals WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL FOR UPDATE"#,
         tenant_id,
         args.signal_id
@@ -224,6 +228,12 @@ pub async fn run(
             now: Utc::now(),
             contacts: found.len(),
             source,
+            engagement: Engagement {
+                likes: signal.likes,
+                reposts: signal.reposts,
+                comments: signal.comments,
+                points: signal.points,
+            },
         },
     );
     let attached = store::attach(

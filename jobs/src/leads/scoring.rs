@@ -7,7 +7,7 @@
 //! |---|---|
 //! | `confidence` | the classifier's confidence that the signal is demand: as the `score_lead` job was given it, else the signal's newest stored verdict's probability of relevance; 0 when it was never classified |
 //! | `recency` | `0.5 ^ (age / recency_half_life_secs)`, the age counted from the signal's `published_at` (else its ingest time) to the scoring; 1 for a date in the future |
-//! | `engagement` | always 0: ingest keeps no votes, comments or shares of an item yet, so there is nothing to measure (its default weight is 0) |
+//! | `engagement` | `min(1, ln(1 + e) / ln(1 + 1000))` with `e = likes + 2·reposts + 2·comments + max(points, 0)` as the source reported them at ingest (a log scale that saturates at 1,000 weighted interactions); 0 when the source gives no engagement (feeds and pushes; the API kinds, Reddit listings give it). Its default weight is 0: raise it for tenants whose sources report engagement |
 //! | `contact` | 1 when the signal holds at least one valid email or phone number, else 0 |
 //! | `source` | the source's record: `(good + 1) / (good + bad + 2)`, where `good` counts its leads that reached `qualified` or `exported` and `bad` those `rejected` (a uniform prior: a new source is 0.5, and one verdict moves it a little) |
 //!
@@ -22,6 +22,7 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::contacts::Region;
+use crate::sources::feed::Engagement;
 use crate::{
     DomainError, FieldError,
     audit::{self, Actor},
@@ -280,6 +281,34 @@ pub struct Inputs {
     pub contacts: usize,
     /// Its source's record.
     pub source: SourceRecord,
+    /// Likes, reposts, comments and points, as ingested.
+    pub engagement: Engagement,
+}
+
+/// Weighted interactions at which the engagement factor reaches 1.
+pub const ENGAGEMENT_SATURATION: f64 = 1000.0;
+
+/// The engagement factor (0 to 1) and what it was made of.
+pub fn engagement(e: &Engagement) -> (f64, String) {
+    if !e.is_known() {
+        return (
+            0.0,
+            "the source gives no engagement for this signal; counted as 0".to_owned(),
+        );
+    }
+    let n = |v: Option<i32>| f64::from(v.unwrap_or(0).max(0));
+    let weighted = n(e.likes) + 2.0 * n(e.reposts) + 2.0 * n(e.comments) + n(e.points);
+    let value = ((1.0 + weighted).ln() / (1.0 + ENGAGEMENT_SATURATION).ln()).clamp(0.0, 1.0);
+    (
+        value,
+        format!(
+            "{} likes, {} reposts, {} comments, {} points: ln(1 + {weighted}) / ln(1 + {ENGAGEMENT_SATURATION})",
+            e.likes.unwrap_or(0),
+            e.reposts.unwrap_or(0),
+            e.comments.unwrap_or(0),
+            e.points.unwrap_or(0),
+        ),
+    )
 }
 
 /// The score (0 to 100) and its breakdown.
@@ -292,6 +321,7 @@ pub fn score(settings: &LeadSettings, inputs: &Inputs) -> (i16, Vec<Factor>) {
     let age_secs = (inputs.now - age_from).num_seconds().max(0) as f64;
     let half_life = f64::from(settings.recency_half_life_secs.max(1));
     let recency = 0.5f64.powf(age_secs / half_life);
+    let (engaged, engaged_detail) = engagement(&inputs.engagement);
     let raw = [
         (
             "confidence",
@@ -315,8 +345,8 @@ pub fn score(settings: &LeadSettings, inputs: &Inputs) -> (i16, Vec<Factor>) {
         (
             "engagement",
             settings.weight_engagement,
-            0.0,
-            "ingest keeps no engagement (votes, comments) of an item yet; counted as 0".to_owned(),
+            engaged,
+            engaged_detail,
         ),
         (
             "contact",
@@ -380,7 +410,52 @@ mod tests {
             now,
             contacts: 1,
             source: SourceRecord { good: 0, bad: 0 },
+            engagement: Engagement::default(),
         }
+    }
+
+    #[test]
+    fn engagement_counts_on_a_log_scale_and_only_when_the_source_gives_it() {
+        let (v, detail) = engagement(&Engagement::default());
+        assert_eq!(v, 0.0);
+        assert!(detail.contains("gives no engagement"), "{detail}");
+        let known_zero = Engagement {
+            likes: Some(0),
+            ..Engagement::default()
+        };
+        assert_eq!(engagement(&known_zero).0, 0.0);
+        let some = Engagement {
+            likes: Some(10),
+            reposts: Some(2),
+            comments: Some(3),
+            points: Some(-5),
+        };
+        // 10 + 2·2 + 2·3 + 0 = 20 weighted interactions.
+        let (v, detail) = engagement(&some);
+        assert!((v - (21f64).ln() / (1001f64).ln()).abs() < 1e-9, "{v}");
+        assert!(
+            detail.contains("10 likes, 2 reposts, 3 comments"),
+            "{detail}"
+        );
+        let viral = Engagement {
+            points: Some(i32::MAX),
+            likes: Some(i32::MAX),
+            ..Engagement::default()
+        };
+        assert_eq!(engagement(&viral).0, 1.0, "saturates at 1");
+        let mut i = inputs();
+        let weighted = LeadSettings {
+            weight_engagement: 10.0,
+            ..LeadSettings::default()
+        };
+        let (without, _) = score(&weighted, &i);
+        i.engagement = Engagement {
+            points: Some(1000),
+            ..Engagement::default()
+        };
+        let (with, factors) = score(&weighted, &i);
+        assert!(with > without, "{with} > {without}");
+        assert_eq!(factors[2].value, 1.0);
     }
 
     #[test]

@@ -33,6 +33,44 @@ pub struct RawItem {
     pub author: Option<String>,
     /// When it was published (or last updated).
     pub published_at: Option<DateTime<Utc>>,
+    /// Likes, reposts, comments and points, where the source gives them.
+    pub engagement: Engagement,
+}
+
+/// An item's engagement as its source reported it; `None` where the source gives no number.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Engagement {
+    /// Likes, favourites, hearts.
+    pub likes: Option<i32>,
+    /// Reposts, boosts, retweets, quotes.
+    pub reposts: Option<i32>,
+    /// Comments, replies.
+    pub comments: Option<i32>,
+    /// A score or votes (Hacker News points, a Reddit score); may be negative.
+    pub points: Option<i32>,
+}
+
+impl Engagement {
+    /// Whether the source gave any number.
+    pub fn is_known(&self) -> bool {
+        self.likes.is_some()
+            || self.reposts.is_some()
+            || self.comments.is_some()
+            || self.points.is_some()
+    }
+}
+
+/// A JSON count as an `i32` (negative counts and non-numbers are none; huge ones saturate).
+pub fn count(v: Option<&Value>) -> Option<i32> {
+    let n = v?.as_f64()?;
+    (n.is_finite() && n >= 0.0).then(|| n.min(f64::from(i32::MAX)) as i32)
+}
+
+/// A JSON score as an `i32` (negative allowed; saturating).
+pub fn signed_count(v: Option<&Value>) -> Option<i32> {
+    let n = v?.as_f64()?;
+    n.is_finite()
+        .then(|| n.clamp(f64::from(i32::MIN), f64::from(i32::MAX)) as i32)
 }
 
 /// A document that is not a feed of the expected format.
@@ -166,6 +204,7 @@ fn standard(
                 content,
                 author: e.authors.into_iter().find_map(|p| p.name.or(p.email)),
                 published_at: e.published.or(e.updated),
+                engagement: Engagement::default(),
             }
         })
         .collect())
@@ -178,8 +217,9 @@ fn str_of(v: &Value, key: &str) -> Option<String> {
         .filter(|s| !s.is_empty())
 }
 
-/// A Reddit listing: `{"kind": "Listing", "data": {"children": [{"kind": "t3", "data": {...}}]}}`.
-fn reddit(text: &str, base: &Url) -> Result<Vec<RawItem>, FeedError> {
+/// A Reddit listing: `{"kind": "Listing", "data": {"children": [{"kind": "t3", "data": {...}}]}}`
+/// (`score` and `num_comments` are kept as engagement).
+pub(crate) fn reddit(text: &str, base: &Url) -> Result<Vec<RawItem>, FeedError> {
     let doc: Value = serde_json::from_str(text.trim_start_matches('\u{feff}'))
         .map_err(|e| FeedError(format!("not JSON: {e}")))?;
     if doc.get("kind").and_then(Value::as_str) != Some("Listing") {
@@ -211,6 +251,11 @@ fn reddit(text: &str, base: &Url) -> Result<Vec<RawItem>, FeedError> {
                 content,
                 author: str_of(d, "author").filter(|a| a != "[deleted]"),
                 published_at,
+                engagement: Engagement {
+                    comments: count(d.get("num_comments")),
+                    points: signed_count(d.get("score")),
+                    ..Engagement::default()
+                },
             }
         })
         .collect())
@@ -298,7 +343,8 @@ mod tests {
     fn reddit_listings() {
         let json = br#"{"kind": "Listing", "data": {"children": [
             {"kind": "t3", "data": {"name": "t3_abc", "title": "Anyone know a roofer?", "selftext": "Leak in the attic",
-             "author": "u1", "permalink": "/r/homeowners/comments/abc/x/", "created_utc": 1700000000.0}},
+             "author": "u1", "permalink": "/r/homeowners/comments/abc/x/", "created_utc": 1700000000.0,
+             "score": 12, "num_comments": 3}},
             {"kind": "t3", "data": {"name": "t3_def", "title": "Link post", "url": "https://news.example/a", "author": "[deleted]"}}]}}"#;
         let items = parse(SourceKind::RedditListing, json, None, &base()).unwrap();
         assert_eq!(items.len(), 2);
@@ -308,6 +354,9 @@ mod tests {
         );
         assert_eq!(items[0].external_id.as_deref(), Some("t3_abc"));
         assert!(items[0].published_at.is_some());
+        assert_eq!(items[0].engagement.points, Some(12));
+        assert_eq!(items[0].engagement.comments, Some(3));
+        assert!(!items[1].engagement.is_known());
         assert_eq!(items[1].author, None);
         assert_eq!(items[1].url.as_deref(), Some("https://news.example/a"));
     }

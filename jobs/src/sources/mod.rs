@@ -1,8 +1,8 @@
 //! Sources and signals: fetch the world politely, keep each signal once.
 //!
-//! - this module: a tenant's **sources** (`rss`, `atom`, `json_feed`, `reddit_listing`, `push`).
-//!   `model` parses them at the edge into [`NewSource`] / [`SourcePatch`] (with [`SourceUrl`]
-//!   and [`PollEvery`] newtypes); `queries` creates, lists, reads, changes and soft-deletes them
+//! - this module: a tenant's **sources** (`rss`, `atom`, `json_feed`, `reddit_listing`, `push`,
+//!   and the API kinds of [`apis`]). `model` parses them at the edge into [`NewSource`] /
+//!   [`SourcePatch`] (with [`SourceUrl`] and [`PollEvery`] newtypes); `queries` creates, lists, reads, changes and soft-deletes them
 //!   with an audit entry in the same transaction. Both are re-exported here.
 //! - [`feed`]: bytes → items: charset handling, RSS/Atom/JSON Feed (feed-rs) and Reddit listings;
 //!   a malformed feed is an error value, never a panic.
@@ -15,9 +15,12 @@
 //! - [`schedule`]: the worker-side loop that enqueues `fetch_source` once per interval slot
 //!   however many workers run, and purges signals past their retention.
 //! - [`push`]: batches posted to push sources, with HMAC-SHA256 signatures.
+//! - [`apis`]: the API kinds (`hn_search`, `json_api`, `mastodon`, `bluesky_search`,
+//!   `x_search`): one dialect a file, the poll loop that stores each page with its cursor, the preview.
 //!
 //! The `fetch_source` job kind (`kinds::fetch_source`) ties them together.
 
+pub mod apis;
 pub mod feed;
 pub mod hosts;
 pub mod ingest;

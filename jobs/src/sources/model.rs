@@ -37,6 +37,29 @@ crate::named_enum! {
         RedditListing = "reddit_listing",
         /// Signals are posted to `/sources/{id}/signals`; nothing is fetched.
         Push = "push",
+        /// Hacker News stories and comments through the Algolia search API (`search_by_date`).
+        HnSearch = "hn_search",
+        /// Any JSON endpoint, read through a declarative mapping.
+        JsonApi = "json_api",
+        /// A Mastodon server's hashtag timeline or status search.
+        Mastodon = "mastodon",
+        /// Bluesky posts through `app.bsky.feed.searchPosts`.
+        BlueskySearch = "bluesky_search",
+        /// X (Twitter) posts through the API v2 recent search, with a bearer token.
+        XSearch = "x_search",
+    }
+}
+
+impl SourceKind {
+    /// Whether the kind keeps a secret: a push source's signing key, or an API's token.
+    pub fn takes_secret(self) -> bool {
+        self == SourceKind::Push || super::apis::dialect(self).is_some_and(|d| d.needs_secret())
+    }
+
+    /// Whether the kind searches an API (its `settings` say what to ask, its cursor where
+    /// the next poll resumes) rather than reading a feed.
+    pub fn is_api(self) -> bool {
+        super::apis::dialect(self).is_some()
     }
 }
 /// A feed URL, checked at the edge: absolute http(s) with a host, no credentials, at most
@@ -133,7 +156,7 @@ impl PollEvery {
     }
 }
 
-/// A push source's signing key: 16 to 200 characters.
+/// A push source's signing key, or an API's bearer token: 16 to 200 characters.
 fn parse_secret(v: &Value) -> Result<Option<String>, FieldError> {
     match v {
         Value::Null => Ok(None),
@@ -201,6 +224,7 @@ pub struct NewSource {
     pub(super) tags: Vec<String>,
     pub(super) rate_limit_per_min: i32,
     pub(super) secret: Option<String>,
+    pub(super) settings: Value,
 }
 
 const CREATE_FIELDS: &[&str] = &[
@@ -211,6 +235,7 @@ const CREATE_FIELDS: &[&str] = &[
     "tags",
     "rate_limit_per_min",
     "secret",
+    "settings",
 ];
 
 impl TryFrom<Value> for NewSource {
@@ -231,14 +256,27 @@ impl TryFrom<Value> for NewSource {
             Some(_) => return Err(FieldError::new("kind", "expected a string")),
             None => return Err(FieldError::new("kind", "required")),
         };
+        let dialect = super::apis::dialect(kind);
         let url = match (kind, map.get("url")) {
             (SourceKind::Push, None | Some(Value::Null)) => None,
             (SourceKind::Push, Some(_)) => {
                 return Err(FieldError::new("url", "push sources have no URL"));
             }
             (_, Some(Value::String(s))) => Some(SourceUrl::parse(s).map_err(|e| e.under("url"))?),
-            (_, None | Some(Value::Null)) => return Err(FieldError::new("url", "required")),
+            (_, None | Some(Value::Null)) => match dialect.and_then(|d| d.default_base()) {
+                Some(base) => Some(SourceUrl::parse(base).map_err(|e| e.under("url"))?),
+                None => return Err(FieldError::new("url", "required")),
+            },
             (_, Some(_)) => return Err(FieldError::new("url", "expected a string")),
+        };
+        let settings = match (dialect, map.get("settings")) {
+            (Some(d), v) => d
+                .settings(v.unwrap_or(&Value::Null))
+                .map_err(|e| e.under("settings"))?,
+            (None, None | Some(Value::Null)) => Value::Object(Default::default()),
+            (None, Some(_)) => {
+                return Err(FieldError::new("settings", "only API kinds have settings"));
+            }
         };
         let field = |name: &str| map.get(name).filter(|v| !v.is_null());
         let poll_every = field("poll_every")
@@ -261,10 +299,16 @@ impl TryFrom<Value> for NewSource {
             None => None,
             Some(v) => parse_secret(v).map_err(|e| e.under("secret"))?,
         };
-        if secret.is_some() && kind != SourceKind::Push {
+        if secret.is_some() && !kind.takes_secret() {
             return Err(FieldError::new(
                 "secret",
-                "only push sources have a signing secret",
+                "only push sources (a signing key) and x_search (a bearer token) have a secret",
+            ));
+        }
+        if secret.is_none() && kind != SourceKind::Push && kind.takes_secret() {
+            return Err(FieldError::new(
+                "secret",
+                "required: the API's bearer token",
             ));
         }
         Ok(Self {
@@ -275,6 +319,7 @@ impl TryFrom<Value> for NewSource {
             tags,
             rate_limit_per_min,
             secret,
+            settings,
         })
     }
 }
@@ -346,6 +391,10 @@ pub struct Source {
     pub rate_limit_per_min: i32,
     /// Whether pushed batches must be signed.
     pub has_secret: bool,
+    /// What an API kind asks (its query, a mapping); `{}` for feeds and push sources.
+    pub settings: Value,
+    /// Where the next poll of an API kind resumes (the kind's own JSON document).
+    pub cursor: Option<String>,
     /// When the next poll is due.
     pub next_poll_at: Option<DateTime<Utc>>,
     /// When it was last fetched.
@@ -517,6 +566,10 @@ mod tests {
             ),
             (
                 json!({"kind": "rss", "url": "https://e.com", "secret": "0123456789abcdef"}),
+                "secret",
+            ),
+            (
+                json!({"kind": "x_search", "settings": {"query": "need a lawyer"}}),
                 "secret",
             ),
             (json!({"kind": "push", "secret": "short"}), "secret"),

@@ -146,6 +146,7 @@ pub fn parse_batch(body: &[u8]) -> Result<Vec<RawItem>, FieldError> {
                 content: item.content,
                 author: item.author,
                 published_at: item.published_at,
+                engagement: Default::default(),
             })
         })
         .collect()

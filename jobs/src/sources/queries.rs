@@ -1,7 +1,7 @@
 //! Sources in Postgres: created, read, listed, changed and soft-deleted, each change with its
 //! audit entry in the caller's transaction; and what a fetch learnt, written back to its row.
 //!
-//! A push source's secret is sealed ([`crate::secrets`], purpose [`SECRET_PURPOSE`]) before it
+//! A push source's secret (and an `x_search` source's bearer token) is sealed ([`crate::secrets`], purpose [`SECRET_PURPOSE`]) before it
 //! is written; [`SourceRow::secret`] holds it as stored, and only [`super::push`] opens it.
 
 use chrono::{DateTime, Utc};
@@ -39,6 +39,8 @@ struct RawRow {
     tags: Vec<String>,
     rate_limit_per_min: i32,
     secret: Option<String>,
+    settings: Value,
+    cursor: Option<String>,
     etag: Option<String>,
     last_modified: Option<String>,
     next_poll_at: Option<DateTime<Utc>>,
@@ -63,6 +65,8 @@ impl From<RawRow> for SourceRow {
                 tags: r.tags,
                 rate_limit_per_min: r.rate_limit_per_min,
                 has_secret: r.secret.is_some(),
+                settings: r.settings,
+                cursor: r.cursor,
                 next_poll_at: r.next_poll_at,
                 last_polled_at: r.last_polled_at,
                 last_status: r.last_status,
@@ -98,10 +102,10 @@ pub async fn create(
     let row = sqlx::query_as!(
         RawRow,
         r#"INSERT INTO sources (id, tenant_id, kind, url, host, poll_every_secs, enabled, tags,
-                               rate_limit_per_min, secret, next_poll_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                               rate_limit_per_min, secret, next_poll_at, settings)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
            RETURNING id, tenant_id, kind AS "kind: SourceKind", url, host, poll_every_secs, enabled, tags,
-                     rate_limit_per_min, secret, etag, last_modified, next_poll_at, last_polled_at,
+                     rate_limit_per_min, secret, settings, cursor, etag, last_modified, next_poll_at, last_polled_at,
                      last_status, last_error, created_at, updated_at, deleted_at"#,
         id,
         tenant_id,
@@ -114,6 +118,7 @@ pub async fn create(
         new.rate_limit_per_min,
         secret,
         next_poll_at,
+        new.settings,
     )
     .fetch_one(&mut *conn)
     .await?;
@@ -143,7 +148,7 @@ pub async fn get_row(
     sqlx::query_as!(
         RawRow,
         r#"SELECT id, tenant_id, kind AS "kind: SourceKind", url, host, poll_every_secs, enabled, tags,
-                  rate_limit_per_min, secret, etag, last_modified, next_poll_at, last_polled_at,
+                  rate_limit_per_min, secret, settings, cursor, etag, last_modified, next_poll_at, last_polled_at,
                   last_status, last_error, created_at, updated_at, deleted_at
            FROM sources WHERE id = $1 AND tenant_id = $2 AND deleted_at IS NULL"#,
         id,
@@ -186,7 +191,7 @@ pub async fn list(
     let rows = sqlx::query_as!(
         RawRow,
         r#"SELECT id, tenant_id, kind AS "kind: SourceKind", url, host, poll_every_secs, enabled, tags,
-                  rate_limit_per_min, secret, etag, last_modified, next_poll_at, last_polled_at,
+                  rate_limit_per_min, secret, settings, cursor, etag, last_modified, next_poll_at, last_polled_at,
                   last_status, last_error, created_at, updated_at, deleted_at
            FROM sources
            WHERE tenant_id = $1 AND deleted_at IS NULL
@@ -224,7 +229,7 @@ pub async fn update(
     let before = sqlx::query_as!(
         RawRow,
         r#"SELECT id, tenant_id, kind AS "kind: SourceKind", url, host, poll_every_secs, enabled, tags,
-                  rate_limit_per_min, secret, etag, last_modified, next_poll_at, last_polled_at,
+                  rate_limit_per_min, secret, settings, cursor, etag, last_modified, next_poll_at, last_polled_at,
                   last_status, last_error, created_at, updated_at, deleted_at
            FROM sources WHERE id = $1 AND tenant_id = $2 AND deleted_at IS NULL FOR UPDATE"#,
         id,
@@ -238,8 +243,15 @@ pub async fn update(
     if kind == SourceKind::Push && patch.url.is_some() {
         return Err(FieldError::new("url", "push sources have no URL").into());
     }
-    if kind != SourceKind::Push && matches!(patch.secret, Some(Some(_))) {
-        return Err(FieldError::new("secret", "only push sources have a signing secret").into());
+    if !kind.takes_secret() && matches!(patch.secret, Some(Some(_))) {
+        return Err(FieldError::new(
+            "secret",
+            "only push sources (a signing key) and x_search (a bearer token) have a secret",
+        )
+        .into());
+    }
+    if kind != SourceKind::Push && kind.takes_secret() && patch.secret == Some(None) {
+        return Err(FieldError::new("secret", "required: the API's bearer token").into());
     }
     let url_changed = patch
         .url
@@ -271,11 +283,12 @@ pub async fn update(
                   rate_limit_per_min = $8, secret = $9,
                   etag = CASE WHEN $10 THEN NULL ELSE etag END,
                   last_modified = CASE WHEN $10 THEN NULL ELSE last_modified END,
+                  cursor = CASE WHEN $10 THEN NULL ELSE cursor END,
                   next_poll_at = CASE WHEN $11 THEN now() ELSE next_poll_at END,
                   updated_at = now()
            WHERE id = $1 AND tenant_id = $2
            RETURNING id, tenant_id, kind AS "kind: SourceKind", url, host, poll_every_secs, enabled, tags,
-                     rate_limit_per_min, secret, etag, last_modified, next_poll_at, last_polled_at,
+                     rate_limit_per_min, secret, settings, cursor, etag, last_modified, next_poll_at, last_polled_at,
                      last_status, last_error, created_at, updated_at, deleted_at"#,
         id,
         tenant_id,
@@ -324,7 +337,7 @@ pub async fn delete(
         r#"UPDATE sources SET deleted_at = now(), enabled = false, updated_at = now()
            WHERE id = $1 AND tenant_id = $2 AND deleted_at IS NULL
            RETURNING id, tenant_id, kind AS "kind: SourceKind", url, host, poll_every_secs, enabled, tags,
-                     rate_limit_per_min, secret, etag, last_modified, next_poll_at, last_polled_at,
+                     rate_limit_per_min, secret, settings, cursor, etag, last_modified, next_poll_at, last_polled_at,
                      last_status, last_error, created_at, updated_at, deleted_at"#,
         id,
         tenant_id
@@ -360,6 +373,8 @@ pub struct FetchRecord {
     pub last_modified: Option<String>,
     /// Why it failed.
     pub error: Option<String>,
+    /// Where an API source's next poll resumes (kept when none).
+    pub cursor: Option<String>,
 }
 
 /// Records a fetch of source `id` on its row.
@@ -372,13 +387,15 @@ pub async fn record_fetch(
     let error = record.error.as_deref().map(text::storable);
     sqlx::query!(
         r#"UPDATE sources SET last_polled_at = now(), last_status = $2, last_error = $3,
-                  etag = coalesce($4, etag), last_modified = coalesce($5, last_modified)
+                  etag = coalesce($4, etag), last_modified = coalesce($5, last_modified),
+                  cursor = coalesce($6, cursor)
            WHERE id = $1"#,
         id,
         record.status,
         error.as_deref(),
         record.etag,
-        record.last_modified
+        record.last_modified,
+        record.cursor
     )
     .execute(conn)
     .await?;

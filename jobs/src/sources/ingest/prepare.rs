@@ -11,7 +11,10 @@ use super::{
     simhash::simhash,
     text::{cap, collapse_ws, html_to_text, normalize_url, sanitizer, words_of},
 };
-use crate::{sources::feed::RawItem, text};
+use crate::{
+    sources::feed::{Engagement, RawItem},
+    text,
+};
 
 /// Longest title kept (characters).
 pub const MAX_TITLE: usize = 500;
@@ -54,6 +57,8 @@ pub struct Prepared {
     pub links: usize,
     /// Words in title and body.
     pub words: usize,
+    /// Likes, reposts, comments and points, where the source gave them.
+    pub engagement: Engagement,
 }
 
 /// Makes a raw item ready to store (see the module docs). `base` resolves relative links.
@@ -125,6 +130,7 @@ pub fn prepare(item: RawItem, base: Option<&Url>) -> Prepared {
         simhash,
         links,
         words: all_words.len(),
+        engagement: item.engagement,
     }
 }
 
@@ -322,6 +328,7 @@ mod tests {
             content: Some("<p>a\0b &#0;</p>".into()),
             author: Some("bob\0".into()),
             published_at: None,
+            engagement: Default::default(),
         };
         let p = prepare(raw, None);
         let fields = [

@@ -55,6 +55,10 @@ struct Columns {
     states: Vec<String>,
     reasons: Vec<Option<String>>,
     original_hashes: Vec<Option<Vec<u8>>>,
+    likes: Vec<Option<i32>>,
+    reposts: Vec<Option<i32>>,
+    comments: Vec<Option<i32>>,
+    points: Vec<Option<i32>>,
 }
 
 impl Columns {
@@ -79,6 +83,10 @@ impl Columns {
         self.states.push(state.as_str().to_owned());
         self.reasons.push(reason.map(str::to_owned));
         self.original_hashes.push(original.map(<[u8]>::to_vec));
+        self.likes.push(p.engagement.likes);
+        self.reposts.push(p.engagement.reposts);
+        self.comments.push(p.engagement.comments);
+        self.points.push(p.engagement.points);
     }
 
     /// Inserts the rows; returns the ids and reasons of the rows actually inserted (conflicts
@@ -95,15 +103,18 @@ impl Columns {
         let rows = sqlx::query!(
             r#"INSERT INTO signals (id, tenant_id, source_id, external_id, url, title, body_html,
                                     body_text, author, language, published_at, content_hash,
-                                    simhash, state, discard_reason, duplicate_of)
+                                    simhash, state, discard_reason, duplicate_of, likes, reposts,
+                                    comments, points)
                SELECT c.id, $1, $2, c.external_id, c.url, c.title, c.html, c.text, c.author,
                       c.language, c.published_at, c.hash, c.simhash, c.state, c.reason,
-                      (SELECT o.id FROM signals o WHERE o.tenant_id = $1 AND o.content_hash = c.original)
+                      (SELECT o.id FROM signals o WHERE o.tenant_id = $1 AND o.content_hash = c.original),
+                      c.likes, c.reposts, c.comments, c.points
                FROM unnest($3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
                            $9::text[], $10::text[], $11::timestamptz[], $12::bytea[], $13::int8[],
-                           $14::text[], $15::text[], $16::bytea[])
+                           $14::text[], $15::text[], $16::bytea[], $17::int4[], $18::int4[],
+                           $19::int4[], $20::int4[])
                     AS c(id, external_id, url, title, html, text, author, language, published_at,
-                         hash, simhash, state, reason, original)
+                         hash, simhash, state, reason, original, likes, reposts, comments, points)
                ON CONFLICT (tenant_id, content_hash) DO NOTHING
                RETURNING id, discard_reason"#,
             tenant_id,
@@ -122,6 +133,10 @@ impl Columns {
             &self.states,
             &self.reasons as &[Option<String>],
             &self.original_hashes as &[Option<Vec<u8>>],
+            &self.likes as &[Option<i32>],
+            &self.reposts as &[Option<i32>],
+            &self.comments as &[Option<i32>],
+            &self.points as &[Option<i32>],
         )
         .fetch_all(conn)
         .await?;
