@@ -52,8 +52,24 @@ pub struct StepSchema {
     /// (`== != < <= > >=`, `and`, `or`, parentheses, literals); skipped otherwise.
     #[oai(rename = "if")]
     pub condition: Option<String>,
+    /// With `for_each`: only the items for which this holds get a job, e.g. `item.score >= 70`.
+    pub item_if: Option<String>,
     /// Attempts of each of its jobs, 1 to 100 (the kind's default otherwise).
     pub max_attempts: Option<i32>,
+    /// A concurrency key for its jobs: at most `limit` of the tenant's jobs with the rendered
+    /// key run at once; the others wait their turn.
+    pub concurrency: Option<StepConcurrencySchema>,
+}
+
+/// A step's concurrency key.
+#[derive(Object)]
+#[oai(rename = "WorkflowStepConcurrency")]
+pub struct StepConcurrencySchema {
+    /// The key, a template like the args' strings: `source-{{ item.source_id }}`.
+    pub key: String,
+    /// Most jobs with the rendered key running at once, 1 to 10000.
+    #[oai(validator(minimum(value = "1"), maximum(value = "10000")))]
+    pub limit: i32,
 }
 
 /// A workflow definition: a DAG of steps.

@@ -47,7 +47,9 @@ pub mod share;
 
 pub use ack::AckLayer;
 pub use backend::PgBackend;
-pub use enqueue::{Concurrency, Enqueued, NewJob, Notifier, OverLimit, enqueue};
+pub use enqueue::{
+    Concurrency, Debounce, Enqueued, MAX_CONCURRENCY_LIMIT, NewJob, Notifier, OverLimit, enqueue,
+};
 pub use group::{CompletionHook, Group, NoHook, cancel_group, enqueue_group, retry_group};
 pub use node::{NodeSettings, WorkerNode};
 

@@ -1,4 +1,5 @@
-//! A workflow definition: `{steps: [{name, kind, args?, after?, for_each?, item_if?, if?, max_attempts?}]}`,
+//! A workflow definition: `{steps: [{name, kind, args?, after?, for_each?, item_if?, if?, max_attempts?,
+//! concurrency?: {key, limit}}]}`,
 //! parsed and checked as a whole, so a 422 names every problem with its path
 //! (`steps[2].after[0]`, `steps[1].args.url`, `steps[3].if`).
 
@@ -47,6 +48,17 @@ pub struct Step {
     pub item_condition: Option<Condition>,
     /// Attempts of each of its jobs (the kind's default otherwise).
     pub max_attempts: Option<i32>,
+    /// A concurrency key for its jobs (a string template, e.g. `"source-{{ trigger.source_id }}"`)
+    /// and its limit: at most that many of the tenant's jobs with the rendered key run at once.
+    pub concurrency: Option<(Value, i32)>,
+}
+
+/// A step's concurrency key, as written.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConcurrency {
+    key: String,
+    limit: i32,
 }
 
 #[derive(Deserialize)]
@@ -66,6 +78,8 @@ struct RawStep {
     item_if: Option<String>,
     #[serde(default)]
     max_attempts: Option<i32>,
+    #[serde(default)]
+    concurrency: Option<RawConcurrency>,
 }
 
 fn valid_name(s: &str) -> bool {
@@ -311,6 +325,31 @@ impl Definition {
                     format!("expected 1 to {}", MAX_ATTEMPTS),
                 );
             }
+            let concurrency = step.concurrency.map(|c| {
+                if !(1..=crate::queue::MAX_CONCURRENCY_LIMIT).contains(&c.limit) {
+                    ok = false;
+                    problem(
+                        format!("{at}.concurrency.limit"),
+                        format!("expected 1 to {}", crate::queue::MAX_CONCURRENCY_LIMIT),
+                    );
+                }
+                let key = Value::String(c.key);
+                match expr::template_paths(&key) {
+                    Err((_, e)) => {
+                        ok = false;
+                        problem(format!("{at}.concurrency.key"), e);
+                    }
+                    Ok(paths) => {
+                        for (_, p) in paths {
+                            if let Err(e) = readable(&p, for_each.is_some()) {
+                                ok = false;
+                                problem(format!("{at}.concurrency.key"), e);
+                            }
+                        }
+                    }
+                }
+                (key, c.limit)
+            });
             if let (true, Some(kind)) = (ok, kind) {
                 steps.push(Step {
                     name: step.name,
@@ -321,6 +360,7 @@ impl Definition {
                     condition,
                     item_condition,
                     max_attempts: step.max_attempts,
+                    concurrency,
                 });
             }
         }

@@ -20,7 +20,7 @@ use super::{
 };
 use crate::{
     DomainError, FieldError,
-    queue::{self, CompletionHook, Group, NewJob},
+    queue::{self, CompletionHook, Concurrency, Group, NewJob, OverLimit},
     text::truncate_at_char,
 };
 
@@ -395,12 +395,31 @@ fn jobs_of(step: &Step, scope: &Scope<'_>) -> Result<Vec<NewJob>, StepError> {
             let e = format!("the args{label} do not fit {}: {e}", step.kind.name);
             StepError::Other(truncate_at_char(&e, MAX_STEP_ERROR).to_owned())
         })?;
-        match step.max_attempts {
+        let job = match step.max_attempts {
             Some(n) => job
                 .max_attempts(n)
-                .map_err(|e| StepError::Other(e.to_string())),
-            None => Ok(job),
-        }
+                .map_err(|e| StepError::Other(e.to_string()))?,
+            None => job,
+        };
+        let Some((key, limit)) = &step.concurrency else {
+            return Ok(job);
+        };
+        let key = match expr::render(key, scope, budget) {
+            Ok(Value::String(k)) => k,
+            Ok(other) => other.to_string(),
+            Err(_) => {
+                return Err(StepError::OverBudget(format!(
+                    "step {:?}: rendering its concurrency key{label} exceeds the budget",
+                    step.name
+                )));
+            }
+        };
+        job.concurrency(Concurrency {
+            key,
+            limit: *limit,
+            on_limit: OverLimit::Queue,
+        })
+        .map_err(|e| StepError::Other(format!("step {:?}{label}: {e}", step.name)))
     };
     let Some(path) = &step.for_each else {
         return Ok(vec![job(scope, &mut Budget::new(MAX_RENDERED_ARGS), None)?]);

@@ -195,3 +195,37 @@ async fn item_if_keeps_the_items_its_condition_holds_for(pool: PgPool) {
     assert_eq!(done.steps[1].output, Some(json!([1, 4])));
     assert_eq!(done.steps[2].output, Some(json!([])));
 }
+
+#[sqlx::test(migrator = "crate::db::MIGRATOR")]
+async fn a_steps_concurrency_key_is_rendered_per_item_and_checked_at_create(pool: PgPool) {
+    let run = testing::start(
+        &pool,
+        json!({"steps": [
+            {"name": "a", "kind": "noop", "args": {"output": [{"src": "x"}, {"src": "y"}, {"src": "x"}]}},
+            {"name": "b", "kind": "noop", "after": ["a"], "for_each": "steps.a.output",
+             "concurrency": {"key": "source-{{ item.src }}", "limit": 1},
+             "args": {"output": "{{ item.src }}"}},
+        ]}),
+        json!({}),
+    )
+    .await;
+    assert_eq!(testing::finish_queued(&pool, run.id, true).await, 1);
+    let keys: Vec<(Option<String>, Option<i32>)> = sqlx::query_as(
+        "SELECT concurrency_key, concurrency_limit FROM jobs
+         WHERE run_id = $1 AND step = 'b' ORDER BY item",
+    )
+    .bind(run.id)
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    let one = |k: &str| (Some(k.to_owned()), Some(1));
+    assert_eq!(keys, [one("source-x"), one("source-y"), one("source-x")]);
+
+    let bad = crate::workflows::definition::Definition::parse(&json!({"steps": [
+        {"name": "a", "kind": "noop", "concurrency": {"key": "k-{{ nowhere.x }}", "limit": 0}},
+    ]}))
+    .unwrap_err();
+    let paths: Vec<&str> = bad.iter().map(|e| e.path.as_str()).collect();
+    assert!(paths.contains(&"steps[0].concurrency.limit"), "{bad:?}");
+    assert!(paths.contains(&"steps[0].concurrency.key"), "{bad:?}");
+}
