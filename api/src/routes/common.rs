@@ -3,7 +3,7 @@
 //! naming the parameter (the 422's `errors[].path`). It never touches the database and never
 //! builds a response.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use jobs::FieldError;
 use uuid::Uuid;
 
@@ -45,6 +45,17 @@ pub(crate) fn time_param(
         DateTime::parse_from_rfc3339(s)
             .map(|d| d.with_timezone(&Utc))
             .map_err(|_| FieldError::new(name, "expected an RFC 3339 time"))
+    })
+}
+
+/// The day parameter `name` (`2026-11-30`).
+pub(crate) fn day_param(
+    name: &str,
+    value: Option<String>,
+) -> Result<Option<NaiveDate>, FieldError> {
+    optional(value, |s| {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d")
+            .map_err(|_| FieldError::new(name, "expected a day, like 2026-11-30"))
     })
 }
 

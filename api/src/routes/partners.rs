@@ -32,7 +32,7 @@ use uuid::Uuid;
 
 use super::{
     ApiTags, MAX_CORRELATION_ID,
-    common::{optional, uuid_param},
+    common::{day_param, uuid_param},
     sources_models::RawJson,
 };
 use crate::{

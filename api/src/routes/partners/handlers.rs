@@ -316,15 +316,9 @@ fn range(
     until: Option<String>,
     partner_id: Option<String>,
 ) -> Result<Range, FieldError> {
-    let day = |name: &'static str| {
-        move |s: &str| {
-            NaiveDate::parse_from_str(s, "%Y-%m-%d")
-                .map_err(|_| FieldError::new(name, "expected a day, like 2026-11-30"))
-        }
-    };
     let range = Range {
-        since: optional(since, day("since"))?,
-        until: optional(until, day("until"))?,
+        since: day_param("since", since)?,
+        until: day_param("until", until)?,
         partner_id: uuid_param("partner_id", "a partner id (UUID)", partner_id)?,
     };
     range.validate()?;
