@@ -52,7 +52,8 @@ pub struct AlertRuleSpecSchema {
     #[oai(validator(min_length = 1, max_length = 100))]
     pub name: String,
     /// The event it watches: `signal.classified` (relevant verdicts), `lead.created`,
-    /// `lead.scored`, `budget.alert`, `job.dead`, `run.succeeded` or `run.failed`.
+    /// `lead.scored`, `budget.alert`, `job.dead`, `run.succeeded`, `run.failed` or
+    /// `source.economics` (a source crossed the economics watch).
     pub event: String,
     /// Whether it alerts (default true).
     pub enabled: Option<bool>,

@@ -1,14 +1,20 @@
 //! `/economics`: what each source, category, ruleset, workflow or day earns and costs — the
 //! report of [`jobs::economics`], as JSON or CSV (`/economics/export`, like `/revenue`).
 //!
-//! Viewers read. Cost is in integer micro-dollars (USD), revenue in integer cents per
-//! currency; no currency is converted.
+//! `/economics/watch` sets the thresholds ([`jobs::economics::watch`]) whose breach emits the
+//! `source.economics` event that alert rules and subscriptions watch.
+//!
+//! Viewers read; admins set the watch. Cost is in integer micro-dollars (USD), revenue in
+//! integer cents per currency; no currency is converted.
 
-use chrono::NaiveDate;
+use chrono::{DateTime, Utc};
 use jobs::{
     FieldError,
     auth::Role,
-    economics::{self, GroupBy, Query as ReportQuery},
+    economics::{
+        self, GroupBy, Query as ReportQuery,
+        watch::{self, WatchSpec},
+    },
 };
 use poem::web::Data;
 use poem_openapi::{
@@ -16,12 +22,18 @@ use poem_openapi::{
     param::Query,
     payload::{Binary, Json},
 };
+use serde_json::Value;
+use uuid::Uuid;
 
-use super::{ApiTags, common::optional};
+use super::{
+    ApiTags, audited,
+    common::{day_param, optional},
+};
 use crate::{
     api_responses,
     app::AppState,
-    auth::Auth,
+    auth::{Auth, Origin},
+    models::JsonAs,
     problem::{ApiError, respond},
 };
 
@@ -161,6 +173,120 @@ api_responses! {
     }
 }
 
+/// The thresholds a tenant's sources are judged against.
+#[derive(Object)]
+#[oai(rename = "EconomicsWatchSpec")]
+pub struct EconomicsWatchSpecSchema {
+    /// The days judged, ending today (UTC): 1 to 90, default 7.
+    #[oai(validator(minimum(value = "1"), maximum(value = "90")))]
+    pub window_days: Option<i32>,
+    /// A ceiling on the cost per confirmed lead, micro-dollars: a source above it (or one that
+    /// spent more than it without a confirmed lead) is in breach.
+    #[oai(validator(minimum(value = "1")))]
+    pub max_cost_per_confirmed_lead_micros: Option<i64>,
+    /// Whether a source whose ROI is below zero is in breach (default false). One of this
+    /// and the ceiling is required.
+    pub negative_roi: Option<bool>,
+    /// Sources that spent less in the window are not judged; default 1,000,000 ($1.00).
+    #[oai(validator(minimum(value = "0")))]
+    pub min_cost_micros: Option<i64>,
+}
+
+/// A source in breach.
+#[derive(Debug, Clone, Object)]
+pub struct EconomicsBreach {
+    /// The source.
+    pub source_id: Uuid,
+    /// `cost_per_confirmed_lead` or `negative_roi`.
+    pub condition: String,
+    /// Since the judgement that found it.
+    pub since: DateTime<Utc>,
+}
+
+/// The tenant's economics watch.
+#[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct EconomicsWatch {
+    /// The days judged, ending today (UTC).
+    pub window_days: i32,
+    /// The ceiling on the cost per confirmed lead, micro-dollars.
+    pub max_cost_per_confirmed_lead_micros: Option<i64>,
+    /// Whether a negative ROI is a breach.
+    pub negative_roi: bool,
+    /// Sources that spent less in the window are not judged.
+    pub min_cost_micros: i64,
+    /// The sources in breach now; each alerted once, when it began.
+    pub breaches: Vec<EconomicsBreach>,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<watch::Watch> for EconomicsWatch {
+    fn from(w: watch::Watch) -> Self {
+        Self {
+            window_days: w.window_days,
+            max_cost_per_confirmed_lead_micros: w.max_cost_per_confirmed_lead_micros,
+            negative_roi: w.negative_roi,
+            min_cost_micros: w.min_cost_micros,
+            breaches: w
+                .breaches
+                .into_iter()
+                .map(|b| EconomicsBreach {
+                    source_id: b.source_id,
+                    condition: b.condition.as_str().to_owned(),
+                    since: b.since,
+                })
+                .collect(),
+            updated_at: w.updated_at,
+        }
+    }
+}
+
+api_responses! {
+    /// Outcomes of `getEconomicsWatch`.
+    pub enum GetWatchResponse {
+        /// The watch.
+        #[oai(status = 200)]
+        Ok(Json<EconomicsWatch>),
+    }
+    problems {
+        401 => Unauthorized,
+        404 => NotFound: "The tenant has no economics watch.",
+        429 => TooManyRequests,
+    }
+}
+
+api_responses! {
+    /// Outcomes of `putEconomicsWatch`.
+    pub enum PutWatchResponse {
+        /// The watch as set; it is judged within a second or two by a worker.
+        #[oai(status = 200)]
+        Ok(Json<EconomicsWatch>),
+    }
+    problems {
+        400 => BadRequest: "The body is not JSON.",
+        401 => Unauthorized,
+        403 => Forbidden: "The key is not an admin's.",
+        422 => Invalid: "A field is invalid; `errors[].path` names it.",
+        429 => TooManyRequests,
+    }
+}
+
+api_responses! {
+    /// Outcomes of `deleteEconomicsWatch`.
+    pub enum DeleteWatchResponse {
+        /// The watch and its breaches are gone.
+        #[oai(status = 204)]
+        Deleted,
+    }
+    problems {
+        401 => Unauthorized,
+        403 => Forbidden: "The key is not an admin's.",
+        404 => NotFound: "The tenant has no economics watch.",
+        429 => TooManyRequests,
+    }
+}
+
 /// The `/economics` operations.
 pub struct EconomicsApi;
 
@@ -201,6 +327,119 @@ impl EconomicsApi {
     ) -> EconomicsCsvResponse {
         respond(export(&state, &auth, group_by.0, since.0, until.0).await)
     }
+
+    /// The economics watch
+    ///
+    /// The thresholds the tenant's sources are judged against, and the sources in breach now.
+    #[oai(
+        path = "/economics/watch",
+        method = "get",
+        operation_id = "getEconomicsWatch"
+    )]
+    async fn get_watch(&self, auth: Auth, state: Data<&AppState>) -> GetWatchResponse {
+        respond(read_watch(&state, &auth).await)
+    }
+
+    /// Set the economics watch
+    ///
+    /// Every few minutes a worker judges each source over the last `window_days` UTC days: a
+    /// cost per confirmed lead above `max_cost_per_confirmed_lead_micros`, or a negative ROI
+    /// when `negative_roi` is set, is a breach, and a breach that begins emits one
+    /// `source.economics` event (for alert rules and subscriptions); it alerts again only after
+    /// it ended. Setting the watch has it judged at once. Needs the admin role.
+    #[oai(
+        path = "/economics/watch",
+        method = "put",
+        operation_id = "putEconomicsWatch"
+    )]
+    async fn put_watch(
+        &self,
+        auth: Auth,
+        state: Data<&AppState>,
+        origin: Origin,
+        /// The thresholds.
+        body: Json<JsonAs<EconomicsWatchSpecSchema>>,
+    ) -> PutWatchResponse {
+        respond(set_watch(&state, &auth, &origin, body.0.value).await)
+    }
+
+    /// Remove the economics watch
+    ///
+    /// Needs the admin role.
+    #[oai(
+        path = "/economics/watch",
+        method = "delete",
+        operation_id = "deleteEconomicsWatch"
+    )]
+    async fn delete_watch(
+        &self,
+        auth: Auth,
+        state: Data<&AppState>,
+        origin: Origin,
+    ) -> DeleteWatchResponse {
+        respond(remove_watch(&state, &auth, &origin).await)
+    }
+}
+
+#[tracing::instrument(skip_all, fields(tenant_id))]
+async fn read_watch(state: &AppState, auth: &Auth) -> Result<GetWatchResponse, ApiError> {
+    let principal = auth.require(Role::Viewer)?;
+    let w = watch::get(&state.pool, principal.tenant_id)
+        .await?
+        .ok_or(jobs::DomainError::NotFound("economics watch"))?;
+    Ok(GetWatchResponse::Ok(Json(w.into())))
+}
+
+#[tracing::instrument(skip_all, fields(tenant_id))]
+async fn set_watch(
+    state: &AppState,
+    auth: &Auth,
+    origin: &Origin,
+    body: Value,
+) -> Result<PutWatchResponse, ApiError> {
+    let principal = auth.require(Role::Admin)?;
+    let spec = WatchSpec::try_from(body)?;
+    let mut tx = state.pool.begin().await?;
+    let before = watch::get_on(&mut tx, principal.tenant_id).await?;
+    let after = watch::put(&mut tx, principal.tenant_id, &spec).await?;
+    audited(
+        &mut tx,
+        &principal,
+        origin,
+        "economics.watch.set",
+        ("tenant", principal.tenant_id),
+        before.as_ref(),
+        &after,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(PutWatchResponse::Ok(Json(after.into())))
+}
+
+#[tracing::instrument(skip_all, fields(tenant_id))]
+async fn remove_watch(
+    state: &AppState,
+    auth: &Auth,
+    origin: &Origin,
+) -> Result<DeleteWatchResponse, ApiError> {
+    let principal = auth.require(Role::Admin)?;
+    let mut tx = state.pool.begin().await?;
+    let before = watch::get_on(&mut tx, principal.tenant_id)
+        .await?
+        .ok_or(jobs::DomainError::NotFound("economics watch"))?;
+    watch::delete(&mut tx, principal.tenant_id).await?;
+    audited(
+        &mut tx,
+        &principal,
+        origin,
+        "economics.watch.delete",
+        ("tenant", principal.tenant_id),
+        Some(&serde_json::to_value(&before).unwrap_or_default()),
+        &Value::Null,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(DeleteWatchResponse::Deleted)
 }
 
 fn query(
@@ -208,17 +447,11 @@ fn query(
     since: Option<String>,
     until: Option<String>,
 ) -> Result<ReportQuery, FieldError> {
-    let day = |name: &'static str| {
-        move |s: &str| {
-            NaiveDate::parse_from_str(s, "%Y-%m-%d")
-                .map_err(|_| FieldError::new(name, "expected a day, like 2026-11-30"))
-        }
-    };
     let q = ReportQuery {
         group_by: optional(group_by, |s| GroupBy::parse_field("group_by", s))?
             .unwrap_or(GroupBy::Source),
-        since: optional(since, day("since"))?,
-        until: optional(until, day("until"))?,
+        since: day_param("since", since)?,
+        until: day_param("until", until)?,
     };
     q.validate()?;
     Ok(q)

@@ -37,7 +37,7 @@ pub struct NewSubscriptionSchema {
     pub description: Option<String>,
     /// Event types (`lead.created`), families (`lead.*`) or `*`: `signal.classified`,
     /// `lead.created`, `lead.scored`, `budget.alert`, `job.dead`, `run.succeeded`,
-    /// `run.failed`, `subscription.disabled`, `destination.disabled`.
+    /// `run.failed`, `subscription.disabled`, `destination.disabled`, `source.economics`.
     pub event_types: Vec<String>,
 }
 

@@ -35,6 +35,9 @@ crate::named_enum! {
         SubscriptionDisabled = "subscription.disabled",
         /// A destination was disabled: the service said it is gone.
         DestinationDisabled = "destination.disabled",
+        /// A source's cost per confirmed lead rose above the tenant's ceiling, or its ROI
+        /// turned negative, over the economics watch's window.
+        SourceEconomics = "source.economics",
     }
 }
 

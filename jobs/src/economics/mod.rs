@@ -13,7 +13,10 @@
 //! Units: cost in integer micro-dollars (USD); revenue in integer cents per currency. It never
 //! converts currencies: ROI is given only when every revenue of the group is in USD.
 //!
-//! It only reads; it never writes a ledger row.
+//! The [`watch`] judges each source against a tenant's thresholds and emits `source.economics`
+//! when one is crossed.
+//!
+//! It only reads the ledgers; it never writes a ledger row.
 
 use chrono::NaiveDate;
 use serde::Serialize;
@@ -23,6 +26,7 @@ use uuid::Uuid;
 use crate::{DomainError, FieldError, export::Csv};
 
 pub mod forecast;
+pub mod watch;
 
 crate::named_enum! {
     /// What the report's rows are per.

@@ -4,7 +4,7 @@
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::{GroupBy, Query, Revenue, ratio, report};
+use super::{GroupBy, Query, Revenue, ratio, report, watch};
 use crate::{
     budgets::{self, Attribution, SpendRequest, Usage},
     partners::revenue,
@@ -516,4 +516,184 @@ async fn the_forecast_reads_the_sources_history_or_the_tenants(pool: PgPool) {
         ),
         (ForecastBasis::None, 0, None)
     );
+}
+
+fn watch_spec(ceiling: Option<i64>, negative_roi: bool) -> watch::WatchSpec {
+    watch::WatchSpec {
+        window_days: 7,
+        max_cost_per_confirmed_lead_micros: ceiling,
+        negative_roi,
+        min_cost_micros: 0,
+    }
+}
+
+async fn put_watch(pool: &PgPool, tenant: Uuid, spec: &watch::WatchSpec) -> watch::Watch {
+    let mut conn = pool.acquire().await.unwrap();
+    watch::put(&mut conn, tenant, spec).await.unwrap()
+}
+
+/// The `source.economics` events written, as (source id, condition).
+async fn economics_events(pool: &PgPool, tenant: Uuid) -> Vec<(String, String)> {
+    sqlx::query!(
+        r#"SELECT data->>'source_id' AS "source!", data->>'condition' AS "condition!"
+           FROM events WHERE tenant_id = $1 AND type = 'source.economics' ORDER BY id"#,
+        tenant
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap()
+    .into_iter()
+    .map(|r| (r.source, r.condition))
+    .collect()
+}
+
+#[sqlx::test(migrator = "crate::db::MIGRATOR")]
+async fn a_watch_alerts_once_per_breach_and_again_only_after_it_ended(pool: PgPool) {
+    let w = world(&pool).await;
+    money(&pool, &w).await;
+    // A: $0.0015 per confirmed lead and a large ROI. B: $0.0032 per confirmed lead, its one sale
+    // returned: ROI −100 %.
+    put_watch(&pool, w.tenant, &watch_spec(Some(2_000), true)).await;
+    let now = chrono::Utc::now();
+    let j = watch::tick(&pool, now, 10).await.unwrap();
+    assert_eq!((j.watches, j.began, j.ended), (1, 2, 0));
+    let b = w.source_b.to_string();
+    assert_eq!(
+        economics_events(&pool, w.tenant).await,
+        vec![
+            (b.clone(), "cost_per_confirmed_lead".to_owned()),
+            (b.clone(), "negative_roi".to_owned())
+        ]
+    );
+    let data: serde_json::Value = sqlx::query_scalar!(
+        "SELECT data FROM events WHERE tenant_id = $1 AND type = 'source.economics' ORDER BY id LIMIT 1",
+        w.tenant
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(data["cost_per_confirmed_lead_micros"], 3_200);
+    assert_eq!(data["max_cost_per_confirmed_lead_micros"], 2_000);
+    assert_eq!(data["window_days"], 7);
+    assert!(
+        data["title"].as_str().unwrap().contains("$0.0032"),
+        "{data}"
+    );
+
+    // Not due again until the recheck; due then, the breaches still hold: nothing new.
+    assert_eq!(watch::tick(&pool, now, 10).await.unwrap().watches, 0);
+    let later = now + watch::RECHECK;
+    assert_eq!(
+        watch::tick(&pool, later, 10).await.unwrap(),
+        watch::Judged {
+            watches: 1,
+            began: 0,
+            ended: 0
+        }
+    );
+    assert_eq!(economics_events(&pool, w.tenant).await.len(), 2);
+
+    // A higher ceiling ends the cost breach (the ROI one holds); lowering it again alerts anew.
+    let watched = put_watch(&pool, w.tenant, &watch_spec(Some(5_000), true)).await;
+    assert_eq!(watched.breaches.len(), 2, "kept until judged");
+    let j = watch::tick(&pool, later, 10).await.unwrap();
+    assert_eq!((j.began, j.ended), (0, 1));
+    put_watch(&pool, w.tenant, &watch_spec(Some(3_000), true)).await;
+    let j = watch::tick(&pool, later, 10).await.unwrap();
+    assert_eq!((j.began, j.ended), (1, 0));
+    assert_eq!(economics_events(&pool, w.tenant).await.len(), 3);
+    let subjects: std::collections::HashSet<String> = sqlx::query_scalar!(
+        "SELECT subject FROM events WHERE tenant_id = $1 AND type = 'source.economics'",
+        w.tenant
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap()
+    .into_iter()
+    .collect();
+    assert_eq!(
+        subjects.len(),
+        3,
+        "each breach is its own subject: {subjects:?}"
+    );
+
+    // A source that spent less than the floor is not judged: both of B's breaches end.
+    let mut floor = watch_spec(Some(1_000), true);
+    floor.min_cost_micros = 5_000;
+    put_watch(&pool, w.tenant, &floor).await;
+    let j = watch::tick(&pool, later, 10).await.unwrap();
+    assert_eq!((j.began, j.ended), (0, 2));
+    let mut conn = pool.acquire().await.unwrap();
+    assert!(watch::delete(&mut conn, w.tenant).await.unwrap());
+    assert!(watch::get(&pool, w.tenant).await.unwrap().is_none());
+    assert!(!watch::delete(&mut conn, w.tenant).await.unwrap());
+}
+
+#[sqlx::test(migrator = "crate::db::MIGRATOR")]
+async fn concurrent_judges_alert_once(pool: PgPool) {
+    let w = world(&pool).await;
+    money(&pool, &w).await;
+    put_watch(&pool, w.tenant, &watch_spec(None, true)).await;
+    let now = chrono::Utc::now();
+    let ticks = (0..6).map(|_| {
+        let pool = pool.clone();
+        tokio::spawn(async move { watch::tick(&pool, now, 10).await.unwrap() })
+    });
+    let mut judged = 0;
+    for t in ticks {
+        judged += t.await.unwrap().watches;
+    }
+    assert_eq!(judged, 1, "one judge per due watch");
+    assert_eq!(
+        economics_events(&pool, w.tenant).await,
+        vec![(w.source_b.to_string(), "negative_roi".to_owned())]
+    );
+}
+
+#[test]
+fn a_source_past_the_ceiling_without_a_sale_is_in_breach_and_bad_watches_name_their_field() {
+    let spec = watch_spec(Some(1_000), false);
+    let unsold = super::Figures {
+        cost_micros: 1_001,
+        ..Default::default()
+    };
+    assert_eq!(
+        watch::breaches(&spec, &unsold),
+        vec![watch::Condition::CostPerConfirmedLead]
+    );
+    let cheap = super::Figures {
+        cost_micros: 999,
+        ..Default::default()
+    };
+    assert!(watch::breaches(&spec, &cheap).is_empty());
+    for (bad, field) in [
+        (
+            watch::WatchSpec {
+                window_days: 0,
+                ..spec.clone()
+            },
+            "window_days",
+        ),
+        (
+            watch::WatchSpec {
+                window_days: 91,
+                ..spec.clone()
+            },
+            "window_days",
+        ),
+        (
+            watch_spec(Some(0), true),
+            "max_cost_per_confirmed_lead_micros",
+        ),
+        (watch_spec(None, false), "negative_roi"),
+        (
+            watch::WatchSpec {
+                min_cost_micros: -1,
+                ..spec.clone()
+            },
+            "min_cost_micros",
+        ),
+    ] {
+        assert_eq!(bad.validate().unwrap_err().path, field, "{bad:?}");
+    }
 }

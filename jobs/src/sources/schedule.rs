@@ -9,8 +9,9 @@
 //! the idempotency key `fetch_source:<source id>:<slot>`. The row claim makes one worker win
 //! each slot; the unique key would stop a second job even if two did.
 //!
-//! The same loop fires workflows' cron schedules ([`crate::workflows::schedules::tick`]), with
-//! the same row-claim discipline, so there is one kind of scheduler in the fleet.
+//! The same loop fires workflows' cron schedules ([`crate::workflows::schedules::tick`]) and
+//! judges the tenants' economics watches ([`crate::economics::watch::tick`]), with the same
+//! row-claim discipline, so there is one kind of scheduler in the fleet.
 
 use std::{collections::BTreeMap, time::Duration};
 
@@ -20,7 +21,7 @@ use uuid::Uuid;
 
 use super::signals;
 use crate::{
-    DomainError, deliveries,
+    DomainError, deliveries, economics,
     kinds::{JobKind, fetch_source::FetchSource},
     queue::{self, JOBS_CHANNEL, NewJob},
     signing,
@@ -129,6 +130,11 @@ pub async fn run(pool: PgPool, settings: ScheduleSettings, stop: CancellationTok
             Err(e) => {
                 tracing::warn!(error = %e, "scheduling source polls failed; retrying next tick")
             }
+        }
+        match economics::watch::tick(&pool, chrono::Utc::now(), 20).await {
+            Ok(j) if j.began == 0 && j.ended == 0 => {}
+            Ok(j) => tracing::info!(began = j.began, ended = j.ended, "economics breaches"),
+            Err(e) => tracing::warn!(error = %e, "judging economics watches failed"),
         }
         match schedules::tick(&pool, chrono::Utc::now(), settings.batch).await {
             Ok(f) if f.runs == 0 => {}
