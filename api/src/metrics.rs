@@ -4,7 +4,9 @@
 //! `jobs_queue_depth{kind,state}` (stored states `available`, `running`, `failed`, across every
 //! tenant) from the database when the last read is older than [`DEPTH_MAX_AGE`], so however often
 //! (and however many at once) `/metrics` is scraped, the database sees at most one such query per
-//! [`DEPTH_MAX_AGE`]. The gauge is never older than that.
+//! [`DEPTH_MAX_AGE`]. The gauge is never older than that. The same read refreshes
+//! `deliveries_paused_targets` and the concurrency keys' gauges (`concurrency_keys_active`,
+//! `concurrency_keys_saturated`, `concurrency_key_waiting_jobs`).
 
 use std::{
     collections::BTreeSet,
@@ -25,6 +27,12 @@ pub const QUEUE_DEPTH: &str = "jobs_queue_depth";
 const DEPTH_STATES: [&str; 3] = ["available", "running", "failed"];
 /// Destinations and subscriptions paused across the fleet, refreshed at scrape.
 const PAUSED_TARGETS: &str = "deliveries_paused_targets";
+/// Concurrency keys with jobs waiting or running, refreshed at scrape.
+const KEYS_ACTIVE: &str = "concurrency_keys_active";
+/// Concurrency keys at their limit with jobs waiting, refreshed at scrape.
+const KEYS_SATURATED: &str = "concurrency_keys_saturated";
+/// Jobs waiting on a concurrency key, refreshed at scrape.
+const KEYS_WAITING: &str = "concurrency_key_waiting_jobs";
 
 /// Oldest the depth gauges may be at a scrape before it reads them again.
 pub const DEPTH_MAX_AGE: Duration = Duration::from_secs(5);
@@ -54,6 +62,23 @@ impl Metrics {
             "Destinations and subscriptions paused right now (a 429's wait, or an open circuit)."
         );
         metrics::gauge!(PAUSED_TARGETS).set(0.0);
+        for (name, what) in [
+            (
+                KEYS_ACTIVE,
+                "Concurrency keys with jobs waiting or running, every tenant.",
+            ),
+            (
+                KEYS_SATURATED,
+                "Concurrency keys running at their limit with jobs waiting behind them.",
+            ),
+            (
+                KEYS_WAITING,
+                "Jobs waiting on a concurrency key, every tenant.",
+            ),
+        ] {
+            metrics::describe_gauge!(name, what);
+            metrics::gauge!(name).set(0.0);
+        }
         metrics::describe_gauge!(
             QUEUE_DEPTH,
             "Jobs per kind and stored state (available, running, failed), refreshed at scrape."
@@ -88,6 +113,14 @@ impl Metrics {
         match jobs::deliveries::log::paused_targets(pool, chrono::Utc::now()).await {
             Ok(n) => metrics::gauge!(PAUSED_TARGETS).set(n as f64),
             Err(e) => tracing::warn!(error = %e, "could not refresh {PAUSED_TARGETS}"),
+        }
+        match jobs::queue::share::key_pressure(pool).await {
+            Ok(p) => {
+                metrics::gauge!(KEYS_ACTIVE).set(p.keys as f64);
+                metrics::gauge!(KEYS_SATURATED).set(p.saturated as f64);
+                metrics::gauge!(KEYS_WAITING).set(p.waiting as f64);
+            }
+            Err(e) => tracing::warn!(error = %e, "could not refresh the concurrency key gauges"),
         }
         *read_at = Some(Instant::now());
     }

@@ -27,7 +27,7 @@ fn chromium() -> String {
 }
 
 /// The page's DOM after its scripts ran, as headless Chromium sees it.
-async fn rendered(url: &str) -> String {
+pub(crate) async fn rendered(url: &str) -> String {
     let profile = tempdir();
     let out = tokio::process::Command::new(chromium())
         .args([
@@ -111,6 +111,12 @@ async fn the_dashboard_shows_queues_jobs_and_workers_live() {
         .json()
         .await
         .unwrap();
+    // Two long jobs on one concurrency key of limit 1: one runs, one waits behind it.
+    for _ in 0..2 {
+        app.enqueue(json!({"kind": "noop", "args": {"sleep_ms": 60_000},
+                           "concurrency": {"key": "crm-sync", "limit": 1}}))
+            .await;
+    }
     let worker = app.spawn_worker(&[]);
     app.wait_for_state(done["id"].as_str().unwrap(), &["succeeded"], T)
         .await;
@@ -194,6 +200,16 @@ async fn the_dashboard_shows_queues_jobs_and_workers_live() {
     assert!(
         budget_row.contains("openai") && budget_row.contains("$0.00 / $0.00"),
         "{budget_row}"
+    );
+    let key_row = {
+        let start = dom
+            .find(r#"data-key="crm-sync""#)
+            .expect("the busy concurrency key is listed");
+        &dom[start..start + dom[start..].find("</tr>").unwrap()]
+    };
+    assert!(
+        key_row.contains(">1 / 1<") && key_row.contains(r#"class="num available">1<"#),
+        "{key_row}"
     );
     // The key is never left in the URL or the page.
     assert!(!dom.contains(&app.key));

@@ -427,6 +427,8 @@ async fn two_sources_through_classification_scoring_and_export_add_up_to_the_mic
     );
     assert!(!f["assumptions"].as_array().unwrap().is_empty());
 
+    watch_alerts_and_the_dashboard(&app, (&a, &b)).await;
+
     // Hostile parameters: 422 problems, never a 500.
     for q in [
         "group_by=partner",
@@ -451,4 +453,149 @@ async fn two_sources_through_classification_scoring_and_export_add_up_to_the_mic
         .send(Method::GET, &format!("/economics?group_by={huge}"), None)
         .await;
     assert!(status.is_client_error(), "{status}");
+}
+
+/// The economics watch on the same world: A ($0.000180 per confirmed lead, ROI far above zero)
+/// crosses a $0.000150 ceiling; B crosses it and has a negative ROI (its one sale returned).
+/// Three breaches, three alerts by webhook, once each; then the dashboard shows the money.
+async fn watch_alerts_and_the_dashboard(app: &App, (a, b): (&str, &str)) {
+    let hook = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&hook)
+        .await;
+    let (status, destination) = app
+        .send(
+            Method::POST,
+            "/destinations",
+            Some(json!({"name": "money", "kind": "webhook",
+                        "settings": {"url": format!("{}/money", hook.uri())}})),
+        )
+        .await;
+    assert_eq!(status, 201, "{destination}");
+    let (status, rule) = app
+        .send(
+            Method::POST,
+            "/alert-rules",
+            Some(
+                json!({"name": "sources losing money", "event": "source.economics",
+                        "destination_ids": [destination["destination"]["id"]]}),
+            ),
+        )
+        .await;
+    assert_eq!(status, 201, "{rule}");
+    for (bad, path) in [
+        (json!({"negative_roi": false}), "negative_roi"),
+        (
+            json!({"negative_roi": true, "window_days": 0}),
+            "window_days",
+        ),
+        (
+            json!({"max_cost_per_confirmed_lead_micros": -5}),
+            "max_cost_per_confirmed_lead_micros",
+        ),
+        (json!({"negative_roi": true, "surprise": 1}), "surprise"),
+        (json!({"negative_roi": "yes"}), "negative_roi"),
+    ] {
+        let (status, problem) = app
+            .send(Method::PUT, "/economics/watch", Some(bad.clone()))
+            .await;
+        assert_eq!(status, 422, "{bad}: {problem}");
+        assert!(problem.to_string().contains(path), "{bad}: {problem}");
+    }
+    let (status, _) = app.send(Method::GET, "/economics/watch", None).await;
+    assert_eq!(status, 404);
+    let (status, watch) = app
+        .send(
+            Method::PUT,
+            "/economics/watch",
+            Some(
+                json!({"max_cost_per_confirmed_lead_micros": 150, "negative_roi": true,
+                        "min_cost_micros": 0}),
+            ),
+        )
+        .await;
+    assert_eq!(status, 200, "{watch}");
+    assert_eq!(watch["window_days"], 7);
+
+    let posts = wait_until(
+        "three economics alerts",
+        Duration::from_secs(30),
+        async || {
+            let got = hook.received_requests().await.unwrap_or_default();
+            (got.len() >= 3).then_some(got)
+        },
+    )
+    .await;
+    // Judged again (the watch is set anew): the breaches hold, nothing more is sent.
+    let (status, _) = app
+        .send(
+            Method::PUT,
+            "/economics/watch",
+            Some(
+                json!({"max_cost_per_confirmed_lead_micros": 150, "negative_roi": true,
+                        "min_cost_micros": 0}),
+            ),
+        )
+        .await;
+    assert_eq!(status, 200);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(hook.received_requests().await.unwrap().len(), 3);
+    let mut seen: Vec<(String, String)> = posts
+        .iter()
+        .map(|r| {
+            let body: Value = serde_json::from_slice(&r.body).unwrap();
+            let data = &body["data"];
+            (
+                data["source_id"].as_str().unwrap_or_default().to_owned(),
+                data["condition"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    seen.sort();
+    let mut want = vec![
+        (a.to_owned(), "cost_per_confirmed_lead".to_owned()),
+        (b.to_owned(), "cost_per_confirmed_lead".to_owned()),
+        (b.to_owned(), "negative_roi".to_owned()),
+    ];
+    want.sort();
+    assert_eq!(seen, want);
+    let (_, watch) = app.send(Method::GET, "/economics/watch", None).await;
+    assert_eq!(watch["breaches"].as_array().unwrap().len(), 3, "{watch}");
+    let audit = count(
+        app,
+        "SELECT count(*) FROM audit_log WHERE action = 'economics.watch.set'",
+    )
+    .await;
+    assert_eq!(audit, 2);
+
+    // The dashboard: a row per source with its ROI, the partner's revenue, two lines a day.
+    let dom =
+        crate::dashboard::rendered(&format!("{}/dashboard?static#key={}", app.base, app.key)).await;
+    let row = |attr: &str, id: &str| {
+        let start = dom
+            .find(&format!(r#"{attr}="{id}""#))
+            .unwrap_or_else(|| panic!("{attr} {id} is listed: {dom}"));
+        dom[start..start + dom[start..].find("</tr>").unwrap()].to_owned()
+    };
+    let ra = row("data-source", a);
+    assert!(ra.contains("$0.0004") && ra.contains("25.00 USD"), "{ra}");
+    let rb = row("data-source", b);
+    assert!(rb.contains("-100.0 %") && rb.contains("over"), "{rb}");
+    let partner = row("data-partner", "buyer");
+    assert!(
+        partner.contains("37.50 USD") && partner.contains("25.00 USD"),
+        "{partner}"
+    );
+    for series in ["cost", "revenue"] {
+        assert!(
+            dom.contains(&format!(r#"data-series="{series}""#)),
+            "the chart draws {series}"
+        );
+    }
+
+    let (status, _) = app.send(Method::DELETE, "/economics/watch", None).await;
+    assert_eq!(status, 204);
+    let (status, _) = app.send(Method::DELETE, "/economics/watch", None).await;
+    assert_eq!(status, 404);
 }

@@ -53,6 +53,22 @@ async fn a_concurrency_key_holds_across_worker_processes_and_shows_in_queues() {
         queues["keys"],
         json!([{"key": "customer-7", "limit": 2, "running": 0, "waiting": 24}])
     );
+    let metrics = app
+        .http
+        .get(format!("{}/metrics", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for line in [
+        "concurrency_keys_active 1",
+        "concurrency_keys_saturated 0",
+        "concurrency_key_waiting_jobs 24",
+    ] {
+        assert!(metrics.lines().any(|l| l == line), "{line}: {metrics}");
+    }
 
     let _a = app.spawn_worker(&[("WORKER_CONCURRENCY", "8")]);
     let _b = app.spawn_worker(&[("WORKER_CONCURRENCY", "8")]);

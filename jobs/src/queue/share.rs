@@ -237,6 +237,39 @@ pub struct KeyStats {
     pub waiting: i64,
 }
 
+/// Concurrency keys across the fleet, for the metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct KeyPressure {
+    /// Keys with jobs waiting or running.
+    pub keys: i64,
+    /// Keys running at their limit with jobs waiting behind them.
+    pub saturated: i64,
+    /// Jobs waiting on a key (ready now, or waiting for a retry).
+    pub waiting: i64,
+}
+
+/// How busy the concurrency keys of every tenant are.
+pub async fn key_pressure(pool: &PgPool) -> Result<KeyPressure, DomainError> {
+    let p = sqlx::query!(
+        r#"SELECT count(*) AS "keys!",
+                  count(*) FILTER (WHERE running >= lim AND waiting > 0) AS "saturated!",
+                  coalesce(sum(waiting), 0)::int8 AS "waiting!"
+           FROM (SELECT max(concurrency_limit) AS lim,
+                        count(*) FILTER (WHERE state = 'running') AS running,
+                        count(*) FILTER (WHERE state IN ('available', 'failed')) AS waiting
+                 FROM jobs
+                 WHERE concurrency_key IS NOT NULL AND state IN ('available', 'running', 'failed')
+                 GROUP BY tenant_id, concurrency_key) k"#
+    )
+    .fetch_one(pool)
+    .await?;
+    Ok(KeyPressure {
+        keys: p.keys,
+        saturated: p.saturated,
+        waiting: p.waiting,
+    })
+}
+
 /// The tenant's busiest concurrency keys (most waiting first), at most [`BUSIEST_KEYS`].
 pub async fn busiest_keys(pool: &PgPool, tenant_id: Uuid) -> Result<Vec<KeyStats>, DomainError> {
     Ok(sqlx::query_as!(
