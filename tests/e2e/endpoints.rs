@@ -197,15 +197,7 @@ async fn queues_workers_health_and_metrics_report_the_fleet() {
         .await
         .unwrap();
     assert_eq!(ready.status(), 200);
-    let metrics = app
-        .http
-        .get(format!("{}/metrics", app.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics().await;
     assert!(metrics.contains("jobs_enqueued_total"), "{metrics}");
     let spec = app
         .http

@@ -53,15 +53,7 @@ async fn a_concurrency_key_holds_across_worker_processes_and_shows_in_queues() {
         queues["keys"],
         json!([{"key": "customer-7", "limit": 2, "running": 0, "waiting": 24}])
     );
-    let metrics = app
-        .http
-        .get(format!("{}/metrics", app.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics().await;
     for line in [
         "concurrency_keys_active 1",
         "concurrency_keys_saturated 0",

@@ -235,15 +235,7 @@ async fn streams_are_capped_per_key_and_tenant_and_end_at_their_longest_life() {
 
 /// `jobs_queue_depth{kind="noop",state="available"}` as `/metrics` shows it now.
 async fn noop_depth(app: &App) -> Option<f64> {
-    let text = app
-        .http
-        .get(format!("{}/metrics", app.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = app.metrics().await;
     text.lines()
         .find(|l| {
             l.starts_with("jobs_queue_depth{")

@@ -389,14 +389,7 @@ async fn two_hundred_leads_down_a_capped_waterfall_are_sold_once_and_revenue_add
         count(&app, "SELECT count(*) FROM leads WHERE status = 'returned'").await,
         10
     );
-    let csv = app
-        .request(Method::GET, "/revenue/export")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let csv = app.text("/revenue/export").await;
     assert!(csv.starts_with("day,partner_id,partner_name"), "{csv}");
     assert_eq!(
         csv.lines().count(),

@@ -1151,14 +1151,7 @@ async fn signals_are_searched_moved_exported_erased_and_purged() {
         1 + 6,
         "a header and the six live signals: {csv}"
     );
-    let ndjson = app
-        .request(Method::GET, "/signals/export?format=ndjson&q=basement")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let ndjson = app.text("/signals/export?format=ndjson&q=basement").await;
     let lines: Vec<Value> = ndjson
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
@@ -1173,14 +1166,7 @@ async fn signals_are_searched_moved_exported_erased_and_purged() {
     );
 
     // GDPR: everything about frank (including the soft-deleted one), then erase.
-    let frank = app
-        .request(Method::GET, "/signals/export?author=frank")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let frank = app.text("/signals/export?author=frank").await;
     let held = frank.lines().count();
     let frank_total = scalar(
         &app,

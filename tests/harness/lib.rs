@@ -356,6 +356,27 @@ impl App {
         (status, res.json().await.unwrap_or(Value::Null))
     }
 
+    /// `GET /api/v1<path>` with the admin key: the answer's body as text (CSV, NDJSON).
+    pub async fn text(&self, path: &str) -> String {
+        let res = self
+            .request(reqwest::Method::GET, path)
+            .send()
+            .await
+            .expect("the api answers");
+        res.text().await.expect("a text body")
+    }
+
+    /// `GET /metrics` (no key): the Prometheus text.
+    pub async fn metrics(&self) -> String {
+        let res = self
+            .http
+            .get(format!("{}/metrics", self.base))
+            .send()
+            .await
+            .expect("the api answers");
+        res.text().await.expect("a text body")
+    }
+
     /// Polls the workflow run `id` until its status is one of `statuses`, failing after 90 s.
     pub async fn wait_run(&self, id: &str, statuses: &[&str]) -> Value {
         wait_until(
