@@ -122,6 +122,16 @@ impl Scratch {
     }
 }
 
+/// Whether `phase` runs: all of them unless `PHASES` lists some (`alone` always runs).
+fn wants(phase: &str) -> bool {
+    std::env::var("PHASES").map_or(true, |p| p.split(',').any(|x| x.trim() == phase))
+}
+
+/// Whether the all-on phase includes `part` (`cap`, `keys`): both unless `ALL_ON_PARTS` says.
+fn all_on_has(part: &str) -> bool {
+    std::env::var("ALL_ON_PARTS").map_or(true, |p| p.split(',').any(|x| x.trim() == part))
+}
+
 fn noops(n: usize, args: Value) -> Vec<NewJob> {
     (0..n)
         .map(|_| NewJob::parse(json!({"kind": "noop", "args": args.clone()})).expect("a noop"))
@@ -220,8 +230,9 @@ async fn main() -> anyhow::Result<()> {
     .await?;
     println!("alone: A drains at {alone:.0} jobs/s");
 
-    // noisy
-    let (noisy_rate, pickups) = scratch(&bin, &key, async |s| {
+    if wants("noisy") {
+        // noisy
+        let (noisy_rate, pickups) = scratch(&bin, &key, async |s| {
         let a = s.tenant("a").await?;
         let b = s.tenant("b").await?;
         s.put(a, noops(flood, json!({}))).await?;
@@ -254,74 +265,78 @@ async fn main() -> anyhow::Result<()> {
         Ok((flood as f64 / a_secs, pickups))
     })
     .await?;
-    let p99 = pct(&pickups, 0.99);
-    println!(
-        "noisy: A drains at {noisy_rate:.0} jobs/s ({:.2}× alone); B's {} jobs picked up in p50 {:.1} ms, p99 {p99:.1} ms, max {:.1} ms",
-        noisy_rate / alone,
-        pickups.len(),
-        pct(&pickups, 0.5),
-        pickups.last().copied().unwrap_or(f64::NAN)
-    );
-    check(p99 <= 50.0, format!("B's pickup p99 {p99:.1} ms ≤ 50 ms"));
-    check(
-        noisy_rate >= 0.9 * alone,
-        format!(
-            "A's drain with B beside it {:.2}× alone ≥ 0.9×",
-            noisy_rate / alone
-        ),
-    );
+        let p99 = pct(&pickups, 0.99);
+        println!(
+            "noisy: A drains at {noisy_rate:.0} jobs/s ({:.2}× alone); B's {} jobs picked up in p50 {:.1} ms, p99 {p99:.1} ms, max {:.1} ms",
+            noisy_rate / alone,
+            pickups.len(),
+            pct(&pickups, 0.5),
+            pickups.last().copied().unwrap_or(f64::NAN)
+        );
+        check(p99 <= 50.0, format!("B's pickup p99 {p99:.1} ms ≤ 50 ms"));
+        check(
+            noisy_rate >= 0.9 * alone,
+            format!(
+                "A's drain with B beside it {:.2}× alone ≥ 0.9×",
+                noisy_rate / alone
+            ),
+        );
+    }
 
-    // weights
-    let ratio = scratch(&bin, &key, async |s| {
-        let a = s.tenant("heavy").await?;
-        let b = s.tenant("light").await?;
-        share::set(
-            &s.pool,
-            "heavy",
-            &SharePatch {
-                weight: Some(3),
-                ..Default::default()
-            },
-        )
-        .await?;
-        s.put(a, noops(flood / 2, json!({}))).await?;
-        s.put(b, noops(flood / 2, json!({}))).await?;
-        let w = s.workers(workers).await?;
-        s.drained().await?;
-        stop(w).await;
-        // Completions of each while both still had work: up to the moment the first ran out.
-        let (heavy, light): (i64, i64) = sqlx::query_as(
-            "WITH first_out AS (SELECT least(max(finished_at) FILTER (WHERE tenant_id = $1),
+    if wants("weights") {
+        // weights
+        let ratio = scratch(&bin, &key, async |s| {
+            let a = s.tenant("heavy").await?;
+            let b = s.tenant("light").await?;
+            share::set(
+                &s.pool,
+                "heavy",
+                &SharePatch {
+                    weight: Some(3),
+                    ..Default::default()
+                },
+            )
+            .await?;
+            s.put(a, noops(flood / 2, json!({}))).await?;
+            s.put(b, noops(flood / 2, json!({}))).await?;
+            let w = s.workers(workers).await?;
+            s.drained().await?;
+            stop(w).await;
+            // Completions of each while both still had work: up to the moment the first ran out.
+            let (heavy, light): (i64, i64) = sqlx::query_as(
+                "WITH first_out AS (SELECT least(max(finished_at) FILTER (WHERE tenant_id = $1),
                                              max(finished_at) FILTER (WHERE tenant_id = $2)) AS t
                                 FROM jobs)
              SELECT count(*) FILTER (WHERE tenant_id = $1), count(*) FILTER (WHERE tenant_id = $2)
              FROM jobs, first_out WHERE finished_at <= first_out.t",
-        )
-        .bind(a)
-        .bind(b)
-        .fetch_one(&s.pool)
+            )
+            .bind(a)
+            .bind(b)
+            .fetch_one(&s.pool)
+            .await?;
+            println!("weights: while both had work, heavy finished {heavy} and light {light}");
+            Ok(heavy as f64 / light.max(1) as f64)
+        })
         .await?;
-        println!("weights: while both had work, heavy finished {heavy} and light {light}");
-        Ok(heavy as f64 / light.max(1) as f64)
-    })
-    .await?;
-    check(
-        (ratio / 3.0 - 1.0).abs() <= 0.10,
-        format!("weights 3:1 gave {ratio:.2}:1 (within 10 % of 3:1)"),
-    );
+        check(
+            (ratio / 3.0 - 1.0).abs() <= 0.10,
+            format!("weights 3:1 gave {ratio:.2}:1 (within 10 % of 3:1)"),
+        );
+    }
 
-    // key and free
-    let others = flood / 5;
-    let free = scratch(&bin, &key, async |s| {
-        let t = s.tenant("t").await?;
-        s.put(t, noops(others, json!({}))).await?;
-        let w = s.workers(4).await?;
-        let secs = s.drained().await?;
-        stop(w).await;
-        Ok(others as f64 / secs)
-    })
-    .await?;
-    let (most, with_key) = scratch(&bin, &key, async |s| {
+    if wants("key") {
+        // key and free
+        let others = flood / 5;
+        let free = scratch(&bin, &key, async |s| {
+            let t = s.tenant("t").await?;
+            s.put(t, noops(others, json!({}))).await?;
+            let w = s.workers(4).await?;
+            let secs = s.drained().await?;
+            stop(w).await;
+            Ok(others as f64 / secs)
+        })
+        .await?;
+        let (most, with_key) = scratch(&bin, &key, async |s| {
         let t = s.tenant("t").await?;
         s.put(t, keyed(1000, "customer-7", 2, json!({"sleep_ms": 5})))
             .await?;
@@ -348,88 +363,93 @@ async fn main() -> anyhow::Result<()> {
         Ok((most, others as f64 / secs))
     })
     .await?;
-    println!(
-        "key: at most {most} of the key running at once; the {others} others drained at {with_key:.0} jobs/s ({:.2}× the {free:.0} jobs/s without the key's backlog)",
-        with_key / free
-    );
-    check(most <= 2, format!("the key of limit 2 ran at most {most}"));
-    check(
-        with_key >= 0.9 * free,
-        format!(
-            "the rest of the queue with a full key {:.2}× ≥ 0.9×",
+        println!(
+            "key: at most {most} of the key running at once; the {others} others drained at {with_key:.0} jobs/s ({:.2}× the {free:.0} jobs/s without the key's backlog)",
             with_key / free
-        ),
-    );
+        );
+        check(most <= 2, format!("the key of limit 2 ran at most {most}"));
+        check(
+            with_key >= 0.9 * free,
+            format!(
+                "the rest of the queue with a full key {:.2}× ≥ 0.9×",
+                with_key / free
+            ),
+        );
+    }
 
-    // debounce
-    let runs = scratch(&bin, &key, async |s| {
-        let t = s.tenant("t").await?;
-        for n in 0..1000 {
-            let job = NewJob::parse(json!({"kind": "noop", "args": {"output": n}}))?.debounce(
-                Debounce {
-                    key: "digest".into(),
-                    window_ms: 1000,
-                },
-            )?;
-            let mut conn = s.pool.acquire().await?;
-            queue::enqueue(&mut conn, t, None, &[job]).await?;
-        }
-        let w = s.workers(1).await?;
-        s.drained().await?;
-        stop(w).await;
-        Ok(sqlx::query_scalar::<_, Value>("SELECT result FROM jobs")
-            .fetch_all(&s.pool)
-            .await?)
-    })
-    .await?;
-    check(
-        runs == [json!(999)],
-        format!(
-            "1,000 debounced enqueues ran {} time(s), with {runs:?}",
-            runs.len()
-        ),
-    );
-
-    // all-on
-    let all_on = scratch(&bin, &key, async |s| {
-        let mut tenants = Vec::new();
-        for (i, name) in ["w1", "w2", "w3", "w4"].iter().enumerate() {
-            tenants.push(s.tenant(name).await?);
-            share::set(
-                &s.pool,
-                name,
-                &SharePatch {
-                    weight: Some(i as i16 + 1),
-                    max_running: Some((i == 0).then_some(1000)),
-                    kind_limits: Some(BTreeMap::new()),
-                },
-            )
-            .await?;
-        }
-        let per = flood / 4;
-        for (i, t) in tenants.iter().enumerate() {
-            let keyed_n = per / 10;
-            let mut jobs = noops(per - keyed_n, json!({}));
-            for k in 0..25 {
-                jobs.extend(keyed(keyed_n / 25, &format!("key-{i}-{k}"), 50, json!({})));
+    if wants("debounce") {
+        // debounce
+        let runs = scratch(&bin, &key, async |s| {
+            let t = s.tenant("t").await?;
+            for n in 0..1000 {
+                let job = NewJob::parse(json!({"kind": "noop", "args": {"output": n}}))?.debounce(
+                    Debounce {
+                        key: "digest".into(),
+                        window_ms: 1000,
+                    },
+                )?;
+                let mut conn = s.pool.acquire().await?;
+                queue::enqueue(&mut conn, t, None, &[job]).await?;
             }
-            s.put(*t, jobs).await?;
-        }
-        let total = s.count("SELECT count(*) FROM jobs").await?;
-        let w = s.workers(workers).await?;
-        let secs = s.drained().await?;
-        stop(w).await;
-        Ok(total as f64 / secs)
-    })
-    .await?;
-    println!("all-on: {all_on:.0} jobs/s ({:.2}× alone)", all_on / alone);
-    check(
-        all_on >= 0.9 * alone,
-        format!(
-            "the drain with weights, a cap and keys {:.2}× alone ≥ 0.9×",
-            all_on / alone
-        ),
-    );
+            let w = s.workers(1).await?;
+            s.drained().await?;
+            stop(w).await;
+            Ok(sqlx::query_scalar::<_, Value>("SELECT result FROM jobs")
+                .fetch_all(&s.pool)
+                .await?)
+        })
+        .await?;
+        check(
+            runs == [json!(999)],
+            format!(
+                "1,000 debounced enqueues ran {} time(s), with {runs:?}",
+                runs.len()
+            ),
+        );
+    }
+
+    if wants("all-on") {
+        // all-on
+        let all_on = scratch(&bin, &key, async |s| {
+            let mut tenants = Vec::new();
+            for (i, name) in ["w1", "w2", "w3", "w4"].iter().enumerate() {
+                tenants.push(s.tenant(name).await?);
+                share::set(
+                    &s.pool,
+                    name,
+                    &SharePatch {
+                        weight: Some(i as i16 + 1),
+                        max_running: Some((i == 0 && all_on_has("cap")).then_some(1000)),
+                        kind_limits: Some(BTreeMap::new()),
+                    },
+                )
+                .await?;
+            }
+            let per = flood / 4;
+            for (i, t) in tenants.iter().enumerate() {
+                let keyed_n = if all_on_has("keys") { per / 10 } else { 0 };
+                let mut jobs = noops(per - keyed_n, json!({}));
+                for k in 0..25 {
+                    jobs.extend(keyed(keyed_n / 25, &format!("key-{i}-{k}"), 50, json!({})));
+                }
+                s.put(*t, jobs).await?;
+            }
+            let total = s.count("SELECT count(*) FROM jobs").await?;
+            let w = s.workers(workers).await?;
+            let secs = s.drained().await?;
+            stop(w).await;
+            Ok(total as f64 / secs)
+        })
+        .await?;
+        println!("all-on: {all_on:.0} jobs/s ({:.2}× alone)", all_on / alone);
+        check(
+            all_on >= 0.9 * alone,
+            format!(
+                "the drain with weights, a cap and keys {:.2}× alone ≥ 0.9×",
+                all_on / alone
+            ),
+        );
+    }
 
     if !failures.is_empty() {
         std::process::exit(1);
