@@ -368,6 +368,7 @@ async fn preview_source(
             format!("the answer does not read with these settings: {m}"),
         )
         .into()),
+        Err(PreviewError::Credentials(m)) => Err(FieldError::new("secret", m).into()),
         Err(PreviewError::Upstream(m)) => Err(ApiError::Other(
             poem::http::StatusCode::BAD_GATEWAY,
             format!("the sample fetch failed: {m}"),

@@ -46,8 +46,8 @@ struct Cursor {
 }
 
 impl Dialect for BlueskySearch {
-    fn default_base(&self) -> Option<&'static str> {
-        Some("https://public.api.bsky.app")
+    fn default_base(&self, _settings: &Value) -> Option<String> {
+        Some("https://public.api.bsky.app".into())
     }
 
     fn settings(&self, settings: &Value) -> Result<Value, FieldError> {

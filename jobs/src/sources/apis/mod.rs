@@ -5,10 +5,11 @@
 //! This module owns what the dialects share: the [`Dialect`] trait, the registry
 //! ([`dialect`]), the rate-limit headers every API spells differently ([`RateLimit`]), the
 //! poll loop that drives a dialect through the fleet-wide politeness and stores each page with
-//! its cursor in one transaction ([`poll`]), and the sample fetch behind
-//! `POST /sources/preview` ([`preview`]). A dialect never does I/O: it builds URLs and reads
-//! bytes, so each is tested against fixtures and wiremock alike. Nothing here knows of HTTP
-//! routes or of the scheduler.
+//! its cursor in one transaction ([`poll`]), the exchange of a source's secret for a
+//! short-lived token and its cache ([`session`]), and the sample fetch behind
+//! `POST /sources/preview` ([`preview`]). A dialect never does I/O: it builds URLs and requests
+//! and reads bytes, so each is tested against fixtures and wiremock alike. Nothing here knows
+//! of HTTP routes or of the scheduler.
 //!
 //! Cursors are the dialect's own small JSON document, stored on the source (`sources.cursor`)
 //! by the transaction that stores the signals the page held: a worker killed between pages
@@ -31,9 +32,11 @@ pub mod hn;
 pub mod json_api;
 pub mod mastodon;
 mod poll;
+pub mod session;
 pub mod x;
 
 pub use poll::{MAX_PAGES_PER_POLL, PreviewError, PreviewItem, PreviewPage, poll, preview};
+pub use session::{Session, Token, TokenRequest, Tokens};
 
 /// Longest stored cursor (the column's check).
 pub const MAX_CURSOR: usize = 4096;
@@ -51,8 +54,9 @@ pub struct Page {
 
 /// One API's dialect: how to ask for what is new since a cursor, and how to read the answer.
 pub trait Dialect: Sync {
-    /// The base URL used when a source names none (none: the URL is required).
-    fn default_base(&self) -> Option<&'static str>;
+    /// The base URL used when a source names none (none: the URL is required), for its
+    /// checked `settings`.
+    fn default_base(&self, settings: &Value) -> Option<String>;
 
     /// Checks `settings` (the create body's `settings`, `null` when absent) and returns them
     /// as stored. Errors name the field under `settings`.
@@ -70,9 +74,25 @@ pub trait Dialect: Sync {
         cursor: Option<&str>,
     ) -> Result<Page, FeedError>;
 
-    /// Whether the source's `secret` is required and sent as a bearer token.
-    fn needs_secret(&self) -> bool {
-        false
+    /// What the source's `secret` is to this API with these checked `settings` (named in
+    /// errors: "a bearer token", "`client_id:client_secret`"), which makes it required; none:
+    /// the source takes no secret. Without a [`Dialect::session`], the secret itself is sent
+    /// as the bearer token.
+    fn secret(&self, _settings: &Value) -> Option<&'static str> {
+        None
+    }
+
+    /// Checks the form of a given secret (the reason, when it is not of the form expected).
+    /// The secret is never part of the reason.
+    fn check_secret(&self, _secret: &str) -> Result<(), String> {
+        Ok(())
+    }
+
+    /// The exchange of the secret for a short-lived access token, when the API wants one
+    /// before it is searched (OAuth client credentials, a session): the token then is the
+    /// bearer of every request, cached and refreshed by the poll ([`session`]).
+    fn session(&self, _settings: &Value) -> Option<&dyn Session> {
+        None
     }
 
     /// Extra request headers (an `Accept`, an API version).

@@ -54,12 +54,12 @@ fn newest(ids: impl IntoIterator<Item = String>) -> Option<String> {
 }
 
 impl Dialect for XSearch {
-    fn default_base(&self) -> Option<&'static str> {
-        Some("https://api.x.com")
+    fn default_base(&self, _settings: &Value) -> Option<String> {
+        Some("https://api.x.com".into())
     }
 
-    fn needs_secret(&self) -> bool {
-        true
+    fn secret(&self, _settings: &Value) -> Option<&'static str> {
+        Some("a bearer token")
     }
 
     fn settings(&self, settings: &Value) -> Result<Value, FieldError> {
