@@ -16,8 +16,9 @@
 //! refused target, a redirect loop, another 4xx, a body over the cap or a malformed feed fail
 //! permanently. Every outcome is written on the source (`last_status`, `last_error`).
 //!
-//! API kinds (`hn_search`, `json_api`, `mastodon`, `bluesky_search`, `x_search`) are polled
-//! by [`sources::apis::poll`] instead: page by page from the source's cursor, with the same politeness and failures, and each page's signals stored with
+//! API kinds (`hn_search`, `json_api`, `mastodon`, `bluesky_search`, `x_search`,
+//! `reddit_search`) are polled by [`sources::apis::poll`] instead: page by page from the
+//! source's cursor, with the same politeness and failures, and each page's signals stored with
 //! the next cursor; an API that wants an access token gets one exchanged for the source's
 //! secret, kept in [`FetchContext::tokens`] for as long as it lives.
 

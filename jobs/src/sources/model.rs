@@ -47,6 +47,8 @@ crate::named_enum! {
         BlueskySearch = "bluesky_search",
         /// X (Twitter) posts through the API v2 recent search, with a bearer token.
         XSearch = "x_search",
+        /// Reddit search through its OAuth API, with an app's client credentials.
+        RedditSearch = "reddit_search",
     }
 }
 
@@ -169,7 +171,7 @@ pub(super) fn check_secret(
             "secret",
             format!(
                 "a {kind} source takes no secret (push sources take a signing key, x_search a \
-                 bearer token)"
+                 bearer token, reddit_search `client_id:client_secret`)"
             ),
         )),
         (Some(what), None) => Err(FieldError::new("secret", format!("required: {what}"))),

@@ -1,6 +1,7 @@
 //! API source kinds: searches over social and JSON APIs, each a [`Dialect`] in its own file
-//! ([`hn`], [`json_api`], [`mastodon`], [`bluesky`], [`x`]) behind one shape — the request for a
-//! cursor, and the answer read into items, the next cursor and whether more pages wait.
+//! ([`hn`], [`json_api`], [`mastodon`], [`bluesky`], [`x`], [`reddit`]) behind one shape — the
+//! request for a cursor, and the answer read into items, the next cursor and whether more
+//! pages wait.
 //!
 //! This module owns what the dialects share: the [`Dialect`] trait, the registry
 //! ([`dialect`]), the rate-limit headers every API spells differently ([`RateLimit`]), the
@@ -32,6 +33,7 @@ pub mod hn;
 pub mod json_api;
 pub mod mastodon;
 mod poll;
+pub mod reddit;
 pub mod session;
 pub mod x;
 
@@ -109,6 +111,7 @@ pub fn dialect(kind: SourceKind) -> Option<&'static dyn Dialect> {
         SourceKind::Mastodon => Some(&mastodon::Mastodon),
         SourceKind::BlueskySearch => Some(&bluesky::BlueskySearch),
         SourceKind::XSearch => Some(&x::XSearch),
+        SourceKind::RedditSearch => Some(&reddit::RedditSearch),
         SourceKind::Rss
         | SourceKind::Atom
         | SourceKind::JsonFeed
@@ -200,6 +203,22 @@ fn query(
             name,
             format!("expected 1 to {max} printable characters"),
         )),
+    }
+}
+
+/// An optional base URL setting at `name` (absolute http(s), no credentials), as stored:
+/// `default` when absent.
+fn base_setting(
+    map: &serde_json::Map<String, Value>,
+    name: &str,
+    default: &str,
+) -> Result<String, FieldError> {
+    match map.get(name) {
+        None | Some(Value::Null) => Ok(default.to_owned()),
+        Some(Value::String(s)) => super::SourceUrl::parse(s)
+            .map(|u| u.as_url().as_str().trim_end_matches('/').to_owned())
+            .map_err(|e| e.under(name)),
+        Some(_) => Err(FieldError::new(name, "expected a URL")),
     }
 }
 
