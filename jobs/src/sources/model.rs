@@ -171,7 +171,8 @@ pub(super) fn check_secret(
             "secret",
             format!(
                 "a {kind} source takes no secret (push sources take a signing key, x_search a \
-                 bearer token, reddit_search `client_id:client_secret`)"
+                 bearer token, reddit_search `client_id:client_secret`, bluesky_search with \
+                 `settings.identifier` an app password)"
             ),
         )),
         (Some(what), None) => Err(FieldError::new("secret", format!("required: {what}"))),

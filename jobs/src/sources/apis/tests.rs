@@ -904,4 +904,5 @@ async fn x_search_sends_its_sealed_token_pages_since_its_cursor_and_honours_its_
     );
 }
 
+mod bluesky_session;
 mod reddit_search;
