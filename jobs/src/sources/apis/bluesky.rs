@@ -33,8 +33,8 @@ use serde_json::{Value, json};
 use url::Url;
 
 use super::{
-    Dialect, Page, Session, Token, TokenRequest, base_setting, json, object, query, read_cursor,
-    str_at, time_at, write_cursor,
+    Dialect, Page, Session, Token, TokenRequest, base_setting, escape, json, object, query,
+    read_cursor, str_at, time_at, write_cursor,
 };
 use crate::{
     FieldError,
@@ -262,12 +262,6 @@ fn sort_at(post: &Value) -> Option<DateTime<Utc>> {
         (Some(i), Some(c)) => Some(i.min(c)),
         (i, c) => i.or(c),
     }
-}
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
 }
 
 fn item(post: &Value) -> Option<RawItem> {

@@ -222,6 +222,14 @@ fn base_setting(
     }
 }
 
+/// Plain text (a post's text as an API gives it) made safe to read as HTML: what looks like
+/// markup stays text.
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
 /// A cursor document of type `T` (a stored cursor that does not read is treated as none: the
 /// next poll starts afresh, and dedupe absorbs what it sees again).
 fn read_cursor<T: serde::de::DeserializeOwned>(cursor: Option<&str>) -> Option<T> {

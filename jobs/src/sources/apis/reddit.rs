@@ -34,8 +34,8 @@ use serde_json::{Value, json};
 use url::Url;
 
 use super::{
-    Dialect, Page, Session, Token, TokenRequest, base_setting, json, object, query, read_cursor,
-    str_at, write_cursor,
+    Dialect, Page, Session, Token, TokenRequest, base_setting, escape, json, object, query,
+    read_cursor, str_at, write_cursor,
 };
 use crate::{
     FieldError,
@@ -316,12 +316,6 @@ fn mark(post: &Value) -> Option<Mark> {
         name: str_at(post, "name")?,
         created: post.get("created_utc").and_then(Value::as_f64)? as i64,
     })
-}
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
 }
 
 /// A post: its permalink on the site, its raw text escaped (`raw_json=1` gives text, not

@@ -20,7 +20,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use url::Url;
 
-use super::{Dialect, Page, json, object, query, read_cursor, str_at, time_at, write_cursor};
+use super::{
+    Dialect, Page, escape, json, object, query, read_cursor, str_at, time_at, write_cursor,
+};
 use crate::{
     FieldError,
     sources::feed::{Engagement, FeedError, RawItem, count},
@@ -152,12 +154,6 @@ impl Dialect for XSearch {
             more,
         })
     }
-}
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
 }
 
 fn item(post: &Value, users: &HashMap<String, String>) -> Option<RawItem> {
