@@ -21,6 +21,7 @@ mod lifecycle;
 mod partners;
 mod procfile;
 mod publishing;
+mod reddit;
 mod run_jobs;
 mod source_kinds;
 mod sources;

@@ -47,8 +47,9 @@ impl SourcesApi {
     /// starting now, once per interval however many workers run; requests to its host are
     /// limited fleet-wide to `rate_limit_per_min`. A `push` source has no URL: signals are
     /// posted to it. An API kind (`hn_search`, `json_api`, `mastodon`, `bluesky_search`,
-    /// `x_search`) searches an API with its `settings`, resuming each poll from its stored `cursor`
-    /// (try the settings first with `previewSource`). Needs the operator role.
+    /// `x_search`, `reddit_search`) searches an API with its `settings`, resuming each poll from
+    /// its stored `cursor` (try the settings first with `previewSource`). Needs the operator
+    /// role.
     #[oai(path = "/sources", method = "post", operation_id = "createSource")]
     async fn create(
         &self,
@@ -64,9 +65,10 @@ impl SourcesApi {
     /// Preview an API source
     ///
     /// One sample fetch of the request a new API source (`hn_search`, `json_api`, `mastodon`,
-    /// `bluesky_search`, `x_search`) would make first, read with its settings: the first 20
-    /// items as they would be stored, and the cursor a poll would keep. Takes the body of `createSource`
-    /// and stores nothing. The target is checked against private addresses like every
+    /// `bluesky_search`, `x_search`, `reddit_search`) would make first, read with its
+    /// settings: the first 20 items as they would be stored, and the cursor a poll would keep.
+    /// Takes the body of `createSource` and stores nothing; an API that wants a token gets one
+    /// for its `secret` first. The targets are checked against private addresses like every
     /// outbound call. Needs the operator role.
     #[oai(
         path = "/sources/preview",
@@ -220,7 +222,7 @@ api_responses! {
         401 => Unauthorized,
         403 => Forbidden: "The key is not an operator's.",
         413 => PayloadTooLarge,
-        422 => Invalid: "A field is invalid, the kind is not an API kind, the target is refused (a private address), or the answer does not read with these settings; `errors[].path` names the field.",
+        422 => Invalid: "A field is invalid, the kind is not an API kind, the target is refused (a private address), the token endpoint refused the `secret`, or the answer does not read with these settings; `errors[].path` names the field.",
         429 => TooManyRequests,
         502 => BadGateway: "The API did not answer well (unreachable, timed out, an error status, too large); `detail` says how.",
     }
@@ -368,6 +370,7 @@ async fn preview_source(
             format!("the answer does not read with these settings: {m}"),
         )
         .into()),
+        Err(PreviewError::Credentials(m)) => Err(FieldError::new("secret", m).into()),
         Err(PreviewError::Upstream(m)) => Err(ApiError::Other(
             poem::http::StatusCode::BAD_GATEWAY,
             format!("the sample fetch failed: {m}"),

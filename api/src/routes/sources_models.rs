@@ -47,6 +47,8 @@ pub enum SourceKindName {
     BlueskySearch,
     /// X posts through the API v2 recent search (a bearer token in `secret`).
     XSearch,
+    /// Reddit search through its OAuth API (the app's `client_id:client_secret` in `secret`).
+    RedditSearch,
 }
 
 impl From<sources::SourceKind> for SourceKindName {
@@ -63,6 +65,7 @@ impl From<sources::SourceKind> for SourceKindName {
             K::Mastodon => Self::Mastodon,
             K::BlueskySearch => Self::BlueskySearch,
             K::XSearch => Self::XSearch,
+            K::RedditSearch => Self::RedditSearch,
         }
     }
 }
@@ -76,8 +79,9 @@ pub struct NewSourceSchema {
     pub kind: SourceKindName,
     /// The feed's absolute http(s) URL (required, except for `push`, which has none). For an
     /// API kind, the API's base URL: `hn_search` defaults to `https://hn.algolia.com`,
-    /// `bluesky_search` to `https://public.api.bsky.app`, `x_search` to `https://api.x.com`;
-    /// `mastodon` needs its server, `json_api` its endpoint.
+    /// `bluesky_search` to `https://public.api.bsky.app` (with a session, to its
+    /// `session_base`), `x_search` to `https://api.x.com`, `reddit_search` to
+    /// `https://oauth.reddit.com`; `mastodon` needs its server, `json_api` its endpoint.
     #[oai(validator(max_length = 2048))]
     pub url: Option<String>,
     /// Seconds between polls (1 to 604800), or a duration like `"30s"`, `"15m"`, `"2h"`, `"1d"`
@@ -91,11 +95,16 @@ pub struct NewSourceSchema {
     #[oai(validator(minimum(value = "1"), maximum(value = "6000")))]
     pub rate_limit_per_min: Option<i32>,
     /// `push`: the HMAC-SHA256 key pushed batches must be signed with; `x_search` (required):
-    /// the API's bearer token. 16 to 200 characters, stored sealed, never shown again.
+    /// the API's bearer token; `reddit_search` (required): the Reddit app's
+    /// `client_id:client_secret`, exchanged for short-lived tokens; `bluesky_search` with
+    /// `settings.identifier` (required then): the account's app password, exchanged for a
+    /// session. 16 to 200 characters, stored sealed, never shown again.
     #[oai(validator(min_length = 16, max_length = 200))]
     pub secret: Option<String>,
     /// API kinds only: what to ask. `hn_search`: `{"query", "tags"?}`; `x_search`:
-    /// `{"query"}`; `mastodon`: `{"tag"}` or `{"query"}`; `bluesky_search`: `{"query", "lang"?}`; `json_api`:
+    /// `{"query"}`; `mastodon`: `{"tag"}` or `{"query"}`; `bluesky_search`: `{"query",
+    /// "lang"?, "identifier"?, "session_base"?}` (an identifier signs in with the app password
+    /// in `secret`); `reddit_search`: `{"query", "subreddit"?, "auth_base"?}`; `json_api`:
     /// `{"items": "<JSON Pointer>", "fields": {"id", "title"?, "text"?, "author"?, "url"?,
     /// "published"?, "likes"?, "reposts"?, "comments"?, "points"?: "<JSON Pointer>"},
     /// "paging"?: {"cursor": "<JSON Pointer>", "param": "<query parameter>"}}` (see the README).
@@ -117,8 +126,8 @@ pub struct SourcePatchSchema {
     pub tags: Option<Vec<String>>,
     /// A new per-host limit.
     pub rate_limit_per_min: Option<i32>,
-    /// `push`: a new signing key, or null to accept unsigned batches; `x_search`: a new bearer
-    /// token.
+    /// `push`: a new signing key, or null to accept unsigned batches; `x_search`,
+    /// `reddit_search`, `bluesky_search` with a session: new credentials.
     pub secret: Option<String>,
 }
 

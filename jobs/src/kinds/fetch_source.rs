@@ -16,9 +16,11 @@
 //! refused target, a redirect loop, another 4xx, a body over the cap or a malformed feed fail
 //! permanently. Every outcome is written on the source (`last_status`, `last_error`).
 //!
-//! API kinds (`hn_search`, `json_api`, `mastodon`, `bluesky_search`, `x_search`) are polled by
-//! [`sources::apis::poll`] instead: page by page from the source's cursor, with the same
-//! politeness and failures, and each page's signals stored with the next cursor.
+//! API kinds (`hn_search`, `json_api`, `mastodon`, `bluesky_search`, `x_search`,
+//! `reddit_search`) are polled by [`sources::apis::poll`] instead: page by page from the
+//! source's cursor, with the same politeness and failures, and each page's signals stored with
+//! the next cursor; an API that wants an access token gets one exchanged for the source's
+//! secret, kept in [`FetchContext::tokens`] for as long as it lives.
 
 use std::{
     future::Future,
@@ -138,6 +140,8 @@ pub struct FetchContext {
     pub timeout: Duration,
     /// Largest feed read, after decompression (`FETCH_MAX_BYTES`, default 10 MiB).
     pub max_bytes: usize,
+    /// The access tokens API sources exchanged their secrets for, kept by this process.
+    pub tokens: sources::apis::Tokens,
 }
 
 impl FetchContext {
@@ -155,6 +159,7 @@ impl FetchContext {
             policy: settings.host_policy,
             timeout: settings.timeout,
             max_bytes: settings.max_bytes,
+            tokens: sources::apis::Tokens::default(),
         }
     }
 }

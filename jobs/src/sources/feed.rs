@@ -234,31 +234,35 @@ pub(crate) fn reddit(text: &str, base: &Url) -> Result<Vec<RawItem>, FeedError> 
     Ok(children
         .iter()
         .filter_map(|c| c.get("data"))
-        .map(|d| {
-            let permalink = str_of(d, "permalink").and_then(|p| base.join(&p).ok());
-            let url = permalink
-                .map(|u| u.to_string())
-                .or_else(|| str_of(d, "url"));
-            let content = str_of(d, "selftext").or_else(|| str_of(d, "body"));
-            let published_at = d
-                .get("created_utc")
-                .and_then(Value::as_f64)
-                .and_then(|t| Utc.timestamp_opt(t as i64, 0).single());
-            RawItem {
-                external_id: str_of(d, "name").or_else(|| str_of(d, "id")),
-                url,
-                title: str_of(d, "title"),
-                content,
-                author: str_of(d, "author").filter(|a| a != "[deleted]"),
-                published_at,
-                engagement: Engagement {
-                    comments: count(d.get("num_comments")),
-                    points: signed_count(d.get("score")),
-                    ..Engagement::default()
-                },
-            }
-        })
+        .map(|d| reddit_item(d, base))
         .collect())
+}
+
+/// The `data` of a Reddit listing's child (a post, `t3`, or a comment, `t1`) as an item; its
+/// `permalink` resolves against `base`.
+pub(crate) fn reddit_item(d: &Value, base: &Url) -> RawItem {
+    let permalink = str_of(d, "permalink").and_then(|p| base.join(&p).ok());
+    let url = permalink
+        .map(|u| u.to_string())
+        .or_else(|| str_of(d, "url"));
+    let content = str_of(d, "selftext").or_else(|| str_of(d, "body"));
+    let published_at = d
+        .get("created_utc")
+        .and_then(Value::as_f64)
+        .and_then(|t| Utc.timestamp_opt(t as i64, 0).single());
+    RawItem {
+        external_id: str_of(d, "name").or_else(|| str_of(d, "id")),
+        url,
+        title: str_of(d, "title"),
+        content,
+        author: str_of(d, "author").filter(|a| a != "[deleted]"),
+        published_at,
+        engagement: Engagement {
+            comments: count(d.get("num_comments")),
+            points: signed_count(d.get("score")),
+            ..Engagement::default()
+        },
+    }
 }
 
 #[cfg(test)]

@@ -16,7 +16,8 @@
 //!   however many workers run, and purges signals past their retention.
 //! - [`push`]: batches posted to push sources, with HMAC-SHA256 signatures.
 //! - [`apis`]: the API kinds (`hn_search`, `json_api`, `mastodon`, `bluesky_search`,
-//!   `x_search`): one dialect a file, the poll loop that stores each page with its cursor, the preview.
+//!   `x_search`, `reddit_search`): one dialect a file, the poll loop that stores each page with
+//!   its cursor, the exchange of a source's secret for a cached access token, the preview.
 //!
 //! The `fetch_source` job kind (`kinds::fetch_source`) ties them together.
 

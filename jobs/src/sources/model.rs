@@ -47,15 +47,12 @@ crate::named_enum! {
         BlueskySearch = "bluesky_search",
         /// X (Twitter) posts through the API v2 recent search, with a bearer token.
         XSearch = "x_search",
+        /// Reddit search through its OAuth API, with an app's client credentials.
+        RedditSearch = "reddit_search",
     }
 }
 
 impl SourceKind {
-    /// Whether the kind keeps a secret: a push source's signing key, or an API's token.
-    pub fn takes_secret(self) -> bool {
-        self == SourceKind::Push || super::apis::dialect(self).is_some_and(|d| d.needs_secret())
-    }
-
     /// Whether the kind searches an API (its `settings` say what to ask, its cursor where
     /// the next poll resumes) rather than reading a feed.
     pub fn is_api(self) -> bool {
@@ -156,7 +153,36 @@ impl PollEvery {
     }
 }
 
-/// A push source's signing key, or an API's bearer token: 16 to 200 characters.
+/// Checks a source's `secret` (`None`: none given, or removed by a patch) against what a
+/// source of `kind` with these (checked) `settings` takes: a push source's optional signing
+/// key, or what its API's dialect names (then required, in the dialect's form).
+pub(super) fn check_secret(
+    kind: SourceKind,
+    settings: &Value,
+    secret: Option<&str>,
+) -> Result<(), FieldError> {
+    if kind == SourceKind::Push {
+        return Ok(());
+    }
+    let dialect = super::apis::dialect(kind);
+    match (dialect.and_then(|d| d.secret(settings)), secret) {
+        (None, None) => Ok(()),
+        (None, Some(_)) => Err(FieldError::new(
+            "secret",
+            format!(
+                "a {kind} source takes no secret (push sources take a signing key, x_search a \
+                 bearer token, reddit_search `client_id:client_secret`, bluesky_search with \
+                 `settings.identifier` an app password)"
+            ),
+        )),
+        (Some(what), None) => Err(FieldError::new("secret", format!("required: {what}"))),
+        (Some(_), Some(s)) => dialect
+            .map_or(Ok(()), |d| d.check_secret(s))
+            .map_err(|e| FieldError::new("secret", e)),
+    }
+}
+
+/// A push source's signing key, or an API's credentials: 16 to 200 characters.
 fn parse_secret(v: &Value) -> Result<Option<String>, FieldError> {
     match v {
         Value::Null => Ok(None),
@@ -257,18 +283,6 @@ impl TryFrom<Value> for NewSource {
             None => return Err(FieldError::new("kind", "required")),
         };
         let dialect = super::apis::dialect(kind);
-        let url = match (kind, map.get("url")) {
-            (SourceKind::Push, None | Some(Value::Null)) => None,
-            (SourceKind::Push, Some(_)) => {
-                return Err(FieldError::new("url", "push sources have no URL"));
-            }
-            (_, Some(Value::String(s))) => Some(SourceUrl::parse(s).map_err(|e| e.under("url"))?),
-            (_, None | Some(Value::Null)) => match dialect.and_then(|d| d.default_base()) {
-                Some(base) => Some(SourceUrl::parse(base).map_err(|e| e.under("url"))?),
-                None => return Err(FieldError::new("url", "required")),
-            },
-            (_, Some(_)) => return Err(FieldError::new("url", "expected a string")),
-        };
         let settings = match (dialect, map.get("settings")) {
             (Some(d), v) => d
                 .settings(v.unwrap_or(&Value::Null))
@@ -277,6 +291,20 @@ impl TryFrom<Value> for NewSource {
             (None, Some(_)) => {
                 return Err(FieldError::new("settings", "only API kinds have settings"));
             }
+        };
+        let url = match (kind, map.get("url")) {
+            (SourceKind::Push, None | Some(Value::Null)) => None,
+            (SourceKind::Push, Some(_)) => {
+                return Err(FieldError::new("url", "push sources have no URL"));
+            }
+            (_, Some(Value::String(s))) => Some(SourceUrl::parse(s).map_err(|e| e.under("url"))?),
+            (_, None | Some(Value::Null)) => {
+                match dialect.and_then(|d| d.default_base(&settings)) {
+                    Some(base) => Some(SourceUrl::parse(&base).map_err(|e| e.under("url"))?),
+                    None => return Err(FieldError::new("url", "required")),
+                }
+            }
+            (_, Some(_)) => return Err(FieldError::new("url", "expected a string")),
         };
         let field = |name: &str| map.get(name).filter(|v| !v.is_null());
         let poll_every = field("poll_every")
@@ -299,18 +327,7 @@ impl TryFrom<Value> for NewSource {
             None => None,
             Some(v) => parse_secret(v).map_err(|e| e.under("secret"))?,
         };
-        if secret.is_some() && !kind.takes_secret() {
-            return Err(FieldError::new(
-                "secret",
-                "only push sources (a signing key) and x_search (a bearer token) have a secret",
-            ));
-        }
-        if secret.is_none() && kind != SourceKind::Push && kind.takes_secret() {
-            return Err(FieldError::new(
-                "secret",
-                "required: the API's bearer token",
-            ));
-        }
+        check_secret(kind, &settings, secret.as_deref())?;
         Ok(Self {
             kind,
             url,

@@ -1,8 +1,9 @@
 //! Sources in Postgres: created, read, listed, changed and soft-deleted, each change with its
 //! audit entry in the caller's transaction; and what a fetch learnt, written back to its row.
 //!
-//! A push source's secret (and an `x_search` source's bearer token) is sealed ([`crate::secrets`], purpose [`SECRET_PURPOSE`]) before it
-//! is written; [`SourceRow::secret`] holds it as stored, and only [`super::push`] opens it.
+//! A source's secret (a push source's signing key, an API source's credentials) is sealed
+//! ([`crate::secrets`], purpose [`SECRET_PURPOSE`]) before it is written; [`SourceRow::secret`]
+//! holds it as stored, and only [`super::push`] and the poll of [`super::apis`] open it.
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -243,15 +244,8 @@ pub async fn update(
     if kind == SourceKind::Push && patch.url.is_some() {
         return Err(FieldError::new("url", "push sources have no URL").into());
     }
-    if !kind.takes_secret() && matches!(patch.secret, Some(Some(_))) {
-        return Err(FieldError::new(
-            "secret",
-            "only push sources (a signing key) and x_search (a bearer token) have a secret",
-        )
-        .into());
-    }
-    if kind != SourceKind::Push && kind.takes_secret() && patch.secret == Some(None) {
-        return Err(FieldError::new("secret", "required: the API's bearer token").into());
+    if let Some(secret) = &patch.secret {
+        super::model::check_secret(kind, &before.source.settings, secret.as_deref())?;
     }
     let url_changed = patch
         .url

@@ -56,8 +56,8 @@ struct Cursor {
 }
 
 impl Dialect for HnSearch {
-    fn default_base(&self) -> Option<&'static str> {
-        Some("https://hn.algolia.com")
+    fn default_base(&self, _settings: &Value) -> Option<String> {
+        Some("https://hn.algolia.com".into())
     }
 
     fn settings(&self, settings: &Value) -> Result<Value, FieldError> {

@@ -96,7 +96,7 @@ fn param_name(v: &Value) -> Result<String, FieldError> {
 }
 
 impl Dialect for JsonApi {
-    fn default_base(&self) -> Option<&'static str> {
+    fn default_base(&self, _settings: &Value) -> Option<String> {
         None
     }
 

@@ -42,7 +42,7 @@ fn newer(a: &str, b: &str) -> bool {
 }
 
 impl Dialect for Mastodon {
-    fn default_base(&self) -> Option<&'static str> {
+    fn default_base(&self, _settings: &Value) -> Option<String> {
         None
     }
 

@@ -1,14 +1,16 @@
 //! API source kinds: searches over social and JSON APIs, each a [`Dialect`] in its own file
-//! ([`hn`], [`json_api`], [`mastodon`], [`bluesky`], [`x`]) behind one shape — the request for a
-//! cursor, and the answer read into items, the next cursor and whether more pages wait.
+//! ([`hn`], [`json_api`], [`mastodon`], [`bluesky`], [`x`], [`reddit`]) behind one shape — the
+//! request for a cursor, and the answer read into items, the next cursor and whether more
+//! pages wait.
 //!
 //! This module owns what the dialects share: the [`Dialect`] trait, the registry
 //! ([`dialect`]), the rate-limit headers every API spells differently ([`RateLimit`]), the
 //! poll loop that drives a dialect through the fleet-wide politeness and stores each page with
-//! its cursor in one transaction ([`poll`]), and the sample fetch behind
-//! `POST /sources/preview` ([`preview`]). A dialect never does I/O: it builds URLs and reads
-//! bytes, so each is tested against fixtures and wiremock alike. Nothing here knows of HTTP
-//! routes or of the scheduler.
+//! its cursor in one transaction ([`poll`]), the exchange of a source's secret for a
+//! short-lived token and its cache ([`session`]), and the sample fetch behind
+//! `POST /sources/preview` ([`preview`]). A dialect never does I/O: it builds URLs and requests
+//! and reads bytes, so each is tested against fixtures and wiremock alike. Nothing here knows
+//! of HTTP routes or of the scheduler.
 //!
 //! Cursors are the dialect's own small JSON document, stored on the source (`sources.cursor`)
 //! by the transaction that stores the signals the page held: a worker killed between pages
@@ -31,9 +33,12 @@ pub mod hn;
 pub mod json_api;
 pub mod mastodon;
 mod poll;
+pub mod reddit;
+pub mod session;
 pub mod x;
 
 pub use poll::{MAX_PAGES_PER_POLL, PreviewError, PreviewItem, PreviewPage, poll, preview};
+pub use session::{Session, Token, TokenRequest, Tokens};
 
 /// Longest stored cursor (the column's check).
 pub const MAX_CURSOR: usize = 4096;
@@ -51,8 +56,9 @@ pub struct Page {
 
 /// One API's dialect: how to ask for what is new since a cursor, and how to read the answer.
 pub trait Dialect: Sync {
-    /// The base URL used when a source names none (none: the URL is required).
-    fn default_base(&self) -> Option<&'static str>;
+    /// The base URL used when a source names none (none: the URL is required), for its
+    /// checked `settings`.
+    fn default_base(&self, settings: &Value) -> Option<String>;
 
     /// Checks `settings` (the create body's `settings`, `null` when absent) and returns them
     /// as stored. Errors name the field under `settings`.
@@ -70,9 +76,25 @@ pub trait Dialect: Sync {
         cursor: Option<&str>,
     ) -> Result<Page, FeedError>;
 
-    /// Whether the source's `secret` is required and sent as a bearer token.
-    fn needs_secret(&self) -> bool {
-        false
+    /// What the source's `secret` is to this API with these checked `settings` (named in
+    /// errors: "a bearer token", "`client_id:client_secret`"), which makes it required; none:
+    /// the source takes no secret. Without a [`Dialect::session`], the secret itself is sent
+    /// as the bearer token.
+    fn secret(&self, _settings: &Value) -> Option<&'static str> {
+        None
+    }
+
+    /// Checks the form of a given secret (the reason, when it is not of the form expected).
+    /// The secret is never part of the reason.
+    fn check_secret(&self, _secret: &str) -> Result<(), String> {
+        Ok(())
+    }
+
+    /// The exchange of the secret for a short-lived access token, when the API wants one
+    /// before it is searched (OAuth client credentials, a session): the token then is the
+    /// bearer of every request, cached and refreshed by the poll ([`session`]).
+    fn session(&self, _settings: &Value) -> Option<&dyn Session> {
+        None
     }
 
     /// Extra request headers (an `Accept`, an API version).
@@ -89,6 +111,7 @@ pub fn dialect(kind: SourceKind) -> Option<&'static dyn Dialect> {
         SourceKind::Mastodon => Some(&mastodon::Mastodon),
         SourceKind::BlueskySearch => Some(&bluesky::BlueskySearch),
         SourceKind::XSearch => Some(&x::XSearch),
+        SourceKind::RedditSearch => Some(&reddit::RedditSearch),
         SourceKind::Rss
         | SourceKind::Atom
         | SourceKind::JsonFeed
@@ -181,6 +204,30 @@ fn query(
             format!("expected 1 to {max} printable characters"),
         )),
     }
+}
+
+/// An optional base URL setting at `name` (absolute http(s), no credentials), as stored:
+/// `default` when absent.
+fn base_setting(
+    map: &serde_json::Map<String, Value>,
+    name: &str,
+    default: &str,
+) -> Result<String, FieldError> {
+    match map.get(name) {
+        None | Some(Value::Null) => Ok(default.to_owned()),
+        Some(Value::String(s)) => super::SourceUrl::parse(s)
+            .map(|u| u.as_url().as_str().trim_end_matches('/').to_owned())
+            .map_err(|e| e.under(name)),
+        Some(_) => Err(FieldError::new(name, "expected a URL")),
+    }
+}
+
+/// Plain text (a post's text as an API gives it) made safe to read as HTML: what looks like
+/// markup stays text.
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// A cursor document of type `T` (a stored cursor that does not read is treated as none: the

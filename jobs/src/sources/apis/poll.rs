@@ -10,25 +10,32 @@
 //! blocks the host until `Retry-After` (else the announced reset, else a minute) and is
 //! retried then; another 4xx, a refused target, an oversized or malformed answer fail
 //! permanently. A failure after some pages leaves those pages stored with their cursor.
+//!
+//! A source whose API wants a token ([`super::Session`]) has it from this process' cache, or
+//! exchanges its secret for one first (through the token host's slot, with the same
+//! failures); a 401 from the API drops the token and exchanges once more before it fails.
 
 use std::time::{Duration, Instant};
 
 use secrecy::{ExposeSecret, SecretString};
 
 use chrono::{DateTime, Utc};
-use reqwest::{StatusCode, header::HeaderMap};
+use reqwest::{RequestBuilder, StatusCode, header::HeaderMap};
 use serde::Serialize;
 use serde_json::{Value, json};
 use url::Url;
 use uuid::Uuid;
 
-use super::{Dialect, Page, RateLimit, rate_limit};
+use super::{
+    Dialect, Page, RateLimit, rate_limit,
+    session::{self, Session, TokenKey},
+};
 use crate::{
     kinds::{fetch_source::FetchContext, http_request},
     net,
     queue::JobError,
     sources::{
-        self, FetchRecord, NewSource, SourceRow,
+        self, FetchRecord, NewSource, Source, SourceRow,
         feed::{Engagement, FeedError},
         hosts::{self, Permit},
         ingest::{self, Gates, Report},
@@ -46,19 +53,39 @@ const WAIT_HERE: Duration = Duration::from_secs(3);
 const PREVIEW_ITEMS: usize = 20;
 
 /// Why one request failed.
-struct Failure {
-    message: String,
-    status: Option<i32>,
+pub(super) struct Failure {
+    pub(super) message: String,
+    pub(super) status: Option<i32>,
     /// Counts against the host's circuit.
-    host_failed: bool,
-    error: JobError,
+    pub(super) host_failed: bool,
+    pub(super) error: JobError,
+}
+
+impl Failure {
+    /// The same failure, its message rewritten by `with` (in the job's error too).
+    pub(super) fn reworded(self, with: impl FnOnce(&str) -> String) -> Self {
+        let message = with(&self.message);
+        let error = match self.error {
+            JobError::Retry { retry_after, .. } => JobError::Retry {
+                message: message.clone(),
+                retry_after,
+            },
+            JobError::Permanent(_) => JobError::permanent(message.clone()),
+            other => other,
+        };
+        Self {
+            message,
+            error,
+            ..self
+        }
+    }
 }
 
 /// An answer read whole.
-struct Answer {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: Vec<u8>,
+pub(super) struct Answer {
+    pub(super) status: StatusCode,
+    pub(super) headers: HeaderMap,
+    pub(super) body: Vec<u8>,
 }
 
 /// One GET of `url`, its status checked and its body capped at `max_bytes`.
@@ -77,6 +104,16 @@ async fn get(
     if let Some(token) = bearer {
         request = request.bearer_auth(token.expose_secret());
     }
+    send(request, timeout, max_bytes).await
+}
+
+/// Sends `request` (made with `timeout`), its status checked and its body capped at
+/// `max_bytes`.
+pub(super) async fn send(
+    request: RequestBuilder,
+    timeout: Duration,
+    max_bytes: usize,
+) -> Result<Answer, Failure> {
     let mut response = request.send().await.map_err(|e| {
         let (message, permanent) = if net::is_blocked(&e) {
             (net::BlockedAddress::describe(&e), true)
@@ -243,6 +280,149 @@ async fn record(ctx: &FetchContext, source_id: Uuid, r: FetchRecord) {
     }
 }
 
+/// A failure that ends the poll: a permanent error, written on the source.
+async fn give_up(ctx: &FetchContext, source_id: Uuid, message: String) -> JobError {
+    record(
+        ctx,
+        source_id,
+        FetchRecord {
+            error: Some(message.clone()),
+            ..Default::default()
+        },
+    )
+    .await;
+    JobError::permanent(message)
+}
+
+/// A request to `host` that failed: the host's state (a 429 blocks it for the fleet, a
+/// network error or 5xx counts against its circuit), the source's last error, and the job's.
+async fn failed(ctx: &FetchContext, source_id: Uuid, host: &str, f: Failure) -> JobError {
+    metrics::counter!("source_fetches_total", "status" => f.status.map_or("error".to_owned(), |s| s.to_string())).increment(1);
+    if let JobError::Retry {
+        retry_after: Some(wait),
+        ..
+    } = &f.error
+        && f.status == Some(429)
+        && let Err(e) = hosts::block(&ctx.pool, host, *wait, Utc::now()).await
+    {
+        tracing::warn!(error = %e, "could not record the host's Retry-After");
+    }
+    if f.host_failed {
+        if let Err(e) =
+            hosts::record_failure(&ctx.pool, host, &f.message, &ctx.policy, Utc::now()).await
+        {
+            tracing::warn!(error = %e, "could not record the host's failure");
+        }
+    } else if f.status.is_some() && f.status != Some(429) {
+        host_ok(ctx, host).await;
+    }
+    record(
+        ctx,
+        source_id,
+        FetchRecord {
+            status: f.status,
+            error: Some(f.message),
+            ..Default::default()
+        },
+    )
+    .await;
+    f.error
+}
+
+/// How the requests of a poll are authorised.
+enum Credentials {
+    /// Not at all.
+    None,
+    /// With the source's secret as the bearer token.
+    Bearer(SecretString),
+    /// With a token exchanged for the secret, cached under `key`.
+    Session {
+        session: &'static dyn Session,
+        secret: SecretString,
+        key: TokenKey,
+    },
+}
+
+impl Credentials {
+    /// The credentials of `row` for `dialect`: its sealed secret opened when the API takes one
+    /// (the reason, when it is missing or does not open).
+    fn of(dialect: &'static dyn Dialect, row: &SourceRow) -> Result<Self, String> {
+        let settings = &row.source.settings;
+        let Some(what) = dialect.secret(settings) else {
+            return Ok(Self::None);
+        };
+        let sealed = row
+            .secret
+            .as_deref()
+            .ok_or_else(|| format!("the source has no `secret` ({what})"))?;
+        let secret = crate::secrets::open(sources::SECRET_PURPOSE, sealed)
+            .map_err(|e| format!("cannot open the source's `secret`: {e}"))?;
+        Ok(match dialect.session(settings) {
+            Some(session) => Self::Session {
+                session,
+                secret,
+                key: TokenKey::new(row.source.id, sealed),
+            },
+            None => Self::Bearer(secret),
+        })
+    }
+}
+
+/// The bearer of the next request: the secret itself, the cached token, or a token
+/// exchanged now (the token host's slot first; a refused exchange fails for good).
+async fn bearer(
+    ctx: &FetchContext,
+    dialect: &dyn Dialect,
+    source: &Source,
+    credentials: &Credentials,
+) -> Result<Option<SecretString>, JobError> {
+    let (session, secret, key) = match credentials {
+        Credentials::None => return Ok(None),
+        Credentials::Bearer(secret) => return Ok(Some(secret.clone())),
+        Credentials::Session {
+            session,
+            secret,
+            key,
+        } => (*session, secret, key),
+    };
+    if let Some(token) = ctx.tokens.get(key).await {
+        return Ok(Some(token));
+    }
+    let request = match session.token_request(&source.settings, secret) {
+        Ok(r) => r,
+        Err(e) => {
+            return Err(give_up(
+                ctx,
+                source.id,
+                format!("cannot build the token request: {e}"),
+            )
+            .await);
+        }
+    };
+    if let Err(refusal) = net::check_url(&request.url, ctx.allow_private) {
+        return Err(give_up(ctx, source.id, refusal).await);
+    }
+    let host = sources::host_key(&request.url);
+    slot(ctx, &host, source.rate_limit_per_min, true).await?;
+    match session::exchange(
+        &ctx.client,
+        session,
+        request,
+        dialect.headers(),
+        ctx.timeout,
+    )
+    .await
+    {
+        Ok(token) => {
+            host_ok(ctx, &host).await;
+            let access = token.access.clone();
+            ctx.tokens.insert(key.clone(), token).await;
+            Ok(Some(access))
+        }
+        Err(f) => Err(failed(ctx, source.id, &host, f).await),
+    }
+}
+
 /// Polls the API source `row` of `tenant_id` (its URL `base`, its rate-limit key `host`)
 /// with `dialect`: up to [`MAX_PAGES_PER_POLL`] pages from its stored cursor.
 pub async fn poll(
@@ -261,54 +441,23 @@ pub async fn poll(
     let mut bytes = 0usize;
     let mut status = None;
     let mut more = false;
-    let bearer = match (&row.secret, dialect.needs_secret()) {
-        (Some(sealed), true) => Some(
-            crate::secrets::open(sources::SECRET_PURPOSE, sealed)
-                .map_err(|e| JobError::permanent(format!("cannot open the source's token: {e}")))?,
-        ),
-        (None, true) => {
-            let message = "the source has no bearer token (`secret`)".to_owned();
-            record(
-                ctx,
-                source.id,
-                FetchRecord {
-                    error: Some(message.clone()),
-                    ..Default::default()
-                },
-            )
-            .await;
-            return Err(JobError::permanent(message));
-        }
-        (_, false) => None,
+    let credentials = match Credentials::of(dialect, row) {
+        Ok(c) => c,
+        Err(message) => return Err(give_up(ctx, source.id, message).await),
     };
+    let mut bearer = self::bearer(ctx, dialect, source, &credentials).await?;
+    let mut refreshed = false;
     while pages < MAX_PAGES_PER_POLL {
         let url = match dialect.request(base, &source.settings, cursor.as_deref()) {
             Ok(u) => u,
             Err(e) => {
-                let message = format!("cannot build the request: {e}");
-                record(
-                    ctx,
-                    source.id,
-                    FetchRecord {
-                        error: Some(message.clone()),
-                        ..Default::default()
-                    },
-                )
-                .await;
-                return Err(JobError::permanent(message));
+                return Err(
+                    give_up(ctx, source.id, format!("cannot build the request: {e}")).await,
+                );
             }
         };
         if let Err(refusal) = net::check_url(&url, ctx.allow_private) {
-            record(
-                ctx,
-                source.id,
-                FetchRecord {
-                    error: Some(refusal.clone()),
-                    ..Default::default()
-                },
-            )
-            .await;
-            return Err(JobError::permanent(refusal));
+            return Err(give_up(ctx, source.id, refusal).await);
         }
         if !slot(ctx, host, source.rate_limit_per_min, pages == 0).await? {
             more = true;
@@ -325,39 +474,21 @@ pub async fn poll(
         .await
         {
             Ok(a) => a,
-            Err(f) => {
-                metrics::counter!("source_fetches_total", "status" => f.status.map_or("error".to_owned(), |s| s.to_string())).increment(1);
-                if let JobError::Retry {
-                    retry_after: Some(wait),
-                    ..
-                } = &f.error
-                    && f.status == Some(429)
-                    && let Err(e) = hosts::block(&ctx.pool, host, *wait, Utc::now()).await
-                {
-                    tracing::warn!(error = %e, "could not record the host's Retry-After");
+            Err(f) if f.status == Some(401) => match &credentials {
+                // The token expired early or was revoked: drop it, exchange once more.
+                Credentials::Session { key, .. } if !refreshed => {
+                    refreshed = true;
+                    ctx.tokens.invalidate(key).await;
+                    bearer = self::bearer(ctx, dialect, source, &credentials).await?;
+                    continue;
                 }
-                if f.host_failed {
-                    if let Err(e) =
-                        hosts::record_failure(&ctx.pool, host, &f.message, &ctx.policy, Utc::now())
-                            .await
-                    {
-                        tracing::warn!(error = %e, "could not record the host's failure");
-                    }
-                } else if f.status.is_some() && f.status != Some(429) {
-                    host_ok(ctx, host).await;
+                Credentials::Session { .. } => {
+                    let f = f.reworded(|m| format!("{m} with a fresh token"));
+                    return Err(failed(ctx, source.id, host, f).await);
                 }
-                record(
-                    ctx,
-                    source.id,
-                    FetchRecord {
-                        status: f.status,
-                        error: Some(f.message),
-                        ..Default::default()
-                    },
-                )
-                .await;
-                return Err(f.error);
-            }
+                _ => return Err(failed(ctx, source.id, host, f).await),
+            },
+            Err(f) => return Err(failed(ctx, source.id, host, f).await),
         };
         metrics::counter!("source_fetches_total", "status" => answer.status.as_u16().to_string())
             .increment(1);
@@ -531,6 +662,9 @@ pub enum PreviewError {
     /// The answer does not read with these settings.
     #[error("{0}")]
     Malformed(String),
+    /// The token endpoint refused the source's `secret` (a 401 or 403).
+    #[error("{0}")]
+    Credentials(String),
 }
 
 /// One sample request for `new` (its first poll's request), read with its settings; nothing
@@ -548,12 +682,35 @@ pub async fn preview(
         .request(base, &new.settings, None)
         .map_err(PreviewError::Refused)?;
     net::check_url(&url, allow_private).map_err(PreviewError::Refused)?;
-    let bearer = new.secret.clone().map(SecretString::from);
-    if dialect.needs_secret() && bearer.is_none() {
-        return Err(PreviewError::Refused(
-            "the API needs a bearer token (`secret`)".into(),
-        ));
-    }
+    let secret = match (dialect.secret(&new.settings), &new.secret) {
+        (None, _) => None,
+        (Some(_), Some(s)) => Some(SecretString::from(s.as_str())),
+        (Some(what), None) => {
+            return Err(PreviewError::Credentials(format!(
+                "the API needs a `secret` ({what})"
+            )));
+        }
+    };
+    let bearer = match (secret, dialect.session(&new.settings)) {
+        (None, _) => None,
+        (Some(secret), None) => Some(secret),
+        (Some(secret), Some(session)) => {
+            let request = session
+                .token_request(&new.settings, &secret)
+                .map_err(PreviewError::Refused)?;
+            net::check_url(&request.url, allow_private).map_err(PreviewError::Refused)?;
+            let token = session::exchange(client, session, request, dialect.headers(), timeout)
+                .await
+                .map_err(|f| {
+                    if session::is_refusal(&f) {
+                        PreviewError::Credentials(f.message)
+                    } else {
+                        PreviewError::Upstream(f.message)
+                    }
+                })?;
+            Some(token.access)
+        }
+    };
     let answer = get(client, dialect, &url, bearer.as_ref(), timeout, max_bytes)
         .await
         .map_err(|f| PreviewError::Upstream(f.message))?;

@@ -377,8 +377,12 @@ async fn source(pool: &PgPool, body: Value) -> (Uuid, Uuid) {
 }
 
 async fn poll_once(pool: &PgPool, tenant: Uuid, id: Uuid) -> Result<Value, JobError> {
-    let ctx = FetchContext::new(pool.clone(), true);
-    fetch_source::run(&FetchSource { source_id: id }, tenant, &ctx).await
+    poll_in(&FetchContext::new(pool.clone(), true), tenant, id).await
+}
+
+/// A poll with a context kept across polls, as a worker keeps it (its tokens with it).
+async fn poll_in(ctx: &FetchContext, tenant: Uuid, id: Uuid) -> Result<Value, JobError> {
+    fetch_source::run(&FetchSource { source_id: id }, tenant, ctx).await
 }
 
 async fn cursor_of(pool: &PgPool, id: Uuid) -> Option<String> {
@@ -899,3 +903,6 @@ async fn x_search_sends_its_sealed_token_pages_since_its_cursor_and_honours_its_
         Some(r#"{"since_id":"1005"}"#)
     );
 }
+
+mod bluesky_session;
+mod reddit_search;

@@ -20,7 +20,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use url::Url;
 
-use super::{Dialect, Page, json, object, query, read_cursor, str_at, time_at, write_cursor};
+use super::{
+    Dialect, Page, escape, json, object, query, read_cursor, str_at, time_at, write_cursor,
+};
 use crate::{
     FieldError,
     sources::feed::{Engagement, FeedError, RawItem, count},
@@ -54,12 +56,12 @@ fn newest(ids: impl IntoIterator<Item = String>) -> Option<String> {
 }
 
 impl Dialect for XSearch {
-    fn default_base(&self) -> Option<&'static str> {
-        Some("https://api.x.com")
+    fn default_base(&self, _settings: &Value) -> Option<String> {
+        Some("https://api.x.com".into())
     }
 
-    fn needs_secret(&self) -> bool {
-        true
+    fn secret(&self, _settings: &Value) -> Option<&'static str> {
+        Some("a bearer token")
     }
 
     fn settings(&self, settings: &Value) -> Result<Value, FieldError> {
@@ -152,12 +154,6 @@ impl Dialect for XSearch {
             more,
         })
     }
-}
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
 }
 
 fn item(post: &Value, users: &HashMap<String, String>) -> Option<RawItem> {
