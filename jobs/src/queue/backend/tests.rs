@@ -468,3 +468,82 @@ mod stored_args {
         node.shutdown().await.unwrap();
     }
 }
+
+/// A job leaving `running` wakes its kind's workers only when it frees a full slot: only then
+/// can a job be waiting for it (a NOTIFY per job queued every completer's commit).
+#[sqlx::test(migrator = "crate::db::MIGRATOR")]
+async fn freeing_a_full_slot_wakes_the_kind_and_freeing_a_roomy_one_does_not(pool: PgPool) {
+    let t = tenant(&pool, "t").await;
+    let key = |limit| {
+        noop()
+            .concurrency(Concurrency {
+                key: "crm".into(),
+                limit,
+                on_limit: OverLimit::Queue,
+            })
+            .unwrap()
+    };
+    let mut listener = sqlx::postgres::PgListener::connect_with(&pool)
+        .await
+        .unwrap();
+    listener.listen(crate::queue::JOBS_CHANNEL).await.unwrap();
+    let woken = async |listener: &mut sqlx::postgres::PgListener| {
+        let mut n = 0;
+        while let Ok(Ok(_)) =
+            tokio::time::timeout(std::time::Duration::from_millis(300), listener.recv()).await
+        {
+            n += 1;
+        }
+        n
+    };
+    // Enqueueing wakes nobody here (the api's notifier does that after its commit).
+    put(&pool, t, vec![key(3), key(3)]).await;
+    let claimed = claim(&pool, "noop", 10, "w0", LEASE).await.unwrap();
+    assert_eq!(claimed.len(), 2);
+    woken(&mut listener).await;
+    // Two of three slots taken: finishing one frees a slot nobody waits for.
+    finish(&pool, &[claimed[0].id]).await;
+    assert_eq!(woken(&mut listener).await, 0, "a roomy slot wakes nobody");
+    finish(&pool, &[claimed[1].id]).await;
+    woken(&mut listener).await;
+    // Full (limit 2, two running, one waiting): finishing one wakes the kind. (Jobs of one key
+    // with different limits are judged by the leaving job's: at worst a wake-up is missed and
+    // the waiting job starts at the workers' next poll.)
+    put(&pool, t, vec![key(2), key(2), key(2)]).await;
+    let full = claim(&pool, "noop", 10, "w0", LEASE).await.unwrap();
+    assert_eq!(full.len(), 2, "the key's limit holds two");
+    woken(&mut listener).await;
+    finish(&pool, &[full[0].id]).await;
+    assert_eq!(
+        woken(&mut listener).await,
+        1,
+        "a full slot freed wakes the kind"
+    );
+    // The same for a tenant's cap.
+    let u = tenant(&pool, "u").await;
+    weight(
+        &pool,
+        "u",
+        SharePatch {
+            max_running: Some(Some(1)),
+            ..Default::default()
+        },
+    )
+    .await;
+    let capped = many(&pool, u, 2).await;
+    let ours: Vec<Uuid> = claim(&pool, "noop", 10, "w0", LEASE)
+        .await
+        .unwrap()
+        .iter()
+        .map(|c| c.id)
+        .filter(|id| capped.contains(id))
+        .collect();
+    assert_eq!(ours.len(), 1, "the cap holds one");
+    woken(&mut listener).await;
+    finish(&pool, &ours).await;
+    assert_eq!(
+        woken(&mut listener).await,
+        1,
+        "a full cap freed wakes the kind"
+    );
+}
