@@ -68,6 +68,14 @@ fn query_enums() -> Vec<(&'static str, &'static str, Vec<&'static str>)> {
             "state",
             names(&DeliveryState::ALL, DeliveryState::as_str),
         ),
+        (
+            "/posts",
+            "state",
+            names(
+                &jobs::publishing::PostState::ALL,
+                jobs::publishing::PostState::as_str,
+            ),
+        ),
     ]
 }
 
