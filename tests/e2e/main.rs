@@ -23,6 +23,7 @@ mod procfile;
 mod publishing;
 mod reddit;
 mod run_jobs;
+mod sdk_python;
 mod source_kinds;
 mod sources;
 mod triggers;

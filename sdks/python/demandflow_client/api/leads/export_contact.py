@@ -1,0 +1,248 @@
+from http import HTTPStatus
+from typing import Any, cast
+from urllib.parse import quote
+
+import httpx
+
+from ...client import AuthenticatedClient, Client
+from ...types import Response, UNSET
+from ... import errors
+
+from ...models.gdpr_export import GdprExport
+from ...models.gdpr_subject import GdprSubject
+from ...models.problem import Problem
+from typing import cast
+
+
+
+def _get_kwargs(
+    *,
+    body: GdprSubject,
+
+) -> dict[str, Any]:
+    headers: dict[str, Any] = {}
+
+
+    
+
+    
+
+    _kwargs: dict[str, Any] = {
+        "method": "post",
+        "url": "/leads/gdpr/export",
+    }
+
+    _kwargs["json"] = body.to_dict()
+
+    headers["Content-Type"] = "application/json; charset=utf-8"
+
+    _kwargs["headers"] = headers
+    return _kwargs
+
+
+
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> GdprExport | Problem | None:
+    if response.status_code == 200:
+        response_200 = GdprExport.from_dict(response.json())
+
+
+
+        return response_200
+
+    if response.status_code == 400:
+        response_400 = Problem.from_dict(response.json())
+
+
+
+        return response_400
+
+    if response.status_code == 401:
+        response_401 = Problem.from_dict(response.json())
+
+
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = Problem.from_dict(response.json())
+
+
+
+        return response_403
+
+    if response.status_code == 413:
+        response_413 = Problem.from_dict(response.json())
+
+
+
+        return response_413
+
+    if response.status_code == 422:
+        response_422 = Problem.from_dict(response.json())
+
+
+
+        return response_422
+
+    if response.status_code == 429:
+        response_429 = Problem.from_dict(response.json())
+
+
+
+        return response_429
+
+    if response.status_code == 500:
+        response_500 = Problem.from_dict(response.json())
+
+
+
+        return response_500
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[GdprExport | Problem]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    *,
+    client: AuthenticatedClient,
+    body: GdprSubject,
+
+) -> Response[GdprExport | Problem]:
+    """ Export everything held about a contact (GDPR)
+
+     The lead that owns the email address or phone number, the leads of signals naming it,
+    and those signals, soft-deleted ones included. Audited (the contact only as a SHA-256).
+    Needs the admin role.
+
+    Args:
+        body (GdprSubject): The person a GDPR request is about: exactly one of `email` and
+            `phone`.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[GdprExport | Problem]
+     """
+
+
+    kwargs = _get_kwargs(
+        body=body,
+
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+def sync(
+    *,
+    client: AuthenticatedClient,
+    body: GdprSubject,
+
+) -> GdprExport | Problem | None:
+    """ Export everything held about a contact (GDPR)
+
+     The lead that owns the email address or phone number, the leads of signals naming it,
+    and those signals, soft-deleted ones included. Audited (the contact only as a SHA-256).
+    Needs the admin role.
+
+    Args:
+        body (GdprSubject): The person a GDPR request is about: exactly one of `email` and
+            `phone`.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        GdprExport | Problem
+     """
+
+
+    return sync_detailed(
+        client=client,
+body=body,
+
+    ).parsed
+
+async def asyncio_detailed(
+    *,
+    client: AuthenticatedClient,
+    body: GdprSubject,
+
+) -> Response[GdprExport | Problem]:
+    """ Export everything held about a contact (GDPR)
+
+     The lead that owns the email address or phone number, the leads of signals naming it,
+    and those signals, soft-deleted ones included. Audited (the contact only as a SHA-256).
+    Needs the admin role.
+
+    Args:
+        body (GdprSubject): The person a GDPR request is about: exactly one of `email` and
+            `phone`.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[GdprExport | Problem]
+     """
+
+
+    kwargs = _get_kwargs(
+        body=body,
+
+    )
+
+    response = await client.get_async_httpx_client().request(
+        **kwargs
+    )
+
+    return _build_response(client=client, response=response)
+
+async def asyncio(
+    *,
+    client: AuthenticatedClient,
+    body: GdprSubject,
+
+) -> GdprExport | Problem | None:
+    """ Export everything held about a contact (GDPR)
+
+     The lead that owns the email address or phone number, the leads of signals naming it,
+    and those signals, soft-deleted ones included. Audited (the contact only as a SHA-256).
+    Needs the admin role.
+
+    Args:
+        body (GdprSubject): The person a GDPR request is about: exactly one of `email` and
+            `phone`.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        GdprExport | Problem
+     """
+
+
+    return (await asyncio_detailed(
+        client=client,
+body=body,
+
+    )).parsed

@@ -1,0 +1,11 @@
+from enum import StrEnum
+
+class ExportEconomicsGroupBy(StrEnum):
+    CATEGORY = "category"
+    DAY = "day"
+    RULESET = "ruleset"
+    SOURCE = "source"
+    WORKFLOW = "workflow"
+
+    def __str__(self) -> str:
+        return str(self.value)

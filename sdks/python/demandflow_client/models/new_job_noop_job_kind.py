@@ -1,0 +1,7 @@
+from enum import StrEnum
+
+class NewJobNoopJobKind(StrEnum):
+    NOOP = "noop"
+
+    def __str__(self) -> str:
+        return str(self.value)

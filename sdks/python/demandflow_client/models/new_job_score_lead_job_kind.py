@@ -1,0 +1,7 @@
+from enum import StrEnum
+
+class NewJobScoreLeadJobKind(StrEnum):
+    SCORE_LEAD = "score_lead"
+
+    def __str__(self) -> str:
+        return str(self.value)

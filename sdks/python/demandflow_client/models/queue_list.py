@@ -1,0 +1,121 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, TypeVar, BinaryIO, TextIO, TYPE_CHECKING, Generator
+
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
+from ..types import UNSET, Unset
+
+from typing import cast
+
+if TYPE_CHECKING:
+  from ..models.concurrency_key_stats import ConcurrencyKeyStats
+  from ..models.queue_stats import QueueStats
+
+
+
+
+
+T = TypeVar("T", bound="QueueList")
+
+
+
+@_attrs_define
+class QueueList:
+    """ Queues.
+
+        Attributes:
+            items (list[QueueStats]): One per known kind, even when empty.
+            keys (list[ConcurrencyKeyStats]): The busiest concurrency keys (most jobs waiting first, at most 20): waiting vs
+                running
+                against each key's limit.
+     """
+
+    items: list[QueueStats]
+    keys: list[ConcurrencyKeyStats]
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+
+
+
+
+    def to_dict(self) -> dict[str, Any]:
+        from ..models.concurrency_key_stats import ConcurrencyKeyStats # noqa: PLC0415
+        from ..models.queue_stats import QueueStats # noqa: PLC0415
+        items = []
+        for items_item_data in self.items:
+            items_item = items_item_data.to_dict()
+            items.append(items_item)
+
+
+
+        keys = []
+        for keys_item_data in self.keys:
+            keys_item = keys_item_data.to_dict()
+            keys.append(keys_item)
+
+
+
+
+        field_dict: dict[str, Any] = {}
+        field_dict.update(self.additional_properties)
+        field_dict.update({
+            "items": items,
+            "keys": keys,
+        })
+
+        return field_dict
+
+
+
+    @classmethod
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        from ..models.concurrency_key_stats import ConcurrencyKeyStats # noqa: PLC0415
+        from ..models.queue_stats import QueueStats # noqa: PLC0415
+        d = dict(src_dict)
+        items = []
+        _items = d.pop("items")
+        for items_item_data in (_items):
+            items_item = QueueStats.from_dict(items_item_data)
+
+
+
+            items.append(items_item)
+
+
+        keys = []
+        _keys = d.pop("keys")
+        for keys_item_data in (_keys):
+            keys_item = ConcurrencyKeyStats.from_dict(keys_item_data)
+
+
+
+            keys.append(keys_item)
+
+
+        queue_list = cls(
+            items=items,
+            keys=keys,
+        )
+
+
+        queue_list.additional_properties = d
+        return queue_list
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties
