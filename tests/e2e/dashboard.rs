@@ -58,6 +58,45 @@ pub(crate) async fn rendered(url: &str) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
+/// A PNG of the page after its scripts ran, kept in the test output
+/// (`target/tmp/dashboard-<name>.png`) for a person to look at; its size in bytes.
+pub(crate) async fn screenshot(url: &str, name: &str) -> usize {
+    let profile = tempdir();
+    let path =
+        std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("dashboard-{name}.png"));
+    let out = tokio::process::Command::new(chromium())
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--hide-scrollbars",
+            "--window-size=1400,2600",
+            &format!("--user-data-dir={profile}"),
+            "--virtual-time-budget=5000",
+            &format!("--screenshot={}", path.display()),
+            url,
+        ])
+        .output();
+    let out = tokio::time::timeout(T, out)
+        .await
+        .expect("chromium finished")
+        .expect("chromium ran");
+    let _ = std::fs::remove_dir_all(&profile);
+    assert!(
+        out.status.success(),
+        "chromium failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let png = std::fs::read(&path).expect("the screenshot was written");
+    assert!(png.starts_with(b"\x89PNG"), "a PNG");
+    png.len()
+}
+
 fn tempdir() -> String {
     let dir = std::env::temp_dir().join(format!("df-chromium-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -211,8 +250,21 @@ async fn the_dashboard_shows_queues_jobs_and_workers_live() {
         key_row.contains(">1 / 1<") && key_row.contains(r#"class="num available">1<"#),
         "{key_row}"
     );
+    // The live chart draws what the stream's snapshots said: done per minute, waiting.
+    for series in ["done:noop", "waiting"] {
+        assert!(
+            dom.contains(&format!(r#"data-series="{series}""#)),
+            "the live chart draws {series}"
+        );
+    }
     // The key is never left in the URL or the page.
     assert!(!dom.contains(&app.key));
+    let bytes = screenshot(
+        &format!("{}/dashboard?static#key={}", app.base, app.key),
+        "queues",
+    )
+    .await;
+    assert!(bytes > 20_000, "a page with something on it: {bytes} bytes");
 }
 
 #[tokio::test]

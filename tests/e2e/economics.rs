@@ -591,6 +591,25 @@ async fn watch_alerts_and_the_dashboard(app: &App, (a, b): (&str, &str)) {
             "the chart draws {series}"
         );
     }
+    // Signals and leads are listed with their states.
+    assert_eq!(dom.matches("data-signal=").count(), 4, "every signal");
+    assert!(
+        dom.contains("Solar for a barn") && dom.contains("Kitchen flood"),
+        "signal titles"
+    );
+    assert_eq!(dom.matches("data-lead=").count(), 4, "every lead");
+    for status in ["returned", "exported"] {
+        assert!(
+            dom.contains(&format!(r#"class="state {status}">{status}<"#)),
+            "a lead {status}"
+        );
+    }
+    let bytes = crate::dashboard::screenshot(
+        &format!("{}/dashboard?static#key={}", app.base, app.key),
+        "economics",
+    )
+    .await;
+    assert!(bytes > 20_000, "{bytes} bytes");
 
     let (status, _) = app.send(Method::DELETE, "/economics/watch", None).await;
     assert_eq!(status, 204);
