@@ -1,6 +1,7 @@
-//! `/dashboard`: one page that watches the queues, the workers, the jobs and the busiest
-//! concurrency keys, workflow runs, budgets, destinations and deliveries, and the last 30 days'
-//! economics and revenue per partner, and retries or cancels jobs and runs — built only on the public REST API (`/api/v1`) and its event stream, with the
+//! `/dashboard`: one page that watches the queues (with a live chart of jobs done and waiting),
+//! the workers, the jobs and the busiest concurrency keys, workflow runs, budgets, destinations
+//! and deliveries, the latest signals and leads, and the last 30 days' economics and revenue
+//! per partner, and retries or cancels jobs and runs — built only on the public REST API (`/api/v1`) and its event stream, with the
 //! caller's own key (kept in the tab's session storage, never sent anywhere else).
 
 use poem::{IntoResponse, Response, handler, http::header, web::Html};
