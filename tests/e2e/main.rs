@@ -13,6 +13,7 @@ mod economics;
 mod endpoints;
 mod fairness;
 mod flow_control;
+mod grafana;
 mod hostile_api;
 mod hostile_input;
 mod hostile_templates;
