@@ -25,6 +25,7 @@ mod publishing;
 mod reddit;
 mod run_jobs;
 mod sdk_python;
+mod sdk_typescript;
 mod source_kinds;
 mod sources;
 mod triggers;
