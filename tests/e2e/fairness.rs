@@ -140,7 +140,7 @@ async fn the_operators_cap_and_weight_hold_for_a_tenant_and_show_on_it() {
         async || {
             let n = running(
                 &app,
-                "SELECT coalesce(sum(running), 0)::int8 FROM job_slots",
+                "SELECT coalesce(sum(running), 0)::int8 FROM job_slot_use",
             )
             .await;
             if n == 0 { Ok(()) } else { Err(n) }

@@ -362,7 +362,16 @@ quota AS (
    -ln(1.0 - random()) AS head_start
     FROM ready r
     JOIN tenants t ON t.id = r.tenant_id
-    LEFT JOIN job_slots s ON s.tenant_id = t.id AND s.key = '' AND t.max_running IS NOT NULL
+    LEFT JOIN job_slot_use s ON s.tenant_id = t.id AND s.key = '' AND t.max_running IS NOT NULL
+),
+-- the keys with jobs running now, and how many: a key without any has room, so the scan below
+-- checks its rows against this handful, not against the slot tables row by row
+busy AS MATERIALIZED (
+    SELECT u.tenant_id, u.key, u.running
+    FROM (SELECT DISTINCT r.tenant_id, r.concurrency_key FROM jobs r
+          WHERE r.state = 'running' AND r.concurrency_key IS NOT NULL
+            AND r.tenant_id IN (SELECT tenant_id FROM quota)) k
+    JOIN job_slot_use u ON u.tenant_id = k.tenant_id AND u.key = k.concurrency_key
 ),
 candidates AS (
     SELECT c.id, c.concurrency_key, q.tenant_id, q.take,
@@ -372,7 +381,7 @@ candidates AS (
    CASE WHEN c.concurrency_key IS NULL THEN true
         ELSE row_number() OVER (PARTITION BY q.tenant_id, c.concurrency_key ORDER BY c.rank DESC)
              <= c.concurrency_limit - coalesce((
-                    SELECT s.running FROM job_slots s
+                    SELECT s.running FROM job_slot_use s
                     WHERE s.tenant_id = q.tenant_id AND s.key = c.concurrency_key), 0)
    END AS fits
     FROM quota q
@@ -383,9 +392,9 @@ FROM jobs j
 WHERE j.kind = $1 AND j.tenant_id = q.tenant_id AND j.state IN ('available', 'failed')
   AND j.run_at <= now()
   AND (j.concurrency_key IS NULL OR NOT EXISTS (
-        SELECT 1 FROM job_slots s
-        WHERE s.tenant_id = j.tenant_id AND s.key = j.concurrency_key
-          AND s.running >= j.concurrency_limit))
+        SELECT 1 FROM busy b
+        WHERE b.tenant_id = j.tenant_id AND b.key = j.concurrency_key
+          AND b.running >= j.concurrency_limit))
 ORDER BY job_claim_rank(j.priority, j.run_at) DESC
 LIMIT q.take
 FOR UPDATE SKIP LOCKED

@@ -117,8 +117,9 @@ pub async fn get(conn: &mut PgConnection, id: Uuid) -> Result<Share, DomainError
 
 /// Applies `patch` to the tenant named `tenant` and records it in its audit log, returning the
 /// share before and after. Jobs not yet finished follow the new caps at once: the count of
-/// each cap starts from the jobs running now. Claims wait for the change to commit (it locks
-/// `job_slots`), so no count is off by a claim made meanwhile.
+/// each cap starts from the jobs running now. Claims and outcomes wait for the change to commit
+/// (it locks `job_slots` and `job_slots_returned`), so no count is off by a claim or an outcome
+/// made meanwhile.
 pub async fn set(
     pool: &PgPool,
     tenant: &str,
@@ -140,7 +141,7 @@ pub async fn set(
             .unwrap_or_else(|| before.kind_limits.clone()),
     };
     let limits = serde_json::to_value(&after.kind_limits).unwrap_or(Value::Null);
-    sqlx::query!("LOCK TABLE job_slots IN EXCLUSIVE MODE")
+    sqlx::query!("LOCK TABLE job_slots, job_slots_returned IN EXCLUSIVE MODE")
         .execute(&mut *tx)
         .await?;
     sqlx::query!(
@@ -192,7 +193,13 @@ pub async fn set(
     .execute(&mut *tx)
     .await?;
     sqlx::query!(
-        r#"INSERT INTO job_slots (tenant_id, key, running)
+        "DELETE FROM job_slots_returned WHERE tenant_id = $1 AND (key = '' OR key LIKE 'kind:%')",
+        id
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query!(
+        r#"INSERT INTO job_slots (tenant_id, key, taken)
            SELECT $1, '', count(*) FROM jobs
            WHERE $2 AND tenant_id = $1 AND state = 'running' AND tenant_capped
            UNION ALL

@@ -222,7 +222,7 @@ async fn a_concurrency_key_never_runs_over_its_limit_under_concurrent_claims(poo
         total += done;
     }
     assert_eq!(total, 58, "every keyed job ran once");
-    let slot: i32 = sqlx::query_scalar("SELECT running FROM job_slots WHERE key = 'customer-7'")
+    let slot: i32 = sqlx::query_scalar("SELECT running FROM job_slot_use WHERE key = 'customer-7'")
         .fetch_one(&pool)
         .await
         .unwrap();
