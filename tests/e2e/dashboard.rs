@@ -26,24 +26,27 @@ fn chromium() -> String {
     panic!("no Chromium found: install it (apt-get install chromium) or set CHROMIUM");
 }
 
-/// The page's DOM after its scripts ran, as headless Chromium sees it.
-pub(crate) async fn rendered(url: &str) -> String {
+/// Runs headless Chromium on `url` with `extra` arguments after its scripts ran (a throwaway
+/// profile, five seconds of virtual time); its standard output.
+async fn chromium_on(url: &str, extra: &[&str]) -> Vec<u8> {
     let profile = tempdir();
+    let user_data = format!("--user-data-dir={profile}");
+    let mut args = vec![
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        &user_data,
+        "--virtual-time-budget=5000",
+    ];
+    args.extend_from_slice(extra);
+    args.push(url);
     let out = tokio::process::Command::new(chromium())
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-dev-shm-usage",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            &format!("--user-data-dir={profile}"),
-            "--virtual-time-budget=5000",
-            "--dump-dom",
-            url,
-        ])
+        .args(&args)
         .output();
     let out = tokio::time::timeout(T, out)
         .await
@@ -55,43 +58,25 @@ pub(crate) async fn rendered(url: &str) -> String {
         "chromium failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    String::from_utf8(out.stdout).unwrap()
+    out.stdout
+}
+
+/// The page's DOM after its scripts ran, as headless Chromium sees it.
+pub(crate) async fn rendered(url: &str) -> String {
+    String::from_utf8(chromium_on(url, &["--dump-dom"]).await).unwrap()
 }
 
 /// A PNG of the page after its scripts ran, kept in the test output
 /// (`target/tmp/dashboard-<name>.png`) for a person to look at; its size in bytes.
 pub(crate) async fn screenshot(url: &str, name: &str) -> usize {
-    let profile = tempdir();
     let path =
         std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("dashboard-{name}.png"));
-    let out = tokio::process::Command::new(chromium())
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-dev-shm-usage",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--hide-scrollbars",
-            "--window-size=1400,2600",
-            &format!("--user-data-dir={profile}"),
-            "--virtual-time-budget=5000",
-            &format!("--screenshot={}", path.display()),
-            url,
-        ])
-        .output();
-    let out = tokio::time::timeout(T, out)
-        .await
-        .expect("chromium finished")
-        .expect("chromium ran");
-    let _ = std::fs::remove_dir_all(&profile);
-    assert!(
-        out.status.success(),
-        "chromium failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let shot = format!("--screenshot={}", path.display());
+    chromium_on(
+        url,
+        &["--hide-scrollbars", "--window-size=1400,2600", &shot],
+    )
+    .await;
     let png = std::fs::read(&path).expect("the screenshot was written");
     assert!(png.starts_with(b"\x89PNG"), "a PNG");
     png.len()
