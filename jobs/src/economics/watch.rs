@@ -252,8 +252,10 @@ pub async fn tick(pool: &PgPool, now: DateTime<Utc>, batch: usize) -> Result<Jud
     let mut judged = Judged::default();
     while judged.watches < batch {
         let mut tx = pool.begin().await?;
-        let Some(tenant_id) = sqlx::query_scalar!(
-            r#"SELECT tenant_id FROM economics_watches WHERE next_check_at <= $1
+        let Some(due) = sqlx::query!(
+            r#"SELECT tenant_id, window_days, max_cost_per_confirmed_lead_micros, negative_roi,
+                      min_cost_micros
+               FROM economics_watches WHERE next_check_at <= $1
                ORDER BY next_check_at LIMIT 1 FOR UPDATE SKIP LOCKED"#,
             now
         )
@@ -262,7 +264,14 @@ pub async fn tick(pool: &PgPool, now: DateTime<Utc>, batch: usize) -> Result<Jud
         else {
             break;
         };
-        let (began, ended) = judge(pool, &mut tx, tenant_id, now).await?;
+        let tenant_id = due.tenant_id;
+        let spec = WatchSpec {
+            window_days: due.window_days,
+            max_cost_per_confirmed_lead_micros: due.max_cost_per_confirmed_lead_micros,
+            negative_roi: due.negative_roi,
+            min_cost_micros: due.min_cost_micros,
+        };
+        let (began, ended) = judge(pool, &mut tx, tenant_id, &spec, now).await?;
         sqlx::query!(
             "UPDATE economics_watches SET next_check_at = $2 WHERE tenant_id = $1",
             tenant_id,
@@ -303,22 +312,16 @@ pub fn breaches(spec: &WatchSpec, f: &Figures) -> Vec<Condition> {
     found
 }
 
-/// Judges the tenant's sources on `tx` (holding its watch row): records the breaches that
-/// begin, with their events, and forgets the ones that ended. Returns (began, ended).
+/// Judges the tenant's sources against `w` on `tx` (holding its watch row): records the
+/// breaches that begin, with their events, and forgets the ones that ended. Returns (began,
+/// ended).
 async fn judge(
     pool: &PgPool,
     tx: &mut PgConnection,
     tenant_id: Uuid,
+    w: &WatchSpec,
     now: DateTime<Utc>,
 ) -> Result<(usize, usize), DomainError> {
-    let w = sqlx::query_as!(
-        WatchSpec,
-        r#"SELECT window_days, max_cost_per_confirmed_lead_micros, negative_roi, min_cost_micros
-           FROM economics_watches WHERE tenant_id = $1"#,
-        tenant_id
-    )
-    .fetch_one(&mut *tx)
-    .await?;
     let until: NaiveDate = now.date_naive();
     let since = until - Duration::days(i64::from(w.window_days) - 1);
     let r = report(
@@ -336,7 +339,7 @@ async fn judge(
         let Some(source_id) = g.key.as_deref().and_then(|k| Uuid::parse_str(k).ok()) else {
             continue;
         };
-        for c in breaches(&w, &g.figures) {
+        for c in breaches(w, &g.figures) {
             holding.push((source_id, c, g.name.clone(), g.figures.clone()));
         }
     }
@@ -369,7 +372,7 @@ async fn judge(
         .fetch_optional(&mut *tx)
         .await?;
         let Some(since_at) = new else { continue };
-        let data = event_data(&w, source_id, condition, name, &f, (since, until));
+        let data = event_data(w, source_id, condition, name, &f, (since, until));
         events::emit(
             tx,
             tenant_id,
