@@ -11,10 +11,11 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from collections.abc import AsyncIterator, Iterator
-from typing import Any, TypeVar
+from typing import Any
 from uuid import UUID
 
 import httpx
@@ -34,7 +35,6 @@ __all__ = [
     "wait_for_job",
 ]
 
-T = TypeVar("T")
 
 #: Job states a job does not leave by itself.
 FINAL_JOB_STATES = frozenset({"succeeded", "dead", "cancelled"})
@@ -106,17 +106,20 @@ def wait_for_job(
         time.sleep(interval)
 
 
-def _events(lines: Iterator[str]) -> Iterator[RunEvent]:
-    data: list[str] = []
-    for line in lines:
-        if line == "":
-            if data:
-                yield RunEvent.from_dict(json.loads("\n".join(data)))
-            data = []
-        elif line.startswith("data:"):
-            data.append(line[5:].lstrip(" "))
-    if data:
-        yield RunEvent.from_dict(json.loads("\n".join(data)))
+class _Events:
+    """Server-sent events read line by line: :meth:`feed` returns the event a blank line ends."""
+
+    def __init__(self) -> None:
+        self._data: list[str] = []
+
+    def feed(self, line: str) -> RunEvent | None:
+        if line.startswith("data:"):
+            self._data.append(line[5:].lstrip(" "))
+        elif line == "" and self._data:
+            event = RunEvent.from_dict(json.loads("\n".join(self._data)))
+            self._data = []
+            return event
+        return None
 
 
 def run_events(
@@ -136,7 +139,10 @@ def run_events(
         if res.status_code >= 400:
             res.read()
             raise ProblemError(Problem.from_dict(res.json()))
-        yield from _events(res.iter_lines())
+        events = _Events()
+        for line in itertools.chain(res.iter_lines(), [""]):
+            if (event := events.feed(line)) is not None:
+                yield event
 
 
 async def arun_events(
@@ -155,11 +161,9 @@ async def arun_events(
         if res.status_code >= 400:
             await res.aread()
             raise ProblemError(Problem.from_dict(res.json()))
-        data: list[str] = []
+        events = _Events()
         async for line in res.aiter_lines():
-            if line == "":
-                if data:
-                    yield RunEvent.from_dict(json.loads("\n".join(data)))
-                data = []
-            elif line.startswith("data:"):
-                data.append(line[5:].lstrip(" "))
+            if (event := events.feed(line)) is not None:
+                yield event
+        if (event := events.feed("")) is not None:
+            yield event
