@@ -1,7 +1,7 @@
 // The SDK's smoke test, against a live api and worker:
 //   DF_BASE=http://127.0.0.1:8080 DF_KEY=<an operator or admin key> npm run smoke
 // Prints one line per check (`ok <check>: …` or `FAIL <check>: …`) and exits non-zero on any
-// failure. tests/e2e/sdk_typescript.rs runs it against freshly spawned binaries.
+// failure. tests/e2e/sdks.rs runs it against freshly spawned binaries.
 import {
   createClient,
   ProblemError,
