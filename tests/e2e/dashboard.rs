@@ -82,6 +82,15 @@ pub(crate) async fn screenshot(url: &str, name: &str) -> usize {
     png.len()
 }
 
+/// The table row of the rendered `dom` whose `attr` is `id` (`data-id`, `data-run`, …), up to
+/// its `</tr>`.
+pub(crate) fn row_of(dom: &str, attr: &str, id: &str) -> String {
+    let start = dom
+        .find(&format!(r#"{attr}="{id}""#))
+        .unwrap_or_else(|| panic!("{attr} {id} is listed"));
+    dom[start..start + dom[start..].find("</tr>").unwrap()].to_owned()
+}
+
 fn tempdir() -> String {
     let dir = std::env::temp_dir().join(format!("df-chromium-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -179,13 +188,7 @@ async fn the_dashboard_shows_queues_jobs_and_workers_live() {
             "queue {kind} is listed"
         );
     }
-    let row = |id: &str| {
-        let start = dom
-            .find(&format!(r#"data-id="{id}""#))
-            .unwrap_or_else(|| panic!("job {id} is listed"));
-        let end = dom[start..].find("</tr>").unwrap() + start;
-        dom[start..end].to_owned()
-    };
+    let row = |id: &str| row_of(&dom, "data-id", id);
     let dead_row = row(dead["id"].as_str().unwrap());
     assert!(
         dead_row.contains("dead") && dead_row.contains("HTTP 404"),
@@ -202,35 +205,17 @@ async fn the_dashboard_shows_queues_jobs_and_workers_live() {
     );
     assert!(row(done["id"].as_str().unwrap()).contains("succeeded"));
     assert!(dom.contains(&worker_id), "the worker {worker_id} is listed");
-    let run_row = {
-        let start = dom
-            .find(&format!(r#"data-run="{run_id}""#))
-            .expect("the run is listed");
-        &dom[start..start + dom[start..].find("</tr>").unwrap()]
-    };
+    let run_row = row_of(&dom, "data-run", &run_id);
     assert!(
         run_row.contains("succeeded") && run_row.contains("1 / 1"),
         "{run_row}"
     );
-    let budget_row = {
-        let start = dom
-            .find(&format!(
-                r#"data-budget="{}""#,
-                budget["id"].as_str().unwrap()
-            ))
-            .expect("the budget is listed");
-        &dom[start..start + dom[start..].find("</tr>").unwrap()]
-    };
+    let budget_row = row_of(&dom, "data-budget", budget["id"].as_str().unwrap());
     assert!(
         budget_row.contains("openai") && budget_row.contains("$0.00 / $0.00"),
         "{budget_row}"
     );
-    let key_row = {
-        let start = dom
-            .find(r#"data-key="crm-sync""#)
-            .expect("the busy concurrency key is listed");
-        &dom[start..start + dom[start..].find("</tr>").unwrap()]
-    };
+    let key_row = row_of(&dom, "data-key", "crm-sync");
     assert!(
         key_row.contains(">1 / 1<") && key_row.contains(r#"class="num available">1<"#),
         "{key_row}"
@@ -345,12 +330,7 @@ async fn the_dashboard_shows_destinations_and_the_delivery_log() {
     .await;
 
     let dom = rendered(&format!("{}/dashboard?static#key={}", app.base, app.key)).await;
-    let row = |attr: &str, id: &str| {
-        let start = dom
-            .find(&format!(r#"{attr}="{id}""#))
-            .unwrap_or_else(|| panic!("{attr} {id} is listed"));
-        dom[start..start + dom[start..].find("</tr>").unwrap()].to_owned()
-    };
+    let row = |attr: &str, id: &str| row_of(&dom, attr, id);
     let d = row("data-destination", &destination);
     assert!(
         d.contains("crm hook")

@@ -570,12 +570,7 @@ async fn watch_alerts_and_the_dashboard(app: &App, (a, b): (&str, &str)) {
     // The dashboard: a row per source with its ROI, the partner's revenue, two lines a day.
     let dom =
         crate::dashboard::rendered(&format!("{}/dashboard?static#key={}", app.base, app.key)).await;
-    let row = |attr: &str, id: &str| {
-        let start = dom
-            .find(&format!(r#"{attr}="{id}""#))
-            .unwrap_or_else(|| panic!("{attr} {id} is listed: {dom}"));
-        dom[start..start + dom[start..].find("</tr>").unwrap()].to_owned()
-    };
+    let row = |attr: &str, id: &str| crate::dashboard::row_of(&dom, attr, id);
     let ra = row("data-source", a);
     assert!(ra.contains("$0.0004") && ra.contains("25.00 USD"), "{ra}");
     let rb = row("data-source", b);
