@@ -222,6 +222,14 @@ fn str_of(v: &Value, key: &str) -> Option<String> {
 pub(crate) fn reddit(text: &str, base: &Url) -> Result<Vec<RawItem>, FeedError> {
     let doc: Value = serde_json::from_str(text.trim_start_matches('\u{feff}'))
         .map_err(|e| FeedError(format!("not JSON: {e}")))?;
+    Ok(reddit_children(&doc)?
+        .into_iter()
+        .map(|d| reddit_item(d, base))
+        .collect())
+}
+
+/// The `data` of each child of a Reddit listing, in order; an error when `doc` is no listing.
+pub(crate) fn reddit_children(doc: &Value) -> Result<Vec<&Value>, FeedError> {
     if doc.get("kind").and_then(Value::as_str) != Some("Listing") {
         return Err(FeedError(
             "expected a Reddit listing (`\"kind\": \"Listing\"`)".into(),
@@ -231,11 +239,7 @@ pub(crate) fn reddit(text: &str, base: &Url) -> Result<Vec<RawItem>, FeedError> 
         .pointer("/data/children")
         .and_then(Value::as_array)
         .ok_or_else(|| FeedError("a Reddit listing without `data.children`".into()))?;
-    Ok(children
-        .iter()
-        .filter_map(|c| c.get("data"))
-        .map(|d| reddit_item(d, base))
-        .collect())
+    Ok(children.iter().filter_map(|c| c.get("data")).collect())
 }
 
 /// The `data` of a Reddit listing's child (a post, `t3`, or a comment, `t1`) as an item; its

@@ -39,7 +39,7 @@ use super::{
 };
 use crate::{
     FieldError,
-    sources::feed::{FeedError, RawItem, reddit_item},
+    sources::feed::{FeedError, RawItem, reddit_children, reddit_item},
 };
 
 /// Posts asked for per page (the API's maximum).
@@ -211,16 +211,7 @@ impl Dialect for RedditSearch {
         cursor: Option<&str>,
     ) -> Result<Page, FeedError> {
         let doc = json(body)?;
-        if doc.get("kind").and_then(Value::as_str) != Some("Listing") {
-            return Err(FeedError(
-                "expected a Reddit listing (`\"kind\": \"Listing\"`)".into(),
-            ));
-        }
-        let children = doc
-            .pointer("/data/children")
-            .and_then(Value::as_array)
-            .ok_or_else(|| FeedError("a Reddit listing without `data.children`".into()))?;
-        let posts: Vec<&Value> = children.iter().filter_map(|c| c.get("data")).collect();
+        let posts = reddit_children(&doc)?;
         let marks: Vec<Mark> = posts.iter().filter_map(|p| mark(p)).collect();
         let c: Cursor = read_cursor(cursor).unwrap_or_default();
         let seen = marks
